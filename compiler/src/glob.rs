@@ -4,32 +4,143 @@
 //! Source: IAM User Guide, "IAM JSON policy elements: Condition operators", String condition
 //! operators (`StringLike`), and "IAM JSON policy elements: Action" (wildcards in actions).
 //! Actions compare case-insensitively; callers pass `fold_case` accordingly.
+//!
+//! Patterns are token lists rather than strings so that text substituted for a policy variable,
+//! and the escapes `${*}` / `${?}`, stay literal even when they contain `*` or `?`.
 
-/// Does `text` match the IAM wildcard `pattern`?
-///
-/// The classic two-pointer algorithm: linear in practice, `O(|pattern| * |text|)` worst case,
-/// no recursion (so no stack overflow on hostile input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tok {
+    Char(char),
+    /// `?`: exactly one character.
+    One,
+    /// `*`: any sequence, possibly empty.
+    Star,
+}
+
+/// A compiled wildcard pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Glob(pub Vec<Tok>);
+
+impl Glob {
+    /// `*` and `?` are wildcards.
+    pub fn wild(pattern: &str) -> Glob {
+        let mut g = Glob::default();
+        g.push_wild(pattern);
+        g
+    }
+
+    /// Every character is literal.
+    pub fn literal(text: &str) -> Glob {
+        let mut g = Glob::default();
+        g.push_literal(text);
+        g
+    }
+
+    pub fn push_wild(&mut self, s: &str) {
+        self.0.extend(s.chars().map(|c| match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Char(c),
+        }));
+    }
+
+    pub fn push_literal(&mut self, s: &str) {
+        self.0.extend(s.chars().map(Tok::Char));
+    }
+
+    pub fn is_literal(&self) -> bool {
+        self.0.iter().all(|t| matches!(t, Tok::Char(_)))
+    }
+
+    /// The literal text, when the pattern has no wildcard.
+    pub fn as_literal(&self) -> Option<String> {
+        self.0
+            .iter()
+            .map(|t| match t {
+                Tok::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Matches every string.
+    pub fn is_universal(&self) -> bool {
+        !self.0.is_empty() && self.0.iter().all(|t| *t == Tok::Star)
+    }
+
+    /// Lower-case every literal character (for case-insensitive domains such as actions).
+    pub fn to_lowercase(&self) -> Glob {
+        Glob(
+            self.0
+                .iter()
+                .flat_map(|t| match t {
+                    Tok::Char(c) => c.to_lowercase().map(Tok::Char).collect::<Vec<_>>(),
+                    t => vec![*t],
+                })
+                .collect(),
+        )
+    }
+
+    /// Split at literal `sep` characters into at most `n` pieces (the last keeps the rest).
+    pub fn splitn(&self, n: usize, sep: char) -> Vec<Glob> {
+        let mut out = vec![Glob::default()];
+        for t in &self.0 {
+            if *t == Tok::Char(sep) && out.len() < n {
+                out.push(Glob::default());
+            } else if let Some(last) = out.last_mut() {
+                last.0.push(*t);
+            }
+        }
+        out
+    }
+
+    pub fn matches(&self, text: &str, fold_case: bool) -> bool {
+        let t: Vec<char> = text.chars().collect();
+        matches_toks(&self.0, &t, fold_case)
+    }
+}
+
+impl std::fmt::Display for Glob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for t in &self.0 {
+            match t {
+                Tok::Char('*') => f.write_str("${*}")?,
+                Tok::Char('?') => f.write_str("${?}")?,
+                Tok::Char(c) => write!(f, "{c}")?,
+                Tok::One => f.write_str("?")?,
+                Tok::Star => f.write_str("*")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Does `text` match the IAM wildcard `pattern` (with `*` and `?` active)?
 pub fn matches(pattern: &str, text: &str, fold_case: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    matches_chars(&p, &t, fold_case)
+    Glob::wild(pattern).matches(text, fold_case)
 }
 
 fn eq(a: char, b: char, fold_case: bool) -> bool {
     a == b || (fold_case && a.to_lowercase().eq(b.to_lowercase()))
 }
 
-fn matches_chars(p: &[char], t: &[char], fold_case: bool) -> bool {
+/// The classic two-pointer algorithm: linear in practice, `O(|pattern| * |text|)` worst case,
+/// no recursion (so no stack overflow on hostile input).
+fn matches_toks(p: &[Tok], t: &[char], fold_case: bool) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     // Position after the last `*` seen in the pattern, and the text position it was tried at.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(Tok::Star) => {
                 star = Some((pi + 1, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || eq(c, t[ti], fold_case) => {
+            Some(Tok::One) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Char(c)) if eq(*c, t[ti], fold_case) => {
                 pi += 1;
                 ti += 1;
             }
@@ -43,7 +154,7 @@ fn matches_chars(p: &[char], t: &[char], fold_case: bool) -> bool {
             },
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == Tok::Star)
 }
 
 /// True when the pattern contains a wildcard character.
@@ -53,7 +164,7 @@ pub fn has_wildcard(pattern: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::*;
 
     #[test]
     fn star_matches_empty_and_any_sequence() {
@@ -84,5 +195,22 @@ mod tests {
         assert!(matches("a*b*c", "abbbbc", false));
         assert!(matches("**?", "x", false));
         assert!(!matches("**?", "", false));
+    }
+
+    #[test]
+    fn literal_tokens_do_not_act_as_wildcards() {
+        let mut g = Glob::wild("home/");
+        g.push_literal("a*b");
+        g.push_wild("/*");
+        assert!(g.matches("home/a*b/x", false));
+        assert!(!g.matches("home/axxb/x", false));
+        assert_eq!(g.to_string(), "home/a${*}b/*");
+    }
+
+    #[test]
+    fn splitn_keeps_rest_in_last_piece() {
+        let parts = Glob::wild("arn:aws:s3:::b/*:x").splitn(6, ':');
+        assert_eq!(parts.len(), 6);
+        assert_eq!(parts[5], Glob::wild("b/*:x"));
     }
 }

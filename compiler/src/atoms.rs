@@ -1,0 +1,85 @@
+//! The atomic comparisons, on concrete strings: one request value against one policy value.
+//! The evaluator calls these directly; the logic IR's concrete evaluation calls the same
+//! functions, so the two cannot drift.
+//!
+//! Sources: IAM User Guide, "Condition operators" (per family), "Amazon Resource Names (ARNs)"
+//! and "IAM JSON policy elements: Resource" (segment-wise ARN matching).
+
+use crate::glob::Glob;
+use crate::operator::{Base, Family};
+use crate::policy::CondValue;
+use crate::value::{parse_bool, parse_date, parse_ip, split_arn, Decimal};
+
+/// Action match: case-insensitive wildcard match ("IAM JSON policy elements: Action").
+pub fn action_matches(pattern: &Glob, action: &str) -> bool {
+    pattern.matches(action, true)
+}
+
+/// ARN match as `ArnLike` and the `Resource` element do it: when the pattern has the six
+/// colon-separated ARN segments, each segment matches separately, so a wildcard never spans
+/// a colon among the first five segments; the last segment (the resource) keeps any further
+/// colons. A pattern with fewer segments (such as `*`) matches the whole string.
+pub fn arn_like(pattern: &Glob, text: &str) -> bool {
+    let parts = pattern.splitn(6, ':');
+    if parts.len() < 6 {
+        return pattern.matches(text, false);
+    }
+    let Some(segs) = split_arn(text) else {
+        return false;
+    };
+    parts.iter().zip(segs).all(|(p, s)| p.matches(s, false))
+}
+
+/// Does the request value `actual` satisfy the positive operator `base` against the policy
+/// value? `resolved` is the policy value's text with variables substituted (string and ARN
+/// families); `None` when a variable was missing, which matches nothing.
+pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &str) -> bool {
+    match (base.family(), value) {
+        (Family::String, _) => {
+            let Some(g) = resolved else { return false };
+            match base {
+                Base::StringLike => g.matches(actual, false),
+                Base::StringEqualsIgnoreCase => {
+                    g.as_literal().is_some_and(|lit| lit.to_lowercase() == actual.to_lowercase())
+                }
+                _ => g.as_literal().is_some_and(|lit| lit == actual),
+            }
+        }
+        (Family::Arn, _) => resolved.is_some_and(|g| arn_like(g, actual)),
+        (Family::Numeric, CondValue::Number(n)) => match (Decimal::parse(actual), base.ordering()) {
+            (Some(a), Some(rel)) => rel.holds(a.cmp_exact(n)),
+            _ => false,
+        },
+        (Family::Date, CondValue::Date(d)) => match (parse_date(actual), base.ordering()) {
+            (Some(a), Some(rel)) => rel.holds(a.cmp(d)),
+            _ => false,
+        },
+        (Family::Bool, CondValue::Bool(b)) => parse_bool(actual) == Some(*b),
+        (Family::Ip, CondValue::Ip(c)) => parse_ip(actual).is_some_and(|ip| c.contains(ip)),
+        (Family::Binary, CondValue::Binary(b)) => b == actual,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_wildcards_do_not_cross_segments() {
+        let g = Glob::wild("arn:aws:s3:::*");
+        assert!(arn_like(&g, "arn:aws:s3:::bucket/key:with:colons"));
+        // `*` in the region segment cannot swallow the account segment's colon.
+        let g = Glob::wild("arn:aws:iam::*:role/x");
+        assert!(arn_like(&g, "arn:aws:iam::123:role/x"));
+        let g = Glob::wild("arn:aws:*:role/x");
+        assert!(!arn_like(&g, "arn:aws:iam::123:role/x") || g.splitn(6, ':').len() < 6);
+        assert!(arn_like(&Glob::wild("*"), "anything"));
+        assert!(!arn_like(&Glob::wild("arn:aws:s3:::b"), "not-an-arn"));
+    }
+
+    #[test]
+    fn resources_are_case_sensitive() {
+        assert!(!arn_like(&Glob::wild("arn:aws:s3:::Bucket/*"), "arn:aws:s3:::bucket/x"));
+    }
+}

@@ -1,0 +1,189 @@
+//! A policy set: every policy that takes part in deciding one request, by role, and the
+//! manifest format that names them (JSON or TOML):
+//!
+//! ```json
+//! { "identity": ["role.json"], "boundary": "boundary.json",
+//!   "scps": [["root.json"], ["ou.json"]], "rcps": [["rcp.json"]],
+//!   "session": "session.json", "resource": "bucket-policy.json" }
+//! ```
+//! Each entry is a file path (relative to the manifest) or an inline policy document.
+
+use std::sync::Arc;
+
+use crate::policy::{Policy, PolicyKind};
+use crate::source::SourceFile;
+
+/// A parsed policy with the file it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedPolicy {
+    pub source: Arc<SourceFile>,
+    pub policy: Policy,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PolicySet {
+    pub identity: Vec<LoadedPolicy>,
+    pub boundary: Option<LoadedPolicy>,
+    /// SCP layers from the organization root down to the account; each must allow.
+    pub scps: Vec<Vec<LoadedPolicy>>,
+    /// RCP layers; each must allow.
+    pub rcps: Vec<Vec<LoadedPolicy>>,
+    pub session: Option<LoadedPolicy>,
+    pub resource: Option<LoadedPolicy>,
+}
+
+impl PolicySet {
+    /// Every policy with its role in the set.
+    pub fn all(&self) -> Vec<(Role, &LoadedPolicy)> {
+        let mut v: Vec<(Role, &LoadedPolicy)> = Vec::new();
+        v.extend(self.identity.iter().map(|p| (Role::Identity, p)));
+        v.extend(self.boundary.iter().map(|p| (Role::Boundary, p)));
+        for (i, layer) in self.scps.iter().enumerate() {
+            v.extend(layer.iter().map(|p| (Role::Scp(i), p)));
+        }
+        for (i, layer) in self.rcps.iter().enumerate() {
+            v.extend(layer.iter().map(|p| (Role::Rcp(i), p)));
+        }
+        v.extend(self.session.iter().map(|p| (Role::Session, p)));
+        v.extend(self.resource.iter().map(|p| (Role::Resource, p)));
+        v
+    }
+}
+
+/// The role a policy plays in a set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Identity,
+    Boundary,
+    Scp(usize),
+    Rcp(usize),
+    Session,
+    Resource,
+}
+
+impl Role {
+    /// The policy kind a document in this role is read as.
+    pub fn kind(self) -> PolicyKind {
+        match self {
+            Role::Identity => PolicyKind::Identity,
+            Role::Boundary => PolicyKind::Boundary,
+            Role::Scp(_) => PolicyKind::Scp,
+            Role::Rcp(_) => PolicyKind::Rcp,
+            Role::Session => PolicyKind::Session,
+            Role::Resource => PolicyKind::Resource,
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Role::Identity => "identity policy".into(),
+            Role::Boundary => "permissions boundary".into(),
+            Role::Scp(i) => format!("SCP (layer {})", i + 1),
+            Role::Rcp(i) => format!("RCP (layer {})", i + 1),
+            Role::Session => "session policy".into(),
+            Role::Resource => "resource-based policy".into(),
+        }
+    }
+}
+
+/// One manifest entry: where a policy comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    Path(String),
+    /// An inline document, as JSON text.
+    Inline(String),
+}
+
+/// The manifest, before its files are read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Manifest {
+    pub identity: Vec<Entry>,
+    pub boundary: Option<Entry>,
+    pub scps: Vec<Vec<Entry>>,
+    pub rcps: Vec<Vec<Entry>>,
+    pub session: Option<Entry>,
+    pub resource: Option<Entry>,
+}
+
+const MANIFEST_KEYS: &[&str] = &["identity", "boundary", "scps", "rcps", "session", "resource"];
+
+impl Manifest {
+    /// Read a manifest from JSON (`.json`) or TOML text.
+    pub fn parse(text: &str, toml: bool) -> Result<Manifest, String> {
+        let v: serde_json::Value = if toml {
+            let t: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+            serde_json::to_value(t).map_err(|e| e.to_string())?
+        } else {
+            serde_json::from_str(text).map_err(|e| e.to_string())?
+        };
+        Manifest::from_value(&v)
+    }
+
+    pub fn from_value(v: &serde_json::Value) -> Result<Manifest, String> {
+        let obj = v.as_object().ok_or("a policy-set manifest must be an object")?;
+        for k in obj.keys() {
+            if !MANIFEST_KEYS.contains(&k.as_str()) {
+                return Err(format!(
+                    "unknown manifest key `{k}`; expected one of {}",
+                    MANIFEST_KEYS.join(", ")
+                ));
+            }
+        }
+        let one = |key: &str| -> Result<Option<Entry>, String> {
+            obj.get(key).map(|v| entry(key, v)).transpose()
+        };
+        let list = |key: &str, v: &serde_json::Value| -> Result<Vec<Entry>, String> {
+            match v {
+                serde_json::Value::Array(items) => items.iter().map(|i| entry(key, i)).collect(),
+                other => Ok(vec![entry(key, other)?]),
+            }
+        };
+        let layers = |key: &str| -> Result<Vec<Vec<Entry>>, String> {
+            match obj.get(key) {
+                None => Ok(Vec::new()),
+                Some(serde_json::Value::Array(ls)) => ls.iter().map(|l| list(key, l)).collect(),
+                Some(_) => Err(format!("`{key}` must be a list of layers, each a list of policies")),
+            }
+        };
+        Ok(Manifest {
+            identity: match obj.get("identity") {
+                Some(v) => list("identity", v)?,
+                None => Vec::new(),
+            },
+            boundary: one("boundary")?,
+            scps: layers("scps")?,
+            rcps: layers("rcps")?,
+            session: one("session")?,
+            resource: one("resource")?,
+        })
+    }
+}
+
+fn entry(key: &str, v: &serde_json::Value) -> Result<Entry, String> {
+    match v {
+        serde_json::Value::String(s) => Ok(Entry::Path(s.clone())),
+        serde_json::Value::Object(_) => Ok(Entry::Inline(
+            serde_json::to_string_pretty(v).map_err(|e| e.to_string())?,
+        )),
+        _ => Err(format!("`{key}` entries must be file paths or inline policy documents")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_toml_manifests_agree() {
+        let j = Manifest::parse(r#"{"identity": ["a.json"], "boundary": "b.json", "scps": [["r.json"], ["o.json"]]}"#, false).unwrap();
+        let t = Manifest::parse("identity = [\"a.json\"]\nboundary = \"b.json\"\nscps = [[\"r.json\"], [\"o.json\"]]\n", true).unwrap();
+        assert_eq!(j, t);
+        assert_eq!(j.scps.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(Manifest::parse(r#"{"identy": []}"#, false).unwrap_err().contains("unknown manifest key"));
+        assert!(Manifest::parse(r#"{"scps": "x.json"}"#, false).is_err());
+    }
+}

@@ -1,0 +1,382 @@
+//! The meaning of a policy set, written once, generic over the logic it is computed in.
+//!
+//! The concrete evaluator instantiates it with `bool` on one request; the symbolic lowering
+//! instantiates it with formulas over request variables. Both therefore share every rule in
+//! this file: how condition operators treat missing and multivalued keys, how `Not*` elements
+//! negate, and the order in which policy types combine. What differs between the two is only
+//! the `RequestView`: how an atom (an action pattern, a comparison of one key value with one
+//! policy value) is decided.
+//!
+//! Sources (IAM User Guide): "Condition operators" (missing keys, `...IfExists`, `Null`,
+//! negated operators with several values), "Set operators for multivalued context keys"
+//! (`ForAllValues`/`ForAnyValue`), "Creating a condition with multiple keys or values" (values
+//! of one key are OR, keys and operators are AND), "How AWS enforcement code logic evaluates
+//! requests to allow or deny access" and "Cross-account policy evaluation logic".
+
+use crate::operator::{Base, Qualifier};
+use crate::policy::{
+    ActionPattern, CondValue, Condition, Effect, Policy, PrincipalEntry, Statement,
+};
+use crate::template::Template;
+
+/// A Boolean algebra to compute in: `bool` for evaluation, formulas for lowering.
+pub trait Logic {
+    type B: Clone;
+    fn lit(&self, b: bool) -> Self::B;
+    fn not(&self, b: Self::B) -> Self::B;
+    fn and(&self, v: Vec<Self::B>) -> Self::B;
+    fn or(&self, v: Vec<Self::B>) -> Self::B;
+}
+
+/// Plain Booleans.
+pub struct Concrete;
+
+impl Logic for Concrete {
+    type B = bool;
+    fn lit(&self, b: bool) -> bool {
+        b
+    }
+    fn not(&self, b: bool) -> bool {
+        !b
+    }
+    fn and(&self, v: Vec<bool>) -> bool {
+        v.into_iter().all(|b| b)
+    }
+    fn or(&self, v: Vec<bool>) -> bool {
+        v.into_iter().any(|b| b)
+    }
+}
+
+/// How a principal entry in a resource-based policy matched the caller. The distinction
+/// decides whether boundaries and session policies still limit the grant (same account).
+#[derive(Clone, Debug)]
+pub struct PrincipalMatch<B> {
+    /// Names the caller itself: its user, role session or federated session ARN, a service
+    /// principal, or everyone (`*`). Not limited by an implicit deny elsewhere.
+    pub direct: B,
+    /// Names the role of a role session: limited by boundaries and session policies.
+    pub role: B,
+    /// Names the caller's account: delegates to the account's identity policies.
+    pub account: B,
+}
+
+/// Where the caller stands relative to the resource's account. Exactly one holds.
+#[derive(Clone, Debug)]
+pub struct Scope<B> {
+    pub same_account: B,
+    pub cross_account: B,
+    /// Callers with no account (anonymous, AWS services): only resource policies apply.
+    pub no_account: B,
+}
+
+/// The request as seen by the semantics: each method decides one atom.
+pub trait RequestView {
+    type L: Logic;
+    fn logic(&self) -> &Self::L;
+    /// Does the action match this (lower-cased) pattern?
+    fn action_matches(&self, pattern: &ActionPattern) -> <Self::L as Logic>::B;
+    /// Does the resource match this pattern (policy variables resolved from the context)?
+    fn resource_matches(&self, pattern: &Template) -> <Self::L as Logic>::B;
+    fn principal_matches(&self, entry: &PrincipalEntry) -> PrincipalMatch<<Self::L as Logic>::B>;
+    fn scope(&self) -> Scope<<Self::L as Logic>::B>;
+    /// Is the context key present (with at least one value)?
+    fn key_present(&self, key: &str) -> <Self::L as Logic>::B;
+    /// The key's value slots: each is (is this slot a value of the key, slot id). A concrete
+    /// request has one slot per value; a symbolic one a bounded number (docs/encoding.md).
+    fn key_slots(&self, key: &str) -> Vec<(<Self::L as Logic>::B, usize)>;
+    /// Does slot `slot` of `key` satisfy the positive `base` operator against `value`?
+    fn compare(&self, key: &str, slot: usize, base: Base, value: &CondValue) -> <Self::L as Logic>::B;
+}
+
+type B<V> = <<V as RequestView>::L as Logic>::B;
+
+/// One condition (one operator, one key, its values).
+pub fn condition<V: RequestView>(v: &V, c: &Condition) -> B<V> {
+    let l = v.logic();
+    let present = v.key_present(&c.key);
+    if c.op.base == Base::Null {
+        // `Null: true` holds when the key is absent; several values are OR.
+        let vals = c
+            .values
+            .iter()
+            .map(|x| match x.value {
+                CondValue::Null(true) => l.not(present.clone()),
+                _ => present.clone(),
+            })
+            .collect();
+        return l.or(vals);
+    }
+    // One value slot against the policy values: OR over the values.
+    let slot_matches = |slot: usize| -> B<V> {
+        l.or(c
+            .values
+            .iter()
+            .map(|x| v.compare(&c.key, slot, c.op.base, &x.value))
+            .collect())
+    };
+    // Negated operators negate the match of one value against all policy values (NOR).
+    let per_slot = |slot: usize| -> B<V> {
+        let m = slot_matches(slot);
+        if c.op.negated {
+            l.not(m)
+        } else {
+            m
+        }
+    };
+    let slots = v.key_slots(&c.key);
+    let result = match c.op.qualifier {
+        None => {
+            // Unqualified: true when some value of the key matches; negated: when none does
+            // (so a missing key makes a positive operator false and a negated one true).
+            let any = l.or(slots
+                .iter()
+                .map(|(member, s)| l.and(vec![member.clone(), slot_matches(*s)]))
+                .collect());
+            if c.op.negated {
+                l.not(any)
+            } else {
+                any
+            }
+        }
+        // ForAnyValue: at least one value satisfies the operator; false when missing/empty.
+        Some(Qualifier::ForAnyValue) => l.or(slots
+            .iter()
+            .map(|(member, s)| l.and(vec![member.clone(), per_slot(*s)]))
+            .collect()),
+        // ForAllValues: every value satisfies the operator; true when missing/empty.
+        Some(Qualifier::ForAllValues) => l.and(slots
+            .iter()
+            .map(|(member, s)| l.or(vec![l.not(member.clone()), per_slot(*s)]))
+            .collect()),
+    };
+    if c.op.if_exists {
+        // `...IfExists`: when the key is absent the condition holds.
+        l.or(vec![l.not(present), result])
+    } else {
+        result
+    }
+}
+
+/// The `Condition` block: every condition must hold (AND across operators and keys).
+pub fn conditions<V: RequestView>(v: &V, st: &Statement) -> B<V> {
+    let l = v.logic();
+    l.and(st.conditions.iter().map(|c| condition(v, c)).collect())
+}
+
+fn action_elem<V: RequestView>(v: &V, st: &Statement) -> B<V> {
+    let l = v.logic();
+    let any = l.or(st
+        .action
+        .patterns
+        .iter()
+        .map(|p| v.action_matches(&p.value))
+        .collect());
+    if st.action.negated {
+        l.not(any)
+    } else {
+        any
+    }
+}
+
+fn resource_elem<V: RequestView>(v: &V, st: &Statement) -> B<V> {
+    let l = v.logic();
+    let Some(r) = &st.resource else {
+        // Omitted in a resource-based policy: the resource it is attached to.
+        return l.lit(true);
+    };
+    let any = l.or(r.patterns.iter().map(|p| v.resource_matches(&p.value)).collect());
+    if r.negated {
+        l.not(any)
+    } else {
+        any
+    }
+}
+
+/// How the statement's `Principal`/`NotPrincipal` matches the caller. Policies without a
+/// principal element (identity, boundary, SCP, session) match every caller directly.
+pub fn principal_elem<V: RequestView>(v: &V, st: &Statement) -> PrincipalMatch<B<V>> {
+    let l = v.logic();
+    let Some(p) = &st.principal else {
+        return PrincipalMatch {
+            direct: l.lit(true),
+            role: l.lit(false),
+            account: l.lit(false),
+        };
+    };
+    let ms: Vec<_> = p.entries.iter().map(|e| v.principal_matches(&e.value)).collect();
+    if p.negated {
+        // NotPrincipal: every caller not named. Such a grant names nobody specifically, so it
+        // is treated as `*` (direct).
+        let named = l.or(ms
+            .into_iter()
+            .map(|m| l.or(vec![m.direct, m.role, m.account]))
+            .collect());
+        return PrincipalMatch {
+            direct: l.not(named),
+            role: l.lit(false),
+            account: l.lit(false),
+        };
+    }
+    PrincipalMatch {
+        direct: l.or(ms.iter().map(|m| m.direct.clone()).collect()),
+        role: l.or(ms.iter().map(|m| m.role.clone()).collect()),
+        account: l.or(ms.iter().map(|m| m.account.clone()).collect()),
+    }
+}
+
+/// Whether the statement applies to the request, apart from its principal element.
+pub fn statement_matches<V: RequestView>(v: &V, st: &Statement) -> B<V> {
+    let l = v.logic();
+    l.and(vec![action_elem(v, st), resource_elem(v, st), conditions(v, st)])
+}
+
+/// What one policy says about the request.
+#[derive(Clone, Debug)]
+pub struct PolicyEffect<B> {
+    /// Some Deny statement applies.
+    pub deny: B,
+    /// Some Allow statement applies, by how its principal matched.
+    pub allow: PrincipalMatch<B>,
+}
+
+impl<B: Clone> PolicyEffect<B> {
+    /// Some Allow applies, however the principal matched.
+    pub fn allows<L: Logic<B = B>>(&self, l: &L) -> B {
+        l.or(vec![
+            self.allow.direct.clone(),
+            self.allow.role.clone(),
+            self.allow.account.clone(),
+        ])
+    }
+}
+
+/// Fold a policy's statements, given each statement's match and principal match.
+pub fn policy_effect<V: RequestView>(v: &V, policy: &Policy) -> PolicyEffect<B<V>> {
+    let l = v.logic();
+    let mut deny = Vec::new();
+    let (mut direct, mut role, mut account) = (Vec::new(), Vec::new(), Vec::new());
+    for st in &policy.statements {
+        let m = statement_matches(v, st);
+        let p = principal_elem(v, st);
+        match st.effect {
+            Effect::Deny => {
+                deny.push(l.and(vec![m, l.or(vec![p.direct, p.role, p.account])]));
+            }
+            Effect::Allow => {
+                direct.push(l.and(vec![m.clone(), p.direct]));
+                role.push(l.and(vec![m.clone(), p.role]));
+                account.push(l.and(vec![m, p.account]));
+            }
+        }
+    }
+    PolicyEffect {
+        deny: l.or(deny),
+        allow: PrincipalMatch {
+            direct: l.or(direct),
+            role: l.or(role),
+            account: l.or(account),
+        },
+    }
+}
+
+/// The effects of every policy in a set, in the set's structure.
+#[derive(Clone, Debug)]
+pub struct SetEffects<B> {
+    pub identity: Vec<PolicyEffect<B>>,
+    pub boundary: Option<PolicyEffect<B>>,
+    pub scps: Vec<Vec<PolicyEffect<B>>>,
+    pub rcps: Vec<Vec<PolicyEffect<B>>>,
+    pub session: Option<PolicyEffect<B>>,
+    pub resource: Option<PolicyEffect<B>>,
+}
+
+/// The final decision, as two Booleans: `allowed` implies `!explicit_deny`.
+#[derive(Clone, Debug)]
+pub struct Outcome<B> {
+    pub explicit_deny: B,
+    pub allowed: B,
+    /// Which step blocked an implicitly denied request (for explanations).
+    pub steps: Steps<B>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Steps<B> {
+    pub scps_allow: B,
+    pub rcps_allow: B,
+    pub identity_allows: B,
+    pub boundary_allows: B,
+    pub session_allows: B,
+    pub resource_grants: B,
+}
+
+/// Combine policy effects in AWS's evaluation order ("How AWS enforcement code logic evaluates
+/// requests to allow or deny access"):
+/// 1. an explicit Deny in any policy denies;
+/// 2. every RCP layer and every SCP layer must allow (each layer: some policy in it allows);
+/// 3. same account: the request is allowed if the identity side allows (identity policies,
+///    and the boundary and session policy when present), or the resource-based policy names
+///    the caller directly, or names its role and the boundary and session policy allow
+///    (a grant to the account delegates to the identity side);
+/// 4. cross account: both the identity side and the resource-based policy must allow
+///    ("Cross-account policy evaluation logic");
+/// 5. callers with no account (anonymous, services): only the resource-based policy grants.
+pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Outcome<L::B> {
+    let all = e
+        .identity
+        .iter()
+        .chain(e.boundary.iter())
+        .chain(e.scps.iter().flatten())
+        .chain(e.rcps.iter().flatten())
+        .chain(e.session.iter())
+        .chain(e.resource.iter());
+    let explicit_deny = l.or(all.map(|p| p.deny.clone()).collect());
+    let layers_allow = |layers: &Vec<Vec<PolicyEffect<L::B>>>| {
+        l.and(layers
+            .iter()
+            .map(|layer| l.or(layer.iter().map(|p| p.allows(l)).collect()))
+            .collect())
+    };
+    let scps_allow = layers_allow(&e.scps);
+    let rcps_allow = layers_allow(&e.rcps);
+    let identity_allows = l.or(e.identity.iter().map(|p| p.allows(l)).collect());
+    let boundary_allows = e.boundary.as_ref().map_or(l.lit(true), |p| p.allows(l));
+    let session_allows = e.session.as_ref().map_or(l.lit(true), |p| p.allows(l));
+    let identity_side = l.and(vec![
+        identity_allows.clone(),
+        boundary_allows.clone(),
+        session_allows.clone(),
+    ]);
+    let (res_direct, res_role, res_any) = match &e.resource {
+        Some(r) => (r.allow.direct.clone(), r.allow.role.clone(), r.allows(l)),
+        None => (l.lit(false), l.lit(false), l.lit(false)),
+    };
+    let same = l.or(vec![
+        identity_side.clone(),
+        res_direct.clone(),
+        l.and(vec![res_role, boundary_allows.clone(), session_allows.clone()]),
+    ]);
+    let cross = l.and(vec![identity_side, res_any.clone()]);
+    let grant = l.or(vec![
+        l.and(vec![scope.same_account, same]),
+        l.and(vec![scope.cross_account, cross]),
+        l.and(vec![scope.no_account, res_direct]),
+    ]);
+    let allowed = l.and(vec![
+        l.not(explicit_deny.clone()),
+        rcps_allow.clone(),
+        scps_allow.clone(),
+        grant,
+    ]);
+    Outcome {
+        explicit_deny,
+        allowed,
+        steps: Steps {
+            scps_allow,
+            rcps_allow,
+            identity_allows,
+            boundary_allows,
+            session_allows,
+            resource_grants: res_any,
+        },
+    }
+}
