@@ -157,7 +157,7 @@ pub struct ActionResource {
 }
 
 /// One piece of a templated condition key such as `aws:RequestTag/${TagKey}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Segment {
     /// Literal text, lowercased.
     Lit(String),
@@ -190,8 +190,6 @@ pub struct Catalog {
     actions: Vec<Action>,
     /// Lowercased `service:name` of `actions[i]`.
     keys: Vec<String>,
-    /// Lowercased `service:name` -> index in `actions`.
-    action_index: HashMap<String, usize>,
     /// Lowercased prefix -> (index in `services`, range in `actions`).
     service_index: HashMap<String, (usize, std::ops::Range<usize>)>,
     global_keys: Vec<GlobalConditionKey>,
@@ -264,6 +262,13 @@ fn template_matches(segs: &[Segment], text: &str) -> bool {
     }
 }
 
+/// ASCII-case-insensitive ordering (catalog names are ASCII).
+fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
 /// Levenshtein distance on chars, or `None` if it exceeds `limit`.
 fn edit_distance(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
@@ -300,7 +305,11 @@ fn lower_chars(s: &str) -> Vec<char> {
 impl Catalog {
     /// Decode the gzipped line format written by `corpus/scripts/refresh-catalog.py`.
     fn decode(gz: &[u8]) -> Result<Catalog, String> {
-        let mut text = String::new();
+        // The gzip trailer's last four bytes are the uncompressed size (mod 2^32).
+        let size = gz.len().checked_sub(4).map_or(0, |i| {
+            u32::from_le_bytes([gz[i], gz[i + 1], gz[i + 2], gz[i + 3]])
+        });
+        let mut text = String::with_capacity((size as usize).min(64 << 20));
         flate2::read::GzDecoder::new(gz)
             .read_to_string(&mut text)
             .map_err(|e| format!("gunzip: {e}"))?;
@@ -323,8 +332,8 @@ impl Catalog {
         let mut key_types: HashMap<String, (KeyType, u8)> = HashMap::new();
         let mut templates: Vec<KeyTemplate> = Vec::new();
         let mut patterns: Vec<(String, String)> = Vec::new();
-        // Lowercased (prefix, resource type) -> ARN template.
-        let mut arns: HashMap<(String, String), String> = HashMap::new();
+        // Service of the last A line, for the R lines that follow it.
+        let mut current_service = 0usize;
 
         let mut add_key = |key: &str, ty: KeyType, rank: u8, key_types: &mut HashMap<_, _>| {
             let lower = key.to_lowercase();
@@ -351,11 +360,18 @@ impl Catalog {
 
         for (n, line) in lines {
             let err = |what: &str| format!("line {}: {what}: {line:?}", n + 1);
-            let f: Vec<&str> = line.split('\t').collect();
+            let mut f = [""; 5];
+            let mut nf = 0;
+            for part in line.splitn(6, '\t') {
+                if nf < f.len() {
+                    f[nf] = part;
+                }
+                nf += 1;
+            }
             let service_of = |pos: &HashMap<String, usize>| {
                 pos.get(f[1]).copied().ok_or_else(|| err("unknown service"))
             };
-            match (f[0], f.len()) {
+            match (f[0], nf) {
                 ("P", 4) => {
                     package = f[1].to_owned();
                     version = f[2].to_owned();
@@ -372,7 +388,11 @@ impl Catalog {
                 }
                 ("T", 5) => {
                     let i = service_of(&service_pos)?;
-                    arns.insert((f[1].to_lowercase(), f[2].to_lowercase()), f[3].to_owned());
+                    if services[i].resource_types.last().is_some_and(|rt| {
+                        cmp_ignore_ascii_case(&rt.name, f[2]) != std::cmp::Ordering::Less
+                    }) {
+                        return Err(err("resource types not sorted"));
+                    }
                     services[i].resource_types.push(ResourceType {
                         name: f[2].to_owned(),
                         arn: f[3].to_owned(),
@@ -407,7 +427,7 @@ impl Catalog {
                     });
                 }
                 ("A", 5) => {
-                    service_of(&service_pos)?;
+                    current_service = service_of(&service_pos)?;
                     actions.push(Action {
                         service: f[1].to_owned(),
                         name: f[2].to_owned(),
@@ -423,9 +443,12 @@ impl Catalog {
                         "0" => false,
                         _ => return Err(err("bad required flag")),
                     };
-                    let arn = arns
-                        .get(&(action.service.to_lowercase(), f[1].to_lowercase()))
-                        .cloned();
+                    // Resource types are sorted by lowercased name (the script sorts them so).
+                    let rts = &services[current_service].resource_types;
+                    let arn = rts
+                        .binary_search_by(|rt| cmp_ignore_ascii_case(&rt.name, f[1]))
+                        .ok()
+                        .map(|i| rts[i].arn.clone());
                     action.resource_types.push(ActionResource {
                         name: f[1].to_owned(),
                         required,
@@ -455,22 +478,28 @@ impl Catalog {
             }
         }
         // Most preferred source first, then the most specific template.
-        templates.sort_by(|a, b| a.rank.cmp(&b.rank).then(b.literal_len.cmp(&a.literal_len)));
+        templates.sort_by(|a, b| {
+            (a.rank, b.literal_len, &a.segments).cmp(&(b.rank, a.literal_len, &b.segments))
+        });
         templates.dedup_by(|a, b| a.segments == b.segments);
 
         services.sort_by(|a, b| a.prefix.cmp(&b.prefix));
-        let mut keyed: Vec<(String, Action)> = actions
-            .into_iter()
-            .map(|a| (format!("{}:{}", a.service, a.name).to_lowercase(), a))
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        let (keys, actions): (Vec<String>, Vec<Action>) = keyed.into_iter().unzip();
-
-        let mut action_index = HashMap::with_capacity(keys.len());
-        for (i, k) in keys.iter().enumerate() {
-            if action_index.insert(k.clone(), i).is_some() {
-                return Err(format!("duplicate action {k}"));
-            }
+        let full_key = |a: &Action| {
+            let mut k = String::with_capacity(a.service.len() + 1 + a.name.len());
+            k.push_str(&a.service);
+            k.push(':');
+            k.push_str(&a.name);
+            k.make_ascii_lowercase();
+            k
+        };
+        let mut keys: Vec<String> = actions.iter().map(full_key).collect();
+        // The script writes actions in this order already; sort only if it did not.
+        if !keys.is_sorted() {
+            actions.sort_by_cached_key(full_key);
+            keys = actions.iter().map(full_key).collect();
+        }
+        if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("duplicate action {}", w[0]));
         }
         let mut service_index = HashMap::with_capacity(services.len());
         for (si, s) in services.iter().enumerate() {
@@ -489,7 +518,6 @@ impl Catalog {
             services,
             actions,
             keys,
-            action_index,
             service_index,
             global_keys,
             key_types,
@@ -549,9 +577,10 @@ impl Catalog {
 
     /// The action named `service:Name`, case-insensitively. No wildcards (see [`Self::expand`]).
     pub fn lookup(&self, action: &str) -> Option<&Action> {
-        self.action_index
-            .get(&action.to_lowercase())
-            .map(|&i| &self.actions[i])
+        self.keys
+            .binary_search(&action.to_lowercase())
+            .ok()
+            .map(|i| &self.actions[i])
     }
 
     /// All actions matching the IAM wildcard pattern (`*`, `?`; case-insensitive), in catalog
@@ -613,9 +642,16 @@ impl Catalog {
         let best = |candidates: &mut dyn Iterator<Item = (&str, &Action)>, typed: &[char]| {
             let limit = suggestion_limit(typed.len());
             let mut best: Option<(usize, &Action)> = None;
+            let mut buf: Vec<char> = Vec::new();
             for (text, a) in candidates {
                 let bound = best.map_or(limit, |(d, _)| d.saturating_sub(1));
-                if let Some(d) = edit_distance(typed, &lower_chars(text), bound) {
+                // Cheap length filter before lowercasing (ASCII: bytes are chars).
+                if text.is_ascii() && text.len().abs_diff(typed.len()) > bound {
+                    continue;
+                }
+                buf.clear();
+                buf.extend(text.chars().flat_map(char::to_lowercase));
+                if let Some(d) = edit_distance(typed, &buf, bound) {
                     if best.is_none_or(|(bd, _)| d < bd) {
                         best = Some((d, a));
                     }
@@ -677,6 +713,12 @@ mod tests {
             .map(|s| c.service_actions(&s.prefix).len())
             .sum();
         assert_eq!(total, c.actions.len());
+        // Every resource type an action names is defined by its service.
+        for a in c.actions() {
+            for r in &a.resource_types {
+                assert!(r.arn.is_some(), "{}: no ARN for {}", a.full_name(), r.name);
+            }
+        }
     }
 
     #[test]
