@@ -2,6 +2,7 @@
 //! dependency and no I/O. See ARCHITECTURE.md for the map.
 
 pub mod atoms;
+pub mod catalog;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;
