@@ -6,7 +6,13 @@ use std::path::Path;
 fn main() {
     println!("cargo:rerun-if-env-changed=Z3_LIBRARY_PATH_OVERRIDE");
     let Ok(dir) = std::env::var("Z3_LIBRARY_PATH_OVERRIDE") else {
-        return; // Z3 from the linker's default paths: nothing to add.
+        // .cargo/config.toml always sets it, but cargo reads that file from the *current
+        // directory* upwards: `cargo --manifest-path` from outside the workspace misses it.
+        panic!(
+            "Z3_LIBRARY_PATH_OVERRIDE is not set: run cargo from inside the Tarski workspace \
+             (so .cargo/config.toml applies), or set it to a directory holding libz3 >= 4.13.3 \
+             (see docs/z3.md)."
+        );
     };
     if !Path::new(&dir).join("libz3.so").exists() && !Path::new(&dir).join("libz3.dylib").exists() {
         panic!(
