@@ -8,26 +8,17 @@
 use crate::glob::Glob;
 use crate::operator::{Base, Family};
 use crate::policy::CondValue;
-use crate::value::{parse_bool, parse_date, parse_ip, split_arn, Decimal};
+use crate::value::{parse_bool, parse_date, parse_ip, Decimal};
 
 /// Action match: case-insensitive wildcard match ("IAM JSON policy elements: Action").
 pub fn action_matches(pattern: &Glob, action: &str) -> bool {
     pattern.matches(action, true)
 }
 
-/// ARN match as `ArnLike` and the `Resource` element do it: when the pattern has the six
-/// colon-separated ARN segments, each segment matches separately, so a wildcard never spans
-/// a colon among the first five segments; the last segment (the resource) keeps any further
-/// colons. A pattern with fewer segments (such as `*`) matches the whole string.
+/// ARN match, for the `Resource` element and the `Arn*` condition operators: wildcards stay
+/// inside a colon-separated segment unless they end it (`Glob::arn_segments`). Case-sensitive.
 pub fn arn_like(pattern: &Glob, text: &str) -> bool {
-    let parts = pattern.splitn(6, ':');
-    if parts.len() < 6 {
-        return pattern.matches(text, false);
-    }
-    let Some(segs) = split_arn(text) else {
-        return false;
-    };
-    parts.iter().zip(segs).all(|(p, s)| p.matches(s, false))
+    pattern.arn_segments().matches(text, false)
 }
 
 /// Does the request value `actual` satisfy the positive operator `base` against the policy
@@ -72,8 +63,8 @@ mod tests {
         // `*` in the region segment cannot swallow the account segment's colon.
         let g = Glob::wild("arn:aws:iam::*:role/x");
         assert!(arn_like(&g, "arn:aws:iam::123:role/x"));
-        let g = Glob::wild("arn:aws:*:role/x");
-        assert!(!arn_like(&g, "arn:aws:iam::123:role/x") || g.splitn(6, ':').len() < 6);
+        let g = Glob::wild("arn:aws:iam::1*3:role/x");
+        assert!(!arn_like(&g, "arn:aws:iam::1:2:3:role/x"));
         assert!(arn_like(&Glob::wild("*"), "anything"));
         assert!(!arn_like(&Glob::wild("arn:aws:s3:::b"), "not-an-arn"));
     }

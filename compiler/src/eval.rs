@@ -105,6 +105,7 @@ impl RequestView for ConcreteView<'_> {
             same_account: same,
             cross_account: !none && !same,
             no_account: none,
+            root: self.caller.kind == CallerKind::Root,
         }
     }
 
@@ -146,6 +147,8 @@ pub fn principal_match(entry: &PrincipalEntry, principal: &str, caller: &Caller)
         PrincipalEntry::Aws(v) => {
             if let Some(acct) = account_of_principal_entry(v) {
                 return PrincipalMatch {
+                    // The root user is the account principal itself.
+                    direct: v == principal,
                     account: caller.account.as_deref() == Some(acct),
                     ..none
                 };
@@ -189,7 +192,8 @@ pub fn account_of_principal_entry(v: &str) -> Option<&str> {
 /// Decide a request against a policy set.
 pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
     let view = ConcreteView::new(req);
-    let effect = |p: &LoadedPolicy| semantics::policy_effect(&view, &p.policy);
+    let has_boundary = set.boundary.is_some();
+    let effect = |p: &LoadedPolicy| semantics::policy_effect(&view, &p.policy, has_boundary);
     let effects = SetEffects {
         identity: set.identity.iter().map(effect).collect(),
         boundary: set.boundary.as_ref().map(effect),

@@ -15,6 +15,8 @@ pub enum Tok {
     One,
     /// `*`: any sequence, possibly empty.
     Star,
+    /// `*` inside an ARN segment: any sequence without `:` (see `Glob::arn_segments`).
+    StarSeg,
 }
 
 /// A compiled wildcard pattern.
@@ -96,7 +98,28 @@ impl Glob {
 
     pub fn matches(&self, text: &str, fold_case: bool) -> bool {
         let t: Vec<char> = text.chars().collect();
-        matches_toks(&self.0, &t, fold_case)
+        if self.0.contains(&Tok::StarSeg) {
+            matches_nfa(&self.0, &t, fold_case)
+        } else {
+            matches_toks(&self.0, &t, fold_case)
+        }
+    }
+
+    /// ARN wildcard rules ("IAM JSON policy elements: Resource", Using wildcards in resource
+    /// ARNs): a `*` stays inside its colon-separated segment, except that a `*` that is the
+    /// last character of a segment (followed by `:` or the end) "can expand to match beyond
+    /// the colon boundaries". Turns every other `*` into `StarSeg`.
+    pub fn arn_segments(&self) -> Glob {
+        let mut out = self.0.clone();
+        for i in 0..out.len() {
+            if out[i] == Tok::Star {
+                let last_of_segment = matches!(self.0.get(i + 1), None | Some(Tok::Char(':')));
+                if !last_of_segment {
+                    out[i] = Tok::StarSeg;
+                }
+            }
+        }
+        Glob(out)
     }
 }
 
@@ -108,7 +131,7 @@ impl std::fmt::Display for Glob {
                 Tok::Char('?') => f.write_str("${?}")?,
                 Tok::Char(c) => write!(f, "{c}")?,
                 Tok::One => f.write_str("?")?,
-                Tok::Star => f.write_str("*")?,
+                Tok::Star | Tok::StarSeg => f.write_str("*")?,
             }
         }
         Ok(())
@@ -155,6 +178,44 @@ fn matches_toks(p: &[Tok], t: &[char], fold_case: bool) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == Tok::Star)
+}
+
+/// Position-set simulation, for patterns with `StarSeg` (where the two-pointer shortcut is
+/// not valid). `O(|pattern| * |text|)`.
+fn matches_nfa(p: &[Tok], t: &[char], fold_case: bool) -> bool {
+    let n = p.len();
+    let closure = |set: &mut Vec<bool>| {
+        for i in 0..n {
+            if set[i] && matches!(p[i], Tok::Star | Tok::StarSeg) {
+                set[i + 1] = true;
+            }
+        }
+    };
+    let mut cur = vec![false; n + 1];
+    cur[0] = true;
+    closure(&mut cur);
+    for &c in t {
+        let mut next = vec![false; n + 1];
+        for i in 0..n {
+            if !cur[i] {
+                continue;
+            }
+            match p[i] {
+                Tok::Char(x) if eq(x, c, fold_case) => next[i + 1] = true,
+                Tok::Char(_) => {}
+                Tok::One => next[i + 1] = true,
+                Tok::Star => next[i] = true,
+                Tok::StarSeg if c != ':' => next[i] = true,
+                Tok::StarSeg => {}
+            }
+        }
+        closure(&mut next);
+        if !next.iter().any(|b| *b) {
+            return false;
+        }
+        cur = next;
+    }
+    cur[n]
 }
 
 /// True when the pattern contains a wildcard character.
@@ -205,6 +266,27 @@ mod tests {
         assert!(g.matches("home/a*b/x", false));
         assert!(!g.matches("home/axxb/x", false));
         assert_eq!(g.to_string(), "home/a${*}b/*");
+    }
+
+    #[test]
+    fn arn_stars_stay_in_segment_unless_last() {
+        let g = Glob::wild("arn:aws:sqs:*3:queue1").arn_segments();
+        assert!(!g.matches("arn:aws:sqs:us-east-1:111122223333:queue1", false));
+        assert!(g.matches("arn:aws:sqs:eu-3:queue1", false));
+        let g = Glob::wild("arn:aws:sqs:us-*").arn_segments();
+        assert!(g.matches("arn:aws:sqs:us-east-1:111122223333:queue1", false));
+        let g = Glob::wild("arn:aws:s3:::b*/k").arn_segments();
+        assert!(g.matches("arn:aws:s3:::bx/k", false));
+        assert!(!g.matches("arn:aws:s3:::b:x/k", false));
+    }
+
+    #[test]
+    fn nfa_and_two_pointer_agree_without_segment_stars() {
+        for (p, t) in [("*a*b", "xaxxb"), ("a*b*c", "abbbbc"), ("**?", ""), ("a?c", "abbc"), ("*", "")] {
+            let g = Glob::wild(p);
+            let t: Vec<char> = t.chars().collect();
+            assert_eq!(matches_nfa(&g.0, &t, false), matches_toks(&g.0, &t, false), "{p}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod document;
 pub mod eval;
 pub mod glob;
 pub mod json;
+pub mod lint;
+pub mod load;
 pub mod operator;
 pub mod parse;
 pub mod policy;

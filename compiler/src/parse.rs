@@ -303,7 +303,7 @@ impl Reader {
                 self.error("T0121", it.span, format!("invalid resource `{}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)", it.value));
                 continue;
             }
-            if it.value.starts_with("arn:") && split_arn(&it.value).is_none() {
+            if it.value.starts_with("arn:") && split_arn(&it.value).is_none() && !it.value.contains('*') {
                 self.error("T0121", it.span, format!("invalid resource ARN `{}`: an ARN has six colon-separated parts", it.value));
                 continue;
             }
@@ -372,6 +372,14 @@ impl Reader {
                                 if let Some(why) = principal_syntax_error(&m.key, &it.value) {
                                     self.error("T0115", it.span, format!("invalid principal `{}`: {why}", it.value));
                                     continue;
+                                }
+                                if m.key == "AWS" && it.value != "*" && it.value.contains('*') {
+                                    // "You cannot use a wildcard to match part of a principal name or
+                                    // ARN" (IAM JSON policy elements: Principal): it is literal text.
+                                    self.diags.push(
+                                        Diagnostic::warning("T0212", it.span, format!("`*` inside the principal `{}` is not a wildcard: it only matches this exact text", it.value))
+                                            .with_note("help: to match principals by pattern, use `\"Principal\": \"*\"` with an `ArnLike` condition on `aws:PrincipalArn`"),
+                                    );
                                 }
                                 let e = if m.key == "AWS" && it.value == "*" {
                                     PrincipalEntry::Any
@@ -486,7 +494,7 @@ impl Reader {
         let v = match base.family() {
             Family::String => CondValue::Text(self.template(r, version)),
             Family::Arn => {
-                let ok = s == "*" || s.contains("${") || split_arn(s).is_some_and(|p| p[0] == "arn" || p[0] == "*");
+                let ok = s == "*" || s.contains("${") || s.starts_with("arn:") && (split_arn(s).is_some() || s.contains('*'));
                 if !ok {
                     self.error("T0133", r.span, bad("an ARN (`arn:partition:service:region:account:resource`)"));
                     return None;
@@ -585,11 +593,6 @@ fn principal_syntax_error(kind: &str, v: &str) -> Option<&'static str> {
         "AWS" => {
             let is_account = v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit());
             if v == "*" || is_account || v.starts_with("arn:") && split_arn(v).is_some() {
-                // "You cannot use a wildcard to match part of a principal name or ARN"
-                // (IAM JSON policy elements: Principal).
-                if v != "*" && v.contains('*') {
-                    return Some("wildcards are not allowed inside principal ARNs");
-                }
                 None
             } else {
                 Some("expected `*`, a 12-digit account ID or an ARN")

@@ -170,3 +170,58 @@ mod tests {
         assert_eq!(Caller::of("anonymous").kind, CallerKind::Anonymous);
     }
 }
+
+impl Request {
+    /// Read a request from JSON: `{"principal", "action", "resource", "resource_account",
+    /// "context": {key: string | number | bool | [..]}}`.
+    pub fn from_json(v: &serde_json::Value) -> Result<Request, String> {
+        let obj = v.as_object().ok_or("a request must be a JSON object")?;
+        for k in obj.keys() {
+            if !["principal", "action", "resource", "resource_account", "context"].contains(&k.as_str()) {
+                return Err(format!("unknown request field `{k}`"));
+            }
+        }
+        let field = |k: &str| -> Result<Option<String>, String> {
+            match obj.get(k) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(format!("request field `{k}` must be a string")),
+            }
+        };
+        let mut req = Request {
+            principal: field("principal")?.ok_or("the request has no `principal`")?,
+            action: field("action")?.ok_or("the request has no `action`")?,
+            resource: field("resource")?.ok_or("the request has no `resource`")?,
+            resource_account: field("resource_account")?,
+            context: Context::default(),
+        };
+        if let Some(ctx) = obj.get("context") {
+            req.context = Context::from_json(ctx)?;
+        }
+        Ok(req)
+    }
+}
+
+impl Context {
+    /// Context keys from a JSON object; arrays make multivalued keys.
+    pub fn from_json(v: &serde_json::Value) -> Result<Context, String> {
+        let obj = v.as_object().ok_or("`context` must be a JSON object")?;
+        let mut c = Context::default();
+        for (k, v) in obj {
+            let scalar = |x: &serde_json::Value| -> Result<String, String> {
+                match x {
+                    serde_json::Value::String(s) => Ok(s.clone()),
+                    serde_json::Value::Number(n) => Ok(n.to_string()),
+                    serde_json::Value::Bool(b) => Ok(b.to_string()),
+                    _ => Err(format!("context key `{k}`: values must be strings, numbers or booleans")),
+                }
+            };
+            let values = match v {
+                serde_json::Value::Array(items) => items.iter().map(scalar).collect::<Result<_, _>>()?,
+                other => vec![scalar(other)?],
+            };
+            c.set(k, values);
+        }
+        Ok(c)
+    }
+}

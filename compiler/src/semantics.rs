@@ -67,6 +67,10 @@ pub struct Scope<B> {
     pub cross_account: B,
     /// Callers with no account (anonymous, AWS services): only resource policies apply.
     pub no_account: B,
+    /// The caller is the account's root user, which has full access within its account
+    /// ("How AWS enforcement code logic evaluates requests": "with the exception of the AWS
+    /// account root user, which has full access"); SCPs and explicit denies still apply.
+    pub root: B,
 }
 
 /// The request as seen by the semantics: each method decides one atom.
@@ -205,12 +209,12 @@ pub fn principal_elem<V: RequestView>(v: &V, st: &Statement) -> PrincipalMatch<B
     };
     let ms: Vec<_> = p.entries.iter().map(|e| v.principal_matches(&e.value)).collect();
     if p.negated {
-        // NotPrincipal: every caller not named. Such a grant names nobody specifically, so it
-        // is treated as `*` (direct).
-        let named = l.or(ms
-            .into_iter()
-            .map(|m| l.or(vec![m.direct, m.role, m.account]))
-            .collect());
+        // NotPrincipal: every caller not named. Listing an account does not exempt the
+        // account's other principals: the account ARN must be listed beside the exempted
+        // principal because AWS checks the account, then the principal ("IAM JSON policy
+        // elements: NotPrincipal"). Such a grant names nobody specifically, so it is treated
+        // as `*` (direct).
+        let named = l.or(ms.into_iter().map(|m| l.or(vec![m.direct, m.role])).collect());
         return PrincipalMatch {
             direct: l.not(named),
             role: l.lit(false),
@@ -251,7 +255,10 @@ impl<B: Clone> PolicyEffect<B> {
 }
 
 /// Fold a policy's statements, given each statement's match and principal match.
-pub fn policy_effect<V: RequestView>(v: &V, policy: &Policy) -> PolicyEffect<B<V>> {
+/// `caller_has_boundary`: "If you use `NotPrincipal` with `Deny`, IAM users and roles that
+/// have a permissions boundary are always denied, regardless of the values in `NotPrincipal`"
+/// ("IAM JSON policy elements: NotPrincipal" and "Permissions boundaries for IAM entities").
+pub fn policy_effect<V: RequestView>(v: &V, policy: &Policy, caller_has_boundary: bool) -> PolicyEffect<B<V>> {
     let l = v.logic();
     let mut deny = Vec::new();
     let (mut direct, mut role, mut account) = (Vec::new(), Vec::new(), Vec::new());
@@ -260,7 +267,13 @@ pub fn policy_effect<V: RequestView>(v: &V, policy: &Policy) -> PolicyEffect<B<V
         let p = principal_elem(v, st);
         match st.effect {
             Effect::Deny => {
-                deny.push(l.and(vec![m, l.or(vec![p.direct, p.role, p.account])]));
+                let not_principal = st.principal.as_ref().is_some_and(|p| p.negated);
+                let who = if not_principal && caller_has_boundary {
+                    l.lit(true)
+                } else {
+                    l.or(vec![p.direct, p.role, p.account])
+                };
+                deny.push(l.and(vec![m, who]));
             }
             Effect::Allow => {
                 direct.push(l.and(vec![m.clone(), p.direct]));
@@ -341,10 +354,13 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
     let identity_allows = l.or(e.identity.iter().map(|p| p.allows(l)).collect());
     let boundary_allows = e.boundary.as_ref().map_or(l.lit(true), |p| p.allows(l));
     let session_allows = e.session.as_ref().map_or(l.lit(true), |p| p.allows(l));
-    let identity_side = l.and(vec![
-        identity_allows.clone(),
-        boundary_allows.clone(),
-        session_allows.clone(),
+    let identity_side = l.or(vec![
+        scope.root.clone(),
+        l.and(vec![
+            identity_allows.clone(),
+            boundary_allows.clone(),
+            session_allows.clone(),
+        ]),
     ]);
     let (res_direct, res_role, res_any) = match &e.resource {
         Some(r) => (r.allow.direct.clone(), r.allow.role.clone(), r.allows(l)),

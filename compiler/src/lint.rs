@@ -1,0 +1,175 @@
+//! Warnings about policies that are valid but probably not what their author meant. Each has
+//! a stable code (docs/diagnostics.md). Warnings never change a policy's meaning.
+
+use std::collections::HashMap;
+
+use crate::catalog::{catalog, KeyType};
+use crate::diagnostic::Diagnostic;
+use crate::glob::has_wildcard;
+use crate::operator::{Family, Qualifier};
+use crate::policy::{Effect, Policy, PrincipalEntry};
+
+pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let cat = catalog();
+    let mut sids: HashMap<&str, usize> = HashMap::new();
+    for st in &policy.statements {
+        if let Some(sid) = &st.sid {
+            if let Some(first) = sids.insert(sid.value.as_str(), st.index) {
+                out.push(Diagnostic::warning(
+                    "T0205",
+                    sid.span,
+                    format!("duplicate `Sid` `{}` (also statement #{first})", sid.value),
+                ));
+            }
+        }
+        for p in &st.action.patterns {
+            let a = &p.value.raw;
+            if a == "*" {
+                continue;
+            }
+            let known = !cat.expand(a).is_empty();
+            if known {
+                continue;
+            }
+            let svc = a.split_once(':').map_or("", |(s, _)| s);
+            let (code, msg) = if !has_wildcard(svc) && !cat.has_service(svc) {
+                ("T0201", format!("unknown service prefix `{svc}` in action `{a}`"))
+            } else if has_wildcard(a) {
+                ("T0202", format!("`{a}` matches no action in the catalog"))
+            } else {
+                ("T0201", format!("unknown action `{a}`"))
+            };
+            let mut d = Diagnostic::warning(code, p.span, msg);
+            if let Some(s) = cat.suggest(a) {
+                d = d.with_note(format!("help: did you mean `{s}`?"));
+            }
+            d = d.with_note(format!(
+                "note: checked against the IAM action catalog {}",
+                cat.package_version()
+            ));
+            out.push(d);
+        }
+        if st.action.negated && st.action.patterns.iter().any(|p| p.value.glob.is_universal()) {
+            out.push(Diagnostic::warning(
+                "T0206",
+                st.action.span,
+                "`NotAction` with `*` excludes every action: this statement can never match",
+            ));
+        }
+        if let Some(r) = &st.resource {
+            if r.negated && r.patterns.iter().any(|p| p.value.to_string() == "*") {
+                out.push(Diagnostic::warning(
+                    "T0206",
+                    r.span,
+                    "`NotResource` with `*` excludes every resource: this statement can never match",
+                ));
+            }
+            if r.negated && st.effect == Effect::Allow {
+                out.push(Diagnostic::warning(
+                    "T0207",
+                    r.span,
+                    "`Allow` with `NotResource` grants the actions on every resource not listed, including resources that do not exist yet",
+                ));
+            }
+        }
+        if let Some(p) = &st.principal {
+            if p.negated && p.entries.iter().any(|e| e.value == PrincipalEntry::Any) {
+                out.push(Diagnostic::warning(
+                    "T0206",
+                    p.span,
+                    "`NotPrincipal` with `*` excludes every principal: this statement can never match",
+                ));
+            }
+        }
+        if st.action.negated && st.effect == Effect::Allow {
+            out.push(Diagnostic::warning(
+                "T0207",
+                st.action.span,
+                "`Allow` with `NotAction` grants every action not listed, in every service, including actions AWS adds later",
+            ));
+        }
+        for c in &st.conditions {
+            let fam = c.op.base.family();
+            let Some(kt) = cat.condition_key_type(&c.key) else {
+                if c.key.to_ascii_lowercase().starts_with("aws:") {
+                    let mut d = Diagnostic::warning("T0210", c.key_span, format!("unknown global condition key `{}`", c.key));
+                    if let Some(s) = closest_global_key(&c.key) {
+                        d = d.with_note(format!("help: did you mean `{s}`?"));
+                    }
+                    out.push(d);
+                }
+                continue;
+            };
+            if let Some(expected) = type_mismatch(fam, kt) {
+                out.push(
+                    Diagnostic::warning(
+                        "T0203",
+                        c.op_span,
+                        format!("`{}` compares {expected}, but `{}` is of type {kt:?}", c.op.name(), c.key),
+                    )
+                    .with_note("note: a request value that does not parse for the operator never matches"),
+                );
+            }
+            if fam != Family::Null {
+                match (c.op.qualifier, kt.is_multivalued()) {
+                    (Some(Qualifier::ForAllValues), false) | (Some(Qualifier::ForAnyValue), false) => out.push(Diagnostic::warning(
+                        "T0209",
+                        c.op_span,
+                        format!("set operator on the single-valued key `{}`", c.key),
+                    ).with_note("note: `ForAllValues` on a single-valued key is true when the key is missing, which can grant more than intended (\"Set operators for multivalued context keys\")")),
+                    (None, true) => out.push(Diagnostic::warning(
+                        "T0209",
+                        c.op_span,
+                        format!("`{}` is multivalued; use `ForAllValues:` or `ForAnyValue:` to say how its values combine", c.key),
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What the operator family compares, when the key's documented type does not fit it.
+fn type_mismatch(fam: Family, kt: KeyType) -> Option<&'static str> {
+    use KeyType as K;
+    let ok = match fam {
+        Family::String => !matches!(kt, K::Bool | K::ArrayOfBool | K::Numeric | K::ArrayOfNumeric | K::Date | K::IpAddress),
+        Family::Arn => matches!(kt, K::Arn | K::ArrayOfArn | K::String | K::ArrayOfString | K::Unknown),
+        Family::Numeric => matches!(kt, K::Numeric | K::ArrayOfNumeric | K::Date | K::Unknown),
+        Family::Date => matches!(kt, K::Date | K::Numeric | K::Unknown),
+        Family::Bool => matches!(kt, K::Bool | K::ArrayOfBool | K::Unknown),
+        Family::Ip => matches!(kt, K::IpAddress | K::Unknown),
+        Family::Binary => matches!(kt, K::Binary | K::String | K::Unknown),
+        Family::Null => true,
+    };
+    if ok {
+        return None;
+    }
+    Some(match fam {
+        Family::String => "strings",
+        Family::Arn => "ARNs",
+        Family::Numeric => "numbers",
+        Family::Date => "dates",
+        Family::Bool => "booleans",
+        Family::Ip => "IP addresses",
+        Family::Binary => "binary values",
+        Family::Null => "presence",
+    })
+}
+
+fn closest_global_key(key: &str) -> Option<String> {
+    let k = key.to_ascii_lowercase();
+    catalog()
+        .global_condition_keys()
+        .map(|g| {
+            (
+                crate::operator::edit_distance(&k, &g.key.to_ascii_lowercase()),
+                g.key.clone(),
+            )
+        })
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, s)| s)
+}

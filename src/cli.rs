@@ -1,0 +1,133 @@
+//! Command-line arguments (clap derive). Only what the user typed; no I/O here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "tarski", version, about = "Prove things about AWS IAM policies", after_help = crate::exit::HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and validate policy documents; print errors and lint warnings.
+    Check(CheckArgs),
+    /// Decide one request against a policy set, as AWS would, and explain the decision.
+    Eval(EvalArgs),
+    /// List the IAM actions a pattern such as `s3:Get*` matches.
+    Expand(ExpandArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Identity,
+    Resource,
+    Trust,
+    Scp,
+    Rcp,
+    Boundary,
+    Session,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Policy files (a document, an array of documents, `get-policy-version` output, or a
+    /// URL-encoded document).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The kind of policy; inferred from the document when omitted.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Exit with 1 when there are warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// The policies of a set, from flags or from a manifest.
+#[derive(Args, Debug, Clone)]
+pub struct SetArgs {
+    /// Identity-based policy files of the caller.
+    pub identity: Vec<PathBuf>,
+    /// A policy-set manifest (JSON or TOML) naming the policies by role.
+    #[arg(long = "set")]
+    pub manifest: Option<PathBuf>,
+    /// Permissions boundary.
+    #[arg(long)]
+    pub boundary: Option<PathBuf>,
+    /// An SCP; each occurrence is one layer (root, OU, ..., account), and every layer must allow.
+    #[arg(long = "scp")]
+    pub scps: Vec<PathBuf>,
+    /// An RCP; each occurrence is one layer.
+    #[arg(long = "rcp")]
+    pub rcps: Vec<PathBuf>,
+    /// Session policy.
+    #[arg(long = "session-policy")]
+    pub session: Option<PathBuf>,
+    /// Resource-based policy of the resource.
+    #[arg(long = "resource-policy")]
+    pub resource: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// The caller: user ARN, role session ARN (arn:aws:sts::ACCT:assumed-role/ROLE/SESSION),
+    /// service principal (ec2.amazonaws.com) or `anonymous`.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// The action, e.g. s3:GetObject.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// The resource ARN.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// The account owning the resource (default: from the resource ARN, else the caller's).
+    #[arg(long)]
+    pub resource_account: Option<String>,
+    /// A context key value, KEY=VALUE; repeat a key to give it several values.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    /// Context keys from a JSON object (key → string, number, boolean or array).
+    #[arg(long)]
+    pub context_json: Option<PathBuf>,
+    /// The whole request as JSON: {"principal", "action", "resource", "resource_account", "context"}.
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ExpandArgs {
+    /// An action pattern, e.g. `s3:Get*` (case-insensitive; `*` and `?`).
+    pub pattern: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+impl KindArg {
+    pub fn kind(self) -> tarski_compiler::policy::PolicyKind {
+        use tarski_compiler::policy::PolicyKind as K;
+        match self {
+            KindArg::Identity => K::Identity,
+            KindArg::Resource => K::Resource,
+            KindArg::Trust => K::Trust,
+            KindArg::Scp => K::Scp,
+            KindArg::Rcp => K::Rcp,
+            KindArg::Boundary => K::Boundary,
+            KindArg::Session => K::Session,
+        }
+    }
+}
