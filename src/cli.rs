@@ -16,7 +16,7 @@ pub enum Command {
     /// Parse and validate policy documents; print errors and lint warnings.
     Check(CheckArgs),
     /// Decide one request against a policy set, as AWS would, and explain the decision.
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// List the IAM actions a pattern such as `s3:Get*` matches.
     Expand(ExpandArgs),
 }
@@ -73,10 +73,10 @@ pub struct SetArgs {
     pub rcps: Vec<PathBuf>,
     /// Session policy.
     #[arg(long = "session-policy")]
-    pub session: Option<PathBuf>,
+    pub session_policy: Option<PathBuf>,
     /// Resource-based policy of the resource.
     #[arg(long = "resource-policy")]
-    pub resource: Option<PathBuf>,
+    pub resource_policy: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

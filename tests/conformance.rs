@@ -30,7 +30,12 @@ fn policy(case: &str, role: &str, v: &serde_json::Value, kind: PolicyKind) -> Lo
     loaded.policies.into_iter().next().unwrap()
 }
 
-fn layers(case: &str, role: &str, v: Option<&serde_json::Value>, kind: PolicyKind) -> Vec<Vec<LoadedPolicy>> {
+fn layers(
+    case: &str,
+    role: &str,
+    v: Option<&serde_json::Value>,
+    kind: PolicyKind,
+) -> Vec<Vec<LoadedPolicy>> {
     v.and_then(|v| v.as_array())
         .map(|ls| {
             ls.iter()
@@ -49,14 +54,18 @@ fn layers(case: &str, role: &str, v: Option<&serde_json::Value>, kind: PolicyKin
 
 pub fn load_cases() -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut out = Vec::new();
     for f in files {
         if f.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         let file = f.file_name().unwrap().to_string_lossy().to_string();
         for c in v["cases"].as_array().unwrap() {
             let name = c["name"].as_str().unwrap().to_string();
@@ -66,7 +75,14 @@ pub fn load_cases() -> Vec<Case> {
                 identity: p
                     .get("identity")
                     .and_then(|v| v.as_array())
-                    .map(|a| a.iter().enumerate().map(|(i, d)| policy(&name, &format!("identity[{i}]"), d, PolicyKind::Identity)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .enumerate()
+                            .map(|(i, d)| {
+                                policy(&name, &format!("identity[{i}]"), d, PolicyKind::Identity)
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 boundary: one("boundary", PolicyKind::Boundary),
                 scps: layers(&name, "scps", p.get("scps"), PolicyKind::Scp),
@@ -74,7 +90,8 @@ pub fn load_cases() -> Vec<Case> {
                 session: one("session", PolicyKind::Session),
                 resource: one("resource", PolicyKind::Resource),
             };
-            let request = Request::from_json(&c["request"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let request =
+                Request::from_json(&c["request"]).unwrap_or_else(|e| panic!("{name}: {e}"));
             let expect = Decision::parse(c["expect"].as_str().unwrap()).unwrap();
             out.push(Case {
                 file: file.clone(),
@@ -96,10 +113,22 @@ fn evaluator_agrees_with_every_conformance_case() {
     for c in &cases {
         let got = evaluate(&c.set, &c.request).decision;
         if got != c.expect {
-            failures.push(format!("{}: {}: expected {}, got {}", c.file, c.name, c.expect.as_str(), got.as_str()));
+            failures.push(format!(
+                "{}: {}: expected {}, got {}",
+                c.file,
+                c.name,
+                c.expect.as_str(),
+                got.as_str()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

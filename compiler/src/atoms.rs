@@ -30,17 +30,19 @@ pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &
             let Some(g) = resolved else { return false };
             match base {
                 Base::StringLike => g.matches(actual, false),
-                Base::StringEqualsIgnoreCase => {
-                    g.as_literal().is_some_and(|lit| lit.to_lowercase() == actual.to_lowercase())
-                }
+                Base::StringEqualsIgnoreCase => g
+                    .as_literal()
+                    .is_some_and(|lit| lit.to_lowercase() == actual.to_lowercase()),
                 _ => g.as_literal().is_some_and(|lit| lit == actual),
             }
         }
         (Family::Arn, _) => resolved.is_some_and(|g| arn_like(g, actual)),
-        (Family::Numeric, CondValue::Number(n)) => match (Decimal::parse(actual), base.ordering()) {
-            (Some(a), Some(rel)) => rel.holds(a.cmp_exact(n)),
-            _ => false,
-        },
+        (Family::Numeric, CondValue::Number(n)) => {
+            match (Decimal::parse(actual), base.ordering()) {
+                (Some(a), Some(rel)) => rel.holds(a.cmp_exact(n)),
+                _ => false,
+            }
+        }
         (Family::Date, CondValue::Date(d)) => match (parse_date(actual), base.ordering()) {
             (Some(a), Some(rel)) => rel.holds(a.cmp(d)),
             _ => false,
@@ -71,6 +73,9 @@ mod tests {
 
     #[test]
     fn resources_are_case_sensitive() {
-        assert!(!arn_like(&Glob::wild("arn:aws:s3:::Bucket/*"), "arn:aws:s3:::bucket/x"));
+        assert!(!arn_like(
+            &Glob::wild("arn:aws:s3:::Bucket/*"),
+            "arn:aws:s3:::bucket/x"
+        ));
     }
 }

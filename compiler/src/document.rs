@@ -50,7 +50,11 @@ fn unwrap(name: &str, json: Json, source: &Arc<SourceFile>) -> Result<Vec<Docume
             if items.is_empty() {
                 return Err(ReadError {
                     source: source.clone(),
-                    diagnostic: Diagnostic::error("T0101", json.span, "an empty array holds no policy documents"),
+                    diagnostic: Diagnostic::error(
+                        "T0101",
+                        json.span,
+                        "an empty array holds no policy documents",
+                    ),
                 });
             }
             Ok(out)
@@ -59,7 +63,11 @@ fn unwrap(name: &str, json: Json, source: &Arc<SourceFile>) -> Result<Vec<Docume
         JsonKind::Object(_) => {
             if let Some(pv) = json.get("PolicyVersion") {
                 if let Some(doc) = pv.get("Document") {
-                    return unwrap(&format!("{name} (PolicyVersion.Document)"), doc.clone(), source);
+                    return unwrap(
+                        &format!("{name} (PolicyVersion.Document)"),
+                        doc.clone(),
+                        source,
+                    );
                 }
             }
             Ok(vec![Document {
@@ -69,19 +77,35 @@ fn unwrap(name: &str, json: Json, source: &Arc<SourceFile>) -> Result<Vec<Docume
         }
         _ => Err(ReadError {
             source: source.clone(),
-            diagnostic: Diagnostic::error("T0101", json.span, format!("expected a policy document (a JSON object), found {}", json.type_name())),
+            diagnostic: Diagnostic::error(
+                "T0101",
+                json.span,
+                format!(
+                    "expected a policy document (a JSON object), found {}",
+                    json.type_name()
+                ),
+            ),
         }),
     }
 }
 
 /// A string holding a (possibly URL-encoded) JSON document.
-fn decoded(name: &str, s: &str, outer: &Arc<SourceFile>, span: Span) -> Result<Vec<Document>, ReadError> {
+fn decoded(
+    name: &str,
+    s: &str,
+    outer: &Arc<SourceFile>,
+    span: Span,
+) -> Result<Vec<Document>, ReadError> {
     let text = if s.trim_start().starts_with('{') {
         s.to_string()
     } else {
         percent_decode(s).ok_or_else(|| ReadError {
             source: outer.clone(),
-            diagnostic: Diagnostic::error("T0001", span, "the string is neither a JSON document nor a URL-encoded one"),
+            diagnostic: Diagnostic::error(
+                "T0001",
+                span,
+                "the string is neither a JSON document nor a URL-encoded one",
+            ),
         })?
     };
     let inner_name = format!("{name} (decoded)");
@@ -93,7 +117,11 @@ fn decoded(name: &str, s: &str, outer: &Arc<SourceFile>, span: Span) -> Result<V
     if json.as_object().is_none() {
         return Err(ReadError {
             source: source.clone(),
-            diagnostic: Diagnostic::error("T0101", json.span, "the decoded string is not a JSON object"),
+            diagnostic: Diagnostic::error(
+                "T0101",
+                json.span,
+                "the decoded string is not a JSON object",
+            ),
         });
     }
     Ok(vec![Document { source, json }])
@@ -121,7 +149,8 @@ pub fn percent_decode(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const DOC: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+    const DOC: &str =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
 
     #[test]
     fn plain_document() {
@@ -136,7 +165,10 @@ mod tests {
         let text = format!(r#"{{"PolicyVersion": {{"Document": "{enc}", "VersionId": "v2"}}}}"#);
         let d = read_documents("v.json", &text).unwrap();
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].json.get("Version").and_then(Json::as_str), Some("2012-10-17"));
+        assert_eq!(
+            d[0].json.get("Version").and_then(Json::as_str),
+            Some("2012-10-17")
+        );
         assert!(d[0].source.name.contains("decoded"));
     }
 

@@ -29,9 +29,13 @@ impl Decision {
     }
 
     pub fn parse(s: &str) -> Option<Decision> {
-        [Decision::Allow, Decision::ExplicitDeny, Decision::ImplicitDeny]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [
+            Decision::Allow,
+            Decision::ExplicitDeny,
+            Decision::ImplicitDeny,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -99,7 +103,10 @@ impl RequestView for ConcreteView<'_> {
     fn scope(&self) -> Scope<bool> {
         let acct = self.caller.account.clone();
         let none = acct.is_none()
-            || matches!(self.caller.kind, CallerKind::Anonymous | CallerKind::Service);
+            || matches!(
+                self.caller.kind,
+                CallerKind::Anonymous | CallerKind::Service
+            );
         let same = !none && acct == self.req.resource_account();
         Scope {
             same_account: same,
@@ -133,7 +140,11 @@ impl RequestView for ConcreteView<'_> {
 /// How one principal entry matches a concrete caller ("IAM JSON policy elements: Principal").
 /// Principal ARNs are compared exactly (no wildcards inside them), an account ID or
 /// `arn:...:iam::ACCT:root` names the whole account, a role ARN names the role's sessions.
-pub fn principal_match(entry: &PrincipalEntry, principal: &str, caller: &Caller) -> PrincipalMatch<bool> {
+pub fn principal_match(
+    entry: &PrincipalEntry,
+    principal: &str,
+    caller: &Caller,
+) -> PrincipalMatch<bool> {
     let none = PrincipalMatch {
         direct: false,
         role: false,
@@ -169,12 +180,12 @@ pub fn principal_match(entry: &PrincipalEntry, principal: &str, caller: &Caller)
             }
             none
         }
-        PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) | PrincipalEntry::CanonicalUser(s) => {
-            PrincipalMatch {
-                direct: s == principal,
-                ..none
-            }
-        }
+        PrincipalEntry::Service(s)
+        | PrincipalEntry::Federated(s)
+        | PrincipalEntry::CanonicalUser(s) => PrincipalMatch {
+            direct: s == principal,
+            ..none
+        },
     }
 }
 
@@ -197,8 +208,16 @@ pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
     let effects = SetEffects {
         identity: set.identity.iter().map(effect).collect(),
         boundary: set.boundary.as_ref().map(effect),
-        scps: set.scps.iter().map(|l| l.iter().map(effect).collect()).collect(),
-        rcps: set.rcps.iter().map(|l| l.iter().map(effect).collect()).collect(),
+        scps: set
+            .scps
+            .iter()
+            .map(|l| l.iter().map(effect).collect())
+            .collect(),
+        rcps: set
+            .rcps
+            .iter()
+            .map(|l| l.iter().map(effect).collect())
+            .collect(),
         session: set.session.as_ref().map(effect),
         resource: set.resource.as_ref().map(effect),
     };
@@ -237,13 +256,16 @@ pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
             blocked_by.push("SCPs (a layer has no applicable Allow)".to_string());
         }
         if !s.identity_allows && !s.resource_grants {
-            blocked_by.push("no identity-based or resource-based policy allows the request".to_string());
+            blocked_by
+                .push("no identity-based or resource-based policy allows the request".to_string());
         } else {
             if !s.identity_allows {
                 blocked_by.push("identity-based policies (no applicable Allow)".to_string());
             }
             if set.resource.is_some() && !s.resource_grants {
-                blocked_by.push("resource-based policy (no applicable Allow for this principal)".to_string());
+                blocked_by.push(
+                    "resource-based policy (no applicable Allow for this principal)".to_string(),
+                );
             }
         }
         if !s.boundary_allows {

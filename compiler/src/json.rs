@@ -134,10 +134,7 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
         if depth >= MAX_DEPTH {
-            return Err(self.err(
-                "T0004",
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(self.err("T0004", format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         let start = self.pos;
         let kind = match self.peek() {
@@ -151,7 +148,10 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             Some(_) => {
                 let c = self.text[self.pos..].chars().next().unwrap_or('?');
-                return Err(self.err("T0001", format!("unexpected character `{c}`, expected a value")));
+                return Err(self.err(
+                    "T0001",
+                    format!("unexpected character `{c}`, expected a value"),
+                ));
             }
         };
         Ok(Json {
@@ -165,7 +165,10 @@ impl Parser<'_> {
             self.pos += word.len();
             Ok(kind)
         } else {
-            Err(self.err("T0001", "invalid literal, expected `true`, `false` or `null`"))
+            Err(self.err(
+                "T0001",
+                "invalid literal, expected `true`, `false` or `null`",
+            ))
         }
     }
 
@@ -228,7 +231,9 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let esc = self.peek().ok_or_else(|| self.err("T0001", "unterminated string"))?;
+                    let esc = self
+                        .peek()
+                        .ok_or_else(|| self.err("T0001", "unterminated string"))?;
                     self.pos += 1;
                     match esc {
                         b'"' => out.push('"'),
@@ -246,7 +251,9 @@ impl Parser<'_> {
                         }
                     }
                 }
-                Some(_) => return Err(self.err("T0001", "control character in string must be escaped")),
+                Some(_) => {
+                    return Err(self.err("T0001", "control character in string must be escaped"))
+                }
             }
         }
     }
@@ -395,13 +402,28 @@ mod tests {
 
     #[test]
     fn rejects_malformed_inputs() {
-        for bad in ["", "{", "{\"a\" 1}", "[1,]", "01", "\"\\x\"", "tru", "{} x", "\"\u{1}\"", "1.", "\"\\ud800\""] {
+        for bad in [
+            "",
+            "{",
+            "{\"a\" 1}",
+            "[1,]",
+            "01",
+            "\"\\x\"",
+            "tru",
+            "{} x",
+            "\"\u{1}\"",
+            "1.",
+            "\"\\ud800\"",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should fail");
         }
     }
 
     #[test]
     fn surrogate_pairs_decode() {
-        assert_eq!(parse("\"\\ud83d\\ude00\"").unwrap().kind, JsonKind::String("😀".into()));
+        assert_eq!(
+            parse("\"\\ud83d\\ude00\"").unwrap().kind,
+            JsonKind::String("😀".into())
+        );
     }
 }

@@ -34,7 +34,10 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             }
             let svc = a.split_once(':').map_or("", |(s, _)| s);
             let (code, msg) = if !has_wildcard(svc) && !cat.has_service(svc) {
-                ("T0201", format!("unknown service prefix `{svc}` in action `{a}`"))
+                (
+                    "T0201",
+                    format!("unknown service prefix `{svc}` in action `{a}`"),
+                )
             } else if has_wildcard(a) {
                 ("T0202", format!("`{a}` matches no action in the catalog"))
             } else {
@@ -50,7 +53,13 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             ));
             out.push(d);
         }
-        if st.action.negated && st.action.patterns.iter().any(|p| p.value.glob.is_universal()) {
+        if st.action.negated
+            && st
+                .action
+                .patterns
+                .iter()
+                .any(|p| p.value.glob.is_universal())
+        {
             out.push(Diagnostic::warning(
                 "T0206",
                 st.action.span,
@@ -93,7 +102,11 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             let fam = c.op.base.family();
             let Some(kt) = cat.condition_key_type(&c.key) else {
                 if c.key.to_ascii_lowercase().starts_with("aws:") {
-                    let mut d = Diagnostic::warning("T0210", c.key_span, format!("unknown global condition key `{}`", c.key));
+                    let mut d = Diagnostic::warning(
+                        "T0210",
+                        c.key_span,
+                        format!("unknown global condition key `{}`", c.key),
+                    );
                     if let Some(s) = closest_global_key(&c.key) {
                         d = d.with_note(format!("help: did you mean `{s}`?"));
                     }
@@ -106,9 +119,15 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
                     Diagnostic::warning(
                         "T0203",
                         c.op_span,
-                        format!("`{}` compares {expected}, but `{}` is of type {kt:?}", c.op.name(), c.key),
+                        format!(
+                            "`{}` compares {expected}, but `{}` is of type {kt:?}",
+                            c.op.name(),
+                            c.key
+                        ),
                     )
-                    .with_note("note: a request value that does not parse for the operator never matches"),
+                    .with_note(
+                        "note: a request value that does not parse for the operator never matches",
+                    ),
                 );
             }
             if fam != Family::Null {
@@ -135,8 +154,14 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
 fn type_mismatch(fam: Family, kt: KeyType) -> Option<&'static str> {
     use KeyType as K;
     let ok = match fam {
-        Family::String => !matches!(kt, K::Bool | K::ArrayOfBool | K::Numeric | K::ArrayOfNumeric | K::Date | K::IpAddress),
-        Family::Arn => matches!(kt, K::Arn | K::ArrayOfArn | K::String | K::ArrayOfString | K::Unknown),
+        Family::String => !matches!(
+            kt,
+            K::Bool | K::ArrayOfBool | K::Numeric | K::ArrayOfNumeric | K::Date | K::IpAddress
+        ),
+        Family::Arn => matches!(
+            kt,
+            K::Arn | K::ArrayOfArn | K::String | K::ArrayOfString | K::Unknown
+        ),
         Family::Numeric => matches!(kt, K::Numeric | K::ArrayOfNumeric | K::Date | K::Unknown),
         Family::Date => matches!(kt, K::Date | K::Numeric | K::Unknown),
         Family::Bool => matches!(kt, K::Bool | K::ArrayOfBool | K::Unknown),

@@ -50,9 +50,15 @@ impl Base {
         use Base::*;
         match self {
             StringEquals | StringEqualsIgnoreCase | StringLike => Family::String,
-            NumericEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+            NumericEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
             | NumericGreaterThanEquals => Family::Numeric,
-            DateEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            DateEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => Family::Date,
             Bool => Family::Bool,
             BinaryEquals => Family::Binary,
@@ -131,8 +137,16 @@ pub struct Operator {
 pub const OPERATORS: &[(&str, Base, bool)] = &[
     ("StringEquals", Base::StringEquals, false),
     ("StringNotEquals", Base::StringEquals, true),
-    ("StringEqualsIgnoreCase", Base::StringEqualsIgnoreCase, false),
-    ("StringNotEqualsIgnoreCase", Base::StringEqualsIgnoreCase, true),
+    (
+        "StringEqualsIgnoreCase",
+        Base::StringEqualsIgnoreCase,
+        false,
+    ),
+    (
+        "StringNotEqualsIgnoreCase",
+        Base::StringEqualsIgnoreCase,
+        true,
+    ),
     ("StringLike", Base::StringLike, false),
     ("StringNotLike", Base::StringLike, true),
     ("NumericEquals", Base::NumericEquals, false),
@@ -140,7 +154,11 @@ pub const OPERATORS: &[(&str, Base, bool)] = &[
     ("NumericLessThan", Base::NumericLessThan, false),
     ("NumericLessThanEquals", Base::NumericLessThanEquals, false),
     ("NumericGreaterThan", Base::NumericGreaterThan, false),
-    ("NumericGreaterThanEquals", Base::NumericGreaterThanEquals, false),
+    (
+        "NumericGreaterThanEquals",
+        Base::NumericGreaterThanEquals,
+        false,
+    ),
     ("DateEquals", Base::DateEquals, false),
     ("DateNotEquals", Base::DateEquals, true),
     ("DateLessThan", Base::DateLessThan, false),
@@ -161,7 +179,9 @@ pub const OPERATORS: &[(&str, Base, bool)] = &[
 /// Why an operator name was rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OperatorError {
-    Unknown { suggestion: Option<&'static str> },
+    Unknown {
+        suggestion: Option<&'static str>,
+    },
     /// `NullIfExists` and set qualifiers on `Null` are meaningless: `Null` is about presence.
     NotAllowedOnNull(&'static str),
 }
@@ -222,7 +242,10 @@ impl Operator {
 fn suggest(core: &str) -> Option<&'static str> {
     let lower = core.to_ascii_lowercase();
     // Same name in another case is the most common slip (`stringequals`).
-    if let Some((n, _, _)) = OPERATORS.iter().find(|(n, _, _)| n.to_ascii_lowercase() == lower) {
+    if let Some((n, _, _)) = OPERATORS
+        .iter()
+        .find(|(n, _, _)| n.to_ascii_lowercase() == lower)
+    {
         return Some(n);
     }
     OPERATORS
@@ -283,8 +306,17 @@ mod tests {
                 suggestion: Some("StringEquals")
             })
         );
-        assert!(matches!(Operator::parse("NullIfExists"), Err(OperatorError::NotAllowedOnNull(_))));
-        assert!(matches!(Operator::parse("ForAllValues:Null"), Err(OperatorError::NotAllowedOnNull(_))));
-        assert!(matches!(Operator::parse("ForSomeValues:StringEquals"), Err(OperatorError::Unknown { .. })));
+        assert!(matches!(
+            Operator::parse("NullIfExists"),
+            Err(OperatorError::NotAllowedOnNull(_))
+        ));
+        assert!(matches!(
+            Operator::parse("ForAllValues:Null"),
+            Err(OperatorError::NotAllowedOnNull(_))
+        ));
+        assert!(matches!(
+            Operator::parse("ForSomeValues:StringEquals"),
+            Err(OperatorError::Unknown { .. })
+        ));
     }
 }

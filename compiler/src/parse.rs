@@ -64,7 +64,12 @@ struct Reader {
 fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
-        .map(|k| (crate::operator::edit_distance(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()), *k))
+        .map(|k| {
+            (
+                crate::operator::edit_distance(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                *k,
+            )
+        })
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, k)| k)
@@ -78,10 +83,19 @@ fn string_list(v: &Json) -> Result<Vec<Spanned<String>>, (Span, String)> {
             .iter()
             .map(|i| match &i.kind {
                 JsonKind::String(s) => Ok(Spanned::new(s.clone(), i.span)),
-                _ => Err((i.span, format!("expected a string, found {}", i.type_name()))),
+                _ => Err((
+                    i.span,
+                    format!("expected a string, found {}", i.type_name()),
+                )),
             })
             .collect(),
-        _ => Err((v.span, format!("expected a string or an array of strings, found {}", v.type_name()))),
+        _ => Err((
+            v.span,
+            format!(
+                "expected a string or an array of strings, found {}",
+                v.type_name()
+            ),
+        )),
     }
 }
 
@@ -97,9 +111,15 @@ impl Reader {
     fn unknown_keys(&mut self, members: &[Member], known: &[&str], what: &str) {
         for m in members {
             if !known.contains(&m.key.as_str()) {
-                let mut d = Diagnostic::error("T0102", m.key_span, format!("unknown {what} element `{}`", m.key));
+                let mut d = Diagnostic::error(
+                    "T0102",
+                    m.key_span,
+                    format!("unknown {what} element `{}`", m.key),
+                );
                 if let Some(k) = closest(&m.key, known) {
-                    d = d.with_note(format!("help: did you mean `{k}`? (element names are case-sensitive)"));
+                    d = d.with_note(format!(
+                        "help: did you mean `{k}`? (element names are case-sensitive)"
+                    ));
                 }
                 self.diags.push(d);
             }
@@ -108,7 +128,14 @@ impl Reader {
 
     fn policy(&mut self, doc: &Json, kind: Option<PolicyKind>) -> Option<Policy> {
         let Some(members) = doc.as_object() else {
-            self.error("T0101", doc.span, format!("a policy document must be a JSON object, found {}", doc.type_name()));
+            self.error(
+                "T0101",
+                doc.span,
+                format!(
+                    "a policy document must be a JSON object, found {}",
+                    doc.type_name()
+                ),
+            );
             return None;
         };
         self.unknown_keys(members, TOP_KEYS, "policy");
@@ -118,7 +145,11 @@ impl Reader {
                 Some("2012-10-17") => Version::V2012,
                 Some("2008-10-17") => Version::V2008,
                 _ => {
-                    self.error("T0104", v.span, "`Version` must be \"2012-10-17\" or \"2008-10-17\"");
+                    self.error(
+                        "T0104",
+                        v.span,
+                        "`Version` must be \"2012-10-17\" or \"2008-10-17\"",
+                    );
                     Version::Missing
                 }
             },
@@ -141,7 +172,14 @@ impl Reader {
             JsonKind::Object(_) => vec![stmts],
             JsonKind::Array(items) => items.iter().collect(),
             _ => {
-                self.error("T0101", stmts.span, format!("`Statement` must be an object or an array of objects, found {}", stmts.type_name()));
+                self.error(
+                    "T0101",
+                    stmts.span,
+                    format!(
+                        "`Statement` must be an object or an array of objects, found {}",
+                        stmts.type_name()
+                    ),
+                );
                 return None;
             }
         };
@@ -163,9 +201,19 @@ impl Reader {
         })
     }
 
-    fn statement(&mut self, s: &Json, index: usize, kind: PolicyKind, version: Version) -> Option<Statement> {
+    fn statement(
+        &mut self,
+        s: &Json,
+        index: usize,
+        kind: PolicyKind,
+        version: Version,
+    ) -> Option<Statement> {
         let Some(members) = s.as_object() else {
-            self.error("T0101", s.span, format!("a statement must be a JSON object, found {}", s.type_name()));
+            self.error(
+                "T0101",
+                s.span,
+                format!("a statement must be a JSON object, found {}", s.type_name()),
+            );
             return None;
         };
         self.unknown_keys(members, STATEMENT_KEYS, "statement");
@@ -191,7 +239,11 @@ impl Reader {
                 Some("Allow") => Some(Effect::Allow),
                 Some("Deny") => Some(Effect::Deny),
                 _ => {
-                    let mut d = Diagnostic::error("T0110", v.span, "`Effect` must be \"Allow\" or \"Deny\"");
+                    let mut d = Diagnostic::error(
+                        "T0110",
+                        v.span,
+                        "`Effect` must be \"Allow\" or \"Deny\"",
+                    );
                     if let Some(x) = v.as_str() {
                         if x.eq_ignore_ascii_case("allow") || x.eq_ignore_ascii_case("deny") {
                             d = d.with_note("help: the value is case-sensitive");
@@ -225,17 +277,32 @@ impl Reader {
     }
 
     /// One of `X` / `NotX`: returns (negated, value). Both or neither is reported.
-    fn pair<'j>(&mut self, s: &'j Json, pos: &str, neg: &str, required: bool, code: &'static str) -> Option<(bool, &'j Json)> {
+    fn pair<'j>(
+        &mut self,
+        s: &'j Json,
+        pos: &str,
+        neg: &str,
+        required: bool,
+        code: &'static str,
+    ) -> Option<(bool, &'j Json)> {
         match (s.get(pos), s.get(neg)) {
             (Some(_), Some(n)) => {
-                self.error(code, n.span, format!("a statement cannot have both `{pos}` and `{neg}`"));
+                self.error(
+                    code,
+                    n.span,
+                    format!("a statement cannot have both `{pos}` and `{neg}`"),
+                );
                 None
             }
             (Some(p), None) => Some((false, p)),
             (None, Some(n)) => Some((true, n)),
             (None, None) => {
                 if required {
-                    self.error(code, s.span, format!("statement has neither `{pos}` nor `{neg}`"));
+                    self.error(
+                        code,
+                        s.span,
+                        format!("statement has neither `{pos}` nor `{neg}`"),
+                    );
                 }
                 None
             }
@@ -258,7 +325,11 @@ impl Reader {
         let mut patterns = Vec::new();
         for it in items {
             if let Some(why) = action_syntax_error(&it.value) {
-                let mut d = Diagnostic::error("T0120", it.span, format!("invalid action `{}`: {why}", it.value));
+                let mut d = Diagnostic::error(
+                    "T0120",
+                    it.span,
+                    format!("invalid action `{}`: {why}", it.value),
+                );
                 d = d.with_note("help: actions are `*` or `service:action`, e.g. `s3:GetObject` or `ec2:Describe*`");
                 self.diags.push(d);
                 continue;
@@ -280,7 +351,10 @@ impl Reader {
 
     fn resource(&mut self, s: &Json, kind: PolicyKind, version: Version) -> Option<ResourceElem> {
         // Resource-based and trust policies may omit it: the policy's own resource is implied.
-        let required = !matches!(kind, PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Scp | PolicyKind::Rcp);
+        let required = !matches!(
+            kind,
+            PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Scp | PolicyKind::Rcp
+        );
         let (negated, v) = self.pair(s, "Resource", "NotResource", required, "T0112")?;
         let items = match string_list(v) {
             Ok(i) => i,
@@ -303,8 +377,18 @@ impl Reader {
                 self.error("T0121", it.span, format!("invalid resource `{}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)", it.value));
                 continue;
             }
-            if it.value.starts_with("arn:") && split_arn(&it.value).is_none() && !it.value.contains('*') {
-                self.error("T0121", it.span, format!("invalid resource ARN `{}`: an ARN has six colon-separated parts", it.value));
+            if it.value.starts_with("arn:")
+                && split_arn(&it.value).is_none()
+                && !it.value.contains('*')
+            {
+                self.error(
+                    "T0121",
+                    it.span,
+                    format!(
+                        "invalid resource ARN `{}`: an ARN has six colon-separated parts",
+                        it.value
+                    ),
+                );
                 continue;
             }
             let t = self.template(&it, version);
@@ -408,14 +492,25 @@ impl Reader {
             return out;
         };
         let Some(ops) = block.as_object() else {
-            self.error("T0134", block.span, format!("`Condition` must be an object of operator → {{key → value}}, found {}", block.type_name()));
+            self.error(
+                "T0134",
+                block.span,
+                format!(
+                    "`Condition` must be an object of operator → {{key → value}}, found {}",
+                    block.type_name()
+                ),
+            );
             return out;
         };
         for opm in ops {
             let op = match Operator::parse(&opm.key) {
                 Ok(op) => op,
                 Err(OperatorError::Unknown { suggestion }) => {
-                    let mut d = Diagnostic::error("T0130", opm.key_span, format!("unknown condition operator `{}`", opm.key));
+                    let mut d = Diagnostic::error(
+                        "T0130",
+                        opm.key_span,
+                        format!("unknown condition operator `{}`", opm.key),
+                    );
                     if let Some(sug) = suggestion {
                         d = d.with_note(format!("help: did you mean `{sug}`?"));
                     }
@@ -428,11 +523,23 @@ impl Reader {
                 }
             };
             let Some(keys) = opm.value.as_object() else {
-                self.error("T0134", opm.value.span, format!("the operator `{}` must map to an object of key → value(s), found {}", opm.key, opm.value.type_name()));
+                self.error(
+                    "T0134",
+                    opm.value.span,
+                    format!(
+                        "the operator `{}` must map to an object of key → value(s), found {}",
+                        opm.key,
+                        opm.value.type_name()
+                    ),
+                );
                 continue;
             };
             if keys.is_empty() {
-                self.error("T0134", opm.value.span, format!("the operator `{}` has no keys", opm.key));
+                self.error(
+                    "T0134",
+                    opm.value.span,
+                    format!("the operator `{}` has no keys", opm.key),
+                );
             }
             for km in keys {
                 if let Some(c) = self.condition(op, opm, km, version) {
@@ -443,7 +550,13 @@ impl Reader {
         out
     }
 
-    fn condition(&mut self, op: Operator, opm: &Member, km: &Member, version: Version) -> Option<Condition> {
+    fn condition(
+        &mut self,
+        op: Operator,
+        opm: &Member,
+        km: &Member,
+        version: Version,
+    ) -> Option<Condition> {
         if km.key.is_empty() {
             self.error("T0134", km.key_span, "empty condition key");
             return None;
@@ -454,7 +567,14 @@ impl Reader {
                 for i in items {
                     match scalar_text(i) {
                         Some(t) => v.push(Spanned::new(t, i.span)),
-                        None => self.error("T0133", i.span, format!("condition values must be strings, numbers or booleans, found {}", i.type_name())),
+                        None => self.error(
+                            "T0133",
+                            i.span,
+                            format!(
+                                "condition values must be strings, numbers or booleans, found {}",
+                                i.type_name()
+                            ),
+                        ),
                     }
                 }
                 v
@@ -462,7 +582,14 @@ impl Reader {
             _ => match scalar_text(&km.value) {
                 Some(t) => vec![Spanned::new(t, km.value.span)],
                 None => {
-                    self.error("T0133", km.value.span, format!("condition values must be strings, numbers or booleans, found {}", km.value.type_name()));
+                    self.error(
+                        "T0133",
+                        km.value.span,
+                        format!(
+                            "condition values must be strings, numbers or booleans, found {}",
+                            km.value.type_name()
+                        ),
+                    );
                     return None;
                 }
             },
@@ -488,15 +615,26 @@ impl Reader {
         })
     }
 
-    fn cond_value(&mut self, base: Base, r: &Spanned<String>, version: Version) -> Option<CondValue> {
+    fn cond_value(
+        &mut self,
+        base: Base,
+        r: &Spanned<String>,
+        version: Version,
+    ) -> Option<CondValue> {
         let s = r.value.as_str();
-        let bad = |what: &str| format!("`{s}` is not {what}, as the `{base:?}` family of operators requires");
+        let bad = |what: &str| format!("`{s}` is not {what}, which `{base:?}` operators compare");
         let v = match base.family() {
             Family::String => CondValue::Text(self.template(r, version)),
             Family::Arn => {
-                let ok = s == "*" || s.contains("${") || s.starts_with("arn:") && (split_arn(s).is_some() || s.contains('*'));
+                let ok = s == "*"
+                    || s.contains("${")
+                    || s.starts_with("arn:") && (split_arn(s).is_some() || s.contains('*'));
                 if !ok {
-                    self.error("T0133", r.span, bad("an ARN (`arn:partition:service:region:account:resource`)"));
+                    self.error(
+                        "T0133",
+                        r.span,
+                        bad("an ARN (`arn:partition:service:region:account:resource`)"),
+                    );
                     return None;
                 }
                 CondValue::Text(self.template(r, version))
@@ -508,13 +646,15 @@ impl Reader {
                     return None;
                 }
             },
-            Family::Date => match parse_date(s) {
-                Some(d) => CondValue::Date(d),
-                None => {
-                    self.error("T0133", r.span, bad("a date (ISO 8601 such as `2024-01-31T12:00:00Z`, or epoch seconds)"));
-                    return None;
+            Family::Date => {
+                match parse_date(s) {
+                    Some(d) => CondValue::Date(d),
+                    None => {
+                        self.error("T0133", r.span, bad("a date (ISO 8601 such as `2024-01-31T12:00:00Z`, or epoch seconds)"));
+                        return None;
+                    }
                 }
-            },
+            }
             Family::Bool => match parse_bool(s) {
                 Some(b) => CondValue::Bool(b),
                 None => {
@@ -522,17 +662,23 @@ impl Reader {
                     return None;
                 }
             },
-            Family::Null => match parse_bool(s) {
-                Some(b) => CondValue::Null(b),
-                None => {
-                    self.error("T0132", r.span, format!("`Null` takes `true` (key absent) or `false` (key present), not `{s}`"));
-                    return None;
+            Family::Null => {
+                match parse_bool(s) {
+                    Some(b) => CondValue::Null(b),
+                    None => {
+                        self.error("T0132", r.span, format!("`Null` takes `true` (key absent) or `false` (key present), not `{s}`"));
+                        return None;
+                    }
                 }
-            },
+            }
             Family::Ip => match Cidr::parse(s) {
                 Some(c) => CondValue::Ip(c),
                 None => {
-                    self.error("T0133", r.span, bad("an IPv4 or IPv6 address or CIDR block"));
+                    self.error(
+                        "T0133",
+                        r.span,
+                        bad("an IPv4 or IPv6 address or CIDR block"),
+                    );
                     return None;
                 }
             },
@@ -573,7 +719,10 @@ pub fn action_syntax_error(a: &str) -> Option<&'static str> {
     if name.is_empty() {
         return Some("empty action name");
     }
-    if !svc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*' || c == '?') {
+    if !svc
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*' || c == '?')
+    {
         return Some("the service prefix may contain only letters, digits, `-` and wildcards");
     }
     if name.contains(':') {
@@ -612,7 +761,14 @@ fn infer_kind(stmts: &[&Json]) -> PolicyKind {
     let all_assume = stmts.iter().all(|s| {
         s.get("Action")
             .and_then(|a| string_list(a).ok())
-            .is_some_and(|l| !l.is_empty() && l.iter().all(|x| x.value.to_ascii_lowercase().starts_with("sts:assumerole") || x.value.eq_ignore_ascii_case("sts:TagSession") || x.value.eq_ignore_ascii_case("sts:SetSourceIdentity")))
+            .is_some_and(|l| {
+                !l.is_empty()
+                    && l.iter().all(|x| {
+                        x.value.to_ascii_lowercase().starts_with("sts:assumerole")
+                            || x.value.eq_ignore_ascii_case("sts:TagSession")
+                            || x.value.eq_ignore_ascii_case("sts:SetSourceIdentity")
+                    })
+            })
     });
     if all_assume {
         PolicyKind::Trust

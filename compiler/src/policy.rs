@@ -51,7 +51,10 @@ impl PolicyKind {
 
     /// Resource-based kinds name a principal; the others apply to the caller.
     pub fn has_principal(self) -> bool {
-        matches!(self, PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Rcp)
+        matches!(
+            self,
+            PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Rcp
+        )
     }
 }
 

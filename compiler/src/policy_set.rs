@@ -105,7 +105,9 @@ pub struct Manifest {
     pub resource: Option<Entry>,
 }
 
-const MANIFEST_KEYS: &[&str] = &["identity", "boundary", "scps", "rcps", "session", "resource"];
+const MANIFEST_KEYS: &[&str] = &[
+    "identity", "boundary", "scps", "rcps", "session", "resource",
+];
 
 impl Manifest {
     /// Read a manifest from JSON (`.json`) or TOML text.
@@ -120,7 +122,9 @@ impl Manifest {
     }
 
     pub fn from_value(v: &serde_json::Value) -> Result<Manifest, String> {
-        let obj = v.as_object().ok_or("a policy-set manifest must be an object")?;
+        let obj = v
+            .as_object()
+            .ok_or("a policy-set manifest must be an object")?;
         for k in obj.keys() {
             if !MANIFEST_KEYS.contains(&k.as_str()) {
                 return Err(format!(
@@ -142,7 +146,9 @@ impl Manifest {
             match obj.get(key) {
                 None => Ok(Vec::new()),
                 Some(serde_json::Value::Array(ls)) => ls.iter().map(|l| list(key, l)).collect(),
-                Some(_) => Err(format!("`{key}` must be a list of layers, each a list of policies")),
+                Some(_) => Err(format!(
+                    "`{key}` must be a list of layers, each a list of policies"
+                )),
             }
         };
         Ok(Manifest {
@@ -165,7 +171,9 @@ fn entry(key: &str, v: &serde_json::Value) -> Result<Entry, String> {
         serde_json::Value::Object(_) => Ok(Entry::Inline(
             serde_json::to_string_pretty(v).map_err(|e| e.to_string())?,
         )),
-        _ => Err(format!("`{key}` entries must be file paths or inline policy documents")),
+        _ => Err(format!(
+            "`{key}` entries must be file paths or inline policy documents"
+        )),
     }
 }
 
@@ -175,15 +183,25 @@ mod tests {
 
     #[test]
     fn json_and_toml_manifests_agree() {
-        let j = Manifest::parse(r#"{"identity": ["a.json"], "boundary": "b.json", "scps": [["r.json"], ["o.json"]]}"#, false).unwrap();
-        let t = Manifest::parse("identity = [\"a.json\"]\nboundary = \"b.json\"\nscps = [[\"r.json\"], [\"o.json\"]]\n", true).unwrap();
+        let j = Manifest::parse(
+            r#"{"identity": ["a.json"], "boundary": "b.json", "scps": [["r.json"], ["o.json"]]}"#,
+            false,
+        )
+        .unwrap();
+        let t = Manifest::parse(
+            "identity = [\"a.json\"]\nboundary = \"b.json\"\nscps = [[\"r.json\"], [\"o.json\"]]\n",
+            true,
+        )
+        .unwrap();
         assert_eq!(j, t);
         assert_eq!(j.scps.len(), 2);
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
-        assert!(Manifest::parse(r#"{"identy": []}"#, false).unwrap_err().contains("unknown manifest key"));
+        assert!(Manifest::parse(r#"{"identy": []}"#, false)
+            .unwrap_err()
+            .contains("unknown manifest key"));
         assert!(Manifest::parse(r#"{"scps": "x.json"}"#, false).is_err());
     }
 }

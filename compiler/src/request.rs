@@ -144,40 +144,21 @@ impl Request {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn context_keys_are_case_insensitive_and_empty_is_absent() {
-        let mut c = Context::default();
-        c.push("aws:TagKeys", "a");
-        c.push("AWS:tagkeys", "b");
-        assert_eq!(c.get("aws:tagKeys").unwrap(), ["a", "b"]);
-        c.set("aws:SourceIp", vec![]);
-        assert!(c.get("aws:sourceip").is_none());
-        assert_eq!(c.single("aws:tagkeys"), None);
-    }
-
-    #[test]
-    fn callers_are_classified_from_arns() {
-        let s = Caller::of("arn:aws:sts::111122223333:assumed-role/Admin/alice");
-        assert_eq!(s.kind, CallerKind::RoleSession);
-        assert_eq!(s.role_name.as_deref(), Some("Admin"));
-        assert_eq!(s.account.as_deref(), Some("111122223333"));
-        assert_eq!(Caller::of("arn:aws:iam::111122223333:user/a").kind, CallerKind::User);
-        assert_eq!(Caller::of("ec2.amazonaws.com").kind, CallerKind::Service);
-        assert_eq!(Caller::of("anonymous").kind, CallerKind::Anonymous);
-    }
-}
-
 impl Request {
     /// Read a request from JSON: `{"principal", "action", "resource", "resource_account",
     /// "context": {key: string | number | bool | [..]}}`.
     pub fn from_json(v: &serde_json::Value) -> Result<Request, String> {
         let obj = v.as_object().ok_or("a request must be a JSON object")?;
         for k in obj.keys() {
-            if !["principal", "action", "resource", "resource_account", "context"].contains(&k.as_str()) {
+            if ![
+                "principal",
+                "action",
+                "resource",
+                "resource_account",
+                "context",
+            ]
+            .contains(&k.as_str())
+            {
                 return Err(format!("unknown request field `{k}`"));
             }
         }
@@ -213,15 +194,49 @@ impl Context {
                     serde_json::Value::String(s) => Ok(s.clone()),
                     serde_json::Value::Number(n) => Ok(n.to_string()),
                     serde_json::Value::Bool(b) => Ok(b.to_string()),
-                    _ => Err(format!("context key `{k}`: values must be strings, numbers or booleans")),
+                    _ => Err(format!(
+                        "context key `{k}`: values must be strings, numbers or booleans"
+                    )),
                 }
             };
             let values = match v {
-                serde_json::Value::Array(items) => items.iter().map(scalar).collect::<Result<_, _>>()?,
+                serde_json::Value::Array(items) => {
+                    items.iter().map(scalar).collect::<Result<_, _>>()?
+                }
                 other => vec![scalar(other)?],
             };
             c.set(k, values);
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keys_are_case_insensitive_and_empty_is_absent() {
+        let mut c = Context::default();
+        c.push("aws:TagKeys", "a");
+        c.push("AWS:tagkeys", "b");
+        assert_eq!(c.get("aws:tagKeys").unwrap(), ["a", "b"]);
+        c.set("aws:SourceIp", vec![]);
+        assert!(c.get("aws:sourceip").is_none());
+        assert_eq!(c.single("aws:tagkeys"), None);
+    }
+
+    #[test]
+    fn callers_are_classified_from_arns() {
+        let s = Caller::of("arn:aws:sts::111122223333:assumed-role/Admin/alice");
+        assert_eq!(s.kind, CallerKind::RoleSession);
+        assert_eq!(s.role_name.as_deref(), Some("Admin"));
+        assert_eq!(s.account.as_deref(), Some("111122223333"));
+        assert_eq!(
+            Caller::of("arn:aws:iam::111122223333:user/a").kind,
+            CallerKind::User
+        );
+        assert_eq!(Caller::of("ec2.amazonaws.com").kind, CallerKind::Service);
+        assert_eq!(Caller::of("anonymous").kind, CallerKind::Anonymous);
     }
 }

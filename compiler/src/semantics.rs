@@ -89,7 +89,13 @@ pub trait RequestView {
     /// request has one slot per value; a symbolic one a bounded number (docs/encoding.md).
     fn key_slots(&self, key: &str) -> Vec<(<Self::L as Logic>::B, usize)>;
     /// Does slot `slot` of `key` satisfy the positive `base` operator against `value`?
-    fn compare(&self, key: &str, slot: usize, base: Base, value: &CondValue) -> <Self::L as Logic>::B;
+    fn compare(
+        &self,
+        key: &str,
+        slot: usize,
+        base: Base,
+        value: &CondValue,
+    ) -> <Self::L as Logic>::B;
 }
 
 type B<V> = <<V as RequestView>::L as Logic>::B;
@@ -148,10 +154,12 @@ pub fn condition<V: RequestView>(v: &V, c: &Condition) -> B<V> {
             .map(|(member, s)| l.and(vec![member.clone(), per_slot(*s)]))
             .collect()),
         // ForAllValues: every value satisfies the operator; true when missing/empty.
-        Some(Qualifier::ForAllValues) => l.and(slots
-            .iter()
-            .map(|(member, s)| l.or(vec![l.not(member.clone()), per_slot(*s)]))
-            .collect()),
+        Some(Qualifier::ForAllValues) => l.and(
+            slots
+                .iter()
+                .map(|(member, s)| l.or(vec![l.not(member.clone()), per_slot(*s)]))
+                .collect(),
+        ),
     };
     if c.op.if_exists {
         // `...IfExists`: when the key is absent the condition holds.
@@ -188,7 +196,11 @@ fn resource_elem<V: RequestView>(v: &V, st: &Statement) -> B<V> {
         // Omitted in a resource-based policy: the resource it is attached to.
         return l.lit(true);
     };
-    let any = l.or(r.patterns.iter().map(|p| v.resource_matches(&p.value)).collect());
+    let any = l.or(r
+        .patterns
+        .iter()
+        .map(|p| v.resource_matches(&p.value))
+        .collect());
     if r.negated {
         l.not(any)
     } else {
@@ -207,14 +219,21 @@ pub fn principal_elem<V: RequestView>(v: &V, st: &Statement) -> PrincipalMatch<B
             account: l.lit(false),
         };
     };
-    let ms: Vec<_> = p.entries.iter().map(|e| v.principal_matches(&e.value)).collect();
+    let ms: Vec<_> = p
+        .entries
+        .iter()
+        .map(|e| v.principal_matches(&e.value))
+        .collect();
     if p.negated {
         // NotPrincipal: every caller not named. Listing an account does not exempt the
         // account's other principals: the account ARN must be listed beside the exempted
         // principal because AWS checks the account, then the principal ("IAM JSON policy
         // elements: NotPrincipal"). Such a grant names nobody specifically, so it is treated
         // as `*` (direct).
-        let named = l.or(ms.into_iter().map(|m| l.or(vec![m.direct, m.role])).collect());
+        let named = l.or(ms
+            .into_iter()
+            .map(|m| l.or(vec![m.direct, m.role]))
+            .collect());
         return PrincipalMatch {
             direct: l.not(named),
             role: l.lit(false),
@@ -231,7 +250,11 @@ pub fn principal_elem<V: RequestView>(v: &V, st: &Statement) -> PrincipalMatch<B
 /// Whether the statement applies to the request, apart from its principal element.
 pub fn statement_matches<V: RequestView>(v: &V, st: &Statement) -> B<V> {
     let l = v.logic();
-    l.and(vec![action_elem(v, st), resource_elem(v, st), conditions(v, st)])
+    l.and(vec![
+        action_elem(v, st),
+        resource_elem(v, st),
+        conditions(v, st),
+    ])
 }
 
 /// What one policy says about the request.
@@ -258,7 +281,11 @@ impl<B: Clone> PolicyEffect<B> {
 /// `caller_has_boundary`: "If you use `NotPrincipal` with `Deny`, IAM users and roles that
 /// have a permissions boundary are always denied, regardless of the values in `NotPrincipal`"
 /// ("IAM JSON policy elements: NotPrincipal" and "Permissions boundaries for IAM entities").
-pub fn policy_effect<V: RequestView>(v: &V, policy: &Policy, caller_has_boundary: bool) -> PolicyEffect<B<V>> {
+pub fn policy_effect<V: RequestView>(
+    v: &V,
+    policy: &Policy,
+    caller_has_boundary: bool,
+) -> PolicyEffect<B<V>> {
     let l = v.logic();
     let mut deny = Vec::new();
     let (mut direct, mut role, mut account) = (Vec::new(), Vec::new(), Vec::new());
@@ -344,10 +371,12 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
         .chain(e.resource.iter());
     let explicit_deny = l.or(all.map(|p| p.deny.clone()).collect());
     let layers_allow = |layers: &Vec<Vec<PolicyEffect<L::B>>>| {
-        l.and(layers
-            .iter()
-            .map(|layer| l.or(layer.iter().map(|p| p.allows(l)).collect()))
-            .collect())
+        l.and(
+            layers
+                .iter()
+                .map(|layer| l.or(layer.iter().map(|p| p.allows(l)).collect()))
+                .collect(),
+        )
     };
     let scps_allow = layers_allow(&e.scps);
     let rcps_allow = layers_allow(&e.rcps);
@@ -369,7 +398,11 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
     let same = l.or(vec![
         identity_side.clone(),
         res_direct.clone(),
-        l.and(vec![res_role, boundary_allows.clone(), session_allows.clone()]),
+        l.and(vec![
+            res_role,
+            boundary_allows.clone(),
+            session_allows.clone(),
+        ]),
     ]);
     let cross = l.and(vec![identity_side, res_any.clone()]);
     let grant = l.or(vec![

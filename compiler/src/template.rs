@@ -111,7 +111,11 @@ impl Template {
 
     /// Substitute variables. `lookup` gives a key's single value; `None` when the key is absent.
     /// Returns `None` when a variable without default is absent: the string matches nothing.
-    pub fn resolve(&self, wildcards: bool, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Glob> {
+    pub fn resolve(
+        &self,
+        wildcards: bool,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Glob> {
         let mut g = Glob::default();
         for p in &self.pieces {
             match p {
@@ -180,7 +184,10 @@ mod tests {
 
     #[test]
     fn parses_variables_defaults_and_escapes() {
-        let (t, issues) = Template::parse("home/${aws:username, 'nobody'}/${*}x${aws:PrincipalTag/team}", true);
+        let (t, issues) = Template::parse(
+            "home/${aws:username, 'nobody'}/${*}x${aws:PrincipalTag/team}",
+            true,
+        );
         assert!(issues.is_empty());
         assert_eq!(
             t.pieces,

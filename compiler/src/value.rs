@@ -42,7 +42,11 @@ impl Decimal {
         let digits = format!("{int}{frac}");
         let digits = digits.trim_start_matches('0');
         let mut scale = i64::try_from(frac.len()).ok()? - i64::from(exp);
-        let mut mantissa: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let mut mantissa: i128 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
         while scale < 0 {
             mantissa = mantissa.checked_mul(10)?;
             scale += 1;
@@ -91,7 +95,9 @@ pub type Instant = i128;
 /// `2020-01-01T12:00:00Z`, fractional seconds, `+hh:mm` offsets) or epoch seconds
 /// ("Date condition operators": "W3C implementations of the ISO 8601 date formats" or epoch).
 pub fn parse_date(s: &str) -> Option<Instant> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()) {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+        || s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit())
+    {
         let secs: i64 = s.parse().ok()?;
         return Some(i128::from(secs) * 1_000_000_000);
     }
@@ -163,7 +169,11 @@ pub fn parse_date(s: &str) -> Option<Instant> {
                 } else {
                     num(i + 3..i + 5)?
                 };
-                let end = if b.get(i + 3) == Some(&b':') { i + 6 } else { i + 5 };
+                let end = if b.get(i + 3) == Some(&b':') {
+                    i + 6
+                } else {
+                    i + 5
+                };
                 if end != b.len() || oh > 23 || om > 59 {
                     return None;
                 }
@@ -240,7 +250,9 @@ impl Cidr {
         let addr: IpAddr = a.parse().ok()?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse::<u8>().ok()?,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().ok()?
+            }
             Some(_) => return None,
             None => max,
         };
@@ -249,8 +261,12 @@ impl Cidr {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(u32::from(n).into(), u32::from(a).into(), 32, self.prefix),
-            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), 128, self.prefix),
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                prefix_eq(u32::from(n).into(), u32::from(a).into(), 32, self.prefix)
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                prefix_eq(u128::from(n), u128::from(a), 128, self.prefix)
+            }
             _ => false,
         }
     }
@@ -285,7 +301,14 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 /// (ARNs)": `arn:partition:service:region:account-id:resource-type:resource-id`).
 pub fn split_arn(s: &str) -> Option<[&str; 6]> {
     let mut it = s.splitn(6, ':');
-    let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    let parts = [
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    ];
     Some(parts)
 }
 
@@ -294,7 +317,7 @@ pub fn is_base64(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     let pad = s.len() - body.len();
     pad <= 2
-        && s.len() % 4 == 0
+        && s.len().is_multiple_of(4)
         && body
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
@@ -309,7 +332,10 @@ mod tests {
         let d = |s| Decimal::parse(s).unwrap();
         assert_eq!(d("10").cmp_exact(&d("10.0")), Ordering::Equal);
         assert_eq!(d("1e1").cmp_exact(&d("10")), Ordering::Equal);
-        assert_eq!(d("0.1").cmp_exact(&d("0.10000000000000001")), Ordering::Less);
+        assert_eq!(
+            d("0.1").cmp_exact(&d("0.10000000000000001")),
+            Ordering::Less
+        );
         assert_eq!(d("-3").cmp_exact(&d("2")), Ordering::Less);
         assert_eq!(d("-0").cmp_exact(&d("0")), Ordering::Equal);
         for bad in ["", "-", ".", "1.2.3", "abc", "1e", "0x10", " 1", "1e99999"] {
@@ -328,7 +354,13 @@ mod tests {
         assert_eq!(parse_date("2020-01-01T01:00:00+01:00"), Some(t));
         assert_eq!(parse_date("2020-01-01T00:00:00.5Z"), Some(t + 500_000_000));
         assert_eq!(format_date(t), "2020-01-01T00:00:00Z");
-        for bad in ["2020-13-01", "2021-02-29", "2020-01-01T25:00:00Z", "yesterday", "2020-01-01T00:00:00Q"] {
+        for bad in [
+            "2020-13-01",
+            "2021-02-29",
+            "2020-01-01T25:00:00Z",
+            "yesterday",
+            "2020-01-01T00:00:00Q",
+        ] {
             assert!(parse_date(bad).is_none(), "{bad}");
         }
     }
@@ -338,7 +370,9 @@ mod tests {
         let c = Cidr::parse("10.0.0.0/8").unwrap();
         assert!(c.contains("10.255.0.1".parse().unwrap()));
         assert!(!c.contains("11.0.0.1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("1.2.3.4".parse().unwrap()));
         let v6 = Cidr::parse("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8::1".parse().unwrap()));
         assert!(!v6.contains("10.0.0.1".parse().unwrap()));

@@ -1,0 +1,106 @@
+//! `tarski check FILE...`: parse, validate and lint policy documents.
+
+use anyhow::Result;
+use serde_json::json;
+use tarski_compiler::diagnostic::Severity;
+use tarski_compiler::load::{load, SourceDiagnostics};
+
+use crate::cli::{CheckArgs, Format};
+use crate::exit;
+
+pub fn run(args: &CheckArgs) -> Result<u8> {
+    let kind = args.kind.map(|k| k.kind());
+    let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
+    let mut records = Vec::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let text = match crate::load::read_text(path) {
+            Ok(t) => t,
+            Err(e) => {
+                unreadable += 1;
+                match args.format {
+                    Format::Text => eprintln!("error: {e:#}"),
+                    Format::Json => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
+                }
+                continue;
+            }
+        };
+        let loaded = load(&name, &text, kind, true);
+        for g in &loaded.diagnostics {
+            for d in &g.diagnostics {
+                match d.severity {
+                    Severity::Error => errors += 1,
+                    Severity::Warning => warnings += 1,
+                }
+            }
+        }
+        match args.format {
+            Format::Text => {
+                crate::render::text(&loaded.diagnostics);
+                for p in &loaded.policies {
+                    if p.policy.kind_inferred {
+                        eprintln!(
+                            "note: {}: read as a{} {} policy (inferred; set it with --kind)",
+                            p.source.name,
+                            if p.policy
+                                .kind
+                                .as_str()
+                                .starts_with(['a', 'e', 'i', 'o', 'u'])
+                            {
+                                "n"
+                            } else {
+                                ""
+                            },
+                            p.policy.kind.as_str()
+                        );
+                    }
+                }
+            }
+            Format::Json => {
+                for g in &loaded.diagnostics {
+                    records.extend(
+                        g.diagnostics
+                            .iter()
+                            .map(|d| crate::render::json_value(g, d)),
+                    );
+                }
+                let groups: Vec<&SourceDiagnostics> = loaded.diagnostics.iter().collect();
+                let _ = groups;
+                for p in &loaded.policies {
+                    records.push(json!({
+                        "file": p.source.name,
+                        "policy": {"kind": p.policy.kind.as_str(), "kind_inferred": p.policy.kind_inferred, "statements": p.policy.statements.len()},
+                    }));
+                }
+            }
+        }
+    }
+    match args.format {
+        Format::Text => {
+            let files = args.files.len();
+            eprintln!(
+                "checked {files} file{}: {errors} error{}, {warnings} warning{}{}",
+                if files == 1 { "" } else { "s" },
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" },
+                if unreadable > 0 {
+                    format!(", {unreadable} unreadable")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Format::Json => {
+            for r in &records {
+                println!("{r}");
+            }
+        }
+    }
+    Ok(if unreadable > 0 {
+        exit::BAD_INPUT
+    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
+        exit::NO
+    } else {
+        exit::OK
+    })
+}

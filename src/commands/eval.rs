@@ -1,0 +1,111 @@
+//! `tarski eval`: decide one request against a policy set and explain why.
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::json;
+use tarski_compiler::eval::{evaluate, Decision};
+use tarski_compiler::request::{Context, Request};
+
+use crate::cli::{EvalArgs, Format};
+use crate::exit;
+
+fn request(args: &EvalArgs) -> Result<Request> {
+    let mut req = match &args.request {
+        Some(p) => {
+            let text = crate::load::read_text(p)?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+            Request::from_json(&v).map_err(|e| anyhow!("{}: {e}", p.display()))?
+        }
+        None => Request::default(),
+    };
+    if let Some(p) = &args.principal {
+        req.principal = p.clone();
+    }
+    if let Some(a) = &args.action {
+        req.action = a.clone();
+    }
+    if let Some(r) = &args.resource {
+        req.resource = r.clone();
+    }
+    if let Some(a) = &args.resource_account {
+        req.resource_account = Some(a.clone());
+    }
+    if let Some(p) = &args.context_json {
+        let text = crate::load::read_text(p)?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        let c = Context::from_json(&v).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        for (k, vals) in c.iter() {
+            req.context.set(k, vals.to_vec());
+        }
+    }
+    let mut from_flags = Context::default();
+    for kv in &args.context {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--context `{kv}`: expected KEY=VALUE");
+        };
+        if k.is_empty() {
+            bail!("--context `{kv}`: empty key");
+        }
+        from_flags.push(k, v);
+    }
+    for (k, vals) in from_flags.iter() {
+        req.context.set(k, vals.to_vec());
+    }
+    for (what, v) in [
+        ("--principal", &req.principal),
+        ("--action", &req.action),
+        ("--resource", &req.resource),
+    ] {
+        if v.is_empty() {
+            bail!("the request needs {what} (or --request FILE)");
+        }
+    }
+    if let Some(why) = tarski_compiler::parse::action_syntax_error(&req.action) {
+        bail!("invalid action `{}`: {why}", req.action);
+    }
+    Ok(req)
+}
+
+pub fn run(args: &EvalArgs) -> Result<u8> {
+    let set = crate::load::policy_set(&args.set)?;
+    let req = request(args)?;
+    let ev = evaluate(&set, &req);
+    match args.format {
+        Format::Text => {
+            println!("{}", ev.decision.as_str());
+            for m in &ev.matched {
+                println!(
+                    "  {:<5} {}:{} statement {} ({})",
+                    match m.effect {
+                        tarski_compiler::policy::Effect::Allow => "allow",
+                        tarski_compiler::policy::Effect::Deny => "deny",
+                    },
+                    m.file,
+                    m.line,
+                    m.statement,
+                    m.role.describe()
+                );
+            }
+            for b in &ev.blocked_by {
+                println!("  blocked: {b}");
+            }
+        }
+        Format::Json => {
+            let matched: Vec<_> = ev
+                .matched
+                .iter()
+                .map(|m| json!({"effect": format!("{:?}", m.effect), "file": m.file, "line": m.line, "statement": m.statement, "policy_type": m.role.describe()}))
+                .collect();
+            println!(
+                "{}",
+                json!({"decision": ev.decision.as_str(), "matched": matched, "blocked_by": ev.blocked_by})
+            );
+        }
+    }
+    Ok(if ev.decision == Decision::Allow {
+        exit::OK
+    } else {
+        exit::NO
+    })
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand. Each returns the process exit code (see `exit`).
+
+pub mod check;
+pub mod eval;
+pub mod expand;
