@@ -8,7 +8,7 @@
 use crate::glob::Glob;
 use crate::operator::{Base, Family};
 use crate::policy::CondValue;
-use crate::value::{parse_bool, parse_date, parse_ip, Decimal};
+use crate::value::{parse_date, parse_ip, Decimal};
 
 /// Action match: case-insensitive wildcard match ("IAM JSON policy elements: Action").
 pub fn action_matches(pattern: &Glob, action: &str) -> bool {
@@ -47,11 +47,17 @@ pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &
             (Some(a), Some(rel)) => rel.holds(a.cmp(d)),
             _ => false,
         },
-        (Family::Bool, CondValue::Bool(b)) => parse_bool(actual) == Some(*b),
+        // `true`/`false`, case-insensitively (as `value::parse_bool`).
+        (Family::Bool, CondValue::Bool(b)) => bool_glob(*b).matches(actual, false),
         (Family::Ip, CondValue::Ip(c)) => parse_ip(actual).is_some_and(|ip| c.contains(ip)),
         (Family::Binary, CondValue::Binary(b)) => b == actual,
         _ => false,
     }
+}
+
+/// The request values a Boolean condition value matches, as a glob.
+pub fn bool_glob(b: bool) -> Glob {
+    Glob::literal(if b { "true" } else { "false" }).fold_case()
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub enum Tok {
     Star,
     /// `*` inside an ARN segment: any sequence without `:` (see `Glob::arn_segments`).
     StarSeg,
+    /// A character compared case-insensitively (`StringEqualsIgnoreCase`, `Bool`).
+    Fold(char),
 }
 
 /// A compiled wildcard pattern.
@@ -52,6 +54,20 @@ impl Glob {
 
     pub fn is_literal(&self) -> bool {
         self.0.iter().all(|t| matches!(t, Tok::Char(_)))
+    }
+
+    /// Every literal character compared case-insensitively; wildcards stay (a literal-only
+    /// glob becomes a case-insensitive equality test).
+    pub fn fold_case(&self) -> Glob {
+        Glob(
+            self.0
+                .iter()
+                .map(|t| match t {
+                    Tok::Char(c) if c.is_alphabetic() => Tok::Fold(*c),
+                    t => *t,
+                })
+                .collect(),
+        )
     }
 
     /// The literal text, when the pattern has no wildcard.
@@ -131,6 +147,7 @@ impl std::fmt::Display for Glob {
                 Tok::Char(c) => write!(f, "{c}")?,
                 Tok::One => f.write_str("?")?,
                 Tok::Star | Tok::StarSeg => f.write_str("*")?,
+                Tok::Fold(c) => write!(f, "{c}")?,
             }
         }
         Ok(())
@@ -163,6 +180,10 @@ fn matches_toks(p: &[Tok], t: &[char], fold_case: bool) -> bool {
                 ti += 1;
             }
             Some(Tok::Char(c)) if eq(*c, t[ti], fold_case) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Fold(c)) if eq(*c, t[ti], true) => {
                 pi += 1;
                 ti += 1;
             }
@@ -202,6 +223,8 @@ fn matches_nfa(p: &[Tok], t: &[char], fold_case: bool) -> bool {
             match p[i] {
                 Tok::Char(x) if eq(x, c, fold_case) => next[i + 1] = true,
                 Tok::Char(_) => {}
+                Tok::Fold(x) if eq(x, c, true) => next[i + 1] = true,
+                Tok::Fold(_) => {}
                 Tok::One => next[i + 1] = true,
                 Tok::Star => next[i] = true,
                 Tok::StarSeg if c != ':' => next[i] = true,
@@ -296,6 +319,13 @@ mod tests {
                 "{p}"
             );
         }
+    }
+
+    #[test]
+    fn fold_tokens_ignore_case() {
+        let g = Glob::literal("True").fold_case();
+        assert!(g.matches("TRUE", false) && g.matches("true", false));
+        assert!(!g.matches("truex", false));
     }
 
     #[test]
