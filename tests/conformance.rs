@@ -131,6 +131,50 @@ fn evaluator_agrees_with_every_conformance_case() {
     );
 }
 
+/// The same cases through the logic IR: lower the set to formulas, decide the atoms on the
+/// request, and compare with the expected decision.
+#[test]
+fn logic_ir_agrees_with_every_conformance_case() {
+    use tarski_compiler::logic::ir::{eval, Builder};
+    use tarski_compiler::logic::lower::{conditions, Slots, SymbolicView};
+    let cases = load_cases();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let mut slots = Slots::for_conditions(conditions(&c.set));
+        slots.fit(&c.request);
+        let builder = Builder::default();
+        let view = SymbolicView {
+            builder: &builder,
+            slots: &slots,
+        };
+        let out = view.lower_set(&c.set);
+        let atoms = builder.atoms();
+        let got = if eval(&out.explicit_deny, &atoms, &c.request) {
+            Decision::ExplicitDeny
+        } else if eval(&out.allowed, &atoms, &c.request) {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        };
+        if got != c.expect {
+            failures.push(format!(
+                "{}: {}: expected {}, IR gives {}",
+                c.file,
+                c.name,
+                c.expect.as_str(),
+                got.as_str()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn case_names_are_unique() {
     let cases = load_cases();

@@ -21,22 +21,39 @@ pub fn arn_like(pattern: &Glob, text: &str) -> bool {
     pattern.arn_segments().matches(text, false)
 }
 
+/// The glob a string-like comparison tests the request value against, given the policy
+/// value's resolved text: exact (`StringEquals`, `BinaryEquals`), case-folded
+/// (`StringEqualsIgnoreCase`), wildcards (`StringLike`), ARN segments (`Arn*`), or the
+/// Boolean spellings (`Bool`). `None` for the numeric, date and IP families.
+pub fn string_glob(base: Base, value: &CondValue, resolved: Option<&Glob>) -> Option<Glob> {
+    match (base.family(), value) {
+        (Family::String, _) => {
+            let g = resolved?;
+            Some(match base {
+                // `resolved` keeps `*`/`?` as wildcards only for StringLike (the caller resolves
+                // with `base.has_wildcards()`), so for the others it is literal.
+                Base::StringEqualsIgnoreCase => g.fold_case(),
+                _ => g.clone(),
+            })
+        }
+        (Family::Arn, _) => resolved.map(Glob::arn_segments),
+        (Family::Bool, CondValue::Bool(b)) => Some(bool_glob(*b)),
+        (Family::Binary, CondValue::Binary(b)) => Some(Glob::literal(b)),
+        _ => None,
+    }
+}
+
 /// Does the request value `actual` satisfy the positive operator `base` against the policy
 /// value? `resolved` is the policy value's text with variables substituted (string and ARN
 /// families); `None` when a variable was missing, which matches nothing.
 pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &str) -> bool {
+    if matches!(
+        base.family(),
+        Family::String | Family::Arn | Family::Bool | Family::Binary
+    ) {
+        return string_glob(base, value, resolved).is_some_and(|g| g.matches(actual, false));
+    }
     match (base.family(), value) {
-        (Family::String, _) => {
-            let Some(g) = resolved else { return false };
-            match base {
-                Base::StringLike => g.matches(actual, false),
-                Base::StringEqualsIgnoreCase => g
-                    .as_literal()
-                    .is_some_and(|lit| lit.to_lowercase() == actual.to_lowercase()),
-                _ => g.as_literal().is_some_and(|lit| lit == actual),
-            }
-        }
-        (Family::Arn, _) => resolved.is_some_and(|g| arn_like(g, actual)),
         (Family::Numeric, CondValue::Number(n)) => {
             match (Decimal::parse(actual), base.ordering()) {
                 (Some(a), Some(rel)) => rel.holds(a.cmp_exact(n)),
@@ -47,10 +64,7 @@ pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &
             (Some(a), Some(rel)) => rel.holds(a.cmp(d)),
             _ => false,
         },
-        // `true`/`false`, case-insensitively (as `value::parse_bool`).
-        (Family::Bool, CondValue::Bool(b)) => bool_glob(*b).matches(actual, false),
         (Family::Ip, CondValue::Ip(c)) => parse_ip(actual).is_some_and(|ip| c.contains(ip)),
-        (Family::Binary, CondValue::Binary(b)) => b == actual,
         _ => false,
     }
 }

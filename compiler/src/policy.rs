@@ -168,7 +168,7 @@ pub struct Condition {
 }
 
 /// A policy-side condition value, parsed for its operator's family.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CondValue {
     /// String and ARN operators (may hold policy variables).
     Text(Template),

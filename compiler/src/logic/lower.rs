@@ -1,0 +1,206 @@
+//! Lowering: a policy set becomes formulas over request atoms. There are no rules here: the
+//! semantics in `semantics.rs` are instantiated with the `Builder` logic and a symbolic
+//! request view whose methods return atoms instead of deciding them. The lowering therefore
+//! agrees with `eval::evaluate` wherever the atoms agree with the evaluator's comparisons,
+//! which `ir::eval_atom` guarantees by calling the same functions.
+
+use std::collections::BTreeMap;
+
+use crate::catalog::catalog;
+use crate::logic::ir::{Atom, Builder, Formula, PrincipalHow, ScopeAtom, StrVar, TemplateMode};
+use crate::operator::{Base, Family};
+use crate::policy::{ActionPattern, CondValue, Condition, PrincipalEntry};
+use crate::policy_set::PolicySet;
+use crate::semantics::{self, Logic, Outcome, PrincipalMatch, RequestView, Scope, SetEffects};
+use crate::template::Template;
+
+/// How many value slots each context key gets. A key the catalog documents as multivalued
+/// (or that a policy uses with a set operator) gets one slot per condition on it plus one:
+/// enough to decide every condition exactly (docs/encoding.md). Other keys carry one value.
+#[derive(Clone, Debug, Default)]
+pub struct Slots {
+    counts: BTreeMap<String, u32>,
+}
+
+impl Slots {
+    pub fn for_conditions<'a>(conds: impl Iterator<Item = &'a Condition>) -> Slots {
+        let mut uses: BTreeMap<String, (u32, bool)> = BTreeMap::new();
+        for c in conds {
+            let e = uses.entry(c.key.to_ascii_lowercase()).or_insert((0, false));
+            e.0 += 1;
+            e.1 |= c.op.qualifier.is_some();
+        }
+        let counts = uses
+            .into_iter()
+            .map(|(k, (n, qualified))| {
+                let multi = qualified
+                    || catalog()
+                        .condition_key_type(&k)
+                        .is_some_and(|t| t.is_multivalued());
+                (k, if multi { n + 1 } else { 1 })
+            })
+            .collect();
+        Slots { counts }
+    }
+
+    /// Make room for every value a concrete request carries (to evaluate the IR on it).
+    pub fn fit(&mut self, req: &crate::request::Request) {
+        for (k, v) in req.context.iter() {
+            let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
+            let e = self.counts.entry(k.to_ascii_lowercase()).or_insert(1);
+            *e = (*e).max(n);
+        }
+    }
+
+    /// Slots for a key (1 for keys no condition mentions: policy variables only need one).
+    pub fn count(&self, key: &str) -> u32 {
+        self.counts
+            .get(&key.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.counts.iter().map(|(k, n)| (k.as_str(), *n))
+    }
+}
+
+/// Every condition in a policy set.
+pub fn conditions(set: &PolicySet) -> impl Iterator<Item = &Condition> {
+    set.all()
+        .into_iter()
+        .flat_map(|(_, p)| p.policy.statements.iter().flat_map(|s| s.conditions.iter()))
+}
+
+/// The symbolic request.
+pub struct SymbolicView<'a> {
+    pub builder: &'a Builder,
+    pub slots: &'a Slots,
+}
+
+impl RequestView for SymbolicView<'_> {
+    type L = Builder;
+
+    fn logic(&self) -> &Builder {
+        self.builder
+    }
+
+    fn action_matches(&self, pattern: &ActionPattern) -> Formula {
+        self.builder
+            .atom(Atom::Like(StrVar::Action, pattern.glob.clone()))
+    }
+
+    fn resource_matches(&self, pattern: &Template) -> Formula {
+        match pattern.as_glob(true) {
+            Some(g) => self
+                .builder
+                .atom(Atom::Like(StrVar::Resource, g.arn_segments())),
+            None => self.builder.atom(Atom::Template {
+                var: StrVar::Resource,
+                template: pattern.clone(),
+                mode: TemplateMode::Resource,
+            }),
+        }
+    }
+
+    fn principal_matches(&self, entry: &PrincipalEntry) -> PrincipalMatch<Formula> {
+        if *entry == PrincipalEntry::Any {
+            return PrincipalMatch {
+                direct: Formula::Const(true),
+                role: Formula::Const(false),
+                account: Formula::Const(false),
+            };
+        }
+        let a = |how| self.builder.atom(Atom::Principal(entry.clone(), how));
+        PrincipalMatch {
+            direct: a(PrincipalHow::Direct),
+            role: a(PrincipalHow::Role),
+            account: a(PrincipalHow::Account),
+        }
+    }
+
+    fn scope(&self) -> Scope<Formula> {
+        let a = |s| self.builder.atom(Atom::Scope(s));
+        Scope {
+            same_account: a(ScopeAtom::SameAccount),
+            cross_account: a(ScopeAtom::CrossAccount),
+            no_account: a(ScopeAtom::NoAccount),
+            root: a(ScopeAtom::Root),
+        }
+    }
+
+    fn key_present(&self, key: &str) -> Formula {
+        self.builder.atom(Atom::Present(key.to_ascii_lowercase()))
+    }
+
+    fn key_slots(&self, key: &str) -> Vec<(Formula, usize)> {
+        let k = key.to_ascii_lowercase();
+        (0..self.slots.count(&k))
+            .map(|n| (self.builder.atom(Atom::Member(k.clone(), n)), n as usize))
+            .collect()
+    }
+
+    fn compare(&self, key: &str, slot: usize, base: Base, value: &CondValue) -> Formula {
+        let var = StrVar::Slot(key.to_ascii_lowercase(), slot as u32);
+        match (base.family(), value) {
+            (Family::String | Family::Arn, CondValue::Text(t)) if t.has_vars() => {
+                self.builder.atom(Atom::Template {
+                    var,
+                    template: t.clone(),
+                    mode: TemplateMode::Cond(base),
+                })
+            }
+            (Family::String | Family::Arn | Family::Bool | Family::Binary, _) => {
+                let resolved = match value {
+                    CondValue::Text(t) => t.as_glob(base.has_wildcards()),
+                    _ => None,
+                };
+                match crate::atoms::string_glob(base, value, resolved.as_ref()) {
+                    Some(g) => self.builder.atom(Atom::Like(var, g)),
+                    None => Formula::Const(false),
+                }
+            }
+            _ => self.builder.atom(Atom::Cmp {
+                var,
+                base,
+                value: value.clone(),
+            }),
+        }
+    }
+}
+
+impl SymbolicView<'_> {
+    /// The set's decision as formulas.
+    pub fn lower_set(&self, set: &PolicySet) -> Outcome<Formula> {
+        let has_boundary = set.boundary.is_some();
+        let effect = |p: &crate::policy_set::LoadedPolicy| {
+            semantics::policy_effect(self, &p.policy, has_boundary)
+        };
+        let effects = SetEffects {
+            identity: set.identity.iter().map(effect).collect(),
+            boundary: set.boundary.as_ref().map(effect),
+            scps: set
+                .scps
+                .iter()
+                .map(|l| l.iter().map(effect).collect())
+                .collect(),
+            rcps: set
+                .rcps
+                .iter()
+                .map(|l| l.iter().map(effect).collect())
+                .collect(),
+            session: set.session.as_ref().map(effect),
+            resource: set.resource.as_ref().map(effect),
+        };
+        semantics::combine(self.builder, self.scope(), &effects)
+    }
+
+    /// A condition written in a query (`--where`), with the same semantics as in a policy.
+    pub fn lower_condition(&self, c: &Condition) -> Formula {
+        semantics::condition(self, c)
+    }
+
+    pub fn not(&self, f: Formula) -> Formula {
+        self.builder.not(f)
+    }
+}

@@ -1,0 +1,5 @@
+//! The symbolic side: the logic IR, lowering of policy sets into it, and the finite
+//! partitions ("cells") of string variables that let the solver avoid string theory.
+
+pub mod ir;
+pub mod lower;
