@@ -15,6 +15,7 @@ pub mod operator;
 pub mod parse;
 pub mod policy;
 pub mod policy_set;
+pub mod query;
 pub mod request;
 pub mod semantics;
 pub mod source;

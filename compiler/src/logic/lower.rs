@@ -204,3 +204,37 @@ impl SymbolicView<'_> {
         self.builder.not(f)
     }
 }
+
+impl SymbolicView<'_> {
+    /// A query expression (`--where`, spec files) as a formula.
+    pub fn lower_expr(&self, e: &crate::query::Expr) -> Formula {
+        use crate::query::Expr;
+        let b = self.builder;
+        match e {
+            Expr::And(v) => b.and(v.iter().map(|x| self.lower_expr(x)).collect()),
+            Expr::Or(v) => b.or(v.iter().map(|x| self.lower_expr(x)).collect()),
+            Expr::Not(x) => b.not(self.lower_expr(x)),
+            Expr::Action(g) => b.atom(Atom::Like(StrVar::Action, g.clone())),
+            Expr::Resource(g) => b.atom(Atom::Like(StrVar::Resource, g.arn_segments())),
+            Expr::Principal(p) => {
+                let entry = principal_entry(p);
+                let how = if crate::eval::account_of_principal_entry(p).is_some() {
+                    PrincipalHow::Account
+                } else {
+                    PrincipalHow::Direct
+                };
+                b.atom(Atom::Principal(entry, how))
+            }
+            Expr::Cond(c) => self.lower_condition(c),
+        }
+    }
+}
+
+/// The principal entry a query's `principal == "..."` names.
+pub fn principal_entry(p: &str) -> PrincipalEntry {
+    if p.ends_with(".amazonaws.com") || p.ends_with(".amazonaws.com.cn") {
+        PrincipalEntry::Service(p.to_string())
+    } else {
+        PrincipalEntry::Aws(p.to_string())
+    }
+}

@@ -1,0 +1,74 @@
+//! Finite domains for the principal and the resource's account. Principal entries are
+//! compared exactly (no partial wildcards in principals), so callers fall into finitely many
+//! classes: each principal named in a policy or query, and for each account mentioned (and two
+//! unmentioned ones) a generic user, a generic role session and the root user, plus anonymous
+//! and an unnamed service. Every caller behaves, for every principal and scope atom, like one
+//! of these candidates (docs/encoding.md), so choosing among them is exact.
+
+use std::collections::BTreeSet;
+
+use crate::eval::account_of_principal_entry;
+use crate::logic::ir::{Atom, Atoms};
+use crate::policy::PrincipalEntry;
+use crate::value::split_arn;
+
+/// Accounts no policy mentions; two, so that "same unmentioned account" and "two different
+/// unmentioned accounts" are both represented.
+const FRESH_ACCOUNTS: [&str; 2] = ["999900000001", "999900000002"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domains {
+    pub principals: Vec<String>,
+    pub resource_accounts: Vec<String>,
+}
+
+pub fn domains(atoms: &Atoms, extra: &[&str]) -> Domains {
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    let mut accounts: BTreeSet<String> = BTreeSet::new();
+    let mut roles: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut note = |v: &str, named: &mut BTreeSet<String>| {
+        if let Some(a) = account_of_principal_entry(v) {
+            accounts.insert(a.to_string());
+        }
+        if let Some([_, _, svc, _, acct, res]) = split_arn(v) {
+            if !acct.is_empty() {
+                accounts.insert(acct.to_string());
+            }
+            if svc == "iam" {
+                if let Some(r) = res.strip_prefix("role/") {
+                    let name = r.rsplit('/').next().unwrap_or(r);
+                    roles.insert((acct.to_string(), name.to_string()));
+                }
+            }
+        }
+        named.insert(v.to_string());
+    };
+    for (_, a) in atoms.iter() {
+        if let Atom::Principal(e, _) = a {
+            match e {
+                PrincipalEntry::Any => {}
+                PrincipalEntry::Aws(v) | PrincipalEntry::Service(v) | PrincipalEntry::Federated(v) | PrincipalEntry::CanonicalUser(v) => note(v, &mut named),
+            }
+        }
+    }
+    for p in extra {
+        note(p, &mut named);
+    }
+    let mut principals: BTreeSet<String> = named.into_iter().filter(|p| account_of_principal_entry(p).is_none()).collect();
+    for (acct, role) in &roles {
+        principals.insert(format!("arn:aws:sts::{acct}:assumed-role/{role}/tarski-session"));
+    }
+    let mut all_accounts: Vec<String> = accounts.iter().cloned().collect();
+    all_accounts.extend(FRESH_ACCOUNTS.iter().map(|s| s.to_string()));
+    for a in &all_accounts {
+        principals.insert(format!("arn:aws:iam::{a}:user/tarski-user"));
+        principals.insert(format!("arn:aws:sts::{a}:assumed-role/tarski-role/tarski-session"));
+        principals.insert(format!("arn:aws:iam::{a}:root"));
+    }
+    principals.insert("anonymous".to_string());
+    principals.insert("tarski.amazonaws.com".to_string());
+    Domains {
+        principals: principals.into_iter().collect(),
+        resource_accounts: all_accounts,
+    }
+}
