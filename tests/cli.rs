@@ -193,7 +193,6 @@ fn identity_kind_with_principal_is_t0113() {
 }
 
 #[test]
-#[ignore = "bug: T0113 message says `a identity policy` (compiler/src/parse.rs uses `a {kind}` for every kind)"]
 fn t0113_message_uses_the_right_article() {
     let s = Scratch::new();
     s.file(
