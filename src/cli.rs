@@ -19,6 +19,75 @@ pub enum Command {
     Eval(Box<EvalArgs>),
     /// List the IAM actions a pattern such as `s3:Get*` matches.
     Expand(ExpandArgs),
+    /// Is some request allowed that meets a constraint? (exit 0 reachable, 1 not reachable)
+    Can(Box<CanArgs>),
+    /// Does everything A allows stay inside B? (exit 0 holds, 1 does not hold)
+    Subset(Box<CompareArgs>),
+    /// Do A and B allow exactly the same requests? (exit 0 holds, 1 does not hold)
+    Equiv(Box<CompareArgs>),
+}
+
+/// Options shared by the solver commands.
+#[derive(Args, Debug, Clone)]
+pub struct SolveArgs {
+    /// Per-query time limit in seconds; a query that runs out is "unknown", never "proved".
+    #[arg(long, default_value = "30")]
+    pub timeout: f64,
+    /// Look for up to N distinct witnesses (different action, resource or principal).
+    #[arg(long, default_value = "1")]
+    pub witnesses: usize,
+    /// Only consider actions in the embedded catalog (today's actions), not future ones.
+    #[arg(long)]
+    pub known_actions: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Print solver statistics (atoms, cells, whether Z3 ran, time).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// A request constraint: flags and a `--where` expression (docs/cli.md).
+#[derive(Args, Debug, Clone)]
+pub struct ConstraintArgs {
+    /// Only requests whose action matches this pattern (e.g. `s3:Get*`).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only requests whose resource matches this ARN pattern.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Only requests from this principal (ARN, account ID, service or `anonymous`).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// A condition on the request, e.g. `!aws:MultiFactorAuthPresent`,
+    /// `aws:SourceIp in 10.0.0.0/8`, `s3:prefix like "home/*"`.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub where_: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CanArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+    #[command(flatten)]
+    pub constraint: ConstraintArgs,
+    #[command(flatten)]
+    pub solve: SolveArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The first policy: a policy file or a policy-set manifest (`.toml`, or JSON with
+    /// `identity`/`boundary`/... keys).
+    pub a: PathBuf,
+    /// The second policy, in the same forms.
+    pub b: PathBuf,
+    /// Read single policy files as this kind (default: identity).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    #[command(flatten)]
+    pub constraint: ConstraintArgs,
+    #[command(flatten)]
+    pub solve: SolveArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -9,12 +9,10 @@ pub const OK: u8 = 0;
 /// errors.
 pub const NO: u8 = 1;
 /// The solver could not decide (timeout, incompleteness).
-#[allow(dead_code, reason = "returned by the solver commands")]
 pub const UNKNOWN: u8 = 2;
 /// Bad input: unreadable file, malformed policy, bad arguments.
 pub const BAD_INPUT: u8 = 3;
 /// A bug in Tarski (for example a witness the evaluator does not confirm).
-#[allow(dead_code, reason = "returned by the solver commands")]
 pub const INTERNAL: u8 = 4;
 
 pub fn code(c: u8) -> ExitCode {

@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         cli::Command::Check(a) => commands::check::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),
         cli::Command::Expand(a) => commands::expand::run(a),
+        cli::Command::Can(a) => commands::solve::run_can(a),
+        cli::Command::Subset(a) => commands::solve::run_subset(a),
+        cli::Command::Equiv(a) => commands::solve::run_equiv(a),
     };
     match result {
         Ok(c) => exit::code(c),

@@ -122,16 +122,29 @@ fn lex(src: &str) -> Result<Vec<(Tok, Span)>, QueryError> {
                 out.push((Tok::Str(s), Span::new(start, i)));
             }
             _ => {
-                while i < b.len() && !b[i].is_ascii_whitespace() && !b"()[],<>!=\"'&|".contains(&b[i]) {
+                while i < b.len()
+                    && !b[i].is_ascii_whitespace()
+                    && !b"()[],<>!=\"'&|".contains(&b[i])
+                {
                     i += 1;
                 }
                 if i == start {
-                    return Err(err(start, &format!("unexpected character `{}`", src[start..].chars().next().unwrap_or('?'))));
+                    return Err(err(
+                        start,
+                        &format!(
+                            "unexpected character `{}`",
+                            src[start..].chars().next().unwrap_or('?')
+                        ),
+                    ));
                 }
                 let w = &src[start..i];
-                let tok = if w.contains(':') && !w.contains('/') && !w.chars().next().is_some_and(|c| c.is_ascii_digit())
+                let tok = if w.contains(':')
+                    && !w.contains('/')
+                    && !w.chars().next().is_some_and(|c| c.is_ascii_digit())
                     || ["action", "resource", "principal"].contains(&w)
-                    || w.contains(':') && w.contains('/') && !w.chars().next().is_some_and(|c| c.is_ascii_digit())
+                    || w.contains(':')
+                        && w.contains('/')
+                        && !w.chars().next().is_some_and(|c| c.is_ascii_digit())
                 {
                     Tok::Name(w.to_string())
                 } else {
@@ -183,7 +196,9 @@ impl Parser {
     }
 
     fn span(&self) -> Span {
-        self.toks.get(self.pos).map_or(Span::new(self.end, self.end), |(_, s)| *s)
+        self.toks
+            .get(self.pos)
+            .map_or(Span::new(self.end, self.end), |(_, s)| *s)
     }
 
     fn error<T>(&self, m: impl Into<String>) -> Result<T, QueryError> {
@@ -203,7 +218,11 @@ impl Parser {
             self.pos += 1;
             v.push(self.and()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Expr::Or(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::Or(v)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, QueryError> {
@@ -212,7 +231,11 @@ impl Parser {
             self.pos += 1;
             v.push(self.unary()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Expr::And(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::And(v)
+        })
     }
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
@@ -248,7 +271,9 @@ impl Parser {
 
     fn cmp(&mut self) -> Result<Expr, QueryError> {
         let Some((Tok::Name(name), name_span)) = self.toks.get(self.pos).cloned() else {
-            return self.error("expected a condition key (e.g. aws:SourceIp), `action`, `resource` or `principal`");
+            return self.error(
+                "expected a condition key (e.g. aws:SourceIp), `action`, `resource` or `principal`",
+            );
         };
         self.pos += 1;
         let negate_next = if self.is_word("not") {
@@ -259,24 +284,47 @@ impl Parser {
         };
         let op: String = match self.peek() {
             Some(Tok::Op(o)) if ["==", "!=", "<", "<=", ">", ">="].contains(o) => o.to_string(),
-            Some(Tok::Word(w)) if ["like", "in", "present", "absent"].contains(&w.to_ascii_lowercase().as_str()) => w.to_ascii_lowercase(),
+            Some(Tok::Word(w))
+                if ["like", "in", "present", "absent"]
+                    .contains(&w.to_ascii_lowercase().as_str()) =>
+            {
+                w.to_ascii_lowercase()
+            }
             _ if negate_next => return self.error("expected `like` or `in` after `not`"),
             _ => {
                 // A bare key: true when the Bool key is true.
                 if ["action", "resource", "principal"].contains(&name.as_str()) {
-                    return self.error(format!("`{name}` needs a comparison, e.g. `{name} like \"...\"`"));
+                    return self.error(format!(
+                        "`{name}` needs a comparison, e.g. `{name} like \"...\"`"
+                    ));
                 }
-                return Ok(Expr::Cond(cond(&name, name_span, "Bool", vec![("true".into(), name_span)])?));
+                return Ok(Expr::Cond(cond(
+                    &name,
+                    name_span,
+                    "Bool",
+                    vec![("true".into(), name_span)],
+                )?));
             }
         };
         self.pos += 1;
         if negate_next && !["like", "in"].contains(&op.as_str()) {
             return self.error("`not` goes with `like` or `in`");
         }
-        let wrap = |e: Expr| if negate_next { Expr::Not(Box::new(e)) } else { e };
+        let wrap = |e: Expr| {
+            if negate_next {
+                Expr::Not(Box::new(e))
+            } else {
+                e
+            }
+        };
         let lname = name.to_ascii_lowercase();
         if ["action", "resource", "principal"].contains(&lname.as_str()) {
-            let values: Vec<(String, Span)> = if op == "in" { self.list()? } else { let (v, _, s) = self.value()?; vec![(v, s)] };
+            let values: Vec<(String, Span)> = if op == "in" {
+                self.list()?
+            } else {
+                let (v, _, s) = self.value()?;
+                vec![(v, s)]
+            };
             let one = |v: &str| match lname.as_str() {
                 "action" => Expr::Action(Glob::wild(v).to_lowercase()),
                 "resource" => Expr::Resource(Glob::wild(v)),
@@ -313,11 +361,18 @@ impl Parser {
                 let neg = op == "!=";
                 let opname = if !quoted && (v == "true" || v == "false") {
                     if neg {
-                        return Err(QueryError { span: s, message: "use `!key` or `key == false` for Booleans".into() });
+                        return Err(QueryError {
+                            span: s,
+                            message: "use `!key` or `key == false` for Booleans".into(),
+                        });
                     }
                     "Bool"
                 } else if !quoted && Decimal::parse(&v).is_some() {
-                    if neg { "NumericNotEquals" } else { "NumericEquals" }
+                    if neg {
+                        "NumericNotEquals"
+                    } else {
+                        "NumericEquals"
+                    }
                 } else if neg {
                     "StringNotEquals"
                 } else {
@@ -332,7 +387,10 @@ impl Parser {
                 } else if parse_date(&v).is_some() {
                     "Date"
                 } else {
-                    return Err(QueryError { span: s, message: format!("`{v}` is neither a number nor a date") });
+                    return Err(QueryError {
+                        span: s,
+                        message: format!("`{v}` is neither a number nor a date"),
+                    });
                 };
                 let suffix = match rel {
                     "<" => "LessThan",
@@ -369,18 +427,41 @@ impl Parser {
 }
 
 /// A condition as a policy would write it, with values parsed for the operator.
-fn cond(key: &str, key_span: Span, op: &str, values: Vec<(String, Span)>) -> Result<Condition, QueryError> {
-    let op = Operator::parse(op).map_err(|_| QueryError { span: key_span, message: format!("internal: operator {op}") })?;
+fn cond(
+    key: &str,
+    key_span: Span,
+    op: &str,
+    values: Vec<(String, Span)>,
+) -> Result<Condition, QueryError> {
+    let op = Operator::parse(op).map_err(|_| QueryError {
+        span: key_span,
+        message: format!("internal: operator {op}"),
+    })?;
     let mut vals = Vec::new();
     for (v, span) in values {
-        let bad = |what: &str| QueryError { span, message: format!("`{v}` is not {what}") };
+        let bad = |what: &str| QueryError {
+            span,
+            message: format!("`{v}` is not {what}"),
+        };
         let cv = match op.base.family() {
-            crate::operator::Family::String | crate::operator::Family::Arn => CondValue::Text(Template::literal(&v)),
-            crate::operator::Family::Numeric => CondValue::Number(Decimal::parse(&v).ok_or_else(|| bad("a number"))?),
-            crate::operator::Family::Date => CondValue::Date(parse_date(&v).ok_or_else(|| bad("a date"))?),
-            crate::operator::Family::Bool => CondValue::Bool(crate::value::parse_bool(&v).ok_or_else(|| bad("true or false"))?),
-            crate::operator::Family::Null => CondValue::Null(crate::value::parse_bool(&v).ok_or_else(|| bad("true or false"))?),
-            crate::operator::Family::Ip => CondValue::Ip(Cidr::parse(&v).ok_or_else(|| bad("a CIDR block"))?),
+            crate::operator::Family::String | crate::operator::Family::Arn => {
+                CondValue::Text(Template::literal(&v))
+            }
+            crate::operator::Family::Numeric => {
+                CondValue::Number(Decimal::parse(&v).ok_or_else(|| bad("a number"))?)
+            }
+            crate::operator::Family::Date => {
+                CondValue::Date(parse_date(&v).ok_or_else(|| bad("a date"))?)
+            }
+            crate::operator::Family::Bool => {
+                CondValue::Bool(crate::value::parse_bool(&v).ok_or_else(|| bad("true or false"))?)
+            }
+            crate::operator::Family::Null => {
+                CondValue::Null(crate::value::parse_bool(&v).ok_or_else(|| bad("true or false"))?)
+            }
+            crate::operator::Family::Ip => {
+                CondValue::Ip(Cidr::parse(&v).ok_or_else(|| bad("a CIDR block"))?)
+            }
             crate::operator::Family::Binary => CondValue::Binary(v.clone()),
         };
         vals.push(Spanned::new(cv, span));
@@ -438,8 +519,15 @@ mod tests {
         let e = parse_expr(r#"resource like "arn:aws:s3:::CompanyConfidential*" and not aws:MultiFactorAuthPresent"#).unwrap();
         match e {
             Expr::And(v) => {
-                assert_eq!(v[0], Expr::Or(vec![Expr::Resource(Glob::wild("arn:aws:s3:::CompanyConfidential*"))]));
-                assert!(matches!(&v[1], Expr::Not(b) if matches!(&**b, Expr::Cond(c) if c.op.base == Base::Bool)));
+                assert_eq!(
+                    v[0],
+                    Expr::Or(vec![Expr::Resource(Glob::wild(
+                        "arn:aws:s3:::CompanyConfidential*"
+                    ))])
+                );
+                assert!(
+                    matches!(&v[1], Expr::Not(b) if matches!(&**b, Expr::Cond(c) if c.op.base == Base::Bool))
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -459,8 +547,14 @@ mod tests {
         assert_eq!(op("s3:prefix like \"home/*\""), "StringLike");
         assert_eq!(op("s3:prefix not like \"home/*\""), "not StringLike");
         assert_eq!(op("aws:MultiFactorAuthAge < 3600"), "NumericLessThan");
-        assert_eq!(op("aws:CurrentTime >= \"2024-01-01T00:00:00Z\""), "DateGreaterThanEquals");
-        assert_eq!(op("aws:RequestedRegion != \"us-east-1\""), "StringNotEquals");
+        assert_eq!(
+            op("aws:CurrentTime >= \"2024-01-01T00:00:00Z\""),
+            "DateGreaterThanEquals"
+        );
+        assert_eq!(
+            op("aws:RequestedRegion != \"us-east-1\""),
+            "StringNotEquals"
+        );
         assert_eq!(op("aws:SourceVpc present"), "Null");
         assert_eq!(op("aws:SecureTransport == false"), "Bool");
         assert_eq!(op("aws:PrincipalTag/team == \"dev\""), "StringEquals");
@@ -468,7 +562,15 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_problem() {
-        for bad in ["", "aws:SourceIp in banana", "(aws:SecureTransport", "action", "aws:x <", "\"unterminated", "aws:a and or"] {
+        for bad in [
+            "",
+            "aws:SourceIp in banana",
+            "(aws:SecureTransport",
+            "action",
+            "aws:x <",
+            "\"unterminated",
+            "aws:a and or",
+        ] {
             assert!(parse_expr(bad).is_err(), "{bad}");
         }
         let e = parse_expr("aws:SourceIp in banana").unwrap_err();

@@ -3,3 +3,4 @@
 pub mod check;
 pub mod eval;
 pub mod expand;
+pub mod solve;

@@ -22,7 +22,10 @@ pub struct Domains {
     pub resource_accounts: Vec<String>,
 }
 
-pub fn domains(atoms: &Atoms, extra: &[&str]) -> Domains {
+/// `iam_callers`: the set has identity policies (or a boundary or session policy), so the
+/// caller is the IAM user or role session they are attached to: the root user, anonymous
+/// callers and services carry no identity policies and are left out.
+pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
     let mut named: BTreeSet<String> = BTreeSet::new();
     let mut accounts: BTreeSet<String> = BTreeSet::new();
     let mut roles: BTreeSet<(String, String)> = BTreeSet::new();
@@ -47,26 +50,45 @@ pub fn domains(atoms: &Atoms, extra: &[&str]) -> Domains {
         if let Atom::Principal(e, _) = a {
             match e {
                 PrincipalEntry::Any => {}
-                PrincipalEntry::Aws(v) | PrincipalEntry::Service(v) | PrincipalEntry::Federated(v) | PrincipalEntry::CanonicalUser(v) => note(v, &mut named),
+                PrincipalEntry::Aws(v)
+                | PrincipalEntry::Service(v)
+                | PrincipalEntry::Federated(v)
+                | PrincipalEntry::CanonicalUser(v) => note(v, &mut named),
             }
         }
     }
     for p in extra {
         note(p, &mut named);
     }
-    let mut principals: BTreeSet<String> = named.into_iter().filter(|p| account_of_principal_entry(p).is_none()).collect();
+    let mut principals: BTreeSet<String> = named
+        .into_iter()
+        .filter(|p| account_of_principal_entry(p).is_none())
+        .collect();
     for (acct, role) in &roles {
-        principals.insert(format!("arn:aws:sts::{acct}:assumed-role/{role}/tarski-session"));
+        principals.insert(format!(
+            "arn:aws:sts::{acct}:assumed-role/{role}/tarski-session"
+        ));
     }
     let mut all_accounts: Vec<String> = accounts.iter().cloned().collect();
     all_accounts.extend(FRESH_ACCOUNTS.iter().map(|s| s.to_string()));
     for a in &all_accounts {
         principals.insert(format!("arn:aws:iam::{a}:user/tarski-user"));
-        principals.insert(format!("arn:aws:sts::{a}:assumed-role/tarski-role/tarski-session"));
+        principals.insert(format!(
+            "arn:aws:sts::{a}:assumed-role/tarski-role/tarski-session"
+        ));
         principals.insert(format!("arn:aws:iam::{a}:root"));
     }
     principals.insert("anonymous".to_string());
     principals.insert("tarski.amazonaws.com".to_string());
+    if iam_callers {
+        use crate::request::{Caller, CallerKind};
+        principals.retain(|p| {
+            matches!(
+                Caller::of(p).kind,
+                CallerKind::User | CallerKind::RoleSession | CallerKind::FederatedUser
+            )
+        });
+    }
     Domains {
         principals: principals.into_iter().collect(),
         resource_accounts: all_accounts,

@@ -1,0 +1,351 @@
+//! The three questions, each turned into a goal that is satisfiable exactly when the answer
+//! comes with a witness (Cedar's "verify" pattern): `can` (some allowed request meets the
+//! constraint), `subset` (some request A allows and B does not), `equiv` (both directions).
+//! Goals that fold to a constant, or that depend on one finite variable only, are decided
+//! without Z3. Every witness is replayed through the concrete evaluator before it is returned.
+
+use std::time::{Duration, Instant};
+
+use tarski_compiler::eval::{evaluate, Decision};
+use tarski_compiler::logic::ir::{eval as ir_eval, AtomId, Builder, Formula, StrVar};
+use tarski_compiler::logic::lower::{conditions, Slots, SymbolicView};
+use tarski_compiler::logic::problem::{DomainOptions, Problem, VarKind};
+use tarski_compiler::policy_set::PolicySet;
+use tarski_compiler::query::Expr;
+use tarski_compiler::semantics::Logic;
+use z3::{Params, SatResult, Solver};
+
+use crate::assignment::{Assignment, Value, Witness};
+use crate::encode::Encoded;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Per-query time limit for Z3.
+    pub timeout: Duration,
+    /// How many distinct witnesses to look for (at least 1).
+    pub witnesses: usize,
+    /// Compare over the catalog's actions only.
+    pub known_actions: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            timeout: Duration::from_secs(30),
+            witnesses: 1,
+            known_actions: false,
+        }
+    }
+}
+
+/// The answer to one satisfiability question.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Unsatisfiable: no request is a witness.
+    None,
+    Witnesses(Vec<Witness>),
+    Unknown(String),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub atoms: usize,
+    pub cells: usize,
+    pub goal_size: usize,
+    pub used_z3: bool,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub stats: Stats,
+}
+
+/// A witness the evaluator does not confirm: a bug in Tarski, reported loudly.
+#[derive(Clone, Debug)]
+pub struct ReplayMismatch {
+    pub witness: Witness,
+    pub expected: String,
+    pub got: String,
+}
+
+impl std::fmt::Display for ReplayMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "internal error: the solver's witness does not replay through the evaluator (expected {}, evaluator says {}); this is a bug in Tarski. Witness: {:?}",
+            self.expected, self.got, self.witness.request
+        )
+    }
+}
+
+/// Is some request allowed by `set` that satisfies `constraint`?
+pub fn can(
+    set: &PolicySet,
+    constraint: Option<&Expr>,
+    opts: &Options,
+) -> Result<Report, Box<ReplayMismatch>> {
+    let builder = Builder::default();
+    let slots = slots(&[set], constraint);
+    let view = SymbolicView {
+        builder: &builder,
+        slots: &slots,
+    };
+    let allowed = view.lower_set(set).allowed;
+    let c = constraint.map_or(Formula::Const(true), |e| view.lower_expr(e));
+    let goal = builder.and(vec![allowed, c.clone()]);
+    let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
+    let iam = iam_callers(&[set]);
+    solve(
+        builder,
+        goal,
+        slots,
+        &principals,
+        iam,
+        opts,
+        &|w: &Witness, p: &Problem| {
+            let d = evaluate(set, &w.request).decision;
+            let meets = ir_eval(&c, &p.builder.atoms(), &w.request);
+            if d == Decision::Allow && meets {
+                Ok(())
+            } else {
+                Err((
+                    "Allow, within the constraint".to_string(),
+                    format!(
+                        "{}{}",
+                        d.as_str(),
+                        if meets { "" } else { ", constraint not met" }
+                    ),
+                ))
+            }
+        },
+    )
+}
+
+/// Is some request (satisfying `constraint`) allowed by `a` but not by `b`?
+pub fn escapes(
+    a: &PolicySet,
+    b: &PolicySet,
+    constraint: Option<&Expr>,
+    opts: &Options,
+) -> Result<Report, Box<ReplayMismatch>> {
+    let builder = Builder::default();
+    let slots = slots(&[a, b], constraint);
+    let view = SymbolicView {
+        builder: &builder,
+        slots: &slots,
+    };
+    let in_a = view.lower_set(a).allowed;
+    let in_b = view.lower_set(b).allowed;
+    let c = constraint.map_or(Formula::Const(true), |e| view.lower_expr(e));
+    let goal = builder.and(vec![in_a, builder.not(in_b), c.clone()]);
+    let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
+    let iam = iam_callers(&[a, b]);
+    solve(
+        builder,
+        goal,
+        slots,
+        &principals,
+        iam,
+        opts,
+        &|w: &Witness, p: &Problem| {
+            let da = evaluate(a, &w.request).decision;
+            let db = evaluate(b, &w.request).decision;
+            let meets = ir_eval(&c, &p.builder.atoms(), &w.request);
+            if da == Decision::Allow && db != Decision::Allow && meets {
+                Ok(())
+            } else {
+                Err((
+                    "first allows, second does not".to_string(),
+                    format!("first {}, second {}", da.as_str(), db.as_str()),
+                ))
+            }
+        },
+    )
+}
+
+/// Identity-side policies are attached to an IAM user or role: the caller is one.
+fn iam_callers(sets: &[&PolicySet]) -> bool {
+    sets.iter()
+        .any(|s| !s.identity.is_empty() || s.boundary.is_some() || s.session.is_some())
+}
+
+fn slots(sets: &[&PolicySet], constraint: Option<&Expr>) -> Slots {
+    let extra: Vec<&tarski_compiler::policy::Condition> =
+        constraint.map(Expr::conditions).unwrap_or_default();
+    Slots::for_conditions(sets.iter().flat_map(|s| conditions(s)).chain(extra))
+}
+
+type Replay<'a> = dyn Fn(&Witness, &Problem) -> Result<(), (String, String)> + 'a;
+
+fn solve(
+    builder: Builder,
+    goal: Formula,
+    slots: Slots,
+    principals: &[&str],
+    iam_callers: bool,
+    opts: &Options,
+    replay: &Replay,
+) -> Result<Report, Box<ReplayMismatch>> {
+    let start = Instant::now();
+    let dopts = DomainOptions {
+        known_actions: opts.known_actions,
+        max_states: 200_000,
+        iam_callers,
+    };
+    let problem = Problem::new(builder, goal, slots, principals, &dopts);
+    let mut stats = Stats {
+        atoms: problem.builder.atoms().len(),
+        cells: problem
+            .vars
+            .values()
+            .map(|k| match k {
+                VarKind::Cells(c) => c.len(),
+                _ => 0,
+            })
+            .sum(),
+        goal_size: problem.goal.size(),
+        ..Stats::default()
+    };
+    if let Some(why) = &problem.unsupported {
+        stats.elapsed = start.elapsed();
+        return Ok(Report {
+            verdict: Verdict::Unknown(format!("not supported exactly: {why}")),
+            stats,
+        });
+    }
+    let mut goal_atoms: Vec<AtomId> = Vec::new();
+    problem.goal.atoms_into(&mut goal_atoms);
+    goal_atoms.sort_unstable();
+    goal_atoms.dedup();
+    let points: Vec<Assignment> = match problem.goal.as_const() {
+        Some(false) => Vec::new(),
+        Some(true) => vec![Assignment::default()],
+        None => match enumerate_single_var(&problem, &goal_atoms, opts.witnesses.max(1)) {
+            Some(points) => points,
+            None => {
+                stats.used_z3 = true;
+                match z3_points(&problem, &goal_atoms, opts) {
+                    Ok(p) => p,
+                    Err(why) => {
+                        stats.elapsed = start.elapsed();
+                        return Ok(Report {
+                            verdict: Verdict::Unknown(why),
+                            stats,
+                        });
+                    }
+                }
+            }
+        },
+    };
+    let mut witnesses = Vec::new();
+    for pt in points {
+        let w = pt.to_request(&problem, &goal_atoms);
+        if let Err((expected, got)) = replay(&w, &problem) {
+            return Err(Box::new(ReplayMismatch {
+                witness: w,
+                expected,
+                got,
+            }));
+        }
+        witnesses.push(w);
+    }
+    stats.elapsed = start.elapsed();
+    Ok(Report {
+        verdict: if witnesses.is_empty() {
+            Verdict::None
+        } else {
+            Verdict::Witnesses(witnesses)
+        },
+        stats,
+    })
+}
+
+/// When every atom of the goal is a pattern atom over one cell variable, try each cell.
+fn enumerate_single_var(
+    p: &Problem,
+    goal_atoms: &[AtomId],
+    want: usize,
+) -> Option<Vec<Assignment>> {
+    let atoms = p.builder.atoms();
+    let mut var: Option<StrVar> = None;
+    for id in goal_atoms {
+        match atoms.get(*id) {
+            tarski_compiler::logic::ir::Atom::Like(v, _) if var.as_ref().is_none_or(|x| x == v) => {
+                var = Some(v.clone())
+            }
+            _ => return None,
+        }
+    }
+    let var = var?;
+    let Some(VarKind::Cells(cs)) = p.vars.get(&var) else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for i in 0..cs.len() {
+        let holds = p.goal.eval_with(&mut |id| {
+            p.atom_cells
+                .get(&id)
+                .is_some_and(|c| c.binary_search(&(i as u32)).is_ok())
+        });
+        if holds {
+            let mut a = Assignment::default();
+            a.values.insert(var.clone(), Value::Cell(i));
+            out.push(a);
+            if out.len() >= want {
+                break;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn z3_points(
+    p: &Problem,
+    goal_atoms: &[AtomId],
+    opts: &Options,
+) -> Result<Vec<Assignment>, String> {
+    let solver = Solver::new();
+    let mut params = Params::new();
+    params.set_u32(
+        "timeout",
+        u32::try_from(opts.timeout.as_millis()).unwrap_or(u32::MAX),
+    );
+    solver.set_params(&params);
+    let enc = Encoded::new(p, &solver, goal_atoms);
+    solver.assert(enc.formula(&p.goal));
+    let mut out = Vec::new();
+    while out.len() < opts.witnesses.max(1) {
+        match solver.check() {
+            SatResult::Unsat => break,
+            SatResult::Unknown => {
+                if !out.is_empty() {
+                    break;
+                }
+                let reason = solver
+                    .get_reason_unknown()
+                    .unwrap_or_else(|| "no reason given".into());
+                return Err(
+                    if reason.contains("timeout") || reason.contains("canceled") {
+                        format!(
+                            "Z3 gave up after the {:?} time limit ({reason})",
+                            opts.timeout
+                        )
+                    } else {
+                        format!("Z3 could not decide the query ({reason})")
+                    },
+                );
+            }
+            SatResult::Sat => {
+                let Some(m) = solver.get_model() else {
+                    return Err("Z3 reported sat without a model".into());
+                };
+                let a = enc.decode(&m);
+                solver.assert(enc.block(&a));
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
+}
