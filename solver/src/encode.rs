@@ -66,32 +66,49 @@ fn var_name(v: &StrVar) -> String {
     }
 }
 
+/// Text for Z3's string literals, which interpret backslash escapes: everything but plain
+/// ASCII letters, digits and a few safe marks is written as `\u{hex}` (NUL included).
+fn z3_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || "-_./: ".contains(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out
+}
+
+fn lit(s: &str) -> Regexp {
+    Regexp::literal(&z3_text(s))
+}
+
+fn zstr(s: &str) -> ZString {
+    ZString::from_str(&z3_text(s)).unwrap_or_else(|_| ZString::fresh_const("unrepresentable"))
+}
+
 /// A glob as a Z3 regular expression (only for string-theory variables).
 fn regex(g: &Glob) -> Regexp {
-    let no_colon = Regexp::union(&[
-        Regexp::range(&'\u{0}', &'9'),
-        Regexp::range(&';', &'\u{2FFFF}'),
-    ]);
-    let parts: Vec<Regexp> =
-        g.0.iter()
-            .map(|t| match t {
-                Tok::Char(c) => Regexp::literal(&c.to_string()),
-                Tok::Fold(c) => {
-                    let lo = c.to_lowercase().to_string();
-                    let up = c.to_uppercase().to_string();
-                    Regexp::union(&[Regexp::literal(&lo), Regexp::literal(&up)])
-                }
-                Tok::One => Regexp::allchar(),
-                Tok::Star => Regexp::full(),
-                Tok::StarSeg => no_colon.star(),
-            })
-            .collect();
+    let no_colon = Regexp::allchar().diff(&lit(":"));
+    let parts: Vec<Regexp> = g
+        .0
+        .iter()
+        .map(|t| match t {
+            Tok::Char(c) => lit(&c.to_string()),
+            Tok::Fold(c) => {
+                let lo = c.to_lowercase().to_string();
+                let up = c.to_uppercase().to_string();
+                Regexp::union(&[lit(&lo), lit(&up)])
+            }
+            Tok::One => Regexp::allchar(),
+            Tok::Star => Regexp::full(),
+            Tok::StarSeg => no_colon.star(),
+        })
+        .collect();
     match parts.len() {
-        0 => Regexp::literal(""),
-        1 => parts
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Regexp::literal("")),
+        0 => lit(""),
+        1 => parts.into_iter().next().unwrap_or_else(|| lit("")),
         _ => Regexp::concat(&parts),
     }
 }
@@ -357,7 +374,7 @@ impl Encoded {
         }
         flush(&mut parts, &mut pieces, &mut conds, usize::MAX);
         let whole = match pieces.len() {
-            0 => ZString::from_str("").unwrap_or_else(|_| ZString::fresh_const("empty")),
+            0 => zstr(""),
             1 => pieces[0].clone(),
             _ => ZString::concat(&pieces),
         };
