@@ -190,7 +190,11 @@ fn other_collections_load() {
     let Some(root) = corpus_dir("other") else {
         return;
     };
-    let collections = ["aws-docs-examples", "aws-scp-examples", "aws-data-perimeter"];
+    let collections = [
+        "aws-docs-examples",
+        "aws-scp-examples",
+        "aws-data-perimeter",
+    ];
     let mut total = 0;
     let mut failed: Vec<(String, Vec<String>)> = Vec::new();
     let req = s3_get_object();

@@ -236,8 +236,18 @@ fn arb_elem(good: &'static [&'static str]) -> impl Strategy<Value = Value> {
 }
 
 const ACTIONS: &[&str] = &[
-    "*", "s3:*", "s3:Get*", "s3:GetObject", "S3:getobject", "s3:?etObject", "iam:PassRole",
-    "ec2:Describe*", "sts:AssumeRole", "*:Get*", "ec2:RunInstances", "kms:*",
+    "*",
+    "s3:*",
+    "s3:Get*",
+    "s3:GetObject",
+    "S3:getobject",
+    "s3:?etObject",
+    "iam:PassRole",
+    "ec2:Describe*",
+    "sts:AssumeRole",
+    "*:Get*",
+    "ec2:RunInstances",
+    "kms:*",
 ];
 const RESOURCES: &[&str] = &[
     "*",
@@ -252,7 +262,8 @@ const RESOURCES: &[&str] = &[
 ];
 
 fn arb_principal() -> impl Strategy<Value = Value> {
-    let kinds = prop::sample::select(&["AWS", "Service", "Federated", "CanonicalUser", "Bogus"][..]);
+    let kinds =
+        prop::sample::select(&["AWS", "Service", "Federated", "CanonicalUser", "Bogus"][..]);
     prop_oneof![
         2 => Just(Value::String("*".into())),
         4 => prop::collection::vec((kinds, arb_strings()), 0..3)
@@ -263,7 +274,10 @@ fn arb_principal() -> impl Strategy<Value = Value> {
 
 fn arb_condition() -> impl Strategy<Value = Value> {
     let block = prop::collection::vec(
-        (prop::sample::select(COND_KEYS).prop_map(str::to_string), arb_strings()),
+        (
+            prop::sample::select(COND_KEYS).prop_map(str::to_string),
+            arb_strings(),
+        ),
         0..3,
     )
     .prop_map(|kv| Value::Object(kv.into_iter().collect()));
@@ -366,8 +380,9 @@ fn arb_policy_text() -> impl Strategy<Value = String> {
         match wrap {
             0 | 1 => text,
             2 => serde_json::to_string(&Value::Array(vec![p.clone(), p])).unwrap(),
-            3 => serde_json::json!({"PolicyVersion": {"Document": p, "VersionId": "v1"}})
-                .to_string(),
+            3 => {
+                serde_json::json!({"PolicyVersion": {"Document": p, "VersionId": "v1"}}).to_string()
+            }
             4 => serde_json::json!({"PolicyVersion": {"Document": percent_encode(&text)}})
                 .to_string(),
             _ => percent_encode(&text),
@@ -398,8 +413,18 @@ fn arb_request() -> impl Strategy<Value = Request> {
         arb_string(),
     ];
     let action = prop_oneof![
-        prop::sample::select(&["s3:GetObject", "iam:PassRole", "ec2:RunInstances", "sts:AssumeRole", "", ":", "s3:"][..])
-            .prop_map(str::to_string),
+        prop::sample::select(
+            &[
+                "s3:GetObject",
+                "iam:PassRole",
+                "ec2:RunInstances",
+                "sts:AssumeRole",
+                "",
+                ":",
+                "s3:"
+            ][..]
+        )
+        .prop_map(str::to_string),
         arb_string(),
     ];
     let resource = prop_oneof![
@@ -428,7 +453,9 @@ fn arb_request() -> impl Strategy<Value = Request> {
         principal,
         action,
         resource,
-        prop::option::of(prop::sample::select(&["111122223333", "444455556666", ""][..])),
+        prop::option::of(prop::sample::select(
+            &["111122223333", "444455556666", ""][..],
+        )),
         context,
     )
         .prop_map(|(principal, action, resource, acct, ctx)| {
@@ -545,7 +572,11 @@ fn agrees_with_serde(text: &str) -> Result<(), TestCaseError> {
 fn mutate(text: &str, edits: &[(usize, u8, char)]) -> String {
     let mut chars: Vec<char> = text.chars().collect();
     for &(pos, op, c) in edits {
-        let i = if chars.is_empty() { 0 } else { pos % (chars.len() + 1) };
+        let i = if chars.is_empty() {
+            0
+        } else {
+            pos % (chars.len() + 1)
+        };
         match op % 3 {
             0 if i < chars.len() => {
                 chars.remove(i);
@@ -622,10 +653,7 @@ proptest! {
 /// Run a property on a thread with a large stack: generating the nested policy strategies
 /// recurses deeply in proptest itself (in debug builds a few thousand cases overflow the
 /// default 2 MiB test-thread stack before any Tarski code runs).
-fn run_with_big_stack<S: Strategy + 'static>(
-    strategy: fn() -> S,
-    test: fn(S::Value),
-) {
+fn run_with_big_stack<S: Strategy + 'static>(strategy: fn() -> S, test: fn(S::Value)) {
     std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
@@ -644,9 +672,10 @@ fn run_with_big_stack<S: Strategy + 'static>(
 
 #[test]
 fn arbitrary_json_does_not_panic() {
-    run_with_big_stack(|| (arb_json(), arb_kind(), arb_request()), |(v, kind, req)| {
-        load_and_evaluate(&v.to_string(), kind, &req)
-    });
+    run_with_big_stack(
+        || (arb_json(), arb_kind(), arb_request()),
+        |(v, kind, req)| load_and_evaluate(&v.to_string(), kind, &req),
+    );
 }
 
 #[test]
