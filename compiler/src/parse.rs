@@ -425,7 +425,7 @@ impl Reader {
                 self.error(
                     "T0113",
                     v.span,
-                    format!("a {} policy cannot have `Principal` or `NotPrincipal`: it applies to the principal it is attached to", kind.as_str()),
+                    format!("{} {} policy cannot have `Principal` or `NotPrincipal`: it applies to the principal it is attached to", if kind == PolicyKind::Identity { "an" } else { "a" }, kind.as_str()),
                 );
             }
             return None;
