@@ -91,21 +91,20 @@ fn zstr(s: &str) -> ZString {
 /// A glob as a Z3 regular expression (only for string-theory variables).
 fn regex(g: &Glob) -> Regexp {
     let no_colon = Regexp::allchar().diff(&lit(":"));
-    let parts: Vec<Regexp> = g
-        .0
-        .iter()
-        .map(|t| match t {
-            Tok::Char(c) => lit(&c.to_string()),
-            Tok::Fold(c) => {
-                let lo = c.to_lowercase().to_string();
-                let up = c.to_uppercase().to_string();
-                Regexp::union(&[lit(&lo), lit(&up)])
-            }
-            Tok::One => Regexp::allchar(),
-            Tok::Star => Regexp::full(),
-            Tok::StarSeg => no_colon.star(),
-        })
-        .collect();
+    let parts: Vec<Regexp> =
+        g.0.iter()
+            .map(|t| match t {
+                Tok::Char(c) => lit(&c.to_string()),
+                Tok::Fold(c) => {
+                    let lo = c.to_lowercase().to_string();
+                    let up = c.to_uppercase().to_string();
+                    Regexp::union(&[lit(&lo), lit(&up)])
+                }
+                Tok::One => Regexp::allchar(),
+                Tok::Star => Regexp::full(),
+                Tok::StarSeg => no_colon.star(),
+            })
+            .collect();
     match parts.len() {
         0 => lit(""),
         1 => parts.into_iter().next().unwrap_or_else(|| lit("")),
