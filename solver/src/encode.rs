@@ -90,7 +90,7 @@ fn zstr(s: &str) -> ZString {
 
 /// A glob as a Z3 regular expression (only for string-theory variables).
 fn regex(g: &Glob) -> Regexp {
-    let no_colon = Regexp::allchar().diff(&lit(":"));
+    let no_colon = Regexp::allchar().diff(lit(":"));
     let parts: Vec<Regexp> =
         g.0.iter()
             .map(|t| match t {
