@@ -241,7 +241,10 @@ fn solve(
     };
     let mut witnesses = Vec::new();
     for pt in points {
-        let w = pt.to_request(&problem, &goal_atoms);
+        let mut w = pt.to_request(&problem, &goal_atoms);
+        if replay(&w, &problem).is_ok() {
+            minimise(&mut w, &problem, replay);
+        }
         if let Err((expected, got)) = replay(&w, &problem) {
             return Err(Box::new(ReplayMismatch {
                 witness: w,
@@ -260,6 +263,32 @@ fn solve(
         },
         stats,
     })
+}
+
+/// Drop what the witness does not need: context keys whose removal keeps it a witness, and
+/// an explicit resource account when the default (from the ARN or the caller) does as well.
+/// Each step is checked by replaying through the evaluator.
+fn minimise(w: &mut Witness, p: &Problem, replay: &Replay) {
+    let keys: Vec<String> = w
+        .request
+        .context
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .collect();
+    for k in keys {
+        let mut trial = w.clone();
+        trial.request.context.set(&k, Vec::new());
+        if replay(&trial, p).is_ok() {
+            *w = trial;
+        }
+    }
+    if w.request.resource_account.is_some() {
+        let mut trial = w.clone();
+        trial.request.resource_account = None;
+        if replay(&trial, p).is_ok() {
+            *w = trial;
+        }
+    }
 }
 
 /// When every atom of the goal is a pattern atom over one cell variable, try each cell.

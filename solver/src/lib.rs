@@ -18,3 +18,12 @@ pub fn z3_version() -> String {
     let full = z3::full_version();
     full.strip_prefix("Z3 ").unwrap_or(full).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn links_z3_4_15() {
+        let v = super::z3_version();
+        assert!(v.starts_with("4.15"), "linked Z3 is {v}, expected 4.15.x");
+    }
+}
