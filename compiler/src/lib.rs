@@ -10,6 +10,7 @@ pub mod glob;
 pub mod json;
 pub mod lint;
 pub mod load;
+pub mod logic;
 pub mod operator;
 pub mod parse;
 pub mod policy;

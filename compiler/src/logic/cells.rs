@@ -1,0 +1,773 @@
+//! Cells of a string variable: given wildcard patterns over one string, the non-empty sets of
+//! strings that match exactly a given subset of the patterns.
+//!
+//! The symbolic side uses cells instead of a string theory: a variable ranges over the cells
+//! (finitely many), and each pattern becomes the finite disjunction of the cells that match it.
+//! Exactness matters in both directions: every realisable signature must be returned (else the
+//! solver misses requests), and every witness must really have its signature (else a reported
+//! counterexample is wrong). `Glob::matches` (with `fold_case = false`) is the ground truth.
+//!
+//! Algorithm: breadth-first search over the product of the patterns' automata. Each distinct
+//! pattern gets a lazily determinised automaton (states are sets of token positions) over a
+//! reduced alphabet of character classes: characters that behave identically against every
+//! `Char`/`Fold` token and against `:` (the only character `StarSeg` treats specially) are one
+//! class, and every character in no token forms the "other" class. A product state lists only
+//! the live patterns (a dead pattern can never match again), with pruning when a `require`
+//! pattern dies or a `forbid` pattern becomes universal. Each product state is reached first by
+//! a shortest, then smallest (filler first) string; the first string per signature is its
+//! witness.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
+use crate::glob::{Glob, Tok};
+
+pub struct CellProblem<'a> {
+    /// The patterns; signatures index into this slice.
+    pub globs: &'a [Glob],
+    /// The string must match every one of these (domain restrictions, query constraints).
+    pub require: &'a [Glob],
+    /// ...and none of these.
+    pub forbid: &'a [Glob],
+    /// Strings to prefer as representatives (e.g. real AWS action names), tried in order:
+    /// a cell whose signature a preferred string has gets that string as its witness.
+    pub prefer: &'a [String],
+    /// Character used for "any other character" positions in generated witnesses (e.g. 'x').
+    pub filler: char,
+    /// Upper bound on explored automaton states; beyond it, return Err(CellError::Budget).
+    pub max_states: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cell {
+    /// Indices into `globs` of the patterns this cell's strings match (sorted ascending).
+    pub matches: Vec<u32>,
+    /// A string in the cell (matches all `require`, none of `forbid`, and exactly `matches`).
+    pub witness: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CellError {
+    #[error("string cell enumeration gave up after {states} automaton states")]
+    Budget { states: usize },
+}
+
+/// Every non-empty cell, once, sorted by `matches`.
+pub fn cells(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
+    let mut out = search(p)?;
+    out.sort_by(|a, b| a.matches.cmp(&b.matches));
+    apply_prefer(p, &mut out);
+    debug_assert!(out
+        .iter()
+        .all(|c| signature(p, &c.witness) == Some(c.matches.clone())));
+    Ok(out)
+}
+
+/// The signature of a concrete string, or `None` when it fails `require`/`forbid`.
+fn signature(p: &CellProblem, s: &str) -> Option<Vec<u32>> {
+    let ok = p.require.iter().all(|g| g.matches(s, false))
+        && !p.forbid.iter().any(|g| g.matches(s, false));
+    ok.then(|| {
+        (0..p.globs.len() as u32)
+            .filter(|&i| p.globs[i as usize].matches(s, false))
+            .collect()
+    })
+}
+
+fn apply_prefer(p: &CellProblem, out: &mut [Cell]) {
+    if p.prefer.is_empty() || out.is_empty() {
+        return;
+    }
+    let mut taken = vec![false; out.len()];
+    for s in p.prefer {
+        let Some(sig) = signature(p, s) else { continue };
+        match out.binary_search_by(|c| c.matches.cmp(&sig)) {
+            Ok(i) if !taken[i] => {
+                taken[i] = true;
+                out[i].witness = s.clone();
+            }
+            Ok(_) => {}
+            Err(_) => debug_assert!(false, "preferred string {s:?} has a missing signature"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alphabet reduction
+
+/// Characters that compare equal to `x` under `Tok::Fold(x)` (same lowercase mapping).
+fn fold_class(x: char) -> Vec<char> {
+    static TABLE: OnceLock<HashMap<String, Vec<char>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut m: HashMap<String, Vec<char>> = HashMap::new();
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            let mut l = c.to_lowercase();
+            if l.len() == 1 && l.next() == Some(c) {
+                continue;
+            }
+            m.entry(c.to_lowercase().collect()).or_default().push(c);
+        }
+        m
+    });
+    let l: String = x.to_lowercase().collect();
+    let mut v = table.get(&l).cloned().unwrap_or_default();
+    let mut it = l.chars();
+    if let (Some(c0), None) = (it.next(), it.next()) {
+        if c0.to_lowercase().eq(std::iter::once(c0)) {
+            v.push(c0);
+        }
+    }
+    v.push(x);
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn fold_eq(a: char, b: char) -> bool {
+    a == b || a.to_lowercase().eq(b.to_lowercase())
+}
+
+/// Does text character `c` advance past token `t` (for the non-star tokens)?
+fn tok_accepts(t: Tok, c: char) -> bool {
+    match t {
+        Tok::Char(x) => x == c,
+        Tok::Fold(x) => fold_eq(x, c),
+        Tok::One => true,
+        Tok::Star => true,
+        Tok::StarSeg => c != ':',
+    }
+}
+
+/// Character classes: `reps[k]` is the character standing for class `k`, in search order
+/// (the filler's class first, then the "other" class, then the rest by character).
+fn alphabet(pats: &[&Glob], filler: char) -> Vec<char> {
+    let mut tests: BTreeSet<Tok> = BTreeSet::new();
+    let mut own: BTreeSet<char> = BTreeSet::new();
+    let mut candidates: BTreeSet<char> = BTreeSet::new();
+    for g in pats {
+        for &t in &g.0 {
+            match t {
+                Tok::Char(x) => {
+                    tests.insert(t);
+                    own.insert(x);
+                    candidates.insert(x);
+                }
+                Tok::Fold(x) => {
+                    if tests.insert(t) {
+                        candidates.extend(fold_class(x));
+                    }
+                    own.insert(x);
+                }
+                _ => {}
+            }
+        }
+    }
+    tests.insert(Tok::StarSeg);
+    candidates.insert(':');
+    candidates.insert(filler);
+    let behaviour = |c: char| -> Vec<bool> { tests.iter().map(|&t| tok_accepts(t, c)).collect() };
+    // A character in no token and not ':' only passes StarSeg.
+    let other: Vec<bool> = tests.iter().map(|&t| t == Tok::StarSeg).collect();
+    let mut groups: BTreeMap<Vec<bool>, Vec<char>> = BTreeMap::new();
+    for &c in &candidates {
+        groups.entry(behaviour(c)).or_default().push(c);
+    }
+    let pick = |members: &[char]| -> char {
+        if members.contains(&filler) {
+            filler
+        } else {
+            members
+                .iter()
+                .copied()
+                .find(|c| own.contains(c))
+                .unwrap_or(members[0])
+        }
+    };
+    let other_rep = match groups.remove(&other) {
+        Some(m) => pick(&m),
+        None => "xyzqjkw0123456789_-abcdefghilmnoprstuv"
+            .chars()
+            .chain((0x100..=char::MAX as u32).filter_map(char::from_u32))
+            .find(|c| !candidates.contains(c))
+            .expect("some character is unused"),
+    };
+    let mut rest: Vec<char> = groups.values().map(|m| pick(m)).collect();
+    rest.sort_unstable();
+    let mut reps = vec![other_rep];
+    if let Some(i) = rest.iter().position(|&c| c == filler) {
+        reps.insert(0, rest.remove(i));
+    }
+    reps.extend(rest);
+    reps
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-pattern lazy DFA
+
+const DEAD: u32 = 0;
+const START: u32 = 1;
+const UNKNOWN: u32 = u32::MAX;
+
+struct Dfa<'g> {
+    toks: &'g [Tok],
+    sets: Vec<Box<[u32]>>,
+    index: HashMap<Box<[u32]>, u32, Fx>,
+    accept: Vec<bool>,
+    /// Accepting, and every extension stays accepting.
+    universal: Vec<bool>,
+    trans: Vec<u32>,
+    nclass: usize,
+    scratch: Vec<bool>,
+}
+
+impl<'g> Dfa<'g> {
+    fn new(toks: &'g [Tok], nclass: usize) -> Self {
+        let mut d = Dfa {
+            toks,
+            sets: Vec::new(),
+            index: HashMap::default(),
+            accept: Vec::new(),
+            universal: Vec::new(),
+            trans: Vec::new(),
+            nclass,
+            scratch: vec![false; toks.len() + 1],
+        };
+        d.intern(Vec::new());
+        d.scratch[0] = true;
+        let s = d.close();
+        d.intern(s);
+        d
+    }
+
+    /// Epsilon-close the marked positions in `scratch`, collect them and clear `scratch`.
+    fn close(&mut self) -> Vec<u32> {
+        let n = self.toks.len();
+        let mut out = Vec::new();
+        for i in 0..=n {
+            if self.scratch[i] {
+                self.scratch[i] = false;
+                out.push(i as u32);
+                if i < n && matches!(self.toks[i], Tok::Star | Tok::StarSeg) {
+                    self.scratch[i + 1] = true;
+                }
+            }
+        }
+        out
+    }
+
+    fn intern(&mut self, set: Vec<u32>) -> u32 {
+        if let Some(&id) = self.index.get(set.as_slice()) {
+            return id;
+        }
+        let n = self.toks.len() as u32;
+        let id = self.sets.len() as u32;
+        let accept = set.last() == Some(&n);
+        let universal = set
+            .iter()
+            .any(|&i| i < n && self.toks[i as usize..].iter().all(|t| *t == Tok::Star));
+        let set: Box<[u32]> = set.into();
+        self.index.insert(set.clone(), id);
+        self.sets.push(set);
+        self.accept.push(accept);
+        self.universal.push(universal);
+        self.trans.extend(std::iter::repeat_n(UNKNOWN, self.nclass));
+        id
+    }
+
+    #[inline]
+    fn next(&mut self, s: u32, class: usize, rep: char) -> u32 {
+        let t = self.trans[s as usize * self.nclass + class];
+        if t != UNKNOWN {
+            return t;
+        }
+        let t = self.compute(s, rep);
+        self.trans[s as usize * self.nclass + class] = t;
+        t
+    }
+
+    fn compute(&mut self, s: u32, c: char) -> u32 {
+        let n = self.toks.len();
+        let set = std::mem::take(&mut self.sets[s as usize]);
+        for &i in set.iter() {
+            let i = i as usize;
+            if i == n {
+                continue;
+            }
+            let t = self.toks[i];
+            if tok_accepts(t, c) {
+                let j = if matches!(t, Tok::Star | Tok::StarSeg) {
+                    i
+                } else {
+                    i + 1
+                };
+                self.scratch[j] = true;
+            }
+        }
+        self.sets[s as usize] = set;
+        let next = self.close();
+        if next.is_empty() {
+            DEAD
+        } else {
+            self.intern(next)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Product search
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Glob,
+    Require,
+    Forbid,
+}
+
+struct Pattern<'g> {
+    dfa: Dfa<'g>,
+    /// Indices into `globs` of the patterns equal to this one.
+    globs: Vec<u32>,
+    require: bool,
+    forbid: bool,
+}
+
+fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
+    // Distinct patterns, each with its roles.
+    let mut distinct: Vec<(&Glob, Vec<u32>, bool, bool)> = Vec::new();
+    let mut seen: HashMap<&Glob, usize> = HashMap::new();
+    let tagged = (p.globs.iter().map(|g| (g, Role::Glob)))
+        .chain(p.require.iter().map(|g| (g, Role::Require)))
+        .chain(p.forbid.iter().map(|g| (g, Role::Forbid)));
+    for (i, (g, role)) in tagged.enumerate() {
+        let k = *seen.entry(g).or_insert_with(|| {
+            distinct.push((g, Vec::new(), false, false));
+            distinct.len() - 1
+        });
+        match role {
+            Role::Glob => distinct[k].1.push(i as u32),
+            Role::Require => distinct[k].2 = true,
+            Role::Forbid => distinct[k].3 = true,
+        }
+    }
+    let all: Vec<&Glob> = distinct.iter().map(|d| d.0).collect();
+    let reps = alphabet(&all, p.filler);
+    let nclass = reps.len();
+    let mut pats: Vec<Pattern> = distinct
+        .into_iter()
+        .map(|(g, globs, require, forbid)| Pattern {
+            dfa: Dfa::new(&g.0, nclass),
+            globs,
+            require,
+            forbid,
+        })
+        .collect();
+
+    // A product state: (pattern, dfa state) pairs for the live patterns, flattened.
+    let init: Vec<u32> = (0..pats.len() as u32).flat_map(|k| [k, START]).collect();
+    if pats
+        .iter()
+        .any(|q| q.forbid && q.dfa.universal[START as usize])
+    {
+        return Ok(Vec::new());
+    }
+    let mut states: Vec<Box<[u32]>> = vec![init.clone().into()];
+    let mut parent: Vec<(u32, u32)> = vec![(u32::MAX, 0)];
+    let mut index: HashMap<Box<[u32]>, u32, Fx> = HashMap::default();
+    index.insert(init.into(), 0);
+    let mut sigs: HashMap<Vec<u32>, u32, Fx> = HashMap::default();
+    let mut buf: Vec<u32> = Vec::new();
+    let mut sig: Vec<u32> = Vec::new();
+
+    let mut qi = 0;
+    while qi < states.len() {
+        let cur = states[qi].clone();
+        // Record the signature of this state.
+        sig.clear();
+        let mut ok = true;
+        for pair in cur.chunks_exact(2) {
+            let q = &pats[pair[0] as usize];
+            let acc = q.dfa.accept[pair[1] as usize];
+            if (q.require && !acc) || (q.forbid && acc) {
+                ok = false;
+                break;
+            }
+            if acc {
+                sig.extend_from_slice(&q.globs);
+            }
+        }
+        // Patterns required but already dead are pruned on construction.
+        if ok {
+            sig.sort_unstable();
+            if !sigs.contains_key(sig.as_slice()) {
+                sigs.insert(sig.clone(), qi as u32);
+            }
+        }
+        // Successors.
+        'class: for (class, &rep) in reps.iter().enumerate() {
+            buf.clear();
+            for pair in cur.chunks_exact(2) {
+                let q = &mut pats[pair[0] as usize];
+                let t = q.dfa.next(pair[1], class, rep);
+                if t == DEAD {
+                    if q.require {
+                        continue 'class;
+                    }
+                    continue;
+                }
+                if q.forbid && q.dfa.universal[t as usize] {
+                    continue 'class;
+                }
+                buf.push(pair[0]);
+                buf.push(t);
+            }
+            if !index.contains_key(buf.as_slice()) {
+                if states.len() >= p.max_states {
+                    return Err(CellError::Budget {
+                        states: states.len() + 1,
+                    });
+                }
+                let id = states.len() as u32;
+                let key: Box<[u32]> = buf.as_slice().into();
+                index.insert(key.clone(), id);
+                states.push(key);
+                parent.push((qi as u32, class as u32));
+            }
+        }
+        qi += 1;
+    }
+
+    let witness = |mut s: u32| -> String {
+        let mut chars = Vec::new();
+        while parent[s as usize].0 != u32::MAX {
+            let (up, class) = parent[s as usize];
+            chars.push(reps[class as usize]);
+            s = up;
+        }
+        chars.iter().rev().collect()
+    };
+    Ok(sigs
+        .into_iter()
+        .map(|(matches, s)| Cell {
+            matches,
+            witness: witness(s),
+        })
+        .collect())
+}
+
+/// The Fx hash (rustc's): fast for short integer keys, no DoS concern here.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+type Fx = BuildHasherDefault<FxHasher>;
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn globs(ps: &[&str]) -> Vec<Glob> {
+        ps.iter().map(|p| Glob::wild(p)).collect()
+    }
+
+    fn run(g: &[Glob], require: &[Glob], forbid: &[Glob]) -> Vec<Cell> {
+        let p = CellProblem {
+            globs: g,
+            require,
+            forbid,
+            prefer: &[],
+            filler: 'x',
+            max_states: 100_000,
+        };
+        let out = cells(&p).unwrap();
+        check_witnesses(&p, &out);
+        out
+    }
+
+    fn check_witnesses(p: &CellProblem, out: &[Cell]) {
+        for c in out {
+            assert_eq!(
+                signature(p, &c.witness),
+                Some(c.matches.clone()),
+                "witness {:?}",
+                c.witness
+            );
+        }
+        for w in out.windows(2) {
+            assert!(w[0].matches < w[1].matches, "sorted and distinct");
+        }
+    }
+
+    fn sigs(out: &[Cell]) -> Vec<Vec<u32>> {
+        out.iter().map(|c| c.matches.clone()).collect()
+    }
+
+    #[test]
+    fn prefix_and_suffix_give_four_cells() {
+        let out = run(&globs(&["a*", "*b"]), &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![], vec![0], vec![0, 1], vec![1]]);
+        assert_eq!(out[0].witness, "");
+    }
+
+    #[test]
+    fn nested_prefixes_give_three_cells() {
+        let out = run(&globs(&["a*", "ab*"]), &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![], vec![0], vec![0, 1]]);
+        assert_eq!(out[1].witness, "a");
+        assert_eq!(out[2].witness, "ab");
+    }
+
+    #[test]
+    fn universal_pattern_is_one_cell() {
+        let out = run(&globs(&["*"]), &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![0]]);
+        assert_eq!(out[0].witness, "");
+        // No patterns: one cell, everything.
+        assert_eq!(sigs(&run(&[], &[], &[])), vec![Vec::<u32>::new()]);
+    }
+
+    #[test]
+    fn duplicate_patterns_share_cells() {
+        let out = run(&globs(&["a*", "a*", "b"]), &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![], vec![0, 1], vec![2]]);
+    }
+
+    #[test]
+    fn filler_is_used_for_free_characters() {
+        let out = run(&globs(&["?", "a?"]), &[], &[]);
+        let w: Vec<&str> = out.iter().map(|c| c.witness.as_str()).collect();
+        assert_eq!(sigs(&out), vec![vec![], vec![0], vec![1]]);
+        assert_eq!(w, vec!["", "x", "ax"]);
+    }
+
+    #[test]
+    fn segment_star_stops_at_colon() {
+        let g = vec![Glob(vec![Tok::Char('a'), Tok::StarSeg]), Glob::wild("a*")];
+        let out = run(&g, &[], &[]);
+        // "" -> {}, "a" / "ax" -> {0,1}, "a:" -> {1}.
+        assert_eq!(sigs(&out), vec![vec![], vec![0, 1], vec![1]]);
+        assert_eq!(out[2].witness, "a:");
+        let arn = Glob::wild("arn:*:x").arn_segments();
+        let out = run(&[arn, Glob::wild("arn:*")], &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![], vec![0, 1], vec![1]]);
+    }
+
+    #[test]
+    fn fold_is_case_insensitive_char_is_not() {
+        let g = vec![Glob::literal("a").fold_case(), Glob::literal("A")];
+        let out = run(&g, &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![], vec![0], vec![0, 1]]);
+        // The Kelvin sign lowercases to 'k': a string matching only the Fold pattern exists.
+        let g = vec![
+            Glob::literal("k").fold_case(),
+            Glob::literal("K"),
+            Glob::literal("k"),
+        ];
+        let out = run(&g, &[], &[]);
+        assert_eq!(sigs(&out), vec![vec![], vec![0], vec![0, 1], vec![0, 2]]);
+        assert_eq!(out[1].witness, "\u{212A}");
+    }
+
+    #[test]
+    fn require_and_forbid_restrict() {
+        let g = globs(&["a*", "*b"]);
+        let out = run(&g, &globs(&["a*"]), &[]);
+        assert_eq!(sigs(&out), vec![vec![0], vec![0, 1]]);
+        let out = run(&g, &globs(&["a*"]), &globs(&["*b"]));
+        assert_eq!(sigs(&out), vec![vec![0]]);
+        assert!(run(&g, &globs(&["a*"]), &globs(&["*"])).is_empty());
+        assert!(run(&g, &globs(&["a*"]), &globs(&["a*"])).is_empty());
+        assert!(run(&g, &globs(&["a"]), &globs(&["?"])).is_empty());
+        let out = run(&g, &globs(&["ab"]), &[]);
+        assert_eq!(sigs(&out), vec![vec![0, 1]]);
+        assert_eq!(out[0].witness, "ab");
+    }
+
+    #[test]
+    fn prefer_replaces_witnesses() {
+        let g = globs(&["s3:get*", "s3:*"]);
+        let prefer: Vec<String> = [
+            "iam:getuser",
+            "s3:getobject",
+            "s3:getbucket",
+            "s3:putobject",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let p = CellProblem {
+            globs: &g,
+            require: &[],
+            forbid: &globs(&["iam:*"]),
+            prefer: &prefer,
+            filler: 'x',
+            max_states: 10_000,
+        };
+        let out = cells(&p).unwrap();
+        check_witnesses(&p, &out);
+        let w: Vec<&str> = out.iter().map(|c| c.witness.as_str()).collect();
+        assert_eq!(w, vec!["", "s3:getobject", "s3:putobject"]);
+    }
+
+    #[test]
+    fn budget_is_enforced() {
+        let g = globs(&["*a??????????"]);
+        let p = CellProblem {
+            globs: &g,
+            require: &[],
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: 100,
+        };
+        assert!(matches!(cells(&p), Err(CellError::Budget { .. })));
+    }
+
+    /// ~300 action patterns of one service, the shape of a big real call.
+    pub(super) fn service_actions() -> Vec<Glob> {
+        let verbs = [
+            "get", "list", "describe", "put", "delete", "create", "update", "tag", "untag",
+            "batchget", "start", "stop",
+        ];
+        let nouns = [
+            "object",
+            "bucket",
+            "bucketpolicy",
+            "bucketacl",
+            "objectacl",
+            "objecttagging",
+            "lifecycleconfiguration",
+            "replicationconfiguration",
+            "accesspoint",
+            "job",
+            "multiregionaccesspoint",
+            "storagelensconfiguration",
+            "encryptionconfiguration",
+            "inventoryconfiguration",
+            "metricsconfiguration",
+            "analyticsconfiguration",
+            "bucketversioning",
+            "objectversion",
+            "objectretention",
+            "objectlegalhold",
+            "bucketwebsite",
+            "bucketcors",
+            "bucketlogging",
+            "bucketnotification",
+        ];
+        let mut g: Vec<Glob> = ["describe*", "get*", "list*", "put*", "*", "getobject*"]
+            .iter()
+            .map(|s| Glob::wild(s))
+            .collect();
+        'outer: for n in nouns {
+            for v in verbs {
+                if g.len() >= 300 {
+                    break 'outer;
+                }
+                g.push(Glob::literal(&format!("{v}{n}")));
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn three_hundred_action_patterns() {
+        let g = service_actions();
+        assert_eq!(g.len(), 294);
+        let out = run(&g, &[], &[]);
+        // One cell per literal plus the no-literal cells under each prefix.
+        assert!(out.len() > 288);
+        let t = std::time::Instant::now();
+        let _ = run(&g, &[], &[]);
+        eprintln!("300 patterns: {} cells in {:?}", out.len(), t.elapsed());
+    }
+
+    fn tok() -> impl Strategy<Value = Tok> {
+        prop_oneof![
+            3 => prop_oneof![Just('a'), Just('b'), Just(':')].prop_map(Tok::Char),
+            1 => prop_oneof![Just('a'), Just('A')].prop_map(Tok::Fold),
+            1 => Just(Tok::One),
+            2 => Just(Tok::Star),
+            2 => Just(Tok::StarSeg),
+        ]
+    }
+
+    fn glob() -> impl Strategy<Value = Glob> {
+        prop::collection::vec(tok(), 0..5).prop_map(Glob)
+    }
+
+    fn strings(alphabet: &[char], max_len: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..max_len {
+            layer = layer
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(layer.iter().cloned());
+        }
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn cells_are_exact(
+            g in prop::collection::vec(glob(), 0..5),
+            require in prop::collection::vec(glob(), 0..2),
+            forbid in prop::collection::vec(glob(), 0..2),
+            filler in prop_oneof![Just('x'), Just('a'), Just(':')],
+        ) {
+            let p = CellProblem {
+                globs: &g,
+                require: &require,
+                forbid: &forbid,
+                prefer: &[],
+                filler,
+                max_states: 100_000,
+            };
+            let out = cells(&p).unwrap();
+            check_witnesses(&p, &out);
+            let have: BTreeSet<Vec<u32>> = out.iter().map(|c| c.matches.clone()).collect();
+            for s in strings(&['a', 'b', ':', 'x', 'A'], 5) {
+                if let Some(sig) = signature(&p, &s) {
+                    prop_assert!(have.contains(&sig), "{s:?} has missing signature {sig:?}");
+                }
+            }
+        }
+    }
+}
