@@ -140,8 +140,9 @@ fn tok_accepts(t: Tok, c: char) -> bool {
 }
 
 /// Character classes: `reps[k]` is the character standing for class `k`, in search order
-/// (the filler's class first, then the "other" class, then the rest by character).
-fn alphabet(pats: &[&Glob], filler: char) -> Vec<char> {
+/// (the filler's class first, then the "other" class, then the rest by character), and the
+/// index of the "other" class (characters in no token).
+fn alphabet(pats: &[&Glob], filler: char) -> (Vec<char>, usize) {
     let mut tests: BTreeSet<Tok> = BTreeSet::new();
     let mut own: BTreeSet<char> = BTreeSet::new();
     let mut candidates: BTreeSet<char> = BTreeSet::new();
@@ -199,7 +200,8 @@ fn alphabet(pats: &[&Glob], filler: char) -> Vec<char> {
         reps.insert(0, rest.remove(i));
     }
     reps.extend(rest);
-    reps
+    let other = usize::from(reps[0] != other_rep);
+    (reps, other)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +222,10 @@ struct Dfa<'g> {
     nclass: usize,
     scratch: Vec<bool>,
     buf: Vec<u32>,
+    /// Per state: the classes whose transition differs from the "other" class's (a range of
+    /// `differ_pool`; start `UNKNOWN` until computed).
+    differ: Vec<(u32, u32)>,
+    differ_pool: Vec<u32>,
 }
 
 impl<'g> Dfa<'g> {
@@ -234,6 +240,8 @@ impl<'g> Dfa<'g> {
             nclass,
             scratch: vec![false; toks.len() + 1],
             buf: Vec::new(),
+            differ: Vec::new(),
+            differ_pool: Vec::new(),
         };
         d.intern(Vec::new());
         d.scratch[0] = true;
@@ -279,7 +287,25 @@ impl<'g> Dfa<'g> {
         self.accept.push(accept);
         self.universal.push(universal);
         self.trans.extend(std::iter::repeat_n(UNKNOWN, self.nclass));
+        self.differ.push((UNKNOWN, 0));
         id
+    }
+
+    fn differ(&mut self, s: u32, reps: &[char], other: usize) -> (u32, u32) {
+        let d = self.differ[s as usize];
+        if d.0 != UNKNOWN {
+            return d;
+        }
+        let base = self.next(s, other, reps[other]);
+        let start = self.differ_pool.len() as u32;
+        for (c, &rep) in reps.iter().enumerate() {
+            if self.next(s, c, rep) != base {
+                self.differ_pool.push(c as u32);
+            }
+        }
+        let d = (start, self.differ_pool.len() as u32);
+        self.differ[s as usize] = d;
+        d
     }
 
     #[inline]
@@ -330,6 +356,30 @@ struct Linear<'g> {
     stop: usize,
     /// There is a trailing `*` run.
     tail: bool,
+    /// Per position before `stop`: the classes accepted by its token, as a range of the shared
+    /// pool (empty for `?`, which accepts every class alike).
+    spans: Vec<(u32, u32)>,
+}
+
+/// Classes accepted by each `Char`/`Fold` token, shared by the linear patterns.
+struct TokClasses<'r> {
+    reps: &'r [char],
+    pool: Vec<u32>,
+    spans: HashMap<Tok, (u32, u32), Fx>,
+}
+
+impl TokClasses<'_> {
+    fn span(&mut self, t: Tok) -> (u32, u32) {
+        if !matches!(t, Tok::Char(_) | Tok::Fold(_)) {
+            return (0, 0);
+        }
+        let (reps, pool) = (self.reps, &mut self.pool);
+        *self.spans.entry(t).or_insert_with(|| {
+            let start = pool.len() as u32;
+            pool.extend((0..reps.len() as u32).filter(|&c| tok_accepts(t, reps[c as usize])));
+            (start, pool.len() as u32)
+        })
+    }
 }
 
 enum Auto<'g> {
@@ -338,7 +388,7 @@ enum Auto<'g> {
 }
 
 impl<'g> Auto<'g> {
-    fn new(toks: &'g [Tok], nclass: usize) -> Self {
+    fn new(toks: &'g [Tok], nclass: usize, classes: &mut TokClasses) -> Self {
         let stop = toks
             .iter()
             .rposition(|t| *t != Tok::Star)
@@ -351,6 +401,7 @@ impl<'g> Auto<'g> {
                 toks,
                 stop,
                 tail: stop < toks.len(),
+                spans: toks[..stop].iter().map(|&t| classes.span(t)).collect(),
             })
         } else {
             Auto::Lazy(Dfa::new(toks, nclass))
@@ -393,6 +444,25 @@ impl<'g> Auto<'g> {
             Auto::Lazy(d) => d.next(s, class, rep),
         }
     }
+
+    /// Mark the classes whose transition from `s` differs from the "other" class's.
+    fn mark(&mut self, s: u32, reps: &[char], other: usize, pool: &[u32], mark: &mut [bool]) {
+        match self {
+            Auto::Linear(l) => {
+                if let Some(&(a, b)) = l.spans.get(s as usize - 1) {
+                    for &c in &pool[a as usize..b as usize] {
+                        mark[c as usize] = true;
+                    }
+                }
+            }
+            Auto::Lazy(d) => {
+                let (a, b) = d.differ(s, reps, other);
+                for &c in &d.differ_pool[a as usize..b as usize] {
+                    mark[c as usize] = true;
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,12 +502,17 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
         }
     }
     let all: Vec<&Glob> = distinct.iter().map(|d| d.0).collect();
-    let reps = alphabet(&all, p.filler);
+    let (reps, other) = alphabet(&all, p.filler);
     let nclass = reps.len();
+    let mut classes = TokClasses {
+        reps: &reps,
+        pool: Vec::new(),
+        spans: HashMap::default(),
+    };
     let mut pats: Vec<Pattern> = distinct
         .into_iter()
         .map(|(g, globs, require, forbid)| Pattern {
-            dfa: Auto::new(&g.0, nclass),
+            dfa: Auto::new(&g.0, nclass, &mut classes),
             globs,
             require,
             forbid,
@@ -456,6 +531,8 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
     let mut sigs: HashMap<Vec<u32>, u32, Fx> = HashMap::default();
     let mut buf: Vec<u32> = Vec::new();
     let mut sig: Vec<u32> = Vec::new();
+    let pool = classes.pool;
+    let mut mark = vec![false; nclass];
 
     let mut qi = 0;
     while qi < states.len() {
@@ -481,8 +558,21 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
                 sigs.insert(sig.clone(), qi as u32);
             }
         }
-        // Successors.
+        // Successors. Classes that no live pattern tells apart from the "other" class all lead
+        // to the same state: only the first of them (in search order) is followed.
+        for pair in cur.chunks_exact(2) {
+            pats[pair[0] as usize]
+                .dfa
+                .mark(pair[1], &reps, other, &pool, &mut mark);
+        }
+        let mut default_done = false;
         'class: for (class, &rep) in reps.iter().enumerate() {
+            if !mark[class] {
+                if default_done {
+                    continue;
+                }
+                default_done = true;
+            }
             buf.clear();
             for pair in cur.chunks_exact(2) {
                 let q = &mut pats[pair[0] as usize];
@@ -512,6 +602,7 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
                 parent.push((qi as u32, class as u32));
             }
         }
+        mark.fill(false);
         qi += 1;
     }
 
