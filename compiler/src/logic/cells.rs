@@ -486,7 +486,7 @@ struct Pattern<'g> {
 fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
     // Distinct patterns, each with its roles.
     let mut distinct: Vec<(&Glob, Vec<u32>, bool, bool)> = Vec::new();
-    let mut seen: HashMap<&Glob, usize> = HashMap::new();
+    let mut seen: HashMap<&Glob, usize, Fx> = HashMap::default();
     let tagged = (p.globs.iter().map(|g| (g, Role::Glob)))
         .chain(p.require.iter().map(|g| (g, Role::Require)))
         .chain(p.forbid.iter().map(|g| (g, Role::Forbid)));
@@ -524,10 +524,10 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
     if pats.iter().any(|q| q.forbid && q.dfa.universal(START)) {
         return Ok(Vec::new());
     }
-    let mut states: Vec<Box<[u32]>> = vec![init.clone().into()];
+    let mut states = StateTable::default();
+    states.insert(&init);
     let mut parent: Vec<(u32, u32)> = vec![(u32::MAX, 0)];
-    let mut index: HashMap<Box<[u32]>, u32, Fx> = HashMap::default();
-    index.insert(init.into(), 0);
+    let mut cur: Vec<u32> = Vec::new();
     let mut sigs: HashMap<Vec<u32>, u32, Fx> = HashMap::default();
     let mut buf: Vec<u32> = Vec::new();
     let mut sig: Vec<u32> = Vec::new();
@@ -536,7 +536,8 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
 
     let mut qi = 0;
     while qi < states.len() {
-        let cur = states[qi].clone();
+        cur.clear();
+        cur.extend_from_slice(states.get(qi));
         // Record the signature of this state.
         sig.clear();
         let mut ok = true;
@@ -589,16 +590,12 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
                 buf.push(pair[0]);
                 buf.push(t);
             }
-            if !index.contains_key(buf.as_slice()) {
-                if states.len() >= p.max_states {
+            if states.insert(&buf) {
+                if states.len() > p.max_states {
                     return Err(CellError::Budget {
-                        states: states.len() + 1,
+                        states: states.len(),
                     });
                 }
-                let id = states.len() as u32;
-                let key: Box<[u32]> = buf.as_slice().into();
-                index.insert(key.clone(), id);
-                states.push(key);
                 parent.push((qi as u32, class as u32));
             }
         }
@@ -622,6 +619,76 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
             witness: witness(s),
         })
         .collect())
+}
+
+/// Interned product states, stored flat (no allocation per state), numbered in insertion order.
+#[derive(Default)]
+struct StateTable {
+    arena: Vec<u32>,
+    /// Per state: end offset in `arena` (the start is the previous state's end).
+    ends: Vec<u32>,
+    hashes: Vec<u64>,
+    /// Open addressing, linear probing: state id + 1, or 0 when empty.
+    slots: Vec<u32>,
+}
+
+impl StateTable {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, id: usize) -> &[u32] {
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.arena[start as usize..self.ends[id] as usize]
+    }
+
+    fn hash(key: &[u32]) -> u64 {
+        let mut h = FxHasher::default();
+        for pair in key.chunks(2) {
+            h.add(u64::from(pair[0]) | u64::from(*pair.get(1).unwrap_or(&0)) << 32);
+        }
+        h.finish()
+    }
+
+    /// Adds `key` unless present; true when it was new.
+    fn insert(&mut self, key: &[u32]) -> bool {
+        if self.slots.len() < 2 * (self.len() + 1) {
+            self.grow();
+        }
+        let h = Self::hash(key);
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            match self.slots[i] {
+                0 => break,
+                id => {
+                    let id = id as usize - 1;
+                    if self.hashes[id] == h && self.get(id) == key {
+                        return false;
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        self.arena.extend_from_slice(key);
+        self.ends.push(self.arena.len() as u32);
+        self.hashes.push(h);
+        self.slots[i] = self.len() as u32;
+        true
+    }
+
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 2).max(64);
+        self.slots = vec![0; n];
+        let mask = n - 1;
+        for (id, &h) in self.hashes.iter().enumerate() {
+            let mut i = h as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = id as u32 + 1;
+        }
+    }
 }
 
 /// The Fx hash (rustc's): fast for short integer keys, no DoS concern here.
