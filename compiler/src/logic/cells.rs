@@ -222,6 +222,8 @@ struct Dfa<'g> {
     nclass: usize,
     scratch: Vec<bool>,
     buf: Vec<u32>,
+    /// Start of the trailing `*` run (`toks.len()` when there is none).
+    tail: usize,
     /// Per state: the classes whose transition differs from the "other" class's (a range of
     /// `differ_pool`; start `UNKNOWN` until computed).
     differ: Vec<(u32, u32)>,
@@ -240,6 +242,10 @@ impl<'g> Dfa<'g> {
             nclass,
             scratch: vec![false; toks.len() + 1],
             buf: Vec::new(),
+            tail: toks
+                .iter()
+                .rposition(|t| *t != Tok::Star)
+                .map_or(0, |i| i + 1),
             differ: Vec::new(),
             differ_pool: Vec::new(),
         };
@@ -339,6 +345,17 @@ impl<'g> Dfa<'g> {
         }
         self.sets[s as usize] = set;
         self.close();
+        // Once in the trailing `*` run, the pattern matches every extension: forget the other
+        // positions, so that all such states are one (else they multiply product states).
+        let tail = self.tail;
+        if self
+            .buf
+            .iter()
+            .any(|&i| tail <= i as usize && (i as usize) < n)
+        {
+            self.buf.clear();
+            self.buf.extend(tail as u32..=n as u32);
+        }
         if self.buf.is_empty() {
             DEAD
         } else {
@@ -896,7 +913,7 @@ mod tests {
     }
 
     /// ~300 action patterns of one service, the shape of a big real call.
-    pub(super) fn service_actions() -> Vec<Glob> {
+    pub(crate) fn service_actions() -> Vec<Glob> {
         let verbs = [
             "get", "list", "describe", "put", "delete", "create", "update", "tag", "untag",
             "batchget", "start", "stop",
@@ -1024,5 +1041,76 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    fn time(name: &str, g: &[Glob], require: &[Glob]) {
+        let p = CellProblem {
+            globs: g,
+            require,
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: 100_000,
+        };
+        let t = std::time::Instant::now();
+        let first = cells(&p);
+        let t1 = t.elapsed();
+        let t = std::time::Instant::now();
+        let n = 20;
+        for _ in 0..n {
+            std::hint::black_box(cells(&p).ok());
+        }
+        eprintln!(
+            "{name}: {} patterns, {:?} cells, first {:?}, then {:?} per call",
+            g.len(),
+            first.map(|c| c.len()),
+            t1,
+            t.elapsed() / n
+        );
+    }
+
+    #[test]
+    #[ignore]
+    fn shapes() {
+        let acts = super::tests::service_actions();
+        let lits: Vec<Glob> = acts.iter().filter(|g| g.is_literal()).cloned().collect();
+        time("fold", &[Glob::literal("true").fold_case()], &[]);
+        time("literals", &lits, &[]);
+        time("actions", &acts, &[]);
+        let qualified: Vec<Glob> = acts
+            .iter()
+            .map(|g| {
+                let mut q = Glob::literal("s3:");
+                q.0.extend(g.0.iter().copied());
+                q
+            })
+            .collect();
+        time("qualified", &qualified, &[Glob::wild("s3:*")]);
+        let small: Vec<Glob> = ["s3:Get*", "s3:*", "ec2:Describe*", "iam:PassRole", "*"]
+            .iter()
+            .map(|s| Glob::wild(s))
+            .collect();
+        time("small", &small, &[]);
+        let arns: Vec<Glob> = (0..30)
+            .map(|i| Glob::wild(&format!("arn:aws:s3:::bucket{i}/*")).arn_segments())
+            .chain(
+                (0..20).map(|i| Glob::wild(&format!("arn:aws:s3:::b*{i}/home/*")).arn_segments()),
+            )
+            .collect();
+        time("arns", &arns[..30], &[]);
+        // 2^20 signatures really exist here (`b1/home/2/home/...` matches any subset).
+        time("arns-exponential", &arns, &[]);
+        let infix: Vec<Glob> = [
+            "*object*", "*bucket*", "*policy*", "*acl*", "get*", "*tagging",
+        ]
+        .iter()
+        .map(|s| Glob::wild(s))
+        .collect();
+        time("infix", &infix, &[]);
     }
 }
