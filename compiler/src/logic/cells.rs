@@ -55,7 +55,10 @@ pub enum CellError {
 
 /// Every non-empty cell, once, sorted by `matches`.
 pub fn cells(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
-    let mut out = search(p)?;
+    let mut out = match literal_cells(p) {
+        Some(out) => out,
+        None => search(p)?,
+    };
     out.sort_by(|a, b| a.matches.cmp(&b.matches));
     apply_prefer(p, &mut out);
     debug_assert!(out
@@ -73,6 +76,34 @@ fn signature(p: &CellProblem, s: &str) -> Option<Vec<u32>> {
             .filter(|&i| p.globs[i as usize].matches(s, false))
             .collect()
     })
+}
+
+/// Fast path: literal patterns, no `require`, literal `forbid`. Each literal is its own cell
+/// (unless forbidden), and the strings equal to no literal form one more cell (they exist:
+/// the set of literals is finite).
+fn literal_cells(p: &CellProblem) -> Option<Vec<Cell>> {
+    if !p.require.is_empty() {
+        return None;
+    }
+    let mut lits: HashMap<String, Vec<u32>, Fx> = HashMap::default();
+    for (i, g) in p.globs.iter().enumerate() {
+        lits.entry(g.as_literal()?).or_default().push(i as u32);
+    }
+    let forbid = (p.forbid.iter().map(|g| g.as_literal())).collect::<Option<BTreeSet<String>>>()?;
+    let outside = (0..)
+        .map(|n| std::iter::repeat_n(p.filler, n).collect::<String>())
+        .find(|s| !lits.contains_key(s) && !forbid.contains(s))
+        .expect("finitely many literals");
+    let mut out: Vec<Cell> = lits
+        .into_iter()
+        .filter(|(s, _)| !forbid.contains(s))
+        .map(|(witness, matches)| Cell { matches, witness })
+        .collect();
+    out.push(Cell {
+        matches: Vec::new(),
+        witness: outside,
+    });
+    Some(out)
 }
 
 fn apply_prefer(p: &CellProblem, out: &mut [Cell]) {
@@ -1013,6 +1044,31 @@ mod tests {
             all.extend(layer.iter().cloned());
         }
         all
+    }
+
+    proptest! {
+        #[test]
+        fn literal_fast_path_agrees_with_search(
+            g in prop::collection::vec("[ab]{0,3}", 0..6),
+            forbid in prop::collection::vec("[abx]{0,2}", 0..3),
+            filler in prop_oneof![Just('x'), Just('a')],
+        ) {
+            let g: Vec<Glob> = g.iter().map(|s| Glob::literal(s)).collect();
+            let forbid: Vec<Glob> = forbid.iter().map(|s| Glob::literal(s)).collect();
+            let p = CellProblem {
+                globs: &g,
+                require: &[],
+                forbid: &forbid,
+                prefer: &[],
+                filler,
+                max_states: 100_000,
+            };
+            let fast = cells(&p).unwrap();
+            check_witnesses(&p, &fast);
+            let mut slow = search(&p).unwrap();
+            slow.sort();
+            prop_assert_eq!(sigs(&fast), sigs(&slow));
+        }
     }
 
     proptest! {
