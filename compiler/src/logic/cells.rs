@@ -1090,12 +1090,13 @@ mod tests {
             require in prop::collection::vec(glob(), 0..2),
             forbid in prop::collection::vec(glob(), 0..2),
             filler in prop_oneof![Just('x'), Just('a'), Just(':')],
+            prefer in prop::collection::vec("[ab:xA]{0,4}", 0..4),
         ) {
             let p = CellProblem {
                 globs: &g,
                 require: &require,
                 forbid: &forbid,
-                prefer: &[],
+                prefer: &prefer,
                 filler,
                 max_states: 100_000,
             };
@@ -1105,6 +1106,18 @@ mod tests {
             for s in strings(&['a', 'b', ':', 'x', 'A'], 5) {
                 if let Some(sig) = signature(&p, &s) {
                     prop_assert!(have.contains(&sig), "{s:?} has missing signature {sig:?}");
+                }
+            }
+            // The first preferred string of each signature is that cell's witness.
+            let mut first: BTreeMap<Vec<u32>, &String> = BTreeMap::new();
+            for s in &prefer {
+                if let Some(sig) = signature(&p, s) {
+                    first.entry(sig).or_insert(s);
+                }
+            }
+            for c in &out {
+                if let Some(s) = first.get(&c.matches) {
+                    prop_assert_eq!(&c.witness, *s);
                 }
             }
         }
