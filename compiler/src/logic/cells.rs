@@ -55,7 +55,10 @@ pub enum CellError {
 
 /// Every non-empty cell, once, sorted by `matches`.
 pub fn cells(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
-    let mut out = search(p)?;
+    let mut out = match literal_cells(p) {
+        Some(out) => out,
+        None => search(p)?,
+    };
     out.sort_by(|a, b| a.matches.cmp(&b.matches));
     apply_prefer(p, &mut out);
     debug_assert!(out
@@ -73,6 +76,34 @@ fn signature(p: &CellProblem, s: &str) -> Option<Vec<u32>> {
             .filter(|&i| p.globs[i as usize].matches(s, false))
             .collect()
     })
+}
+
+/// Fast path: literal patterns, no `require`, literal `forbid`. Each literal is its own cell
+/// (unless forbidden), and the strings equal to no literal form one more cell (they exist:
+/// the set of literals is finite).
+fn literal_cells(p: &CellProblem) -> Option<Vec<Cell>> {
+    if !p.require.is_empty() {
+        return None;
+    }
+    let mut lits: HashMap<String, Vec<u32>, Fx> = HashMap::default();
+    for (i, g) in p.globs.iter().enumerate() {
+        lits.entry(g.as_literal()?).or_default().push(i as u32);
+    }
+    let forbid = (p.forbid.iter().map(|g| g.as_literal())).collect::<Option<BTreeSet<String>>>()?;
+    let outside = (0..)
+        .map(|n| std::iter::repeat_n(p.filler, n).collect::<String>())
+        .find(|s| !lits.contains_key(s) && !forbid.contains(s))
+        .expect("finitely many literals");
+    let mut out: Vec<Cell> = lits
+        .into_iter()
+        .filter(|(s, _)| !forbid.contains(s))
+        .map(|(witness, matches)| Cell { matches, witness })
+        .collect();
+    out.push(Cell {
+        matches: Vec::new(),
+        witness: outside,
+    });
+    Some(out)
 }
 
 fn apply_prefer(p: &CellProblem, out: &mut [Cell]) {
@@ -96,12 +127,16 @@ fn apply_prefer(p: &CellProblem, out: &mut [Cell]) {
 // ---------------------------------------------------------------------------------------------
 // Alphabet reduction
 
+/// Every character with a lowercase mapping other than itself is below this (checked by a test
+/// over all characters, so a Unicode update that breaks it fails loudly).
+const CASED_LIMIT: u32 = 0x2_0000;
+
 /// Characters that compare equal to `x` under `Tok::Fold(x)` (same lowercase mapping).
 fn fold_class(x: char) -> Vec<char> {
     static TABLE: OnceLock<HashMap<String, Vec<char>>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         let mut m: HashMap<String, Vec<char>> = HashMap::new();
-        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+        for c in (0..CASED_LIMIT).filter_map(char::from_u32) {
             let mut l = c.to_lowercase();
             if l.len() == 1 && l.next() == Some(c) {
                 continue;
@@ -140,8 +175,9 @@ fn tok_accepts(t: Tok, c: char) -> bool {
 }
 
 /// Character classes: `reps[k]` is the character standing for class `k`, in search order
-/// (the filler's class first, then the "other" class, then the rest by character).
-fn alphabet(pats: &[&Glob], filler: char) -> Vec<char> {
+/// (the filler's class first, then the "other" class, then the rest by character), and the
+/// index of the "other" class (characters in no token).
+fn alphabet(pats: &[&Glob], filler: char) -> (Vec<char>, usize) {
     let mut tests: BTreeSet<Tok> = BTreeSet::new();
     let mut own: BTreeSet<char> = BTreeSet::new();
     let mut candidates: BTreeSet<char> = BTreeSet::new();
@@ -199,7 +235,8 @@ fn alphabet(pats: &[&Glob], filler: char) -> Vec<char> {
         reps.insert(0, rest.remove(i));
     }
     reps.extend(rest);
-    reps
+    let other = usize::from(reps[0] != other_rep);
+    (reps, other)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +257,12 @@ struct Dfa<'g> {
     nclass: usize,
     scratch: Vec<bool>,
     buf: Vec<u32>,
+    /// Start of the trailing `*` run (`toks.len()` when there is none).
+    tail: usize,
+    /// Per state: the classes whose transition differs from the "other" class's (a range of
+    /// `differ_pool`; start `UNKNOWN` until computed).
+    differ: Vec<(u32, u32)>,
+    differ_pool: Vec<u32>,
 }
 
 impl<'g> Dfa<'g> {
@@ -234,6 +277,12 @@ impl<'g> Dfa<'g> {
             nclass,
             scratch: vec![false; toks.len() + 1],
             buf: Vec::new(),
+            tail: toks
+                .iter()
+                .rposition(|t| *t != Tok::Star)
+                .map_or(0, |i| i + 1),
+            differ: Vec::new(),
+            differ_pool: Vec::new(),
         };
         d.intern(Vec::new());
         d.scratch[0] = true;
@@ -279,7 +328,25 @@ impl<'g> Dfa<'g> {
         self.accept.push(accept);
         self.universal.push(universal);
         self.trans.extend(std::iter::repeat_n(UNKNOWN, self.nclass));
+        self.differ.push((UNKNOWN, 0));
         id
+    }
+
+    fn differ(&mut self, s: u32, reps: &[char], other: usize) -> (u32, u32) {
+        let d = self.differ[s as usize];
+        if d.0 != UNKNOWN {
+            return d;
+        }
+        let base = self.next(s, other, reps[other]);
+        let start = self.differ_pool.len() as u32;
+        for (c, &rep) in reps.iter().enumerate() {
+            if self.next(s, c, rep) != base {
+                self.differ_pool.push(c as u32);
+            }
+        }
+        let d = (start, self.differ_pool.len() as u32);
+        self.differ[s as usize] = d;
+        d
     }
 
     #[inline]
@@ -313,6 +380,17 @@ impl<'g> Dfa<'g> {
         }
         self.sets[s as usize] = set;
         self.close();
+        // Once in the trailing `*` run, the pattern matches every extension: forget the other
+        // positions, so that all such states are one (else they multiply product states).
+        let tail = self.tail;
+        if self
+            .buf
+            .iter()
+            .any(|&i| tail <= i as usize && (i as usize) < n)
+        {
+            self.buf.clear();
+            self.buf.extend(tail as u32..=n as u32);
+        }
         if self.buf.is_empty() {
             DEAD
         } else {
@@ -330,6 +408,30 @@ struct Linear<'g> {
     stop: usize,
     /// There is a trailing `*` run.
     tail: bool,
+    /// Per position before `stop`: the classes accepted by its token, as a range of the shared
+    /// pool (empty for `?`, which accepts every class alike).
+    spans: Vec<(u32, u32)>,
+}
+
+/// Classes accepted by each `Char`/`Fold` token, shared by the linear patterns.
+struct TokClasses<'r> {
+    reps: &'r [char],
+    pool: Vec<u32>,
+    spans: HashMap<Tok, (u32, u32), Fx>,
+}
+
+impl TokClasses<'_> {
+    fn span(&mut self, t: Tok) -> (u32, u32) {
+        if !matches!(t, Tok::Char(_) | Tok::Fold(_)) {
+            return (0, 0);
+        }
+        let (reps, pool) = (self.reps, &mut self.pool);
+        *self.spans.entry(t).or_insert_with(|| {
+            let start = pool.len() as u32;
+            pool.extend((0..reps.len() as u32).filter(|&c| tok_accepts(t, reps[c as usize])));
+            (start, pool.len() as u32)
+        })
+    }
 }
 
 enum Auto<'g> {
@@ -338,7 +440,7 @@ enum Auto<'g> {
 }
 
 impl<'g> Auto<'g> {
-    fn new(toks: &'g [Tok], nclass: usize) -> Self {
+    fn new(toks: &'g [Tok], nclass: usize, classes: &mut TokClasses) -> Self {
         let stop = toks
             .iter()
             .rposition(|t| *t != Tok::Star)
@@ -351,6 +453,7 @@ impl<'g> Auto<'g> {
                 toks,
                 stop,
                 tail: stop < toks.len(),
+                spans: toks[..stop].iter().map(|&t| classes.span(t)).collect(),
             })
         } else {
             Auto::Lazy(Dfa::new(toks, nclass))
@@ -393,6 +496,25 @@ impl<'g> Auto<'g> {
             Auto::Lazy(d) => d.next(s, class, rep),
         }
     }
+
+    /// Mark the classes whose transition from `s` differs from the "other" class's.
+    fn mark(&mut self, s: u32, reps: &[char], other: usize, pool: &[u32], mark: &mut [bool]) {
+        match self {
+            Auto::Linear(l) => {
+                if let Some(&(a, b)) = l.spans.get(s as usize - 1) {
+                    for &c in &pool[a as usize..b as usize] {
+                        mark[c as usize] = true;
+                    }
+                }
+            }
+            Auto::Lazy(d) => {
+                let (a, b) = d.differ(s, reps, other);
+                for &c in &d.differ_pool[a as usize..b as usize] {
+                    mark[c as usize] = true;
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,7 +538,7 @@ struct Pattern<'g> {
 fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
     // Distinct patterns, each with its roles.
     let mut distinct: Vec<(&Glob, Vec<u32>, bool, bool)> = Vec::new();
-    let mut seen: HashMap<&Glob, usize> = HashMap::new();
+    let mut seen: HashMap<&Glob, usize, Fx> = HashMap::default();
     let tagged = (p.globs.iter().map(|g| (g, Role::Glob)))
         .chain(p.require.iter().map(|g| (g, Role::Require)))
         .chain(p.forbid.iter().map(|g| (g, Role::Forbid)));
@@ -432,12 +554,17 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
         }
     }
     let all: Vec<&Glob> = distinct.iter().map(|d| d.0).collect();
-    let reps = alphabet(&all, p.filler);
+    let (reps, other) = alphabet(&all, p.filler);
     let nclass = reps.len();
+    let mut classes = TokClasses {
+        reps: &reps,
+        pool: Vec::new(),
+        spans: HashMap::default(),
+    };
     let mut pats: Vec<Pattern> = distinct
         .into_iter()
         .map(|(g, globs, require, forbid)| Pattern {
-            dfa: Auto::new(&g.0, nclass),
+            dfa: Auto::new(&g.0, nclass, &mut classes),
             globs,
             require,
             forbid,
@@ -449,17 +576,20 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
     if pats.iter().any(|q| q.forbid && q.dfa.universal(START)) {
         return Ok(Vec::new());
     }
-    let mut states: Vec<Box<[u32]>> = vec![init.clone().into()];
+    let mut states = StateTable::default();
+    states.insert(&init);
     let mut parent: Vec<(u32, u32)> = vec![(u32::MAX, 0)];
-    let mut index: HashMap<Box<[u32]>, u32, Fx> = HashMap::default();
-    index.insert(init.into(), 0);
+    let mut cur: Vec<u32> = Vec::new();
     let mut sigs: HashMap<Vec<u32>, u32, Fx> = HashMap::default();
     let mut buf: Vec<u32> = Vec::new();
     let mut sig: Vec<u32> = Vec::new();
+    let pool = classes.pool;
+    let mut mark = vec![false; nclass];
 
     let mut qi = 0;
     while qi < states.len() {
-        let cur = states[qi].clone();
+        cur.clear();
+        cur.extend_from_slice(states.get(qi));
         // Record the signature of this state.
         sig.clear();
         let mut ok = true;
@@ -481,8 +611,21 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
                 sigs.insert(sig.clone(), qi as u32);
             }
         }
-        // Successors.
+        // Successors. Classes that no live pattern tells apart from the "other" class all lead
+        // to the same state: only the first of them (in search order) is followed.
+        for pair in cur.chunks_exact(2) {
+            pats[pair[0] as usize]
+                .dfa
+                .mark(pair[1], &reps, other, &pool, &mut mark);
+        }
+        let mut default_done = false;
         'class: for (class, &rep) in reps.iter().enumerate() {
+            if !mark[class] {
+                if default_done {
+                    continue;
+                }
+                default_done = true;
+            }
             buf.clear();
             for pair in cur.chunks_exact(2) {
                 let q = &mut pats[pair[0] as usize];
@@ -499,19 +642,16 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
                 buf.push(pair[0]);
                 buf.push(t);
             }
-            if !index.contains_key(buf.as_slice()) {
-                if states.len() >= p.max_states {
+            if states.insert(&buf) {
+                if states.len() > p.max_states {
                     return Err(CellError::Budget {
-                        states: states.len() + 1,
+                        states: states.len(),
                     });
                 }
-                let id = states.len() as u32;
-                let key: Box<[u32]> = buf.as_slice().into();
-                index.insert(key.clone(), id);
-                states.push(key);
                 parent.push((qi as u32, class as u32));
             }
         }
+        mark.fill(false);
         qi += 1;
     }
 
@@ -531,6 +671,76 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
             witness: witness(s),
         })
         .collect())
+}
+
+/// Interned product states, stored flat (no allocation per state), numbered in insertion order.
+#[derive(Default)]
+struct StateTable {
+    arena: Vec<u32>,
+    /// Per state: end offset in `arena` (the start is the previous state's end).
+    ends: Vec<u32>,
+    hashes: Vec<u64>,
+    /// Open addressing, linear probing: state id + 1, or 0 when empty.
+    slots: Vec<u32>,
+}
+
+impl StateTable {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, id: usize) -> &[u32] {
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.arena[start as usize..self.ends[id] as usize]
+    }
+
+    fn hash(key: &[u32]) -> u64 {
+        let mut h = FxHasher::default();
+        for pair in key.chunks(2) {
+            h.add(u64::from(pair[0]) | u64::from(*pair.get(1).unwrap_or(&0)) << 32);
+        }
+        h.finish()
+    }
+
+    /// Adds `key` unless present; true when it was new.
+    fn insert(&mut self, key: &[u32]) -> bool {
+        if self.slots.len() < 2 * (self.len() + 1) {
+            self.grow();
+        }
+        let h = Self::hash(key);
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            match self.slots[i] {
+                0 => break,
+                id => {
+                    let id = id as usize - 1;
+                    if self.hashes[id] == h && self.get(id) == key {
+                        return false;
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        self.arena.extend_from_slice(key);
+        self.ends.push(self.arena.len() as u32);
+        self.hashes.push(h);
+        self.slots[i] = self.len() as u32;
+        true
+    }
+
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 2).max(64);
+        self.slots = vec![0; n];
+        let mask = n - 1;
+        for (id, &h) in self.hashes.iter().enumerate() {
+            let mut i = h as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = id as u32 + 1;
+        }
+    }
 }
 
 /// The Fx hash (rustc's): fast for short integer keys, no DoS concern here.
@@ -562,7 +772,9 @@ impl Hasher for FxHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits (hashbrown's bucket index) depending only on the
+        // low input bits; rotate the well-mixed high bits down (as rustc-hash 2 does).
+        self.0.rotate_left(26)
     }
 }
 
@@ -681,6 +893,13 @@ mod tests {
     }
 
     #[test]
+    fn cased_characters_are_below_the_limit() {
+        for c in (CASED_LIMIT..=char::MAX as u32).filter_map(char::from_u32) {
+            assert!(c.to_lowercase().eq(std::iter::once(c)), "{c:?}");
+        }
+    }
+
+    #[test]
     fn require_and_forbid_restrict() {
         let g = globs(&["a*", "*b"]);
         let out = run(&g, &globs(&["a*"]), &[]);
@@ -736,7 +955,7 @@ mod tests {
     }
 
     /// ~300 action patterns of one service, the shape of a big real call.
-    pub(super) fn service_actions() -> Vec<Glob> {
+    pub(crate) fn service_actions() -> Vec<Glob> {
         let verbs = [
             "get", "list", "describe", "put", "delete", "create", "update", "tag", "untag",
             "batchget", "start", "stop",
@@ -839,6 +1058,31 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn literal_fast_path_agrees_with_search(
+            g in prop::collection::vec("[ab]{0,3}", 0..6),
+            forbid in prop::collection::vec("[abx]{0,2}", 0..3),
+            filler in prop_oneof![Just('x'), Just('a')],
+        ) {
+            let g: Vec<Glob> = g.iter().map(|s| Glob::literal(s)).collect();
+            let forbid: Vec<Glob> = forbid.iter().map(|s| Glob::literal(s)).collect();
+            let p = CellProblem {
+                globs: &g,
+                require: &[],
+                forbid: &forbid,
+                prefer: &[],
+                filler,
+                max_states: 100_000,
+            };
+            let fast = cells(&p).unwrap();
+            check_witnesses(&p, &fast);
+            let mut slow = search(&p).unwrap();
+            slow.sort();
+            prop_assert_eq!(sigs(&fast), sigs(&slow));
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
         fn cells_are_exact(
@@ -846,12 +1090,13 @@ mod tests {
             require in prop::collection::vec(glob(), 0..2),
             forbid in prop::collection::vec(glob(), 0..2),
             filler in prop_oneof![Just('x'), Just('a'), Just(':')],
+            prefer in prop::collection::vec("[ab:xA]{0,4}", 0..4),
         ) {
             let p = CellProblem {
                 globs: &g,
                 require: &require,
                 forbid: &forbid,
-                prefer: &[],
+                prefer: &prefer,
                 filler,
                 max_states: 100_000,
             };
@@ -863,6 +1108,89 @@ mod tests {
                     prop_assert!(have.contains(&sig), "{s:?} has missing signature {sig:?}");
                 }
             }
+            // The first preferred string of each signature is that cell's witness.
+            let mut first: BTreeMap<Vec<u32>, &String> = BTreeMap::new();
+            for s in &prefer {
+                if let Some(sig) = signature(&p, s) {
+                    first.entry(sig).or_insert(s);
+                }
+            }
+            for c in &out {
+                if let Some(s) = first.get(&c.matches) {
+                    prop_assert_eq!(&c.witness, *s);
+                }
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    fn time(name: &str, g: &[Glob], require: &[Glob]) {
+        let p = CellProblem {
+            globs: g,
+            require,
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: 100_000,
+        };
+        let t = std::time::Instant::now();
+        let first = cells(&p);
+        let t1 = t.elapsed();
+        let t = std::time::Instant::now();
+        let n = 20;
+        for _ in 0..n {
+            std::hint::black_box(cells(&p).ok());
+        }
+        eprintln!(
+            "{name}: {} patterns, {:?} cells, first {:?}, then {:?} per call",
+            g.len(),
+            first.map(|c| c.len()),
+            t1,
+            t.elapsed() / n
+        );
+    }
+
+    #[test]
+    #[ignore]
+    fn shapes() {
+        let acts = super::tests::service_actions();
+        let lits: Vec<Glob> = acts.iter().filter(|g| g.is_literal()).cloned().collect();
+        time("fold", &[Glob::literal("true").fold_case()], &[]);
+        time("literals", &lits, &[]);
+        time("actions", &acts, &[]);
+        let qualified: Vec<Glob> = acts
+            .iter()
+            .map(|g| {
+                let mut q = Glob::literal("s3:");
+                q.0.extend(g.0.iter().copied());
+                q
+            })
+            .collect();
+        time("qualified", &qualified, &[Glob::wild("s3:*")]);
+        let small: Vec<Glob> = ["s3:Get*", "s3:*", "ec2:Describe*", "iam:PassRole", "*"]
+            .iter()
+            .map(|s| Glob::wild(s))
+            .collect();
+        time("small", &small, &[]);
+        let arns: Vec<Glob> = (0..30)
+            .map(|i| Glob::wild(&format!("arn:aws:s3:::bucket{i}/*")).arn_segments())
+            .chain(
+                (0..20).map(|i| Glob::wild(&format!("arn:aws:s3:::b*{i}/home/*")).arn_segments()),
+            )
+            .collect();
+        time("arns", &arns[..30], &[]);
+        // 2^20 signatures really exist here (`b1/home/2/home/...` matches any subset).
+        time("arns-exponential", &arns, &[]);
+        let infix: Vec<Glob> = [
+            "*object*", "*bucket*", "*policy*", "*acl*", "get*", "*tagging",
+        ]
+        .iter()
+        .map(|s| Glob::wild(s))
+        .collect();
+        time("infix", &infix, &[]);
     }
 }
