@@ -2,6 +2,7 @@
 //! dependency and no I/O. See ARCHITECTURE.md for the map.
 
 pub mod atoms;
+pub mod checks;
 pub mod catalog;
 pub mod diagnostic;
 pub mod document;
@@ -19,6 +20,7 @@ pub mod query;
 pub mod request;
 pub mod semantics;
 pub mod source;
+pub mod spec;
 pub mod span;
 pub mod template;
 pub mod value;

@@ -151,7 +151,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
 }
 
 /// What the operator family compares, when the key's documented type does not fit it.
-fn type_mismatch(fam: Family, kt: KeyType) -> Option<&'static str> {
+pub fn type_mismatch(fam: Family, kt: KeyType) -> Option<&'static str> {
     use KeyType as K;
     let ok = match fam {
         Family::String => !matches!(

@@ -1,4 +1,5 @@
-//! The query expression language of `tarski can --where EXPR` (and, later, of spec files):
+//! The query expression language of `tarski can --where EXPR` and of spec files (grammar in
+//! `spec/grammar.lalrpop`, one parser for both):
 //! constraints on the request's action, resource, principal and condition keys.
 //!
 //! ```text
@@ -17,7 +18,7 @@
 //! is absent, as `StringNotEquals` does.
 
 use crate::glob::Glob;
-use crate::operator::{Base, Operator};
+use crate::operator::Operator;
 use crate::policy::{CondValue, Condition};
 use crate::span::{Span, Spanned};
 use crate::template::Template;
@@ -50,378 +51,113 @@ impl std::fmt::Display for QueryError {
     }
 }
 
+/// A comparison operator as written in an expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    /// A bare key: the Bool key is true.
+    Bare,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Like,
+    NotLike,
+    In,
+    NotIn,
+    Present,
+    Absent,
+}
+
+/// A value as written: its text, whether it was quoted, where it is.
 #[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Name(String),
-    Str(String),
-    /// Numbers, CIDRs and other bare words.
-    Word(String),
-    Op(&'static str),
+pub struct Val {
+    pub text: String,
+    pub quoted: bool,
+    pub span: Span,
 }
 
-fn lex(src: &str) -> Result<Vec<(Tok, Span)>, QueryError> {
-    let b = src.as_bytes();
-    let mut i = 0;
-    let mut out = Vec::new();
-    let err = |i: usize, m: &str| QueryError {
-        span: Span::new(i, (i + 1).min(src.len())),
-        message: m.to_string(),
-    };
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        for op in ["==", "!=", "<=", ">=", "&&", "||"] {
-            if src[i..].starts_with(op) {
-                out.push((Tok::Op(op), Span::new(i, i + 2)));
-                i += 2;
-            }
-        }
-        if i != start {
-            continue;
-        }
-        match c {
-            b'(' | b')' | b'[' | b']' | b',' | b'<' | b'>' | b'!' => {
-                let op = match c {
-                    b'(' => "(",
-                    b')' => ")",
-                    b'[' => "[",
-                    b']' => "]",
-                    b',' => ",",
-                    b'<' => "<",
-                    b'>' => ">",
-                    _ => "!",
-                };
-                out.push((Tok::Op(op), Span::new(i, i + 1)));
-                i += 1;
-            }
-            b'"' | b'\'' => {
-                let q = c;
-                i += 1;
-                let mut s = String::new();
-                loop {
-                    match b.get(i) {
-                        None => return Err(err(start, "unterminated string")),
-                        Some(&x) if x == q => break,
-                        Some(b'\\') if b.get(i + 1).is_some() => {
-                            let ch = src[i + 1..].chars().next().unwrap_or('\\');
-                            s.push(ch);
-                            i += 1 + ch.len_utf8();
-                        }
-                        Some(_) => {
-                            let ch = src[i..].chars().next().unwrap_or('?');
-                            s.push(ch);
-                            i += ch.len_utf8();
-                        }
-                    }
-                }
-                i += 1;
-                out.push((Tok::Str(s), Span::new(start, i)));
-            }
-            _ => {
-                while i < b.len()
-                    && !b[i].is_ascii_whitespace()
-                    && !b"()[],<>!=\"'&|".contains(&b[i])
-                {
-                    i += 1;
-                }
-                if i == start {
-                    return Err(err(
-                        start,
-                        &format!(
-                            "unexpected character `{}`",
-                            src[start..].chars().next().unwrap_or('?')
-                        ),
-                    ));
-                }
-                let w = &src[start..i];
-                let tok = if w.contains(':')
-                    && !w.contains('/')
-                    && !w.chars().next().is_some_and(|c| c.is_ascii_digit())
-                    || ["action", "resource", "principal"].contains(&w)
-                    || w.contains(':')
-                        && w.contains('/')
-                        && !w.chars().next().is_some_and(|c| c.is_ascii_digit())
-                {
-                    Tok::Name(w.to_string())
-                } else {
-                    Tok::Word(w.to_string())
-                };
-                out.push((tok, Span::new(start, i)));
-            }
-        }
-    }
-    Ok(out)
-}
-
-struct Parser {
-    toks: Vec<(Tok, Span)>,
-    pos: usize,
-    end: usize,
-}
-
-/// Parse a query expression.
+/// Parse a query expression (the `--where` language; same grammar as spec files).
 pub fn parse_expr(src: &str) -> Result<Expr, QueryError> {
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        end: src.len(),
-    };
-    let e = p.or()?;
-    if let Some((t, span)) = p.toks.get(p.pos) {
-        return Err(QueryError {
-            span: *span,
-            message: format!("unexpected {}", describe(t)),
-        });
-    }
-    Ok(e)
+    crate::spec::parse_expr(src)
 }
 
-fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Name(n) => format!("name `{n}`"),
-        Tok::Str(s) => format!("string \"{s}\""),
-        Tok::Word(w) => format!("`{w}`"),
-        Tok::Op(o) => format!("`{o}`"),
-    }
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.pos).map(|(t, _)| t)
-    }
-
-    fn span(&self) -> Span {
-        self.toks
-            .get(self.pos)
-            .map_or(Span::new(self.end, self.end), |(_, s)| *s)
-    }
-
-    fn error<T>(&self, m: impl Into<String>) -> Result<T, QueryError> {
-        Err(QueryError {
-            span: self.span(),
-            message: m.into(),
-        })
-    }
-
-    fn is_word(&self, w: &str) -> bool {
-        matches!(self.peek(), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
-    }
-
-    fn or(&mut self) -> Result<Expr, QueryError> {
-        let mut v = vec![self.and()?];
-        while self.is_word("or") || self.peek() == Some(&Tok::Op("||")) {
-            self.pos += 1;
-            v.push(self.and()?);
-        }
-        Ok(if v.len() == 1 {
-            v.remove(0)
-        } else {
-            Expr::Or(v)
-        })
-    }
-
-    fn and(&mut self) -> Result<Expr, QueryError> {
-        let mut v = vec![self.unary()?];
-        while self.is_word("and") || self.peek() == Some(&Tok::Op("&&")) {
-            self.pos += 1;
-            v.push(self.unary()?);
-        }
-        Ok(if v.len() == 1 {
-            v.remove(0)
-        } else {
-            Expr::And(v)
-        })
-    }
-
-    fn unary(&mut self) -> Result<Expr, QueryError> {
-        if self.is_word("not") || self.peek() == Some(&Tok::Op("!")) {
-            self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
-        }
-        if self.peek() == Some(&Tok::Op("(")) {
-            self.pos += 1;
-            let e = self.or()?;
-            if self.peek() != Some(&Tok::Op(")")) {
-                return self.error("expected `)`");
-            }
-            self.pos += 1;
-            return Ok(e);
-        }
-        self.cmp()
-    }
-
-    fn value(&mut self) -> Result<(String, bool, Span), QueryError> {
-        match self.toks.get(self.pos).cloned() {
-            Some((Tok::Str(s), span)) => {
-                self.pos += 1;
-                Ok((s, true, span))
-            }
-            Some((Tok::Word(w), span)) | Some((Tok::Name(w), span)) => {
-                self.pos += 1;
-                Ok((w, false, span))
-            }
-            _ => self.error("expected a value"),
-        }
-    }
-
-    fn cmp(&mut self) -> Result<Expr, QueryError> {
-        let Some((Tok::Name(name), name_span)) = self.toks.get(self.pos).cloned() else {
-            return self.error(
-                "expected a condition key (e.g. aws:SourceIp), `action`, `resource` or `principal`",
-            );
+/// Build the expression for one comparison `key op values` (called by the grammar).
+/// `list` says the values were written as a `[...]` list.
+pub fn build_cmp(key: &str, key_span: Span, op: CmpOp, vals: Vec<Val>, list: bool) -> Result<Expr, QueryError> {
+    let err = |span: Span, m: String| Err(QueryError { span, message: m });
+    let lname = key.to_ascii_lowercase();
+    if ["action", "resource", "principal"].contains(&lname.as_str()) {
+        let one = |v: &str| match lname.as_str() {
+            "action" => Expr::Action(Glob::wild(v).to_lowercase()),
+            "resource" => Expr::Resource(Glob::wild(v)),
+            _ => Expr::Principal(v.to_string()),
         };
-        self.pos += 1;
-        let negate_next = if self.is_word("not") {
-            self.pos += 1;
-            true
-        } else {
-            false
+        let any = Expr::Or(vals.iter().map(|v| one(&v.text)).collect());
+        return match op {
+            CmpOp::Eq | CmpOp::Like | CmpOp::In => Ok(any),
+            CmpOp::Ne | CmpOp::NotLike | CmpOp::NotIn => Ok(Expr::Not(Box::new(any))),
+            CmpOp::Bare => err(key_span, format!("`{key}` needs a comparison, e.g. `{key} like \"...\"`")),
+            _ => err(key_span, format!("this comparison does not apply to `{key}`; use ==, !=, like or in")),
         };
-        let op: String = match self.peek() {
-            Some(Tok::Op(o)) if ["==", "!=", "<", "<=", ">", ">="].contains(o) => o.to_string(),
-            Some(Tok::Word(w))
-                if ["like", "in", "present", "absent"]
-                    .contains(&w.to_ascii_lowercase().as_str()) =>
-            {
-                w.to_ascii_lowercase()
-            }
-            _ if negate_next => return self.error("expected `like` or `in` after `not`"),
-            _ => {
-                // A bare key: true when the Bool key is true.
-                if ["action", "resource", "principal"].contains(&name.as_str()) {
-                    return self.error(format!(
-                        "`{name}` needs a comparison, e.g. `{name} like \"...\"`"
-                    ));
-                }
-                return Ok(Expr::Cond(cond(
-                    &name,
-                    name_span,
-                    "Bool",
-                    vec![("true".into(), name_span)],
-                )?));
-            }
-        };
-        self.pos += 1;
-        if negate_next && !["like", "in"].contains(&op.as_str()) {
-            return self.error("`not` goes with `like` or `in`");
-        }
-        let wrap = |e: Expr| {
-            if negate_next {
-                Expr::Not(Box::new(e))
+    }
+    let first = vals.first().cloned().unwrap_or(Val {
+        text: String::new(),
+        quoted: false,
+        span: key_span,
+    });
+    let pairs = |vals: &[Val]| vals.iter().map(|v| (v.text.clone(), v.span)).collect::<Vec<_>>();
+    let negate = |e: Expr| Expr::Not(Box::new(e));
+    let c = |op: &str, vals: Vec<(String, Span)>| cond(key, key_span, op, vals).map(Expr::Cond);
+    match op {
+        CmpOp::Bare => c("Bool", vec![("true".into(), key_span)]),
+        CmpOp::Present => c("Null", vec![("false".into(), key_span)]),
+        CmpOp::Absent => c("Null", vec![("true".into(), key_span)]),
+        CmpOp::Like => c("StringLike", pairs(&vals)),
+        CmpOp::NotLike => c("StringLike", pairs(&vals)).map(negate),
+        CmpOp::In | CmpOp::NotIn => {
+            let e = if list {
+                c("StringEquals", pairs(&vals))?
             } else {
-                e
+                if Cidr::parse(&first.text).is_none() {
+                    return err(first.span, format!("`{}` is not a CIDR block; use `in [\"a\", \"b\"]` for a list of strings", first.text));
+                }
+                c("IpAddress", pairs(&vals))?
+            };
+            Ok(if op == CmpOp::NotIn { negate(e) } else { e })
+        }
+        CmpOp::Eq | CmpOp::Ne => {
+            let neg = op == CmpOp::Ne;
+            let is_bool = !first.quoted && (first.text == "true" || first.text == "false");
+            if is_bool {
+                let e = c("Bool", pairs(&vals))?;
+                return Ok(if neg { negate(e) } else { e });
             }
-        };
-        let lname = name.to_ascii_lowercase();
-        if ["action", "resource", "principal"].contains(&lname.as_str()) {
-            let values: Vec<(String, Span)> = if op == "in" {
-                self.list()?
+            let name = if !first.quoted && Decimal::parse(&first.text).is_some() {
+                if neg { "NumericNotEquals" } else { "NumericEquals" }
+            } else if neg {
+                "StringNotEquals"
             } else {
-                let (v, _, s) = self.value()?;
-                vec![(v, s)]
+                "StringEquals"
             };
-            let one = |v: &str| match lname.as_str() {
-                "action" => Expr::Action(Glob::wild(v).to_lowercase()),
-                "resource" => Expr::Resource(Glob::wild(v)),
-                _ => Expr::Principal(v.to_string()),
+            c(name, pairs(&vals))
+        }
+        CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+            let family = if !first.quoted && Decimal::parse(&first.text).is_some() {
+                "Numeric"
+            } else if parse_date(&first.text).is_some() {
+                "Date"
+            } else {
+                return err(first.span, format!("`{}` is neither a number nor a date", first.text));
             };
-            let any = Expr::Or(values.iter().map(|(v, _)| one(v)).collect());
-            return Ok(match op.as_str() {
-                "==" | "like" | "in" => wrap(any),
-                "!=" => Expr::Not(Box::new(any)),
-                _ => return self.error(format!("`{op}` does not apply to `{name}`")),
-            });
-        }
-        let e = match op.as_str() {
-            "present" => cond(&name, name_span, "Null", vec![("false".into(), name_span)])?,
-            "absent" => cond(&name, name_span, "Null", vec![("true".into(), name_span)])?,
-            "like" => {
-                let (v, _, s) = self.value()?;
-                cond(&name, name_span, "StringLike", vec![(v, s)])?
-            }
-            "in" => {
-                if self.peek() == Some(&Tok::Op("[")) {
-                    let vals = self.list()?;
-                    cond(&name, name_span, "StringEquals", vals)?
-                } else {
-                    let (v, _, s) = self.value()?;
-                    if Cidr::parse(&v).is_none() {
-                        return Err(QueryError { span: s, message: format!("`{v}` is not a CIDR block; use `in [\"a\", \"b\"]` for a list of strings") });
-                    }
-                    cond(&name, name_span, "IpAddress", vec![(v, s)])?
-                }
-            }
-            "==" | "!=" => {
-                let (v, quoted, s) = self.value()?;
-                let neg = op == "!=";
-                let opname = if !quoted && (v == "true" || v == "false") {
-                    if neg {
-                        return Err(QueryError {
-                            span: s,
-                            message: "use `!key` or `key == false` for Booleans".into(),
-                        });
-                    }
-                    "Bool"
-                } else if !quoted && Decimal::parse(&v).is_some() {
-                    if neg {
-                        "NumericNotEquals"
-                    } else {
-                        "NumericEquals"
-                    }
-                } else if neg {
-                    "StringNotEquals"
-                } else {
-                    "StringEquals"
-                };
-                cond(&name, name_span, opname, vec![(v, s)])?
-            }
-            rel => {
-                let (v, quoted, s) = self.value()?;
-                let family = if !quoted && Decimal::parse(&v).is_some() {
-                    "Numeric"
-                } else if parse_date(&v).is_some() {
-                    "Date"
-                } else {
-                    return Err(QueryError {
-                        span: s,
-                        message: format!("`{v}` is neither a number nor a date"),
-                    });
-                };
-                let suffix = match rel {
-                    "<" => "LessThan",
-                    "<=" => "LessThanEquals",
-                    ">" => "GreaterThan",
-                    _ => "GreaterThanEquals",
-                };
-                cond(&name, name_span, &format!("{family}{suffix}"), vec![(v, s)])?
-            }
-        };
-        Ok(wrap(Expr::Cond(e)))
-    }
-
-    fn list(&mut self) -> Result<Vec<(String, Span)>, QueryError> {
-        if self.peek() != Some(&Tok::Op("[")) {
-            let (v, _, s) = self.value()?;
-            return Ok(vec![(v, s)]);
-        }
-        self.pos += 1;
-        let mut out = Vec::new();
-        loop {
-            let (v, _, s) = self.value()?;
-            out.push((v, s));
-            match self.peek() {
-                Some(Tok::Op(",")) => self.pos += 1,
-                Some(Tok::Op("]")) => {
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                _ => return self.error("expected `,` or `]`"),
-            }
+            let suffix = match op {
+                CmpOp::Lt => "LessThan",
+                CmpOp::Le => "LessThanEquals",
+                CmpOp::Gt => "GreaterThan",
+                _ => "GreaterThanEquals",
+            };
+            c(&format!("{family}{suffix}"), pairs(&vals))
         }
     }
 }
@@ -466,7 +202,6 @@ fn cond(
         };
         vals.push(Spanned::new(cv, span));
     }
-    let _ = Base::Null;
     Ok(Condition {
         op,
         op_span: key_span,
@@ -513,6 +248,7 @@ impl Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::Base;
 
     #[test]
     fn parses_the_mission_example() {

@@ -1,0 +1,221 @@
+//! Running questions as jobs (for `verify` and `batch`): one job is one question about one
+//! subject; its outcome is a stable record (docs/batch.md) with witnesses and the location of
+//! the statement that grants the first witness.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tarski_compiler::eval::evaluate;
+use tarski_compiler::policy::Effect;
+use tarski_compiler::policy_set::{PolicySet, Role};
+use tarski_compiler::query::Expr;
+use tarski_compiler::spec::ast::{Level, Quantifier};
+use tarski_solver::{Options, Verdict, Witness};
+
+#[derive(Clone)]
+pub enum Question {
+    Can { set: Arc<PolicySet>, expr: Option<Expr>, expect: bool },
+    Subset { a: Arc<PolicySet>, b: Arc<PolicySet>, expr: Option<Expr> },
+    Equiv { a: Arc<PolicySet>, b: Arc<PolicySet>, expr: Option<Expr> },
+}
+
+#[derive(Clone)]
+pub struct Job {
+    /// The file the result is about (where SARIF points).
+    pub file: String,
+    /// What was checked (a policy path, a spec name).
+    pub subject: String,
+    /// The check's name (`no-admin`, a spec label, ...).
+    pub check: String,
+    pub severity: Level,
+    pub question: Question,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Pass,
+    Fail,
+    Unknown,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Unknown => "unknown",
+            Status::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [Status::Pass, Status::Fail, Status::Unknown, Status::Error].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Where a finding points: file, 1-based line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub file: String,
+    pub subject: String,
+    pub check: String,
+    pub severity: Level,
+    pub status: Status,
+    pub message: String,
+    pub witnesses: Vec<Witness>,
+    pub location: Option<Location>,
+    pub elapsed: Duration,
+}
+
+/// The record for an input that could not be read or parsed.
+pub fn input_error(file: &str, message: String, location: Option<Location>) -> Record {
+    Record {
+        file: file.to_string(),
+        subject: file.to_string(),
+        check: "input".to_string(),
+        severity: Level::Error,
+        status: Status::Error,
+        message,
+        witnesses: Vec::new(),
+        location,
+        elapsed: Duration::ZERO,
+    }
+}
+
+/// The first Allow statement of `set` that lets `w` through, as a location.
+fn granting(set: &PolicySet, w: &Witness) -> Option<Location> {
+    let ev = evaluate(set, &w.request);
+    let m = ev
+        .matched
+        .iter()
+        .find(|m| m.effect == Effect::Allow && m.role != Role::Boundary)?;
+    let lp = set.all().into_iter().find(|(_, p)| p.source.name == m.file)?.1;
+    let st = lp.policy.statements.iter().find(|s| s.label() == m.statement)?;
+    let (line, column) = lp.source.line_col(st.span.start as usize);
+    Some(Location {
+        file: m.file.clone(),
+        line,
+        column,
+    })
+}
+
+pub fn run(job: &Job, opts: &Options) -> Record {
+    let start = Instant::now();
+    let mut rec = Record {
+        file: job.file.clone(),
+        subject: job.subject.clone(),
+        check: job.check.clone(),
+        severity: job.severity,
+        status: Status::Pass,
+        message: String::new(),
+        witnesses: Vec::new(),
+        location: None,
+        elapsed: Duration::ZERO,
+    };
+    let verdicts: Vec<(Result<tarski_solver::Report, Box<tarski_solver::ReplayMismatch>>, Arc<PolicySet>, &str)> = match &job.question {
+        Question::Can { set, expr, .. } => vec![(tarski_solver::can(set, expr.as_ref(), opts), set.clone(), "")],
+        Question::Subset { a, b, expr } => vec![(tarski_solver::escapes(a, b, expr.as_ref(), opts), a.clone(), "")],
+        Question::Equiv { a, b, expr } => vec![
+            (tarski_solver::escapes(a, b, expr.as_ref(), opts), a.clone(), "first allows, second does not"),
+            (tarski_solver::escapes(b, a, expr.as_ref(), opts), b.clone(), "second allows, first does not"),
+        ],
+    };
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
+    for (r, set, dir) in verdicts {
+        match r {
+            Err(m) => {
+                rec.status = Status::Error;
+                rec.message = format!("{m}");
+                rec.elapsed = start.elapsed();
+                return rec;
+            }
+            Ok(rep) => match rep.verdict {
+                Verdict::Witnesses(ws) => {
+                    if rec.location.is_none() {
+                        rec.location = ws.first().and_then(|w| granting(&set, w));
+                    }
+                    found.push((dir, ws));
+                }
+                Verdict::Unknown(why) => unknown.push(why),
+                Verdict::None => {}
+            },
+        }
+    }
+    let any = !found.is_empty();
+    rec.witnesses = found.iter().flat_map(|(_, ws)| ws.iter().cloned()).collect();
+    let (status, message) = match &job.question {
+        Question::Can { expect, .. } => match (any, *expect, unknown.is_empty()) {
+            (true, true, _) => (Status::Pass, "reachable, as required".to_string()),
+            (true, false, _) => (Status::Fail, "reachable: a request gets through (see witness)".to_string()),
+            (false, _, false) => (Status::Unknown, unknown.join("; ")),
+            (false, true, true) => (Status::Fail, "unreachable: proved that no request gets through".to_string()),
+            (false, false, true) => (Status::Pass, "proved unreachable".to_string()),
+        },
+        Question::Subset { .. } => match (any, unknown.is_empty()) {
+            (true, _) => (Status::Fail, "not contained: a request is allowed by the first and not the second (see witness)".to_string()),
+            (false, false) => (Status::Unknown, unknown.join("; ")),
+            (false, true) => (Status::Pass, "proved contained".to_string()),
+        },
+        Question::Equiv { .. } => match (any, unknown.is_empty()) {
+            (true, _) => (Status::Fail, format!("not equivalent: {}", found.iter().map(|(d, _)| *d).collect::<Vec<_>>().join("; "))),
+            (false, false) => (Status::Unknown, unknown.join("; ")),
+            (false, true) => (Status::Pass, "proved equivalent".to_string()),
+        },
+    };
+    rec.status = status;
+    rec.message = message;
+    if rec.status == Status::Pass {
+        rec.location = None;
+    }
+    rec.elapsed = start.elapsed();
+    rec
+}
+
+pub fn witness_json(w: &Witness) -> Value {
+    let ctx: serde_json::Map<String, Value> = w.request.context.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    json!({
+        "principal": w.request.principal,
+        "action": w.request.action,
+        "resource": w.request.resource,
+        "resource_account": w.request.resource_account,
+        "context": ctx,
+        "notes": w.notes,
+    })
+}
+
+impl Record {
+    /// The stable JSON-lines form (docs/batch.md).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "file": self.file,
+            "subject": self.subject,
+            "check": self.check,
+            "severity": self.severity.as_str(),
+            "status": self.status.as_str(),
+            "message": self.message,
+            "witnesses": self.witnesses.iter().map(witness_json).collect::<Vec<_>>(),
+            "location": self.location.as_ref().map(|l| json!({"file": l.file, "line": l.line, "column": l.column})),
+            "elapsed_ms": (self.elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+/// The quantifier's question for a subject set and optional second set.
+pub fn question(q: Quantifier, a: Arc<PolicySet>, b: Option<Arc<PolicySet>>, expr: Option<Expr>) -> Option<Question> {
+    Some(match q {
+        Quantifier::Can => Question::Can { set: a, expr, expect: true },
+        Quantifier::Cannot => Question::Can { set: a, expr, expect: false },
+        Quantifier::Subset => Question::Subset { a, b: b?, expr },
+        Quantifier::Equiv => Question::Equiv { a, b: b?, expr },
+    })
+}
