@@ -25,6 +25,97 @@ pub enum Command {
     Subset(Box<CompareArgs>),
     /// Do A and B allow exactly the same requests? (exit 0 holds, 1 does not hold)
     Equiv(Box<CompareArgs>),
+    /// Check every assertion of a spec file (.tq); exit 0 only when all hold.
+    Verify(Box<VerifyArgs>),
+    /// Check a corpus of policies against built-in checks and spec assertions, in parallel.
+    Batch(Box<BatchArgs>),
+    /// Join the JSON results of several (sharded) batch runs into one report.
+    Merge(MergeArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    /// JSON lines: one record per subject × check (docs/batch.md).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+}
+
+/// Solver options for many questions.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Per-query time limit in seconds.
+    #[arg(long, default_value = "30")]
+    pub timeout: f64,
+    /// Witnesses per failing check.
+    #[arg(long, default_value = "1")]
+    pub witnesses: usize,
+    /// Only consider actions in the embedded catalog.
+    #[arg(long)]
+    pub known_actions: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// Policy files, directories (every *.json below), glob patterns, or list files (.txt:
+    /// one path per line).
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Assertions to hold each policy to; `policy` in an assertion names the policy checked.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Built-in checks: no-admin, no-public-access, no-passrole-wildcard (default: all three,
+    /// unless --spec, --within-boundary or --no-new-access is given).
+    #[arg(long = "check", value_name = "NAME")]
+    pub checks: Vec<String>,
+    /// Every identity policy must stay inside this permissions boundary.
+    #[arg(long, value_name = "FILE")]
+    pub within_boundary: Option<PathBuf>,
+    /// Compare each policy with its counterpart (same relative path) under --baseline.
+    #[arg(long, requires = "baseline")]
+    pub no_new_access: bool,
+    /// The baseline tree for --no-new-access.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+    /// Read every input as this kind (default: inferred per file).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Run only shard I of N (1-based), e.g. 2/8; shards split the work deterministically.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// JSON-lines results of `tarski batch --format json` (one per shard).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Options shared by the solver commands.

@@ -1,11 +1,14 @@
 //! `tarski`: the command line. Argument parsing, file reading, output formats and exit codes
-//! live here; all policy semantics live in `tarski-compiler`.
+//! live here; all policy semantics live in `tarski-compiler`, all solving in `tarski-solver`.
 
 mod cli;
 mod commands;
 mod exit;
 mod load;
 mod render;
+mod report;
+mod run;
+mod spec_load;
 
 use std::process::ExitCode;
 
@@ -17,26 +20,36 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // --help and --version are not errors.
-            return exit::code(if e.use_stderr() {
-                exit::BAD_INPUT
-            } else {
-                exit::OK
-            });
+            return exit::code(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
         }
     };
-    let result = match &cli.command {
+    // A panic is a bug: say so plainly and exit with the internal-error code, never with a
+    // code that could be read as an answer. A closed output pipe (`| head`) is not a bug.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        if msg.contains("Broken pipe") || msg.contains("failed printing to stdout") {
+            std::process::exit(0);
+        }
+        eprintln!("internal error: {msg}");
+        eprintln!("this is a bug in Tarski; please report it with the input that caused it");
+    }));
+    let result = std::panic::catch_unwind(|| match &cli.command {
         cli::Command::Check(a) => commands::check::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),
         cli::Command::Expand(a) => commands::expand::run(a),
         cli::Command::Can(a) => commands::solve::run_can(a),
         cli::Command::Subset(a) => commands::solve::run_subset(a),
         cli::Command::Equiv(a) => commands::solve::run_equiv(a),
-    };
+        cli::Command::Verify(a) => commands::verify::run(a),
+        cli::Command::Batch(a) => commands::batch::run_batch(a),
+        cli::Command::Merge(a) => commands::merge::run(a),
+    });
     match result {
-        Ok(c) => exit::code(c),
-        Err(e) => {
+        Ok(Ok(c)) => exit::code(c),
+        Ok(Err(e)) => {
             eprintln!("error: {e:#}");
             exit::code(exit::BAD_INPUT)
         }
+        Err(_) => exit::code(exit::INTERNAL),
     }
 }

@@ -1,6 +1,9 @@
 //! One module per subcommand. Each returns the process exit code (see `exit`).
 
+pub mod batch;
 pub mod check;
 pub mod eval;
 pub mod expand;
 pub mod solve;
+pub mod merge;
+pub mod verify;

@@ -136,6 +136,27 @@ impl Problem {
         for v in &coupled {
             kinds.entry(v.clone()).or_default().insert("template");
         }
+        // Top-level conjuncts of the goal fix or restrict a variable's domain: a literal
+        // (`--action s3:GetObject`, a probe resource) leaves one string, so no automaton is
+        // needed; a pattern becomes a requirement on every cell.
+        let mut fixed: BTreeMap<StrVar, String> = BTreeMap::new();
+        let mut required: BTreeMap<StrVar, Vec<Glob>> = BTreeMap::new();
+        let conjuncts: Vec<Formula> = match &self.goal {
+            Formula::And(fs) => fs.to_vec(),
+            f => vec![f.clone()],
+        };
+        for c in &conjuncts {
+            if let Formula::Atom(id) = c {
+                if let Atom::Like(v, g) = atoms.get(*id) {
+                    match g.as_literal() {
+                        Some(l) => {
+                            fixed.insert(v.clone(), l);
+                        }
+                        None => required.entry(v.clone()).or_default().push(g.clone()),
+                    }
+                }
+            }
+        }
         for (var, ks) in &kinds {
             let kind = if ks.contains("template") {
                 if ks.iter().any(|k| !["template", "string"].contains(k)) {
@@ -169,18 +190,35 @@ impl Problem {
                     .get(var)
                     .map(|v| v.iter().map(|(_, g)| g.clone()).collect())
                     .unwrap_or_default();
-                let computed = match var {
-                    StrVar::Action => action_cells(&globs, opts),
-                    StrVar::Resource => plain_cells(
-                        &globs,
-                        &[Glob::wild("arn:*")],
-                        &RESOURCE_SAMPLES
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect::<Vec<_>>(),
-                        opts,
-                    ),
-                    StrVar::Slot(..) => plain_cells(&globs, &[], &[], opts),
+                let mut req = required.get(var).cloned().unwrap_or_default();
+                let computed = if let Some(lit) = fixed.get(var) {
+                    let m = |g: &Glob| match var {
+                        StrVar::Action => crate::atoms::action_matches(g, lit),
+                        _ => g.matches(lit, false),
+                    };
+                    Ok(vec![Cell {
+                        matches: globs.iter().enumerate().filter(|(_, g)| m(g)).map(|(i, _)| i as u32).collect(),
+                        witness: lit.clone(),
+                    }])
+                } else {
+                    match var {
+                        StrVar::Action => action_cells(&globs, opts),
+                        StrVar::Resource => {
+                            req.push(Glob::wild("arn:*"));
+                            let samples: Vec<String> = RESOURCE_SAMPLES.iter().map(|s| s.to_string()).collect();
+                            plain_cells(&globs, &req, &samples, opts)
+                        }
+                        StrVar::Slot(k, _) => {
+                            let bool_key = catalog()
+                                .condition_key_type(k)
+                                .is_some_and(|t| matches!(t, crate::catalog::KeyType::Bool | crate::catalog::KeyType::ArrayOfBool));
+                            if bool_key {
+                                boolean_cells(&globs, &req, opts)
+                            } else {
+                                plain_cells(&globs, &req, &[], opts)
+                            }
+                        }
+                    }
                 };
                 match computed {
                     Ok(cs) => {
@@ -236,6 +274,25 @@ impl Problem {
                 .substitute(&self.goal, &|id| fold.get(&id).copied());
         }
     }
+}
+
+/// Keys documented as Boolean carry `true` or `false` in real requests: partition with the
+/// two Boolean spellings as extra patterns and keep only the cells inside one of them, so
+/// witnesses are real Boolean values and proofs range over them.
+fn boolean_cells(globs: &[Glob], require: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, CellError> {
+    let n = globs.len() as u32;
+    let mut all = globs.to_vec();
+    all.push(crate::atoms::bool_glob(true));
+    all.push(crate::atoms::bool_glob(false));
+    let cs = plain_cells(&all, require, &["true".to_string(), "false".to_string()], opts)?;
+    Ok(cs
+        .into_iter()
+        .filter(|c| c.matches.iter().any(|&i| i >= n))
+        .map(|c| Cell {
+            matches: c.matches.into_iter().filter(|&i| i < n).collect(),
+            witness: c.witness,
+        })
+        .collect())
 }
 
 fn describe(v: &StrVar) -> String {

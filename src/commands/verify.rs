@@ -1,0 +1,45 @@
+//! `tarski verify SPEC.tq`: every assertion's result, with witnesses; exit 0 only when all hold.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::{RunArgs, VerifyArgs};
+use crate::run::Status;
+
+pub fn options(r: &RunArgs) -> Result<tarski_solver::Options> {
+    if !(r.timeout.is_finite() && r.timeout > 0.0) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    Ok(tarski_solver::Options {
+        timeout: Duration::from_secs_f64(r.timeout),
+        witnesses: r.witnesses.max(1),
+        known_actions: r.known_actions,
+    })
+}
+
+/// The exit code for a set of records: 1 if any check fails, else 3 if an input could not be
+/// read, else 2 if any is unknown, else 0.
+pub fn exit_code(records: &[crate::run::Record]) -> u8 {
+    let has = |s| records.iter().any(|r| r.status == s);
+    if has(Status::Fail) {
+        crate::exit::NO
+    } else if has(Status::Error) {
+        crate::exit::BAD_INPUT
+    } else if has(Status::Unknown) {
+        crate::exit::UNKNOWN
+    } else {
+        crate::exit::OK
+    }
+}
+
+pub fn run(args: &VerifyArgs) -> Result<u8> {
+    let spec = crate::spec_load::read(&args.spec)?;
+    let names = crate::spec_load::resolve(&spec)?;
+    let jobs = crate::spec_load::jobs(&spec, &names, None);
+    let opts = options(&args.run)?;
+    let records = crate::commands::batch::run_jobs(&jobs, &opts, args.run.jobs, false)?;
+    let files = names.len();
+    crate::commands::batch::write_report(&records, files, &crate::spec_load::descriptions(&spec), &args.run)?;
+    Ok(exit_code(&records))
+}

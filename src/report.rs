@@ -1,0 +1,183 @@
+//! Reports for `verify`, `batch` and `merge`: a human summary, JSON lines (one record per
+//! subject × check; schema in docs/batch.md), and SARIF 2.1.0 for GitHub code scanning.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::{json, Value};
+use tarski_compiler::spec::ast::Level;
+
+use crate::run::{Location, Record, Status};
+
+pub fn counts(records: &[Record]) -> BTreeMap<Status, usize> {
+    let mut c = BTreeMap::new();
+    for r in records {
+        *c.entry(r.status).or_insert(0) += 1;
+    }
+    c
+}
+
+pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::Result<()> {
+    for r in records.iter().filter(|r| r.status != Status::Pass) {
+        let loc = r
+            .location
+            .as_ref()
+            .map(|l| format!("{}:{}:{}", l.file, l.line, l.column))
+            .unwrap_or_else(|| r.file.clone());
+        writeln!(out, "{}: {} [{}] {}: {}", r.status.as_str().to_uppercase(), loc, r.check, r.subject, r.message)?;
+        if let Some(w) = r.witnesses.first() {
+            let ctx: Vec<String> = w.request.context.iter().map(|(k, v)| format!("{k}={}", v.join(","))).collect();
+            writeln!(
+                out,
+                "    witness: {} {} on {}{}",
+                w.request.principal,
+                w.request.action,
+                w.request.resource,
+                if ctx.is_empty() { String::new() } else { format!(" with {}", ctx.join(" ")) }
+            )?;
+            for n in &w.notes {
+                writeln!(out, "    note: {n}")?;
+            }
+        }
+    }
+    let c = counts(records);
+    let get = |s| c.get(&s).copied().unwrap_or(0);
+    writeln!(
+        out,
+        "\n{} checks over {files} inputs: {} pass, {} fail, {} unknown, {} input errors",
+        records.len(),
+        get(Status::Pass),
+        get(Status::Fail),
+        get(Status::Unknown),
+        get(Status::Error)
+    )?;
+    let mut slow: Vec<&Record> = records.iter().filter(|r| r.status != Status::Error).collect();
+    slow.sort_by(|a, b| b.elapsed.cmp(&a.elapsed));
+    if !slow.is_empty() {
+        writeln!(out, "slowest checks:")?;
+        for r in slow.iter().take(5) {
+            writeln!(out, "  {:>9.1} ms  {} [{}]", r.elapsed.as_secs_f64() * 1000.0, r.subject, r.check)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn json_lines(records: &[Record], out: &mut dyn Write) -> std::io::Result<()> {
+    for r in records {
+        writeln!(out, "{}", r.to_json())?;
+    }
+    Ok(())
+}
+
+/// Read JSON lines back (for `tarski merge`).
+pub fn from_json(v: &Value) -> Option<Record> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let witnesses = v
+        .get("witnesses")
+        .and_then(Value::as_array)
+        .map(|ws| {
+            ws.iter()
+                .filter_map(|w| {
+                    let mut req = tarski_compiler::request::Request::from_json(&json!({
+                        "principal": w.get("principal")?,
+                        "action": w.get("action")?,
+                        "resource": w.get("resource")?,
+                        "resource_account": w.get("resource_account").cloned().unwrap_or(Value::Null),
+                        "context": w.get("context").cloned().unwrap_or(json!({})),
+                    }))
+                    .ok()?;
+                    req.resource_account = req.resource_account.take();
+                    Some(tarski_solver::Witness {
+                        request: req,
+                        notes: w
+                            .get("notes")
+                            .and_then(Value::as_array)
+                            .map(|n| n.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let location = v.get("location").and_then(|l| {
+        Some(Location {
+            file: l.get("file")?.as_str()?.to_string(),
+            line: l.get("line")?.as_u64()? as usize,
+            column: l.get("column")?.as_u64()? as usize,
+        })
+    });
+    Some(Record {
+        file: s("file")?,
+        subject: s("subject")?,
+        check: s("check")?,
+        severity: match s("severity").as_deref() {
+            Some("info") => Level::Info,
+            Some("warning") => Level::Warning,
+            _ => Level::Error,
+        },
+        status: Status::parse(&s("status")?)?,
+        message: s("message").unwrap_or_default(),
+        witnesses,
+        location,
+        elapsed: std::time::Duration::from_secs_f64(v.get("elapsed_ms").and_then(Value::as_f64).unwrap_or(0.0) / 1000.0),
+    })
+}
+
+/// SARIF 2.1.0: one result per failing (or unknown, or unreadable) record, pointing at the
+/// statement that grants the witness when there is one.
+pub fn sarif(records: &[Record], descriptions: &BTreeMap<String, String>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut rules: BTreeMap<String, Value> = BTreeMap::new();
+    let mut results = Vec::new();
+    for r in records.iter().filter(|r| r.status != Status::Pass) {
+        let rule_id = if r.status == Status::Error { "tarski/input-error".to_string() } else { format!("tarski/{}", r.check) };
+        rules.entry(rule_id.clone()).or_insert_with(|| {
+            let text = descriptions.get(&r.check).cloned().unwrap_or_else(|| r.check.clone());
+            json!({"id": rule_id, "name": r.check, "shortDescription": {"text": text}, "defaultConfiguration": {"level": level(r)}})
+        });
+        let (file, line, column) = match &r.location {
+            Some(l) => (l.file.clone(), l.line, l.column),
+            None => (r.file.clone(), 1, 1),
+        };
+        let mut text = format!("{}: {}", r.check, r.message);
+        if let Some(w) = r.witnesses.first() {
+            text.push_str(&format!(" Witness: {} may {} on {}.", w.request.principal, w.request.action, w.request.resource));
+        }
+        results.push(json!({
+            "ruleId": rule_id,
+            "level": if r.status == Status::Unknown { "warning".to_string() } else { level(r).to_string() },
+            "message": {"text": text},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": uri(&file)},
+                "region": {"startLine": line.max(1), "startColumn": column.max(1)}
+            }}],
+        }));
+    }
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "tarski",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/tarski-iam/tarski",
+                "rules": rules.into_values().collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    });
+    writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default())
+}
+
+fn level(r: &Record) -> &'static str {
+    match r.severity {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Info => "note",
+    }
+}
+
+/// SARIF wants URIs; relative paths with forward slashes are what code scanning resolves
+/// against the repository root.
+fn uri(path: &str) -> String {
+    path.trim_start_matches("./").replace('\\', "/").replace(' ', "%20")
+}
