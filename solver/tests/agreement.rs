@@ -15,15 +15,15 @@
 //! condition keys with values near the boundaries) so that random requests hit the
 //! interesting cases. Policies are built as JSON text and loaded with `load`.
 //!
-//! Cases per property: 64, or `PROPTEST_CASES` when set. Each case checks `REQUESTS` random
+//! Cases per property: 40, or `PROPTEST_CASES` when set. Each case checks `REQUESTS` random
 //! requests, drawn from a seed that is part of the case. `seeded_sweep` runs a fixed-seed
-//! sweep over all three properties (`SWEEP_CASES`, default 96).
+//! sweep over all three properties (`SWEEP_CASES`, default 16; e.g. `SWEEP_CASES=500`).
 //!
 //! Unknown verdicts are allowed but counted; a property fails when more than
 //! `MAX_UNKNOWN_PERCENT` of its cases are unknown.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
@@ -48,8 +48,12 @@ const REQUESTS: usize = 200;
 ///
 /// While this is `true`, a `ReplayMismatch` whose witness shows one of these symptoms is counted
 /// and skipped instead of failing the property (proofs are still checked); set it to `false`
-/// once both are fixed.
+/// once both are fixed. `AGREEMENT_STRICT=1` turns the tolerance off for one run.
 const TOLERATE_DECODE_BUGS: bool = true;
+
+fn tolerate_decode_bugs() -> bool {
+    TOLERATE_DECODE_BUGS && std::env::var("AGREEMENT_STRICT").map_or(true, |v| v != "1")
+}
 
 /// The dates the generated policies compare with (see `CONDITIONS`).
 const POLICY_DATES: &[&str] = &["2024-01-01T00:00:00Z", "2024-06-30T12:00:00Z"];
@@ -59,7 +63,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(64)
+        .unwrap_or(40)
 }
 
 fn config() -> ProptestConfig {
@@ -109,7 +113,11 @@ const RESOURCE_PATTERNS: &[&str] = &[
 const CONDITIONS: &[(&str, &str, &str)] = &[
     ("IpAddress", "aws:SourceIp", r#""10.0.0.0/8""#),
     ("IpAddress", "aws:SourceIp", r#""192.168.1.0/24""#),
-    ("IpAddress", "aws:SourceIp", r#"["10.0.0.0/8", "2001:db8::/32"]"#),
+    (
+        "IpAddress",
+        "aws:SourceIp",
+        r#"["10.0.0.0/8", "2001:db8::/32"]"#,
+    ),
     ("NotIpAddress", "aws:SourceIp", r#""10.0.0.0/8""#),
     ("NotIpAddress", "aws:SourceIp", r#""2001:db8::/32""#),
     ("Bool", "aws:MultiFactorAuthPresent", r#""true""#),
@@ -117,14 +125,34 @@ const CONDITIONS: &[(&str, &str, &str)] = &[
     ("BoolIfExists", "aws:MultiFactorAuthPresent", r#""false""#),
     ("BoolIfExists", "aws:MultiFactorAuthPresent", r#""true""#),
     ("StringEquals", "aws:RequestedRegion", r#""eu-west-1""#),
-    ("StringEquals", "aws:RequestedRegion", r#"["us-east-1", "eu-west-1"]"#),
+    (
+        "StringEquals",
+        "aws:RequestedRegion",
+        r#"["us-east-1", "eu-west-1"]"#,
+    ),
     ("StringNotEquals", "aws:RequestedRegion", r#""eu-west-1""#),
     ("StringLike", "aws:RequestedRegion", r#""us-*""#),
     ("NumericLessThan", "aws:MultiFactorAuthAge", r#""3600""#),
-    ("NumericGreaterThanEquals", "aws:MultiFactorAuthAge", r#""3600""#),
-    ("DateLessThan", "aws:CurrentTime", r#""2024-01-01T00:00:00Z""#),
-    ("DateGreaterThan", "aws:CurrentTime", r#""2024-06-30T12:00:00Z""#),
-    ("ForAllValues:StringEquals", "aws:TagKeys", r#"["team", "env"]"#),
+    (
+        "NumericGreaterThanEquals",
+        "aws:MultiFactorAuthAge",
+        r#""3600""#,
+    ),
+    (
+        "DateLessThan",
+        "aws:CurrentTime",
+        r#""2024-01-01T00:00:00Z""#,
+    ),
+    (
+        "DateGreaterThan",
+        "aws:CurrentTime",
+        r#""2024-06-30T12:00:00Z""#,
+    ),
+    (
+        "ForAllValues:StringEquals",
+        "aws:TagKeys",
+        r#"["team", "env"]"#,
+    ),
     ("ForAnyValue:StringLike", "aws:TagKeys", r#""t*""#),
     ("StringEquals", "aws:PrincipalTag/team", r#""red""#),
     ("StringNotEquals", "aws:PrincipalTag/team", r#""red""#),
@@ -181,7 +209,14 @@ const REQ_RESOURCES: &[&str] = &[
 const CONTEXT: &[(&str, &[&str])] = &[
     (
         "aws:SourceIp",
-        &["10.1.2.3", "192.168.1.7", "192.168.2.1", "8.8.8.8", "2001:db8::1", "2001:db9::1"],
+        &[
+            "10.1.2.3",
+            "192.168.1.7",
+            "192.168.2.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "2001:db9::1",
+        ],
     ),
     ("aws:MultiFactorAuthPresent", &["true", "false"]),
     (
@@ -201,7 +236,10 @@ const CONTEXT: &[(&str, &[&str])] = &[
     ("aws:TagKeys", &["team", "env", "tx", "owner"]),
     ("aws:PrincipalTag/team", &["red", "blue"]),
     ("aws:username", &["alice", "bob"]),
-    ("s3:prefix", &["home/alice/", "home/bob/x", "", "home/", "other/"]),
+    (
+        "s3:prefix",
+        &["home/alice/", "home/bob/x", "", "home/", "other/"],
+    ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -227,9 +265,17 @@ impl Stmt {
         let mut s = format!(
             r#"{{"Sid": "S{i}", "Effect": "{}", "{}": {}, "{}": {}"#,
             if self.allow { "Allow" } else { "Deny" },
-            if self.not_action { "NotAction" } else { "Action" },
+            if self.not_action {
+                "NotAction"
+            } else {
+                "Action"
+            },
             list(&self.actions, ACTION_PATTERNS),
-            if self.not_resource { "NotResource" } else { "Resource" },
+            if self.not_resource {
+                "NotResource"
+            } else {
+                "Resource"
+            },
             list(&self.resources, RESOURCE_PATTERNS),
         );
         if let Some(p) = self.principal {
@@ -299,19 +345,20 @@ fn policy(resource_policy: bool, allow_weight: u32) -> impl Strategy<Value = Vec
     prop::collection::vec(stmt(resource_policy, allow_weight), 1..=3)
 }
 
-/// The JSON texts of one policy set.
+/// One policy set, as statements (turned into JSON text and loaded by `build`).
 #[derive(Clone, Debug)]
 struct SetSpec {
-    identity: Vec<String>,
-    boundary: Option<String>,
-    scp: Option<String>,
-    resource: Option<String>,
+    identity: Vec<Vec<Stmt>>,
+    boundary: Option<Vec<Stmt>>,
+    scp: Option<Vec<Stmt>>,
+    resource: Option<Vec<Stmt>>,
 }
 
 impl SetSpec {
     fn build(&self) -> PolicySet {
-        let one = |name: &str, text: &str, kind: PolicyKind| -> LoadedPolicy {
-            let l = load(name, text, Some(kind), false);
+        let one = |name: &str, stmts: &[Stmt], kind: PolicyKind| -> LoadedPolicy {
+            let text = policy_json(stmts);
+            let l = load(name, &text, Some(kind), false);
             assert!(
                 !l.has_errors(),
                 "generated policy does not load: {}\n{text}",
@@ -343,35 +390,53 @@ impl SetSpec {
             ..PolicySet::default()
         }
     }
+
+    /// The policies as JSON, for failure reports.
+    fn texts(&self) -> String {
+        let mut out = String::new();
+        for p in &self.identity {
+            out.push_str(&format!("identity: {}\n", policy_json(p)));
+        }
+        for (name, p) in [
+            ("boundary", &self.boundary),
+            ("scp", &self.scp),
+            ("resource", &self.resource),
+        ] {
+            if let Some(p) = p {
+                out.push_str(&format!("{name}: {}\n", policy_json(p)));
+            }
+        }
+        out
+    }
+}
+
+fn allow_all() -> Stmt {
+    Stmt {
+        allow: true,
+        not_action: false,
+        actions: vec![0],
+        not_resource: false,
+        resources: vec![0],
+        conditions: vec![],
+        principal: None,
+    }
 }
 
 fn set_spec() -> impl Strategy<Value = SetSpec> {
-    let text = |p: Vec<Stmt>| policy_json(&p);
     (
-        prop::collection::vec(policy(false, 3).prop_map(text), 0..=2),
-        prop::option::weighted(0.3, policy(false, 3).prop_map(text)),
+        prop::collection::vec(policy(false, 3), 0..=2),
+        prop::option::weighted(0.3, policy(false, 3)),
         // An SCP layer: `Allow *` plus random statements (mostly denies), or random only.
         prop::option::weighted(
             0.3,
-            (any::<bool>(), policy(false, 1)).prop_map(move |(full, mut p)| {
+            (any::<bool>(), policy(false, 1)).prop_map(|(full, mut p)| {
                 if full {
-                    p.insert(
-                        0,
-                        Stmt {
-                            allow: true,
-                            not_action: false,
-                            actions: vec![0],
-                            not_resource: false,
-                            resources: vec![0],
-                            conditions: vec![],
-                            principal: None,
-                        },
-                    );
+                    p.insert(0, allow_all());
                 }
-                policy_json(&p)
+                p
             }),
         ),
-        prop::option::weighted(0.4, policy(true, 3).prop_map(text)),
+        prop::option::weighted(0.4, policy(true, 3)),
     )
         .prop_map(|(identity, boundary, scp, resource)| SetSpec {
             identity,
@@ -379,10 +444,51 @@ fn set_spec() -> impl Strategy<Value = SetSpec> {
             scp,
             resource,
         })
-        // A set with no identity and no resource policy allows nothing: keep a few only.
+        // A set with no identity and no resource policy allows nothing.
         .prop_filter("allows something in principle", |s| {
             !s.identity.is_empty() || s.resource.is_some()
         })
+}
+
+/// A set that probably allows at least what `a` allows: `a` with a Deny dropped, an Allow
+/// statement added, an Allow-only identity policy added, or its boundary or SCP removed. The
+/// solver decides whether it really does; this only makes `A ⊆ B` common enough to test.
+fn widened(a: SetSpec) -> impl Strategy<Value = SetSpec> {
+    (0..5usize, policy(false, 4), stmt(false, 4)).prop_map(move |(how, extra, st)| {
+        let mut b = a.clone();
+        match how {
+            0 => {
+                for p in b.identity.iter_mut().chain(b.scp.iter_mut()) {
+                    if let Some(i) = p.iter().position(|s| !s.allow) {
+                        if p.len() > 1 {
+                            p.remove(i);
+                            break;
+                        }
+                    }
+                }
+            }
+            1 => match b.identity.first_mut() {
+                Some(p) => p.push(Stmt { allow: true, ..st }),
+                None => b.identity.push(vec![Stmt { allow: true, ..st }]),
+            },
+            2 => b.identity.push(
+                extra
+                    .into_iter()
+                    .map(|s| Stmt { allow: true, ..s })
+                    .collect(),
+            ),
+            3 => b.boundary = None,
+            _ => b.scp = None,
+        }
+        b
+    })
+}
+
+fn set_pair() -> impl Strategy<Value = (SetSpec, SetSpec)> {
+    prop_oneof![
+        (set_spec(), set_spec()),
+        set_spec().prop_flat_map(|a| (Just(a.clone()), widened(a))),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,7 +542,11 @@ fn random_request(rng: &mut Rng) -> Request {
         principal,
         action: rng.pick(REQ_ACTIONS).to_string(),
         resource: rng.pick(REQ_RESOURCES).to_string(),
-        resource_account: None,
+        // Usually the default (the ARN's account, else the caller's); sometimes an S3 bucket
+        // owned by another account, to make cross-account requests.
+        resource_account: rng
+            .chance(1, 5)
+            .then(|| rng.pick(&["111122223333", "444455556666"]).to_string()),
         context,
     }
 }
@@ -500,7 +610,9 @@ struct Counts {
     proved: AtomicUsize,
     witnesses: AtomicUsize,
     unknown: AtomicUsize,
-    allowed_seen: AtomicUsize,
+    /// Requests on which a proof was tested (the premise held: for `can`, every request of a
+    /// proved case; for `escapes`, A allows; for a constraint, the request satisfies it).
+    tested: AtomicUsize,
     decode_bug_mismatches: AtomicUsize,
 }
 
@@ -526,11 +638,11 @@ impl Counts {
         let n = self.cases.load(Ordering::Relaxed);
         let u = self.unknown.load(Ordering::Relaxed);
         eprintln!(
-            "{name}: {n} solver calls: {} proved, {} with witnesses, {u} unknown, {} skipped replay mismatches from known decoding bugs; {} allowed random requests checked",
+            "{name}: {n} solver calls: {} proved, {} with witnesses, {u} unknown, {} skipped replay mismatches from known decoding bugs; proofs tested on {} requests",
             self.proved.load(Ordering::Relaxed),
             self.witnesses.load(Ordering::Relaxed),
             self.decode_bug_mismatches.load(Ordering::Relaxed),
-            self.allowed_seen.load(Ordering::Relaxed),
+            self.tested.load(Ordering::Relaxed),
         );
         assert!(
             u * 100 <= n * MAX_UNKNOWN_PERCENT,
@@ -543,6 +655,7 @@ impl Counts {
 fn replayed(
     r: Result<Report, Box<ReplayMismatch>>,
     what: &str,
+    policies: &str,
     counts: &Counts,
 ) -> Result<Option<Report>, TestCaseError> {
     match r {
@@ -558,67 +671,97 @@ fn replayed(
             let boundary_date = ctx
                 .get("aws:CurrentTime")
                 .is_some_and(|v| v.iter().any(|d| POLICY_DATES.contains(&d.as_str())));
-            if TOLERATE_DECODE_BUGS && (zero_ip || boundary_date) {
+            if tolerate_decode_bugs() && (zero_ip || boundary_date) {
                 counts.cases.fetch_add(1, Ordering::Relaxed);
                 counts.decode_bug_mismatches.fetch_add(1, Ordering::Relaxed);
                 return Ok(None);
             }
-            Err(TestCaseError::fail(format!("replay mismatch ({what}): {m}")))
+            Err(TestCaseError::fail(format!(
+                "replay mismatch ({what}): {m}\n{policies}"
+            )))
         }
     }
+}
+
+/// Warn about slow solver calls (they dominate the run time).
+fn timed<T>(what: &str, specs: &[&SetSpec], f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    let t = start.elapsed();
+    if t > Duration::from_secs(2) {
+        let texts: Vec<String> = specs.iter().map(|s| s.texts()).collect();
+        eprintln!("slow ({t:?}) {what}:\n{}", texts.join("--\n"));
+    }
+    out
 }
 
 fn check_can(spec: &SetSpec, seed: u64, counts: &Counts) -> Result<(), TestCaseError> {
     let set = spec.build();
-    let Some(report) = replayed(can(&set, None, &opts()), "can", counts)? else {
-        return Ok(());
-    };
-    let allowed = requests(seed)
-        .into_iter()
-        .filter(|r| evaluate(&set, r).decision == Decision::Allow)
-        .collect::<Vec<_>>();
-    counts
-        .allowed_seen
-        .fetch_add(allowed.len(), Ordering::Relaxed);
-    if report.verdict == Verdict::None {
-        if let Some(r) = allowed.first() {
-            return Err(TestCaseError::fail(format!(
-                "can proved no request is allowed, but the evaluator allows {r:#?}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn check_escapes(a: &SetSpec, b: &SetSpec, seed: u64, counts: &Counts) -> Result<(), TestCaseError> {
-    let (sa, sb) = (a.build(), b.build());
-    // Reflexivity: any witness would also be a replay mismatch.
-    let refl = escapes(&sa, &sa, None, &opts())
-        .map_err(|m| TestCaseError::fail(format!("escapes(A, A) has a witness: {m}")))?;
-    counts.record(&refl.verdict);
-    if let Verdict::Witnesses(w) = &refl.verdict {
-        return Err(TestCaseError::fail(format!(
-            "escapes(A, A) has a witness: {:#?}",
-            w[0].request
-        )));
-    }
-    let Some(report) = replayed(escapes(&sa, &sb, None, &opts()), "escapes", counts)? else {
+    let r = timed("can", &[spec], || can(&set, None, &opts()));
+    let Some(report) = replayed(r, "can", &spec.texts(), counts)? else {
         return Ok(());
     };
     if report.verdict != Verdict::None {
         return Ok(());
     }
     for r in requests(seed) {
-        let da = evaluate(&sa, &r).decision;
-        if da != Decision::Allow {
+        counts.tested.fetch_add(1, Ordering::Relaxed);
+        if evaluate(&set, &r).decision == Decision::Allow {
+            return Err(TestCaseError::fail(format!(
+                "can proved no request is allowed, but the evaluator allows {r:#?}\n{}",
+                spec.texts()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_escapes(
+    a: &SetSpec,
+    b: &SetSpec,
+    seed: u64,
+    counts: &Counts,
+) -> Result<(), TestCaseError> {
+    let (sa, sb) = (a.build(), b.build());
+    // Reflexivity: a witness would be a replay mismatch, which is itself the failure.
+    let refl = timed("escapes(A, A)", &[a], || escapes(&sa, &sa, None, &opts())).map_err(|m| {
+        TestCaseError::fail(format!("escapes(A, A) has a witness: {m}\n{}", a.texts()))
+    })?;
+    counts.record(&refl.verdict);
+    if let Verdict::Witnesses(w) = &refl.verdict {
+        return Err(TestCaseError::fail(format!(
+            "escapes(A, A) has a witness: {:#?}\n{}",
+            w[0].request,
+            a.texts()
+        )));
+    }
+    let r = timed("escapes(A, B)", &[a, b], || {
+        escapes(&sa, &sb, None, &opts())
+    });
+    let Some(report) = replayed(
+        r,
+        "escapes",
+        &format!("A:\n{}B:\n{}", a.texts(), b.texts()),
+        counts,
+    )?
+    else {
+        return Ok(());
+    };
+    if report.verdict != Verdict::None {
+        return Ok(());
+    }
+    for r in requests(seed) {
+        if evaluate(&sa, &r).decision != Decision::Allow {
             continue;
         }
-        counts.allowed_seen.fetch_add(1, Ordering::Relaxed);
+        counts.tested.fetch_add(1, Ordering::Relaxed);
         let db = evaluate(&sb, &r).decision;
         if db != Decision::Allow {
             return Err(TestCaseError::fail(format!(
-                "escapes proved A ⊆ B, but A allows and B says {} for {r:#?}",
-                db.as_str()
+                "escapes proved A ⊆ B, but A allows and B says {} for {r:#?}\nA:\n{}B:\n{}",
+                db.as_str(),
+                a.texts(),
+                b.texts()
             )));
         }
     }
@@ -633,18 +776,22 @@ fn check_constraint(
 ) -> Result<(), TestCaseError> {
     let set = spec.build();
     let e = parse_expr(expr).map_err(|err| TestCaseError::fail(format!("{expr}: {err}")))?;
-    let Some(report) = replayed(can(&set, Some(&e), &opts()), "can with constraint", counts)?
-    else {
+    let r = timed(expr, &[spec], || can(&set, Some(&e), &opts()));
+    let Some(report) = replayed(r, expr, &spec.texts(), counts)? else {
         return Ok(());
     };
     if report.verdict != Verdict::None {
         return Ok(());
     }
     for r in requests(seed) {
-        if evaluate(&set, &r).decision == Decision::Allow && satisfies(&e, &r) {
-            counts.allowed_seen.fetch_add(1, Ordering::Relaxed);
+        if !satisfies(&e, &r) {
+            continue;
+        }
+        counts.tested.fetch_add(1, Ordering::Relaxed);
+        if evaluate(&set, &r).decision == Decision::Allow {
             return Err(TestCaseError::fail(format!(
-                "can proved no allowed request meets `{expr}`, but the evaluator allows {r:#?}"
+                "can proved no allowed request meets `{expr}`, but the evaluator allows {r:#?}\n{}",
+                spec.texts()
             )));
         }
     }
@@ -694,8 +841,8 @@ fn proved_subset_holds_on_requests() {
     run(
         "proved_subset_holds_on_requests",
         TestRunner::new(config()),
-        (set_spec(), set_spec(), any::<u64>()),
-        |(a, b, seed), c| check_escapes(&a, &b, seed, c),
+        (set_pair(), any::<u64>()),
+        |((a, b), seed), c| check_escapes(&a, &b, seed, c),
     );
 }
 
@@ -709,13 +856,13 @@ fn constraint_is_respected() {
     );
 }
 
-/// A fixed-seed sweep: the same cases on every run (`SWEEP_CASES`, default 96 per property).
+/// A fixed-seed sweep: the same cases on every run (`SWEEP_CASES`, default 16; escapes gets half).
 #[test]
 fn seeded_sweep() {
     let n = std::env::var("SWEEP_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(96);
+        .unwrap_or(16);
     run(
         "seeded can",
         seeded(n),
@@ -725,8 +872,8 @@ fn seeded_sweep() {
     run(
         "seeded escapes",
         seeded(n / 2),
-        (set_spec(), set_spec(), any::<u64>()),
-        |(a, b, seed), c| check_escapes(&a, &b, seed, c),
+        (set_pair(), any::<u64>()),
+        |((a, b), seed), c| check_escapes(&a, &b, seed, c),
     );
     run(
         "seeded constraint",
@@ -740,13 +887,12 @@ fn seeded_sweep() {
 // Disagreements found by the properties, minimised. Each is a plain test, ignored until fixed.
 
 fn identity_set(policy: &str) -> PolicySet {
-    SetSpec {
-        identity: vec![policy.to_string()],
-        boundary: None,
-        scp: None,
-        resource: None,
+    let l = load("identity.json", policy, Some(PolicyKind::Identity), false);
+    assert!(!l.has_errors(), "{:?}", l.first_error());
+    PolicySet {
+        identity: l.policies,
+        ..PolicySet::default()
     }
-    .build()
 }
 
 /// `IpAddress` needs an address in 10.0.0.0/8; the witness says `0.0.0.0` (IPv6: `::`).
