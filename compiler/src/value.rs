@@ -226,8 +226,15 @@ pub fn format_date(t: Instant) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    let nanos = t.rem_euclid(1_000_000_000);
+    let frac = if nanos == 0 {
+        String::new()
+    } else {
+        // Exact: as many digits as needed, no rounding.
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z",
         sod / 3600,
         sod % 3600 / 60,
         sod % 60
@@ -354,6 +361,8 @@ mod tests {
         assert_eq!(parse_date("2020-01-01T01:00:00+01:00"), Some(t));
         assert_eq!(parse_date("2020-01-01T00:00:00.5Z"), Some(t + 500_000_000));
         assert_eq!(format_date(t), "2020-01-01T00:00:00Z");
+        assert_eq!(format_date(t + 1), "2020-01-01T00:00:00.000000001Z");
+        assert_eq!(parse_date(&format_date(t + 500_000_000)), Some(t + 500_000_000));
         for bad in [
             "2020-13-01",
             "2021-02-29",
