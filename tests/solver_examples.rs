@@ -405,7 +405,7 @@ fn can_json(dir: &str, args: &[&str]) -> (Value, Option<i32>) {
 /// aws:ResourceAccount = 222233334444 with resource_account = 111122223333. The analyst cannot
 /// upload to the partner's bucket (the bucket policy grants only GetObject/ListBucket).
 #[test]
-#[ignore = "bug: aws:ResourceAccount is a free context key, not tied to the request's resource account"]
+#[ignore = "known limit (docs/encoding.md): context keys such as aws:ResourceAccount are independent of the request's resource account"]
 fn resource_account_key_is_the_resource_account() {
     let (v, code) = can_json(
         "cross-account-bucket",
@@ -433,7 +433,6 @@ fn resource_account_key_is_the_resource_account() {
 /// A Bool key such as aws:SecureTransport is "true" or "false" in a real request; a witness
 /// with aws:SecureTransport = "" describes no request AWS can make.
 #[test]
-#[ignore = "bug: witnesses give Bool condition keys non-Boolean values (aws:SecureTransport = \"\")"]
 fn bool_keys_get_boolean_witness_values() {
     let (v, _) = can_json(
         "cross-account-bucket",
@@ -458,7 +457,7 @@ fn bool_keys_get_boolean_witness_values() {
 /// aws:username exists only for IAM users, equals the user's name, and IAM user names cannot
 /// contain `/`. Tarski lets a role session carry aws:username = "bob/" to reach bob's folder.
 #[test]
-#[ignore = "suspicious: aws:username is not tied to the principal (role sessions get one; values with `/`)"]
+#[ignore = "known limit (docs/encoding.md): aws:username is independent of the principal"]
 fn only_bob_reaches_bobs_folder() {
     let (v, code) = can_json(
         "home-folders",

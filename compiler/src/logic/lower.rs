@@ -33,10 +33,12 @@ impl Slots {
         let counts = uses
             .into_iter()
             .map(|(k, (n, qualified))| {
-                let multi = qualified
-                    || catalog()
-                        .condition_key_type(&k)
-                        .is_some_and(|t| t.is_multivalued());
+                // The catalog's documented type decides; a set operator on a key it does not
+                // know makes the key multivalued.
+                let multi = match catalog().condition_key_type(&k) {
+                    Some(t) if t != crate::catalog::KeyType::Unknown => t.is_multivalued(),
+                    _ => qualified,
+                };
                 (k, if multi { n + 1 } else { 1 })
             })
             .collect();
