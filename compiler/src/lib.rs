@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;
+pub mod iac;
 pub mod glob;
 pub mod json;
 pub mod lint;
