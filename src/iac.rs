@@ -67,7 +67,11 @@ impl IacCheckArgs {
 pub struct PrincipalOfArgs {
     /// Use the policies of this principal in the account snapshot: `role/NAME`, `user/NAME` or
     /// its ARN (inline, attached and group policies as identity policies; its boundary).
-    #[arg(long, value_name = "role/NAME|user/NAME", requires = "account_snapshot")]
+    #[arg(
+        long,
+        value_name = "role/NAME|user/NAME",
+        requires = "account_snapshot"
+    )]
     pub principal_of: Option<String>,
     /// The output of `aws iam get-account-authorization-details`.
     #[arg(long, value_name = "FILE")]
@@ -175,7 +179,11 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
             }
             Format::Json => {
                 for g in &groups {
-                    records.extend(g.diagnostics.iter().map(|d| crate::render::json_value(g, d)));
+                    records.extend(
+                        g.diagnostics
+                            .iter()
+                            .map(|d| crate::render::json_value(g, d)),
+                    );
                 }
                 for (p, valid, kind) in &found {
                     records.push(policy_record(p, *valid, kind.as_deref()));
@@ -199,20 +207,29 @@ fn set_given(s: &SetArgs) -> bool {
 fn loaded(p: &FoundPolicy) -> Result<LoadedPolicy> {
     if p.symbolic() {
         // Snapshots have no unknowns; a symbolic policy is never used in a proof.
-        bail!("{}: the policy has unknown values; proofs over it are not supported", p.origin.address);
+        bail!(
+            "{}: the policy has unknown values; proofs over it are not supported",
+            p.origin.address
+        );
     }
     let c = iac::check(p, false);
     match c.policy {
         Some(l) => Ok(l),
         None => {
             crate::render::text(std::slice::from_ref(&c.diagnostics));
-            bail!("{} ({}): the policy has errors", p.origin.address, p.origin.file)
+            bail!(
+                "{} ({}): the policy has errors",
+                p.origin.address,
+                p.origin.file
+            )
         }
     }
 }
 
 fn principal(p: &PrincipalOfArgs) -> Result<Option<snapshot::PrincipalPolicies>> {
-    let Some(who) = &p.principal_of else { return Ok(None) };
+    let Some(who) = &p.principal_of else {
+        return Ok(None);
+    };
     let path = p
         .account_snapshot
         .as_ref()
@@ -241,7 +258,10 @@ pub fn policy_set(set: &SetArgs, p: &PrincipalOfArgs) -> Result<PolicySet> {
     }
     if let Some(b) = &pp.boundary {
         if out.boundary.is_some() {
-            bail!("--boundary given, but {} has a permissions boundary in the snapshot", pp.arn);
+            bail!(
+                "--boundary given, but {} has a permissions boundary in the snapshot",
+                pp.arn
+            );
         }
         out.boundary = Some(loaded(b)?);
     }
@@ -250,7 +270,9 @@ pub fn policy_set(set: &SetArgs, p: &PrincipalOfArgs) -> Result<PolicySet> {
 
 /// The request principal for `--principal-of`: the user's ARN, or a session of the role.
 pub fn default_principal(p: &PrincipalOfArgs) -> Result<Option<String>> {
-    let Some(pp) = principal(p)? else { return Ok(None) };
+    let Some(pp) = principal(p)? else {
+        return Ok(None);
+    };
     let arn = pp.arn;
     // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME -> arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/tarski
     let parts: Vec<&str> = arn.splitn(6, ':').collect();

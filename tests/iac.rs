@@ -50,12 +50,25 @@ fn check_dir(name: &str) {
                     "unknowns": q["unknowns"].as_array().unwrap().len(),
                 }));
             } else {
-                diags.push(json!({"code": r["code"], "severity": r["severity"], "line": r["line"]}));
+                diags
+                    .push(json!({"code": r["code"], "severity": r["severity"], "line": r["line"]}));
             }
         }
-        assert_eq!(&Value::Array(policies), &run["policies"], "{name} {args:?}: policies\n{stderr}");
-        assert_eq!(&Value::Array(diags), &run["diagnostics"], "{name} {args:?}: diagnostics\n{stderr}");
-        assert_eq!(code as i64, run["exit"].as_i64().unwrap(), "{name} {args:?}: exit\n{stderr}");
+        assert_eq!(
+            &Value::Array(policies),
+            &run["policies"],
+            "{name} {args:?}: policies\n{stderr}"
+        );
+        assert_eq!(
+            &Value::Array(diags),
+            &run["diagnostics"],
+            "{name} {args:?}: diagnostics\n{stderr}"
+        );
+        assert_eq!(
+            code as i64,
+            run["exit"].as_i64().unwrap(),
+            "{name} {args:?}: exit\n{stderr}"
+        );
     }
 }
 
@@ -81,10 +94,19 @@ fn account_snapshot() {
 
 #[test]
 fn unknown_values_are_listed_with_their_template_line() {
-    let (_, _, stderr) = tarski(&corpus().join("sam"), &["check", "--template", "template.yaml"]);
-    assert!(stderr.contains("template.yaml:27:30: the parameter TableArn"), "{stderr}");
+    let (_, _, stderr) = tarski(
+        &corpus().join("sam"),
+        &["check", "--template", "template.yaml"],
+    );
+    assert!(
+        stderr.contains("template.yaml:27:30: the parameter TableArn"),
+        "{stderr}"
+    );
     assert!(stderr.contains("warning[T0301]"), "{stderr}");
-    assert!(stderr.contains("error[T0302]: SAM policy template `S3ReadPolicy`"), "{stderr}");
+    assert!(
+        stderr.contains("error[T0302]: SAM policy template `S3ReadPolicy`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -94,7 +116,14 @@ fn principal_of_builds_the_policy_set_from_a_snapshot() {
     let eval = |who: &str, action: &str, resource: &str| {
         let mut a = vec!["eval"];
         a.extend(snap);
-        a.extend(["--principal-of", who, "--action", action, "--resource", resource]);
+        a.extend([
+            "--principal-of",
+            who,
+            "--action",
+            action,
+            "--resource",
+            resource,
+        ]);
         tarski(&dir, &a)
     };
     // The role's attached policy allows iam:PassRole, its boundary does not.
@@ -109,7 +138,11 @@ fn principal_of_builds_the_policy_set_from_a_snapshot() {
     let (code, _, _) = eval("user/alice", "s3:GetObject", "arn:aws:s3:::other/a");
     assert_eq!(code, 1);
     // ... and her group's inline Deny wins.
-    let (code, out, _) = eval("user/alice", "s3:DeleteObject", "arn:aws:s3:::shared-data/a");
+    let (code, out, _) = eval(
+        "user/alice",
+        "s3:DeleteObject",
+        "arn:aws:s3:::shared-data/a",
+    );
     assert_eq!(code, 1);
     assert!(out.starts_with("ExplicitDeny"), "{out}");
     // An unknown principal is bad input, not an empty policy set.

@@ -64,7 +64,10 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
     if let Some(t) = root.get("Transform") {
         let names: Vec<String> = match &t.kind {
             JsonKind::String(s) => vec![s.clone()],
-            JsonKind::Array(v) => v.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            JsonKind::Array(v) => v
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         for n in names {
@@ -84,7 +87,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
     // Managed policies used as permissions boundaries are read as boundaries.
     let mut boundaries = HashSet::new();
     for m in resources {
-        if let Some(b) = m.value.get("Properties").and_then(|p| p.get("PermissionsBoundary")) {
+        if let Some(b) = m
+            .value
+            .get("Properties")
+            .and_then(|p| p.get("PermissionsBoundary"))
+        {
             if let Some(r) = b.get("Ref").and_then(Json::as_str) {
                 boundaries.insert(r.to_string());
             }
@@ -205,8 +212,16 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         for (ptr, doc, kind, at) in docs {
             let Some(doc) = doc else {
                 out.policies.push(failed(
-                    &source, id, ptr.clone(), at, kind,
-                    Diagnostic::error("T0303", at, format!("`{id}` has no policy document at {ptr}")),
+                    &source,
+                    id,
+                    ptr.clone(),
+                    at,
+                    kind,
+                    Diagnostic::error(
+                        "T0303",
+                        at,
+                        format!("`{id}` has no policy document at {ptr}"),
+                    ),
                 ));
                 continue;
             };
@@ -492,7 +507,11 @@ impl Cx<'_> {
 
     fn known(&mut self, j: &Json, what: &str) -> R<Json> {
         self.resolve(j)?.ok_or_else(|| {
-            Diagnostic::error("T0303", j.span, format!("{what}: AWS::NoValue is not a value here"))
+            Diagnostic::error(
+                "T0303",
+                j.span,
+                format!("{what}: AWS::NoValue is not a value here"),
+            )
         })
     }
 
@@ -524,12 +543,18 @@ impl Cx<'_> {
                         format!("`Fn::GetAtt` of `{res}`, which is not a resource of the template"),
                     ));
                 }
-                self.unknown(format!("Fn::GetAtt {res}.{attr} (a resource attribute, known after deploy)"), span)
+                self.unknown(
+                    format!("Fn::GetAtt {res}.{attr} (a resource attribute, known after deploy)"),
+                    span,
+                )
             }
             "Fn::ImportValue" => {
                 let name = self.known(v, f)?;
                 let n = scalar(&name, f).unwrap_or_default().replace(MARK, "");
-                self.unknown(format!("Fn::ImportValue {n} (another stack's export)"), span)
+                self.unknown(
+                    format!("Fn::ImportValue {n} (another stack's export)"),
+                    span,
+                )
             }
             "Fn::Join" => {
                 let a = args(v, f, 2)?;
@@ -544,7 +569,11 @@ impl Cx<'_> {
                         self.unknown("Fn::Join of a list known only at deploy time".into(), span)
                     }
                     _ => {
-                        return Err(Diagnostic::error("T0303", a[1].span, "`Fn::Join` needs a list"))
+                        return Err(Diagnostic::error(
+                            "T0303",
+                            a[1].span,
+                            "`Fn::Join` needs a list",
+                        ))
                     }
                 }
             }
@@ -554,7 +583,10 @@ impl Cx<'_> {
                 let idx = self.known(&a[0], f)?;
                 let list = self.known(&a[1], f)?;
                 if marked(&idx) || is_whole_marker(&list) {
-                    self.unknown("Fn::Select on values known only at deploy time".into(), span)
+                    self.unknown(
+                        "Fn::Select on values known only at deploy time".into(),
+                        span,
+                    )
                 } else {
                     let i: usize = scalar(&idx, f)?.parse().map_err(|_| {
                         Diagnostic::error("T0303", a[0].span, "`Fn::Select` index is not a number")
@@ -577,7 +609,10 @@ impl Cx<'_> {
                 let text = scalar(&self.known(&a[1], f)?, f)?;
                 if text.contains(MARK) || delim.is_empty() {
                     // The number of items is unknown: an unknown list.
-                    self.unknown("Fn::Split of a value known only at deploy time".into(), span)
+                    self.unknown(
+                        "Fn::Split of a value known only at deploy time".into(),
+                        span,
+                    )
                 } else {
                     Json {
                         kind: JsonKind::Array(text.split(&delim).map(|p| s(p, span)).collect()),
@@ -595,10 +630,17 @@ impl Cx<'_> {
                         let x = self.resolve(&a[1])?;
                         let y = self.resolve(&a[2])?;
                         let stringy = |o: &Option<Json>| {
-                            o.as_ref().is_some_and(|j| matches!(j.kind, JsonKind::String(_) | JsonKind::Number(_)))
+                            o.as_ref().is_some_and(|j| {
+                                matches!(j.kind, JsonKind::String(_) | JsonKind::Number(_))
+                            })
                         };
                         if stringy(&x) && stringy(&y) {
-                            self.unknown(format!("Fn::If on condition `{name}`, which depends on unknown values"), span)
+                            self.unknown(
+                                format!(
+                                    "Fn::If on condition `{name}`, which depends on unknown values"
+                                ),
+                                span,
+                            )
                         } else {
                             return Err(Diagnostic::error(
                                 "T0302",
@@ -612,14 +654,23 @@ impl Cx<'_> {
             "Fn::FindInMap" => {
                 let a = match &v.kind {
                     JsonKind::Array(a) if a.len() >= 3 => a,
-                    _ => return Err(Diagnostic::error("T0303", v.span, "`Fn::FindInMap` takes [map, key, key]")),
+                    _ => {
+                        return Err(Diagnostic::error(
+                            "T0303",
+                            v.span,
+                            "`Fn::FindInMap` takes [map, key, key]",
+                        ))
+                    }
                 };
                 let mut keys = Vec::new();
                 for k in &a[..3] {
                     keys.push(scalar(&self.known(k, f)?, f)?);
                 }
                 if keys.iter().any(|k| k.contains(MARK)) {
-                    self.unknown("Fn::FindInMap with keys known only at deploy time".into(), span)
+                    self.unknown(
+                        "Fn::FindInMap with keys known only at deploy time".into(),
+                        span,
+                    )
                 } else {
                     let found = self
                         .root
@@ -634,7 +685,10 @@ impl Cx<'_> {
                             return Err(Diagnostic::error(
                                 "T0303",
                                 span,
-                                format!("`Fn::FindInMap`: no entry {}.{}.{} in Mappings", keys[0], keys[1], keys[2]),
+                                format!(
+                                    "`Fn::FindInMap`: no entry {}.{}.{} in Mappings",
+                                    keys[0], keys[1], keys[2]
+                                ),
                             ))
                         }
                     }
@@ -660,7 +714,12 @@ impl Cx<'_> {
             "AWS::Region" => Some(pseudo(&o.region)),
             "AWS::URLSuffix" => Some(o.url_suffix.clone().or_else(|| {
                 o.partition.as_deref().map(|p| {
-                    if p == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" }.to_string()
+                    if p == "aws-cn" {
+                        "amazonaws.com.cn"
+                    } else {
+                        "amazonaws.com"
+                    }
+                    .to_string()
                 })
             })),
             "AWS::StackName" | "AWS::StackId" | "AWS::NotificationARNs" => Some(None),
@@ -680,8 +739,15 @@ impl Cx<'_> {
                 None => p.get("Default").map(|d| scalar(d, "Default")).transpose()?,
             };
             let Some(value) = value else {
-                let why = if ty.starts_with("AWS::SSM") { "an SSM parameter, read at deploy time" } else { "no default" };
-                return Ok(self.unknown(format!("the parameter {name} ({why}; give --parameter {name}=VALUE)"), span));
+                let why = if ty.starts_with("AWS::SSM") {
+                    "an SSM parameter, read at deploy time"
+                } else {
+                    "no default"
+                };
+                return Ok(self.unknown(
+                    format!("the parameter {name} ({why}; give --parameter {name}=VALUE)"),
+                    span,
+                ));
             };
             if ty == "CommaDelimitedList" || ty.starts_with("List<") {
                 return Ok(Json {
@@ -692,7 +758,10 @@ impl Cx<'_> {
             return Ok(s(value, span));
         }
         if self.resources.contains(name) {
-            return Ok(self.unknown(format!("Ref {name} (a resource's physical id, known after deploy)"), span));
+            return Ok(self.unknown(
+                format!("Ref {name} (a resource's physical id, known after deploy)"),
+                span,
+            ));
         }
         Err(Diagnostic::error(
             "T0303",
@@ -705,7 +774,13 @@ impl Cx<'_> {
         let (tpl, vars) = match &v.kind {
             JsonKind::String(t) => (t.clone(), None),
             JsonKind::Array(a) if a.len() == 2 => (scalar(&a[0], "Fn::Sub")?, Some(&a[1])),
-            _ => return Err(Diagnostic::error("T0303", v.span, "`Fn::Sub` takes a string or [string, {variables}]")),
+            _ => {
+                return Err(Diagnostic::error(
+                    "T0303",
+                    v.span,
+                    "`Fn::Sub` takes a string or [string, {variables}]",
+                ))
+            }
         };
         let mut out = String::new();
         let mut rest = tpl.as_str();
@@ -732,7 +807,10 @@ impl Cx<'_> {
                 if !self.resources.contains(res) {
                     return Err(Diagnostic::error("T0303", span, format!("`Fn::Sub` refers to `${{{var}}}`, but `{res}` is not a resource of the template")));
                 }
-                self.unknown(format!("Fn::GetAtt {res}.{attr} (in Fn::Sub; known after deploy)"), span)
+                self.unknown(
+                    format!("Fn::GetAtt {res}.{attr} (in Fn::Sub; known after deploy)"),
+                    span,
+                )
             } else {
                 self.reference(var, span)?
             };
@@ -748,10 +826,23 @@ impl Cx<'_> {
             return Ok(*v);
         }
         if self.cond_stack.iter().any(|c| c == name) {
-            return Err(Diagnostic::error("T0303", span, format!("condition `{name}` depends on itself")));
+            return Err(Diagnostic::error(
+                "T0303",
+                span,
+                format!("condition `{name}` depends on itself"),
+            ));
         }
-        let Some(expr) = self.root.get("Conditions").and_then(|c| c.get(name)).cloned() else {
-            return Err(Diagnostic::error("T0303", span, format!("no condition `{name}` in Conditions")));
+        let Some(expr) = self
+            .root
+            .get("Conditions")
+            .and_then(|c| c.get(name))
+            .cloned()
+        else {
+            return Err(Diagnostic::error(
+                "T0303",
+                span,
+                format!("no condition `{name}` in Conditions"),
+            ));
         };
         self.cond_stack.push(name.to_string());
         let mark = self.unknowns.len();
@@ -765,12 +856,20 @@ impl Cx<'_> {
 
     fn cond_expr(&mut self, e: &Json) -> R<Option<bool>> {
         let Some([m]) = e.as_object() else {
-            return Err(Diagnostic::error("T0303", e.span, "a condition must be a condition function"));
+            return Err(Diagnostic::error(
+                "T0303",
+                e.span,
+                "a condition must be a condition function",
+            ));
         };
         let list = |v: &Json| -> R<Vec<Json>> {
             match &v.kind {
                 JsonKind::Array(a) => Ok(a.clone()),
-                _ => Err(Diagnostic::error("T0303", v.span, format!("`{}` takes a list", m.key))),
+                _ => Err(Diagnostic::error(
+                    "T0303",
+                    v.span,
+                    format!("`{}` takes a list", m.key),
+                )),
             }
         };
         match m.key.as_str() {
@@ -803,7 +902,11 @@ impl Cx<'_> {
                 }
                 Ok(if unknown { None } else { Some(and) })
             }
-            k => Err(Diagnostic::error("T0303", m.key_span, format!("`{k}` is not a condition function"))),
+            k => Err(Diagnostic::error(
+                "T0303",
+                m.key_span,
+                format!("`{k}` is not a condition function"),
+            )),
         }
     }
 }

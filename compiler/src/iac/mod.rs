@@ -161,7 +161,11 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
             }
             if let Some(pol) = parsed.policy {
                 if lint {
-                    diags.extend(crate::lint::lint(&pol).into_iter().filter(|d| !inside(d.span)));
+                    diags.extend(
+                        crate::lint::lint(&pol)
+                            .into_iter()
+                            .filter(|d| !inside(d.span)),
+                    );
                 }
                 if !diags.iter().any(Diagnostic::is_error) {
                     policy = Some(LoadedPolicy {

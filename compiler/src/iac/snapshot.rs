@@ -75,13 +75,20 @@ fn doc(
     match &v.kind {
         JsonKind::Object(_) => fp.document = Some(v.clone()),
         JsonKind::String(s) => {
-            match read_documents(&format!("{}: {address} {}", source.name, fp.origin.pointer), s) {
+            match read_documents(
+                &format!("{}: {address} {}", source.name, fp.origin.pointer),
+                s,
+            ) {
                 Ok(mut d) if d.len() == 1 => {
                     let d = d.remove(0);
                     fp.source = d.source;
                     fp.document = Some(d.json);
                 }
-                Ok(_) => fp.diagnostics.push(Diagnostic::error("T0300", v.span, "expected one policy document")),
+                Ok(_) => fp.diagnostics.push(Diagnostic::error(
+                    "T0300",
+                    v.span,
+                    "expected one policy document",
+                )),
                 Err(e) => {
                     fp.source = e.source;
                     fp.diagnostics.push(e.diagnostic);
@@ -103,13 +110,19 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
     let root = match json::parse(text_in) {
         Ok(r) => r,
         Err(e) => {
-            snap.problems.file_diag(&source, Diagnostic::error("T0300", e.span, e.message));
+            snap.problems
+                .file_diag(&source, Diagnostic::error("T0300", e.span, e.message));
             return snap;
         }
     };
-    if ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"]
-        .iter()
-        .all(|k| root.get(k).is_none())
+    if [
+        "UserDetailList",
+        "GroupDetailList",
+        "RoleDetailList",
+        "Policies",
+    ]
+    .iter()
+    .all(|k| root.get(k).is_none())
     {
         snap.problems.file_diag(&source, Diagnostic::error(
             "T0300",
@@ -131,22 +144,42 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
                 .enumerate()
                 .filter_map(|(j, ip)| {
                     let d = ip.get("PolicyDocument")?;
-                    let mut fp = doc(&source, &address, format!("/{list_key}/{i}/{pol_key}/{j}/PolicyDocument"), d, PolicyKind::Identity);
+                    let mut fp = doc(
+                        &source,
+                        &address,
+                        format!("/{list_key}/{i}/{pol_key}/{j}/PolicyDocument"),
+                        d,
+                        PolicyKind::Identity,
+                    );
                     fp.origin.address = format!("{address}/inline/{}", text(ip, "PolicyName"));
                     Some(fp)
                 })
                 .collect();
             let trust = p.get("AssumeRolePolicyDocument").map(|d| {
-                doc(&source, &address, format!("/{list_key}/{i}/AssumeRolePolicyDocument"), d, PolicyKind::Trust)
+                doc(
+                    &source,
+                    &address,
+                    format!("/{list_key}/{i}/AssumeRolePolicyDocument"),
+                    d,
+                    PolicyKind::Trust,
+                )
             });
             snap.principals.push(Principal {
                 kind,
                 name: pname.clone(),
                 arn: text(p, "Arn"),
                 inline,
-                attached: list(p, "AttachedManagedPolicies").iter().map(|a| text(a, "PolicyArn")).collect(),
-                groups: list(p, "GroupList").iter().filter_map(|g| g.as_str().map(String::from)).collect(),
-                boundary: p.get("PermissionsBoundary").map(|b| text(b, "PermissionsBoundaryArn")),
+                attached: list(p, "AttachedManagedPolicies")
+                    .iter()
+                    .map(|a| text(a, "PolicyArn"))
+                    .collect(),
+                groups: list(p, "GroupList")
+                    .iter()
+                    .filter_map(|g| g.as_str().map(String::from))
+                    .collect(),
+                boundary: p
+                    .get("PermissionsBoundary")
+                    .map(|b| text(b, "PermissionsBoundaryArn")),
                 trust,
             });
         }
@@ -156,11 +189,21 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
         let address = format!("policy/{}", text(mp, "PolicyName"));
         let versions = list(mp, "PolicyVersionList");
         let default = versions.iter().enumerate().find(|(_, v)| {
-            matches!(v.get("IsDefaultVersion").map(|b| &b.kind), Some(JsonKind::Bool(true)))
+            matches!(
+                v.get("IsDefaultVersion").map(|b| &b.kind),
+                Some(JsonKind::Bool(true))
+            )
         });
-        let used_as_boundary = snap.principals.iter().any(|p| p.boundary.as_deref() == Some(&arn));
+        let used_as_boundary = snap
+            .principals
+            .iter()
+            .any(|p| p.boundary.as_deref() == Some(&arn));
         let attached = snap.principals.iter().any(|p| p.attached.contains(&arn));
-        let kind = if used_as_boundary && !attached { PolicyKind::Boundary } else { PolicyKind::Identity };
+        let kind = if used_as_boundary && !attached {
+            PolicyKind::Boundary
+        } else {
+            PolicyKind::Identity
+        };
         let fp = match default.and_then(|(j, v)| v.get("Document").map(|d| (j, d))) {
             Some((j, d)) => doc(&source, &address, format!("/Policies/{i}/PolicyVersionList/{j}/Document"), d, kind),
             None => FoundPolicy {
@@ -202,7 +245,9 @@ impl Snapshot {
             .iter()
             .find(|p| (p.kind == kind && p.name == name) || p.arn == who)
             .filter(|p| p.kind != "group")
-            .ok_or_else(|| format!("no user or role `{who}` in the snapshot (use role/NAME or user/NAME)"))?;
+            .ok_or_else(|| {
+                format!("no user or role `{who}` in the snapshot (use role/NAME or user/NAME)")
+            })?;
         let managed = |arn: &str, kind: PolicyKind| -> Result<FoundPolicy, String> {
             let mut fp = self.managed.get(arn).cloned().ok_or_else(|| {
                 format!("`{who}`: managed policy `{arn}` is not in the snapshot (AWS managed policies are included only with `--filter AWSManagedPolicy`); without it the answer would be unsound")
@@ -219,7 +264,9 @@ impl Snapshot {
                 .principals
                 .iter()
                 .find(|x| x.kind == "group" && &x.name == g)
-                .ok_or_else(|| format!("`{who}` is in group `{g}`, which is not in the snapshot"))?;
+                .ok_or_else(|| {
+                    format!("`{who}` is in group `{g}`, which is not in the snapshot")
+                })?;
             identity.extend(grp.inline.iter().cloned());
             for a in &grp.attached {
                 identity.push(managed(a, PolicyKind::Identity)?);

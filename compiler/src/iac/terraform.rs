@@ -18,17 +18,72 @@ use crate::source::SourceFile;
 
 /// Resource types and the attributes holding policy documents. `None`: inferred.
 const TYPES: &[(&str, &str, &str, Option<PolicyKind>)] = &[
-    ("managed", "aws_iam_policy", "policy", Some(PolicyKind::Identity)),
-    ("managed", "aws_iam_role_policy", "policy", Some(PolicyKind::Identity)),
-    ("managed", "aws_iam_user_policy", "policy", Some(PolicyKind::Identity)),
-    ("managed", "aws_iam_group_policy", "policy", Some(PolicyKind::Identity)),
-    ("managed", "aws_iam_role", "assume_role_policy", Some(PolicyKind::Trust)),
-    ("managed", "aws_s3_bucket_policy", "policy", Some(PolicyKind::Resource)),
-    ("managed", "aws_sqs_queue_policy", "policy", Some(PolicyKind::Resource)),
-    ("managed", "aws_sns_topic_policy", "policy", Some(PolicyKind::Resource)),
-    ("managed", "aws_kms_key", "policy", Some(PolicyKind::Resource)),
-    ("managed", "aws_ecr_repository_policy", "policy", Some(PolicyKind::Resource)),
-    ("managed", "aws_secretsmanager_secret_policy", "policy", Some(PolicyKind::Resource)),
+    (
+        "managed",
+        "aws_iam_policy",
+        "policy",
+        Some(PolicyKind::Identity),
+    ),
+    (
+        "managed",
+        "aws_iam_role_policy",
+        "policy",
+        Some(PolicyKind::Identity),
+    ),
+    (
+        "managed",
+        "aws_iam_user_policy",
+        "policy",
+        Some(PolicyKind::Identity),
+    ),
+    (
+        "managed",
+        "aws_iam_group_policy",
+        "policy",
+        Some(PolicyKind::Identity),
+    ),
+    (
+        "managed",
+        "aws_iam_role",
+        "assume_role_policy",
+        Some(PolicyKind::Trust),
+    ),
+    (
+        "managed",
+        "aws_s3_bucket_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_sqs_queue_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_sns_topic_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_kms_key",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_ecr_repository_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_secretsmanager_secret_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
     ("data", "aws_iam_policy_document", "json", None),
 ];
 
@@ -54,10 +109,14 @@ pub fn extract(name: &str, text: &str) -> Extraction {
     let mut res = Vec::new();
     if let Some(JsonKind::Array(rcs)) = root.get("resource_changes").map(|r| &r.kind) {
         for (i, rc) in rcs.iter().enumerate() {
-            let Some(change) = rc.get("change") else { continue };
+            let Some(change) = rc.get("change") else {
+                continue;
+            };
             let deleted = matches!(change.get("actions").map(|a| &a.kind),
                 Some(JsonKind::Array(a)) if a.len() == 1 && a[0].as_str() == Some("delete"));
-            let Some(after) = change.get("after") else { continue };
+            let Some(after) = change.get("after") else {
+                continue;
+            };
             if deleted || after.as_object().is_none() {
                 continue;
             }
@@ -95,7 +154,16 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             }
             let ptr = format!("{}/{attr}", r.pointer);
             let unknown = r.unknown.and_then(|u| u.get(attr));
-            one(&source, &r, attr, r.values.get(attr), unknown, ptr, *kind, &mut out);
+            one(
+                &source,
+                &r,
+                attr,
+                r.values.get(attr),
+                unknown,
+                ptr,
+                *kind,
+                &mut out,
+            );
         }
         if r.ty == "aws_iam_role" && r.mode == "managed" {
             let items = match r.values.get("inline_policy").map(|v| &v.kind) {
@@ -104,7 +172,14 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             };
             let unk = r.unknown.and_then(|u| u.get("inline_policy"));
             if matches!(unk.map(|u| &u.kind), Some(JsonKind::Bool(true))) {
-                out.policies.push(unknown_policy(&source, &r.address, format!("{}/inline_policy", r.pointer), unk.unwrap(), "inline_policy", Some(PolicyKind::Identity)));
+                out.policies.push(unknown_policy(
+                    &source,
+                    &r.address,
+                    format!("{}/inline_policy", r.pointer),
+                    unk.unwrap(),
+                    "inline_policy",
+                    Some(PolicyKind::Identity),
+                ));
             }
             for (i, it) in items.iter().enumerate() {
                 let u = match unk.map(|u| &u.kind) {
@@ -112,7 +187,16 @@ pub fn extract(name: &str, text: &str) -> Extraction {
                     _ => None,
                 };
                 let attr = format!("inline_policy[{i}].policy");
-                one(&source, &r, &attr, it.get("policy"), u, format!("{}/inline_policy/{i}/policy", r.pointer), Some(PolicyKind::Identity), &mut out);
+                one(
+                    &source,
+                    &r,
+                    &attr,
+                    it.get("policy"),
+                    u,
+                    format!("{}/inline_policy/{i}/policy", r.pointer),
+                    Some(PolicyKind::Identity),
+                    &mut out,
+                );
             }
         }
     }
@@ -182,7 +266,8 @@ fn one(
     let _ = ptr_escape;
     if let Some(u) = unknown {
         if matches!(u.kind, JsonKind::Bool(true)) {
-            out.policies.push(unknown_policy(source, &r.address, ptr, u, attr, kind));
+            out.policies
+                .push(unknown_policy(source, &r.address, ptr, u, attr, kind));
             return;
         }
     }
@@ -205,7 +290,11 @@ fn one(
             fp.source = d.source;
             fp.document = Some(d.json);
         }
-        Ok(_) => fp.diagnostics.push(Diagnostic::error("T0300", v.span, "expected one policy document")),
+        Ok(_) => fp.diagnostics.push(Diagnostic::error(
+            "T0300",
+            v.span,
+            "expected one policy document",
+        )),
         Err(e) => {
             fp.source = e.source;
             fp.diagnostics.push(e.diagnostic);

@@ -132,7 +132,10 @@ impl Builder<'_> {
             return node; // standard tags (`!!str`, ...): the value as is
         }
         if tag.handle != "!" {
-            self.fail(node.span, format!("unknown YAML tag `{}{}`", tag.handle, tag.suffix));
+            self.fail(
+                node.span,
+                format!("unknown YAML tag `{}{}`", tag.handle, tag.suffix),
+            );
             return node;
         }
         let Some((_, long)) = TAGS.iter().find(|(s, _)| *s == tag.suffix) else {
@@ -325,7 +328,10 @@ mod tests {
 
     #[test]
     fn duplicate_keys_and_bad_tags_are_errors() {
-        assert!(parse("a: 1\na: 2\n").unwrap_err().message.contains("duplicate"));
+        assert!(parse("a: 1\na: 2\n")
+            .unwrap_err()
+            .message
+            .contains("duplicate"));
         assert!(parse("a: !Nope x\n").is_err());
         assert!(parse("a: [\n").is_err());
     }
