@@ -160,6 +160,8 @@ pub struct CanArgs {
     #[command(flatten)]
     pub set: SetArgs,
     #[command(flatten)]
+    pub principal_of: crate::iac::PrincipalOfArgs,
+    #[command(flatten)]
     pub constraint: ConstraintArgs,
     #[command(flatten)]
     pub solve: SolveArgs,
@@ -202,7 +204,7 @@ pub enum KindArg {
 pub struct CheckArgs {
     /// Policy files (a document, an array of documents, `get-policy-version` output, or a
     /// URL-encoded document).
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["templates", "terraform_plans", "account_snapshots"])]
     pub files: Vec<PathBuf>,
     /// The kind of policy; inferred from the document when omitted.
     #[arg(long, value_enum)]
@@ -212,6 +214,8 @@ pub struct CheckArgs {
     /// Exit with 1 when there are warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    #[command(flatten)]
+    pub iac: crate::iac::IacCheckArgs,
 }
 
 /// The policies of a set, from flags or from a manifest.
@@ -243,6 +247,8 @@ pub struct SetArgs {
 pub struct EvalArgs {
     #[command(flatten)]
     pub set: SetArgs,
+    #[command(flatten)]
+    pub principal_of: crate::iac::PrincipalOfArgs,
     /// The caller: user ARN, role session ARN (arn:aws:sts::ACCT:assumed-role/ROLE/SESSION),
     /// service principal (ec2.amazonaws.com) or `anonymous`.
     #[arg(long)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod iac;
 mod load;
 mod render;
 mod report;

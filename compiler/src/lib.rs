@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod document;
 pub mod eval;
 pub mod glob;
+pub mod iac;
 pub mod json;
 pub mod lint;
 pub mod load;

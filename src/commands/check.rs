@@ -75,9 +75,14 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             }
         }
     }
+    let mut iac = crate::iac::Counts::default();
+    crate::iac::check(args, &mut iac, &mut records)?;
+    errors += iac.errors;
+    warnings += iac.warnings;
+    unreadable += iac.unreadable;
     match args.format {
         Format::Text => {
-            let files = args.files.len();
+            let files = args.files.len() + args.iac.count();
             eprintln!(
                 "checked {files} file{}: {errors} error{}, {warnings} warning{}{}",
                 if files == 1 { "" } else { "s" },

@@ -20,6 +20,10 @@ fn request(args: &EvalArgs) -> Result<Request> {
     };
     if let Some(p) = &args.principal {
         req.principal = p.clone();
+    } else if req.principal.is_empty() {
+        if let Some(p) = crate::iac::default_principal(&args.principal_of)? {
+            req.principal = p;
+        }
     }
     if let Some(a) = &args.action {
         req.action = a.clone();
@@ -68,7 +72,7 @@ fn request(args: &EvalArgs) -> Result<Request> {
 }
 
 pub fn run(args: &EvalArgs) -> Result<u8> {
-    let set = crate::load::policy_set(&args.set)?;
+    let set = crate::iac::policy_set(&args.set, &args.principal_of)?;
     let req = request(args)?;
     let ev = evaluate(&set, &req);
     match args.format {

@@ -136,7 +136,7 @@ fn mismatch(m: &ReplayMismatch) -> u8 {
 }
 
 pub fn run_can(args: &CanArgs) -> Result<u8> {
-    let set = crate::load::policy_set(&args.set)?;
+    let set = crate::iac::policy_set(&args.set, &args.principal_of)?;
     let c = constraint(&args.constraint)?;
     let opts = options(&args.solve)?;
     let report = match tarski_solver::can(&set, c.as_ref(), &opts) {

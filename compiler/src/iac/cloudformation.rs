@@ -1,0 +1,919 @@
+//! CloudFormation and CDK templates (JSON or YAML with short tags): every policy document in
+//! the IAM, S3, SQS, SNS, KMS, Secrets Manager and ECR resources and in SAM functions' inline
+//! `Policies`, with intrinsic functions resolved where their values are known and recorded as
+//! unknown where they are not (docs/iac.md).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
+use crate::diagnostic::Diagnostic;
+use crate::json::{self, Json, JsonKind, Member};
+use crate::policy::PolicyKind;
+use crate::source::SourceFile;
+use crate::span::Span;
+
+/// Values given by the user: parameters and pseudo parameters. Anything not given (and not
+/// a parameter default) stays unknown.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub parameters: BTreeMap<String, String>,
+    pub account_id: Option<String>,
+    pub partition: Option<String>,
+    pub region: Option<String>,
+    pub url_suffix: Option<String>,
+}
+
+const MARK: char = '\u{1}';
+
+/// Read a template (YAML unless the text is a JSON object) and extract its policies.
+pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
+    let source = Arc::new(SourceFile::new(name, text));
+    let mut out = Extraction::default();
+    let root = if text.trim_start().starts_with('{') {
+        json::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
+    } else {
+        super::yaml::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
+    };
+    let root = match root {
+        Ok(r) => r,
+        Err(d) => {
+            out.file_diag(&source, d);
+            return out;
+        }
+    };
+    let Some(resources) = root.get("Resources").and_then(Json::as_object) else {
+        out.file_diag(
+            &source,
+            Diagnostic::error(
+                "T0300",
+                root.span,
+                "not a CloudFormation template: no `Resources` object",
+            ),
+        );
+        return out;
+    };
+    let mut cx = Cx {
+        root: &root,
+        opts,
+        resources: resources.iter().map(|m| m.key.clone()).collect(),
+        conds: HashMap::new(),
+        cond_stack: Vec::new(),
+        unknowns: Vec::new(),
+    };
+    if let Some(t) = root.get("Transform") {
+        let names: Vec<String> = match &t.kind {
+            JsonKind::String(s) => vec![s.clone()],
+            JsonKind::Array(v) => v
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for n in names {
+            let msg = if n == "AWS::Serverless-2016-10-31" {
+                "the SAM transform is not applied: Tarski reads the inline `Policies` of \
+                 AWS::Serverless::Function; policies SAM generates (event sources, connectors, \
+                 policy templates) are not checked"
+                    .to_string()
+            } else if n == "AWS::LanguageExtensions" {
+                continue;
+            } else {
+                format!("the macro `{n}` is not expanded; policies it would add are not checked")
+            };
+            out.file_diag(&source, Diagnostic::warning("T0305", t.span, msg));
+        }
+    }
+    // Managed policies used as permissions boundaries are read as boundaries.
+    let mut boundaries = HashSet::new();
+    for m in resources {
+        if let Some(b) = m
+            .value
+            .get("Properties")
+            .and_then(|p| p.get("PermissionsBoundary"))
+        {
+            if let Some(r) = b.get("Ref").and_then(Json::as_str) {
+                boundaries.insert(r.to_string());
+            }
+        }
+    }
+    for m in resources {
+        let id = &m.key;
+        let res = &m.value;
+        let ty = res.get("Type").and_then(Json::as_str).unwrap_or("");
+        let mut cond_note = None;
+        if let Some(c) = res.get("Condition") {
+            let name = c.as_str().unwrap_or("");
+            match cx.condition(name, c.span) {
+                Ok(Some(false)) => continue,
+                Ok(Some(true)) => {}
+                Ok(None) => cond_note = Some((name.to_string(), c.span)),
+                Err(d) => {
+                    out.file_diag(&source, d);
+                    continue;
+                }
+            }
+        }
+        let props = res.get("Properties");
+        let base = format!("/Resources/{}/Properties", ptr_escape(id));
+        let mut docs: Docs<'_> = Vec::new();
+        let prop = |k: &str| props.and_then(|p| p.get(k));
+        let key_span = m.key_span;
+        match ty {
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+                let kind = if boundaries.contains(id) && ty == "AWS::IAM::ManagedPolicy" {
+                    PolicyKind::Boundary
+                } else {
+                    PolicyKind::Identity
+                };
+                docs.push((format!("{base}/PolicyDocument"), prop("PolicyDocument"), kind, key_span));
+            }
+            "AWS::IAM::Role" => {
+                docs.push((
+                    format!("{base}/AssumeRolePolicyDocument"),
+                    prop("AssumeRolePolicyDocument"),
+                    PolicyKind::Trust,
+                    key_span,
+                ));
+                policies_list(props, &base, &mut docs);
+            }
+            "AWS::IAM::User" | "AWS::IAM::Group" => policies_list(props, &base, &mut docs),
+            "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
+                docs.push((format!("{base}/PolicyDocument"), prop("PolicyDocument"), PolicyKind::Resource, key_span));
+            }
+            "AWS::KMS::Key" => {
+                docs.push((format!("{base}/KeyPolicy"), prop("KeyPolicy"), PolicyKind::Resource, key_span));
+            }
+            "AWS::SecretsManager::ResourcePolicy" => {
+                docs.push((format!("{base}/ResourcePolicy"), prop("ResourcePolicy"), PolicyKind::Resource, key_span));
+            }
+            "AWS::ECR::Repository" => {
+                if let Some(p) = prop("RepositoryPolicyText") {
+                    docs.push((format!("{base}/RepositoryPolicyText"), Some(p), PolicyKind::Resource, key_span));
+                }
+            }
+            "AWS::Serverless::Function" => match prop("Policies").map(|p| &p.kind) {
+                Some(JsonKind::Array(items)) => {
+                    for (i, it) in items.iter().enumerate() {
+                        let ptr = format!("{base}/Policies/{i}");
+                        if it.get("Statement").is_some() {
+                            docs.push((ptr, Some(it), PolicyKind::Identity, it.span));
+                        } else if let Some(ms) = it.as_object() {
+                            // A SAM policy template such as `S3ReadPolicy: {BucketName: ...}`.
+                            let what = ms.first().map(|m| m.key.as_str()).unwrap_or("?");
+                            out.policies.push(failed(
+                                &source, id, ptr, it.span, PolicyKind::Identity,
+                                Diagnostic::error("T0302", it.span, format!(
+                                    "SAM policy template `{what}` is expanded by the SAM transform; Tarski does not model it"
+                                )).with_note("help: write the statements inline, or check the template produced by `sam build` / `sam package`"),
+                            ));
+                        }
+                        // A string is a managed policy name or ARN: not a document in the template.
+                    }
+                }
+                Some(JsonKind::Object(_)) => docs.push((
+                    format!("{base}/Policies"),
+                    prop("Policies"),
+                    PolicyKind::Identity,
+                    key_span,
+                )),
+                _ => {}
+            },
+            "AWS::Lambda::Permission" => out.file_diag(
+                &source,
+                Diagnostic::warning(
+                    "T0305",
+                    key_span,
+                    format!("`{id}` (AWS::Lambda::Permission) adds a statement to a function's resource policy; Tarski does not model it and it is not checked"),
+                ),
+            ),
+            "AWS::CloudFormation::Stack" | "AWS::Serverless::Application" => out.file_diag(
+                &source,
+                Diagnostic::warning(
+                    "T0305",
+                    key_span,
+                    format!("nested stack `{id}` is not read; check its template with another --template"),
+                ),
+            ),
+            _ => {
+                if let Some(ms) = props.and_then(Json::as_object) {
+                    for p in ms {
+                        if p.value.get("Statement").is_some() {
+                            out.file_diag(&source, Diagnostic::warning(
+                                "T0305",
+                                p.key_span,
+                                format!("`{id}.{}` looks like a policy document, but Tarski does not read resource type `{ty}`; it is not checked", p.key),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (ptr, doc, kind, at) in docs {
+            let Some(doc) = doc else {
+                out.policies.push(failed(
+                    &source,
+                    id,
+                    ptr.clone(),
+                    at,
+                    kind,
+                    Diagnostic::error(
+                        "T0303",
+                        at,
+                        format!("`{id}` has no policy document at {ptr}"),
+                    ),
+                ));
+                continue;
+            };
+            let mut fp = cx.policy(&source, id, ptr, doc, kind);
+            if let Some((c, span)) = &cond_note {
+                fp.diagnostics.push(Diagnostic::warning(
+                    "T0304",
+                    *span,
+                    format!("`{id}` exists only when condition `{c}` holds, which depends on unknown values; its policies are checked as if it exists"),
+                ));
+            }
+            out.policies.push(fp);
+        }
+    }
+    out
+}
+
+type Docs<'a> = Vec<(String, Option<&'a Json>, PolicyKind, Span)>;
+
+fn policies_list<'a>(props: Option<&'a Json>, base: &str, docs: &mut Docs<'a>) {
+    if let Some(JsonKind::Array(items)) = props.and_then(|p| p.get("Policies")).map(|p| &p.kind) {
+        for (i, it) in items.iter().enumerate() {
+            docs.push((
+                format!("{base}/Policies/{i}/PolicyDocument"),
+                it.get("PolicyDocument"),
+                PolicyKind::Identity,
+                it.span,
+            ));
+        }
+    }
+}
+
+fn failed(
+    source: &Arc<SourceFile>,
+    id: &str,
+    ptr: String,
+    span: Span,
+    kind: PolicyKind,
+    d: Diagnostic,
+) -> FoundPolicy {
+    FoundPolicy {
+        origin: origin(source, id, ptr, span),
+        kind: Some(kind),
+        source: source.clone(),
+        document: None,
+        unknowns: Vec::new(),
+        diagnostics: vec![d],
+    }
+}
+
+struct Cx<'a> {
+    root: &'a Json,
+    opts: &'a Options,
+    resources: HashSet<String>,
+    conds: HashMap<String, Option<bool>>,
+    cond_stack: Vec<String>,
+    /// Unknowns of the policy being resolved: what and where.
+    unknowns: Vec<(String, Span)>,
+}
+
+type R<T> = Result<T, Diagnostic>;
+
+fn s(text: impl Into<String>, span: Span) -> Json {
+    Json {
+        kind: JsonKind::String(text.into()),
+        span,
+    }
+}
+
+fn marked(j: &Json) -> bool {
+    match &j.kind {
+        JsonKind::String(t) => t.contains(MARK),
+        JsonKind::Array(v) => v.iter().any(marked),
+        JsonKind::Object(m) => m.iter().any(|m| marked(&m.value)),
+        _ => false,
+    }
+}
+
+/// A whole-marker string: an unknown value, possibly standing for a list.
+fn is_whole_marker(j: &Json) -> bool {
+    j.as_str()
+        .is_some_and(|t| t.starts_with(MARK) && t.ends_with(MARK) && t.matches(MARK).count() == 2)
+}
+
+fn scalar(j: &Json, what: &str) -> R<String> {
+    match &j.kind {
+        JsonKind::String(t) => Ok(t.clone()),
+        JsonKind::Number(n) => Ok(n.clone()),
+        JsonKind::Bool(b) => Ok(b.to_string()),
+        _ => Err(Diagnostic::error(
+            "T0303",
+            j.span,
+            format!("{what} expects a string here, found {}", j.type_name()),
+        )),
+    }
+}
+
+fn intrinsic(j: &Json) -> Option<(&str, &Json)> {
+    match j.as_object() {
+        Some([m]) if m.key == "Ref" || m.key.starts_with("Fn::") => Some((&m.key, &m.value)),
+        _ => None,
+    }
+}
+
+fn args<'j>(v: &'j Json, f: &str, n: usize) -> R<&'j [Json]> {
+    match &v.kind {
+        JsonKind::Array(a) if a.len() == n => Ok(a),
+        _ => Err(Diagnostic::error(
+            "T0303",
+            v.span,
+            format!("`{f}` takes a list of {n} arguments"),
+        )),
+    }
+}
+
+impl Cx<'_> {
+    fn unknown(&mut self, what: String, span: Span) -> Json {
+        let i = self.unknowns.len();
+        self.unknowns.push((what, span));
+        s(format!("{MARK}{i}{MARK}"), span)
+    }
+
+    fn policy(
+        &mut self,
+        source: &Arc<SourceFile>,
+        id: &str,
+        ptr: String,
+        doc: &Json,
+        kind: PolicyKind,
+    ) -> FoundPolicy {
+        self.unknowns.clear();
+        let mut fp = FoundPolicy {
+            origin: origin(source, id, ptr, doc.span),
+            kind: Some(kind),
+            source: source.clone(),
+            document: None,
+            unknowns: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        match self.resolve(doc) {
+            Err(d) => fp.diagnostics.push(d),
+            Ok(None) => fp.diagnostics.push(Diagnostic::error(
+                "T0303",
+                doc.span,
+                "the policy document is AWS::NoValue",
+            )),
+            Ok(Some(j)) => match &j.kind {
+                JsonKind::String(t) if !t.contains(MARK) => {
+                    // A document written as a JSON string.
+                    let src = Arc::new(SourceFile::new(
+                        format!("{}: {id} (policy string)", source.name),
+                        t.clone(),
+                    ));
+                    match json::parse(&src.text) {
+                        Ok(d) => {
+                            fp.source = src;
+                            fp.document = Some(d);
+                        }
+                        Err(e) => {
+                            fp.source = src;
+                            fp.diagnostics
+                                .push(Diagnostic::error(e.code, e.span, e.message));
+                        }
+                    }
+                }
+                JsonKind::String(_) => fp.diagnostics.push(Diagnostic::error(
+                    "T0302",
+                    doc.span,
+                    "the whole policy document is known only at deploy time; Tarski cannot model it",
+                )),
+                _ => {
+                    let mut unknowns: Vec<Option<Unknown>> = vec![None; self.unknowns.len()];
+                    let d = self.finish(j, Ctx::Other, &mut unknowns);
+                    fp.unknowns = unknowns.into_iter().flatten().collect();
+                    fp.document = Some(d);
+                }
+            },
+        }
+        fp
+    }
+
+    /// Replace markers with placeholders that keep the document valid: a value standing at
+    /// the start of a `Resource` or principal gets an ARN-shaped placeholder.
+    fn finish(&self, j: Json, cx: Ctx, out: &mut Vec<Option<Unknown>>) -> Json {
+        let span = j.span;
+        match j.kind {
+            JsonKind::String(t) if t.contains(MARK) => {
+                let mut text = String::new();
+                for (k, part) in t.split(MARK).enumerate() {
+                    if k % 2 == 0 {
+                        text.push_str(part);
+                        continue;
+                    }
+                    let i: usize = part.parse().unwrap_or(0);
+                    let n = i + 1;
+                    let ph = if text.is_empty() && !t.starts_with("arn:") && cx == Ctx::Arn {
+                        format!("arn:tarski-unknown:unknown:unknown:unknown:unknown-{n}")
+                    } else if text.is_empty() && cx == Ctx::Action {
+                        format!("tarski-unknown:Unknown{n}")
+                    } else {
+                        format!("tarski-unknown-{n}")
+                    };
+                    text.push_str(&ph);
+                    if let (Some(slot), Some((what, at))) = (out.get_mut(i), self.unknowns.get(i)) {
+                        if slot.is_none() {
+                            *slot = Some(Unknown {
+                                what: what.clone(),
+                                span: *at,
+                                placeholder: ph,
+                                value_span: span,
+                            });
+                        }
+                    }
+                }
+                s(text, span)
+            }
+            JsonKind::Array(v) => Json {
+                kind: JsonKind::Array(v.into_iter().map(|x| self.finish(x, cx, out)).collect()),
+                span,
+            },
+            JsonKind::Object(ms) => Json {
+                kind: JsonKind::Object(
+                    ms.into_iter()
+                        .map(|m| {
+                            let c = match m.key.as_str() {
+                                "Resource" | "NotResource" | "Principal" | "NotPrincipal" => {
+                                    Ctx::Arn
+                                }
+                                "Action" | "NotAction" => Ctx::Action,
+                                _ if cx == Ctx::Arn => Ctx::Arn,
+                                _ => Ctx::Other,
+                            };
+                            Member {
+                                value: self.finish(m.value, c, out),
+                                ..m
+                            }
+                        })
+                        .collect(),
+                ),
+                span,
+            },
+            kind => Json { kind, span },
+        }
+    }
+
+    /// Resolve intrinsics; `None` is `AWS::NoValue` (the property is removed).
+    fn resolve(&mut self, j: &Json) -> R<Option<Json>> {
+        if let Some((f, v)) = intrinsic(j) {
+            return self.call(f, v, j.span);
+        }
+        Ok(Some(match &j.kind {
+            JsonKind::Array(items) => {
+                let mut out = Vec::new();
+                for it in items {
+                    if let Some(x) = self.resolve(it)? {
+                        out.push(x);
+                    }
+                }
+                Json {
+                    kind: JsonKind::Array(out),
+                    span: j.span,
+                }
+            }
+            JsonKind::Object(ms) => {
+                let mut out = Vec::new();
+                for m in ms {
+                    if let Some(x) = self.resolve(&m.value)? {
+                        out.push(Member {
+                            key: m.key.clone(),
+                            key_span: m.key_span,
+                            value: x,
+                        });
+                    }
+                }
+                Json {
+                    kind: JsonKind::Object(out),
+                    span: j.span,
+                }
+            }
+            _ => j.clone(),
+        }))
+    }
+
+    fn known(&mut self, j: &Json, what: &str) -> R<Json> {
+        self.resolve(j)?.ok_or_else(|| {
+            Diagnostic::error(
+                "T0303",
+                j.span,
+                format!("{what}: AWS::NoValue is not a value here"),
+            )
+        })
+    }
+
+    fn call(&mut self, f: &str, v: &Json, span: Span) -> R<Option<Json>> {
+        let out = match f {
+            "Ref" => {
+                let name = scalar(v, "Ref")?;
+                if name == "AWS::NoValue" {
+                    return Ok(None);
+                }
+                self.reference(&name, span)?
+            }
+            "Fn::GetAtt" => {
+                let (res, attr) = match &v.kind {
+                    JsonKind::String(t) => match t.split_once('.') {
+                        Some((a, b)) => (a.to_string(), b.to_string()),
+                        None => (t.clone(), String::new()),
+                    },
+                    _ => {
+                        let a = args(v, f, 2)?;
+                        let attr = self.known(&a[1], f)?;
+                        (scalar(&a[0], f)?, scalar(&attr, f)?)
+                    }
+                };
+                if !self.resources.contains(&res) {
+                    return Err(Diagnostic::error(
+                        "T0303",
+                        span,
+                        format!("`Fn::GetAtt` of `{res}`, which is not a resource of the template"),
+                    ));
+                }
+                self.unknown(
+                    format!("Fn::GetAtt {res}.{attr} (a resource attribute, known after deploy)"),
+                    span,
+                )
+            }
+            "Fn::ImportValue" => {
+                let name = self.known(v, f)?;
+                let n = scalar(&name, f).unwrap_or_default().replace(MARK, "");
+                self.unknown(
+                    format!("Fn::ImportValue {n} (another stack's export)"),
+                    span,
+                )
+            }
+            "Fn::Join" => {
+                let a = args(v, f, 2)?;
+                let delim = scalar(&self.known(&a[0], f)?, f)?;
+                let list = self.known(&a[1], f)?;
+                match &list.kind {
+                    JsonKind::Array(items) => {
+                        let parts: R<Vec<String>> = items.iter().map(|x| scalar(x, f)).collect();
+                        s(parts?.join(&delim), span)
+                    }
+                    _ if is_whole_marker(&list) => {
+                        self.unknown("Fn::Join of a list known only at deploy time".into(), span)
+                    }
+                    _ => {
+                        return Err(Diagnostic::error(
+                            "T0303",
+                            a[1].span,
+                            "`Fn::Join` needs a list",
+                        ))
+                    }
+                }
+            }
+            "Fn::Sub" => self.sub(v, span)?,
+            "Fn::Select" => {
+                let a = args(v, f, 2)?;
+                let idx = self.known(&a[0], f)?;
+                let list = self.known(&a[1], f)?;
+                if marked(&idx) || is_whole_marker(&list) {
+                    self.unknown(
+                        "Fn::Select on values known only at deploy time".into(),
+                        span,
+                    )
+                } else {
+                    let i: usize = scalar(&idx, f)?.parse().map_err(|_| {
+                        Diagnostic::error("T0303", a[0].span, "`Fn::Select` index is not a number")
+                    })?;
+                    match &list.kind {
+                        JsonKind::Array(items) => items.get(i).cloned().ok_or_else(|| {
+                            Diagnostic::error(
+                                "T0303",
+                                span,
+                                format!("`Fn::Select` index {i} is out of range (the list has {} items)", items.len()),
+                            )
+                        })?,
+                        _ => return Err(Diagnostic::error("T0303", a[1].span, "`Fn::Select` needs a list")),
+                    }
+                }
+            }
+            "Fn::Split" => {
+                let a = args(v, f, 2)?;
+                let delim = scalar(&self.known(&a[0], f)?, f)?;
+                let text = scalar(&self.known(&a[1], f)?, f)?;
+                if text.contains(MARK) || delim.is_empty() {
+                    // The number of items is unknown: an unknown list.
+                    self.unknown(
+                        "Fn::Split of a value known only at deploy time".into(),
+                        span,
+                    )
+                } else {
+                    Json {
+                        kind: JsonKind::Array(text.split(&delim).map(|p| s(p, span)).collect()),
+                        span,
+                    }
+                }
+            }
+            "Fn::If" => {
+                let a = args(v, f, 3)?;
+                let name = scalar(&a[0], f)?;
+                match self.condition(&name, a[0].span)? {
+                    Some(true) => return self.resolve(&a[1]),
+                    Some(false) => return self.resolve(&a[2]),
+                    None => {
+                        let x = self.resolve(&a[1])?;
+                        let y = self.resolve(&a[2])?;
+                        let stringy = |o: &Option<Json>| {
+                            o.as_ref().is_some_and(|j| {
+                                matches!(j.kind, JsonKind::String(_) | JsonKind::Number(_))
+                            })
+                        };
+                        if stringy(&x) && stringy(&y) {
+                            self.unknown(
+                                format!(
+                                    "Fn::If on condition `{name}`, which depends on unknown values"
+                                ),
+                                span,
+                            )
+                        } else {
+                            return Err(Diagnostic::error(
+                                "T0302",
+                                span,
+                                format!("`Fn::If` on condition `{name}` depends on unknown values and chooses between structures; Tarski cannot model it"),
+                            ).with_note("help: give the parameters it depends on with --parameter NAME=VALUE"));
+                        }
+                    }
+                }
+            }
+            "Fn::FindInMap" => {
+                let a = match &v.kind {
+                    JsonKind::Array(a) if a.len() >= 3 => a,
+                    _ => {
+                        return Err(Diagnostic::error(
+                            "T0303",
+                            v.span,
+                            "`Fn::FindInMap` takes [map, key, key]",
+                        ))
+                    }
+                };
+                let mut keys = Vec::new();
+                for k in &a[..3] {
+                    keys.push(scalar(&self.known(k, f)?, f)?);
+                }
+                if keys.iter().any(|k| k.contains(MARK)) {
+                    self.unknown(
+                        "Fn::FindInMap with keys known only at deploy time".into(),
+                        span,
+                    )
+                } else {
+                    let found = self
+                        .root
+                        .get("Mappings")
+                        .and_then(|m| m.get(&keys[0]))
+                        .and_then(|m| m.get(&keys[1]))
+                        .and_then(|m| m.get(&keys[2]))
+                        .cloned();
+                    match found {
+                        Some(x) => return self.resolve(&x),
+                        None => {
+                            return Err(Diagnostic::error(
+                                "T0303",
+                                span,
+                                format!(
+                                    "`Fn::FindInMap`: no entry {}.{}.{} in Mappings",
+                                    keys[0], keys[1], keys[2]
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(Diagnostic::error(
+                    "T0302",
+                    span,
+                    format!("`{f}` in a policy document: Tarski cannot model it"),
+                ))
+            }
+        };
+        Ok(Some(out))
+    }
+
+    fn reference(&mut self, name: &str, span: Span) -> R<Json> {
+        let o = self.opts;
+        let pseudo = |v: &Option<String>| v.clone();
+        let given = match name {
+            "AWS::AccountId" => Some(pseudo(&o.account_id)),
+            "AWS::Partition" => Some(pseudo(&o.partition)),
+            "AWS::Region" => Some(pseudo(&o.region)),
+            "AWS::URLSuffix" => Some(o.url_suffix.clone().or_else(|| {
+                o.partition.as_deref().map(|p| {
+                    if p == "aws-cn" {
+                        "amazonaws.com.cn"
+                    } else {
+                        "amazonaws.com"
+                    }
+                    .to_string()
+                })
+            })),
+            "AWS::StackName" | "AWS::StackId" | "AWS::NotificationARNs" => Some(None),
+            _ => None,
+        };
+        if let Some(g) = given {
+            return Ok(match g {
+                Some(v) => s(v, span),
+                None => self.unknown(format!("the pseudo parameter {name} (not given)"), span),
+            });
+        }
+        if let Some(p) = self.root.get("Parameters").and_then(|p| p.get(name)) {
+            let ty = p.get("Type").and_then(Json::as_str).unwrap_or("String");
+            let value = match o.parameters.get(name) {
+                Some(v) => Some(v.clone()),
+                None if ty.starts_with("AWS::SSM::Parameter::Value") => None,
+                None => p.get("Default").map(|d| scalar(d, "Default")).transpose()?,
+            };
+            let Some(value) = value else {
+                let why = if ty.starts_with("AWS::SSM") {
+                    "an SSM parameter, read at deploy time"
+                } else {
+                    "no default"
+                };
+                return Ok(self.unknown(
+                    format!("the parameter {name} ({why}; give --parameter {name}=VALUE)"),
+                    span,
+                ));
+            };
+            if ty == "CommaDelimitedList" || ty.starts_with("List<") {
+                return Ok(Json {
+                    kind: JsonKind::Array(value.split(',').map(|x| s(x.trim(), span)).collect()),
+                    span,
+                });
+            }
+            return Ok(s(value, span));
+        }
+        if self.resources.contains(name) {
+            return Ok(self.unknown(
+                format!("Ref {name} (a resource's physical id, known after deploy)"),
+                span,
+            ));
+        }
+        Err(Diagnostic::error(
+            "T0303",
+            span,
+            format!("`Ref` to `{name}`, which is neither a parameter, a pseudo parameter nor a resource"),
+        ))
+    }
+
+    fn sub(&mut self, v: &Json, span: Span) -> R<Json> {
+        let (tpl, vars) = match &v.kind {
+            JsonKind::String(t) => (t.clone(), None),
+            JsonKind::Array(a) if a.len() == 2 => (scalar(&a[0], "Fn::Sub")?, Some(&a[1])),
+            _ => {
+                return Err(Diagnostic::error(
+                    "T0303",
+                    v.span,
+                    "`Fn::Sub` takes a string or [string, {variables}]",
+                ))
+            }
+        };
+        let mut out = String::new();
+        let mut rest = tpl.as_str();
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                rest = "";
+                break;
+            };
+            let var = &after[..end];
+            rest = &after[end + 1..];
+            if let Some(lit) = var.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(lit);
+                out.push('}');
+                continue;
+            }
+            let var = var.trim();
+            let value = if let Some(x) = vars.and_then(|m| m.get(var)) {
+                self.known(x, "Fn::Sub")?
+            } else if let Some((res, attr)) = var.split_once('.') {
+                if !self.resources.contains(res) {
+                    return Err(Diagnostic::error("T0303", span, format!("`Fn::Sub` refers to `${{{var}}}`, but `{res}` is not a resource of the template")));
+                }
+                self.unknown(
+                    format!("Fn::GetAtt {res}.{attr} (in Fn::Sub; known after deploy)"),
+                    span,
+                )
+            } else {
+                self.reference(var, span)?
+            };
+            out.push_str(&scalar(&value, "Fn::Sub")?);
+        }
+        out.push_str(rest);
+        Ok(s(out, span))
+    }
+
+    /// A condition's value: `None` when it depends on unknown values.
+    fn condition(&mut self, name: &str, span: Span) -> R<Option<bool>> {
+        if let Some(v) = self.conds.get(name) {
+            return Ok(*v);
+        }
+        if self.cond_stack.iter().any(|c| c == name) {
+            return Err(Diagnostic::error(
+                "T0303",
+                span,
+                format!("condition `{name}` depends on itself"),
+            ));
+        }
+        let Some(expr) = self
+            .root
+            .get("Conditions")
+            .and_then(|c| c.get(name))
+            .cloned()
+        else {
+            return Err(Diagnostic::error(
+                "T0303",
+                span,
+                format!("no condition `{name}` in Conditions"),
+            ));
+        };
+        self.cond_stack.push(name.to_string());
+        let mark = self.unknowns.len();
+        let v = self.cond_expr(&expr);
+        self.unknowns.truncate(mark);
+        self.cond_stack.pop();
+        let v = v?;
+        self.conds.insert(name.to_string(), v);
+        Ok(v)
+    }
+
+    fn cond_expr(&mut self, e: &Json) -> R<Option<bool>> {
+        let Some([m]) = e.as_object() else {
+            return Err(Diagnostic::error(
+                "T0303",
+                e.span,
+                "a condition must be a condition function",
+            ));
+        };
+        let list = |v: &Json| -> R<Vec<Json>> {
+            match &v.kind {
+                JsonKind::Array(a) => Ok(a.clone()),
+                _ => Err(Diagnostic::error(
+                    "T0303",
+                    v.span,
+                    format!("`{}` takes a list", m.key),
+                )),
+            }
+        };
+        match m.key.as_str() {
+            "Condition" => {
+                let n = scalar(&m.value, "Condition")?;
+                self.condition(&n, m.value.span)
+            }
+            "Fn::Equals" => {
+                let a = args(&m.value, "Fn::Equals", 2)?;
+                let x = self.known(&a[0], "Fn::Equals")?;
+                let y = self.known(&a[1], "Fn::Equals")?;
+                if marked(&x) || marked(&y) {
+                    return Ok(None);
+                }
+                Ok(Some(scalar(&x, "Fn::Equals")? == scalar(&y, "Fn::Equals")?))
+            }
+            "Fn::Not" => {
+                let a = args(&m.value, "Fn::Not", 1)?;
+                Ok(self.cond_expr(&a[0])?.map(|b| !b))
+            }
+            "Fn::And" | "Fn::Or" => {
+                let and = m.key == "Fn::And";
+                let mut unknown = false;
+                for x in list(&m.value)? {
+                    match self.cond_expr(&x)? {
+                        Some(b) if b != and => return Ok(Some(b)),
+                        Some(_) => {}
+                        None => unknown = true,
+                    }
+                }
+                Ok(if unknown { None } else { Some(and) })
+            }
+            k => Err(Diagnostic::error(
+                "T0303",
+                m.key_span,
+                format!("`{k}` is not a condition function"),
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Arn,
+    Action,
+    Other,
+}

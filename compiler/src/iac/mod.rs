@@ -1,0 +1,203 @@
+//! Policies where users keep them: CloudFormation / CDK templates (JSON and YAML), Terraform
+//! plan JSON, and account snapshots (`aws iam get-account-authorization-details`). No I/O:
+//! callers pass text. Each policy found keeps its origin (file, logical id or address, JSON
+//! pointer, line) and its kind; values known only at deploy time are never guessed (see
+//! docs/iac.md for what Tarski does with them and which answers stay valid).
+//!
+//! Diagnostic codes `T03xx` (docs/diagnostics.md).
+
+pub mod cloudformation;
+pub mod snapshot;
+pub mod terraform;
+pub mod yaml;
+
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+use crate::json::Json;
+use crate::load::SourceDiagnostics;
+use crate::parse::parse_policy;
+use crate::policy::PolicyKind;
+use crate::policy_set::LoadedPolicy;
+use crate::source::SourceFile;
+use crate::span::Span;
+
+/// Where a policy was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The input file.
+    pub file: String,
+    /// CloudFormation logical id, Terraform resource address, or `role/NAME`,
+    /// `user/NAME`, `group/NAME`, `policy/ARN` in a snapshot.
+    pub address: String,
+    /// JSON pointer (RFC 6901) of the document in the input; for YAML the same path.
+    pub pointer: String,
+    /// 1-based line and column of the document in the input.
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A value Tarski could not resolve (known only at deploy or apply time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unknown {
+    /// What the value is, e.g. ``Fn::GetAtt DataBucket.Arn``.
+    pub what: String,
+    /// Where it is written (in `FoundPolicy::source`).
+    pub span: Span,
+    /// The text standing in for it in the document Tarski validates.
+    pub placeholder: String,
+    /// The span of the document value that holds it.
+    pub value_span: Span,
+}
+
+/// One policy document found in an input.
+#[derive(Clone, Debug)]
+pub struct FoundPolicy {
+    pub origin: Origin,
+    /// The kind it is read as; `None` when the input does not say (inferred from the document).
+    pub kind: Option<PolicyKind>,
+    /// The source `document`'s spans (and `errors`' spans) point into.
+    pub source: Arc<SourceFile>,
+    /// The document with every known value resolved; `None` when it could not be built.
+    pub document: Option<Json>,
+    /// Values that could not be resolved; a policy with any is `symbolic`.
+    pub unknowns: Vec<Unknown>,
+    /// Errors (the policy could not be modelled) and warnings found while extracting it.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FoundPolicy {
+    /// True when some value in the policy is unknown until deploy / apply.
+    pub fn symbolic(&self) -> bool {
+        !self.unknowns.is_empty()
+    }
+
+    /// The policy could not be built at all (an error while extracting it).
+    pub fn failed(&self) -> bool {
+        self.document.is_none() || self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Everything found in one input.
+#[derive(Debug, Default)]
+pub struct Extraction {
+    pub policies: Vec<FoundPolicy>,
+    /// Problems with the input as a whole (unreadable, unsupported parts).
+    pub diagnostics: Vec<SourceDiagnostics>,
+}
+
+impl Extraction {
+    fn file_diag(&mut self, source: &Arc<SourceFile>, d: Diagnostic) {
+        if let Some(g) = self
+            .diagnostics
+            .iter_mut()
+            .find(|g| Arc::ptr_eq(&g.source, source))
+        {
+            g.diagnostics.push(d);
+        } else {
+            self.diagnostics.push(SourceDiagnostics {
+                source: source.clone(),
+                diagnostics: vec![d],
+            });
+        }
+    }
+}
+
+/// A checked policy: the parsed policy (if valid) and every diagnostic about it.
+#[derive(Debug)]
+pub struct Checked {
+    pub policy: Option<LoadedPolicy>,
+    pub diagnostics: SourceDiagnostics,
+}
+
+/// Parse (and optionally lint) a found policy. Unknown values get one `T0301` warning listing
+/// them; lint warnings caused only by a placeholder are dropped; parse errors inside a
+/// placeholder get a note saying the value is unknown.
+pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
+    let mut diags = p.diagnostics.clone();
+    let mut policy = None;
+    if let Some(doc) = &p.document {
+        if !p.unknowns.is_empty() {
+            let mut d = Diagnostic::warning(
+                "T0301",
+                doc.span,
+                format!(
+                    "{} value{} in this policy {} known only at deploy time; the policy is symbolic",
+                    p.unknowns.len(),
+                    if p.unknowns.len() == 1 { "" } else { "s" },
+                    if p.unknowns.len() == 1 { "is" } else { "are" }
+                ),
+            );
+            for u in &p.unknowns {
+                let (l, c) = p.source.line_col(u.span.start as usize);
+                d = d.with_note(format!(
+                    "{}:{l}:{c}: {} (stands as `{}`)",
+                    p.source.name, u.what, u.placeholder
+                ));
+            }
+            d = d.with_note(
+                "validation and lint hold for every value; proofs over this policy are refused \
+                 until the values are given (docs/iac.md)",
+            );
+            diags.push(d);
+        }
+        if !p.failed() {
+            let parsed = parse_policy(doc, p.kind);
+            let inside = |s: Span| {
+                p.unknowns
+                    .iter()
+                    .any(|u| u.value_span.start <= s.start && s.end <= u.value_span.end)
+            };
+            for d in parsed.diagnostics {
+                if inside(d.span) {
+                    if d.is_error() {
+                        diags.push(d.with_note(
+                            "this value is known only at deploy time; Tarski checked a placeholder",
+                        ));
+                    }
+                } else {
+                    diags.push(d);
+                }
+            }
+            if let Some(pol) = parsed.policy {
+                if lint {
+                    diags.extend(
+                        crate::lint::lint(&pol)
+                            .into_iter()
+                            .filter(|d| !inside(d.span)),
+                    );
+                }
+                if !diags.iter().any(Diagnostic::is_error) {
+                    policy = Some(LoadedPolicy {
+                        source: p.source.clone(),
+                        policy: pol,
+                    });
+                }
+            }
+        }
+    }
+    diags.sort_by_key(|d| (d.span.start, d.code));
+    Checked {
+        policy,
+        diagnostics: SourceDiagnostics {
+            source: p.source.clone(),
+            diagnostics: diags,
+        },
+    }
+}
+
+/// JSON pointer escaping (RFC 6901).
+pub(crate) fn ptr_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+pub(crate) fn origin(source: &SourceFile, address: &str, pointer: String, span: Span) -> Origin {
+    let (line, column) = source.line_col(span.start as usize);
+    Origin {
+        file: source.name.clone(),
+        address: address.to_string(),
+        pointer,
+        line,
+        column,
+    }
+}
