@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // --help and --version are not errors.
-            return exit::code(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+            return exit::code(if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            });
         }
     };
     // A panic is a bug: say so plainly and exit with the internal-error code, never with a

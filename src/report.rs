@@ -24,16 +24,33 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
             .as_ref()
             .map(|l| format!("{}:{}:{}", l.file, l.line, l.column))
             .unwrap_or_else(|| r.file.clone());
-        writeln!(out, "{}: {} [{}] {}: {}", r.status.as_str().to_uppercase(), loc, r.check, r.subject, r.message)?;
+        writeln!(
+            out,
+            "{}: {} [{}] {}: {}",
+            r.status.as_str().to_uppercase(),
+            loc,
+            r.check,
+            r.subject,
+            r.message
+        )?;
         if let Some(w) = r.witnesses.first() {
-            let ctx: Vec<String> = w.request.context.iter().map(|(k, v)| format!("{k}={}", v.join(","))).collect();
+            let ctx: Vec<String> = w
+                .request
+                .context
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.join(",")))
+                .collect();
             writeln!(
                 out,
                 "    witness: {} {} on {}{}",
                 w.request.principal,
                 w.request.action,
                 w.request.resource,
-                if ctx.is_empty() { String::new() } else { format!(" with {}", ctx.join(" ")) }
+                if ctx.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {}", ctx.join(" "))
+                }
             )?;
             for n in &w.notes {
                 writeln!(out, "    note: {n}")?;
@@ -51,12 +68,21 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
         get(Status::Unknown),
         get(Status::Error)
     )?;
-    let mut slow: Vec<&Record> = records.iter().filter(|r| r.status != Status::Error).collect();
-    slow.sort_by(|a, b| b.elapsed.cmp(&a.elapsed));
+    let mut slow: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.status != Status::Error)
+        .collect();
+    slow.sort_by_key(|r| std::cmp::Reverse(r.elapsed));
     if !slow.is_empty() {
         writeln!(out, "slowest checks:")?;
         for r in slow.iter().take(5) {
-            writeln!(out, "  {:>9.1} ms  {} [{}]", r.elapsed.as_secs_f64() * 1000.0, r.subject, r.check)?;
+            writeln!(
+                out,
+                "  {:>9.1} ms  {} [{}]",
+                r.elapsed.as_secs_f64() * 1000.0,
+                r.subject,
+                r.check
+            )?;
         }
     }
     Ok(())
@@ -119,17 +145,27 @@ pub fn from_json(v: &Value) -> Option<Record> {
         message: s("message").unwrap_or_default(),
         witnesses,
         location,
-        elapsed: std::time::Duration::from_secs_f64(v.get("elapsed_ms").and_then(Value::as_f64).unwrap_or(0.0) / 1000.0),
+        elapsed: std::time::Duration::from_secs_f64(
+            v.get("elapsed_ms").and_then(Value::as_f64).unwrap_or(0.0) / 1000.0,
+        ),
     })
 }
 
 /// SARIF 2.1.0: one result per failing (or unknown, or unreadable) record, pointing at the
 /// statement that grants the witness when there is one.
-pub fn sarif(records: &[Record], descriptions: &BTreeMap<String, String>, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn sarif(
+    records: &[Record],
+    descriptions: &BTreeMap<String, String>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
     let mut results = Vec::new();
     for r in records.iter().filter(|r| r.status != Status::Pass) {
-        let rule_id = if r.status == Status::Error { "tarski/input-error".to_string() } else { format!("tarski/{}", r.check) };
+        let rule_id = if r.status == Status::Error {
+            "tarski/input-error".to_string()
+        } else {
+            format!("tarski/{}", r.check)
+        };
         rules.entry(rule_id.clone()).or_insert_with(|| {
             let text = descriptions.get(&r.check).cloned().unwrap_or_else(|| r.check.clone());
             json!({"id": rule_id, "name": r.check, "shortDescription": {"text": text}, "defaultConfiguration": {"level": level(r)}})
@@ -140,7 +176,10 @@ pub fn sarif(records: &[Record], descriptions: &BTreeMap<String, String>, out: &
         };
         let mut text = format!("{}: {}", r.check, r.message);
         if let Some(w) = r.witnesses.first() {
-            text.push_str(&format!(" Witness: {} may {} on {}.", w.request.principal, w.request.action, w.request.resource));
+            text.push_str(&format!(
+                " Witness: {} may {} on {}.",
+                w.request.principal, w.request.action, w.request.resource
+            ));
         }
         results.push(json!({
             "ruleId": rule_id,
@@ -165,7 +204,11 @@ pub fn sarif(records: &[Record], descriptions: &BTreeMap<String, String>, out: &
             "results": results,
         }],
     });
-    writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default())
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
 }
 
 fn level(r: &Record) -> &'static str {
@@ -179,5 +222,7 @@ fn level(r: &Record) -> &'static str {
 /// SARIF wants URIs; relative paths with forward slashes are what code scanning resolves
 /// against the repository root.
 fn uri(path: &str) -> String {
-    path.trim_start_matches("./").replace('\\', "/").replace(' ', "%20")
+    path.trim_start_matches("./")
+        .replace('\\', "/")
+        .replace(' ', "%20")
 }

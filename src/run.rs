@@ -15,9 +15,21 @@ use tarski_solver::{Options, Verdict, Witness};
 
 #[derive(Clone)]
 pub enum Question {
-    Can { set: Arc<PolicySet>, expr: Option<Expr>, expect: bool },
-    Subset { a: Arc<PolicySet>, b: Arc<PolicySet>, expr: Option<Expr> },
-    Equiv { a: Arc<PolicySet>, b: Arc<PolicySet>, expr: Option<Expr> },
+    Can {
+        set: Arc<PolicySet>,
+        expr: Option<Expr>,
+        expect: bool,
+    },
+    Subset {
+        a: Arc<PolicySet>,
+        b: Arc<PolicySet>,
+        expr: Option<Expr>,
+    },
+    Equiv {
+        a: Arc<PolicySet>,
+        b: Arc<PolicySet>,
+        expr: Option<Expr>,
+    },
 }
 
 #[derive(Clone)]
@@ -51,7 +63,9 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        [Status::Pass, Status::Fail, Status::Unknown, Status::Error].into_iter().find(|x| x.as_str() == s)
+        [Status::Pass, Status::Fail, Status::Unknown, Status::Error]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -98,8 +112,16 @@ fn granting(set: &PolicySet, w: &Witness) -> Option<Location> {
         .matched
         .iter()
         .find(|m| m.effect == Effect::Allow && m.role != Role::Boundary)?;
-    let lp = set.all().into_iter().find(|(_, p)| p.source.name == m.file)?.1;
-    let st = lp.policy.statements.iter().find(|s| s.label() == m.statement)?;
+    let lp = set
+        .all()
+        .into_iter()
+        .find(|(_, p)| p.source.name == m.file)?
+        .1;
+    let st = lp
+        .policy
+        .statements
+        .iter()
+        .find(|s| s.label() == m.statement)?;
     let (line, column) = lp.source.line_col(st.span.start as usize);
     Some(Location {
         file: m.file.clone(),
@@ -107,6 +129,13 @@ fn granting(set: &PolicySet, w: &Witness) -> Option<Location> {
         column,
     })
 }
+
+/// One solver call, the set its witnesses come from, and what a witness means.
+type Attempt<'a> = (
+    Result<tarski_solver::Report, Box<tarski_solver::ReplayMismatch>>,
+    Arc<PolicySet>,
+    &'a str,
+);
 
 pub fn run(job: &Job, opts: &Options) -> Record {
     let start = Instant::now();
@@ -121,12 +150,28 @@ pub fn run(job: &Job, opts: &Options) -> Record {
         location: None,
         elapsed: Duration::ZERO,
     };
-    let verdicts: Vec<(Result<tarski_solver::Report, Box<tarski_solver::ReplayMismatch>>, Arc<PolicySet>, &str)> = match &job.question {
-        Question::Can { set, expr, .. } => vec![(tarski_solver::can(set, expr.as_ref(), opts), set.clone(), "")],
-        Question::Subset { a, b, expr } => vec![(tarski_solver::escapes(a, b, expr.as_ref(), opts), a.clone(), "")],
+    let verdicts: Vec<Attempt> = match &job.question {
+        Question::Can { set, expr, .. } => vec![(
+            tarski_solver::can(set, expr.as_ref(), opts),
+            set.clone(),
+            "",
+        )],
+        Question::Subset { a, b, expr } => vec![(
+            tarski_solver::escapes(a, b, expr.as_ref(), opts),
+            a.clone(),
+            "",
+        )],
         Question::Equiv { a, b, expr } => vec![
-            (tarski_solver::escapes(a, b, expr.as_ref(), opts), a.clone(), "first allows, second does not"),
-            (tarski_solver::escapes(b, a, expr.as_ref(), opts), b.clone(), "second allows, first does not"),
+            (
+                tarski_solver::escapes(a, b, expr.as_ref(), opts),
+                a.clone(),
+                "first allows, second does not",
+            ),
+            (
+                tarski_solver::escapes(b, a, expr.as_ref(), opts),
+                b.clone(),
+                "second allows, first does not",
+            ),
         ],
     };
     let mut found = Vec::new();
@@ -152,22 +197,41 @@ pub fn run(job: &Job, opts: &Options) -> Record {
         }
     }
     let any = !found.is_empty();
-    rec.witnesses = found.iter().flat_map(|(_, ws)| ws.iter().cloned()).collect();
+    rec.witnesses = found
+        .iter()
+        .flat_map(|(_, ws)| ws.iter().cloned())
+        .collect();
     let (status, message) = match &job.question {
         Question::Can { expect, .. } => match (any, *expect, unknown.is_empty()) {
             (true, true, _) => (Status::Pass, "reachable, as required".to_string()),
-            (true, false, _) => (Status::Fail, "reachable: a request gets through (see witness)".to_string()),
+            (true, false, _) => (
+                Status::Fail,
+                "reachable: a request gets through (see witness)".to_string(),
+            ),
             (false, _, false) => (Status::Unknown, unknown.join("; ")),
-            (false, true, true) => (Status::Fail, "unreachable: proved that no request gets through".to_string()),
+            (false, true, true) => (
+                Status::Fail,
+                "unreachable: proved that no request gets through".to_string(),
+            ),
             (false, false, true) => (Status::Pass, "proved unreachable".to_string()),
         },
         Question::Subset { .. } => match (any, unknown.is_empty()) {
-            (true, _) => (Status::Fail, "not contained: a request is allowed by the first and not the second (see witness)".to_string()),
+            (true, _) => (
+                Status::Fail,
+                "not contained: a request is allowed by the first and not the second (see witness)"
+                    .to_string(),
+            ),
             (false, false) => (Status::Unknown, unknown.join("; ")),
             (false, true) => (Status::Pass, "proved contained".to_string()),
         },
         Question::Equiv { .. } => match (any, unknown.is_empty()) {
-            (true, _) => (Status::Fail, format!("not equivalent: {}", found.iter().map(|(d, _)| *d).collect::<Vec<_>>().join("; "))),
+            (true, _) => (
+                Status::Fail,
+                format!(
+                    "not equivalent: {}",
+                    found.iter().map(|(d, _)| *d).collect::<Vec<_>>().join("; ")
+                ),
+            ),
             (false, false) => (Status::Unknown, unknown.join("; ")),
             (false, true) => (Status::Pass, "proved equivalent".to_string()),
         },
@@ -182,7 +246,12 @@ pub fn run(job: &Job, opts: &Options) -> Record {
 }
 
 pub fn witness_json(w: &Witness) -> Value {
-    let ctx: serde_json::Map<String, Value> = w.request.context.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let ctx: serde_json::Map<String, Value> = w
+        .request
+        .context
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     json!({
         "principal": w.request.principal,
         "action": w.request.action,
@@ -211,10 +280,23 @@ impl Record {
 }
 
 /// The quantifier's question for a subject set and optional second set.
-pub fn question(q: Quantifier, a: Arc<PolicySet>, b: Option<Arc<PolicySet>>, expr: Option<Expr>) -> Option<Question> {
+pub fn question(
+    q: Quantifier,
+    a: Arc<PolicySet>,
+    b: Option<Arc<PolicySet>>,
+    expr: Option<Expr>,
+) -> Option<Question> {
     Some(match q {
-        Quantifier::Can => Question::Can { set: a, expr, expect: true },
-        Quantifier::Cannot => Question::Can { set: a, expr, expect: false },
+        Quantifier::Can => Question::Can {
+            set: a,
+            expr,
+            expect: true,
+        },
+        Quantifier::Cannot => Question::Can {
+            set: a,
+            expr,
+            expect: false,
+        },
         Quantifier::Subset => Question::Subset { a, b: b?, expr },
         Quantifier::Equiv => Question::Equiv { a, b: b?, expr },
     })

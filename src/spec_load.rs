@@ -23,7 +23,10 @@ pub struct Spec {
 }
 
 fn render(source: Arc<SourceFile>, diags: Vec<Diagnostic>) {
-    crate::render::text(&[SourceDiagnostics { source, diagnostics: diags }]);
+    crate::render::text(&[SourceDiagnostics {
+        source,
+        diagnostics: diags,
+    }]);
 }
 
 pub fn read(path: &Path) -> Result<Spec> {
@@ -36,14 +39,22 @@ pub fn read(path: &Path) -> Result<Spec> {
     if !diags.is_empty() {
         let text = crate::load::read_text(path)?;
         let n = diags.len();
-        render(Arc::new(SourceFile::new(path.display().to_string(), text)), diags);
-        bail!("{}: {n} error{} in the spec", path.display(), if n == 1 { "" } else { "s" });
+        render(
+            Arc::new(SourceFile::new(path.display().to_string(), text)),
+            diags,
+        );
+        bail!(
+            "{}: {n} error{} in the spec",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        );
     }
     Ok(spec)
 }
 
 fn read_into(path: &Path, spec: &mut Spec, stack: &mut Vec<PathBuf>) -> Result<()> {
-    let canon = std::fs::canonicalize(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    let canon =
+        std::fs::canonicalize(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
     if stack.contains(&canon) {
         bail!("{}: include cycle", path.display());
     }
@@ -79,7 +90,8 @@ pub enum Resolved {
 }
 
 fn kind_of(k: Option<&tarski_compiler::span::Spanned<String>>) -> PolicyKind {
-    k.and_then(|k| PolicyKind::parse(&k.value)).unwrap_or(PolicyKind::Identity)
+    k.and_then(|k| PolicyKind::parse(&k.value))
+        .unwrap_or(PolicyKind::Identity)
 }
 
 /// A single policy file as a set, by kind.
@@ -102,7 +114,9 @@ pub fn glob_files(dir: &Path, pattern: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -130,16 +144,31 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                 if ps.len() == 1 {
                     singles.insert(name.value.clone(), (ps[0].clone(), k));
                 }
-                out.insert(name.value.clone(), Resolved::One(Arc::new(set_of_policies(ps, k)), p.display().to_string()));
+                out.insert(
+                    name.value.clone(),
+                    Resolved::One(Arc::new(set_of_policies(ps, k)), p.display().to_string()),
+                );
             }
-            Item::Policies { name, kind, pattern } => {
+            Item::Policies {
+                name,
+                kind,
+                pattern,
+            } => {
                 let k = kind_of(kind.as_ref());
                 let mut many = Vec::new();
                 for f in glob_files(dir, &pattern.value) {
-                    many.push((Arc::new(set_of_policies(crate::load::policies(&f, k)?, k)), f.display().to_string()));
+                    many.push((
+                        Arc::new(set_of_policies(crate::load::policies(&f, k)?, k)),
+                        f.display().to_string(),
+                    ));
                 }
                 if many.is_empty() {
-                    bail!("`{}`: no file matches `{}` under {}", name.value, pattern.value, dir.display());
+                    bail!(
+                        "`{}`: no file matches `{}` under {}",
+                        name.value,
+                        pattern.value,
+                        dir.display()
+                    );
                 }
                 out.insert(name.value.clone(), Resolved::Many(many));
             }
@@ -159,7 +188,10 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                     session_policy: None,
                     resource_policy: None,
                 })?;
-                out.insert(name.value.clone(), Resolved::One(Arc::new(set), p.display().to_string()));
+                out.insert(
+                    name.value.clone(),
+                    Resolved::One(Arc::new(set), p.display().to_string()),
+                );
             }
             Item::Set { name, fields } => {
                 let mut set = PolicySet::default();
@@ -200,14 +232,41 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                                 set.identity.push(get(&r, PolicyKind::Identity)?);
                             }
                         }
-                        "boundary" => set.boundary = flat(v).first().map(|r| get(r, PolicyKind::Boundary)).transpose()?,
-                        "session" => set.session = flat(v).first().map(|r| get(r, PolicyKind::Session)).transpose()?,
-                        "resource" => set.resource = flat(v).first().map(|r| get(r, PolicyKind::Resource)).transpose()?,
+                        "boundary" => {
+                            set.boundary = flat(v)
+                                .first()
+                                .map(|r| get(r, PolicyKind::Boundary))
+                                .transpose()?
+                        }
+                        "session" => {
+                            set.session = flat(v)
+                                .first()
+                                .map(|r| get(r, PolicyKind::Session))
+                                .transpose()?
+                        }
+                        "resource" => {
+                            set.resource = flat(v)
+                                .first()
+                                .map(|r| get(r, PolicyKind::Resource))
+                                .transpose()?
+                        }
                         "scps" | "rcps" => {
-                            let kind = if f.value == "scps" { PolicyKind::Scp } else { PolicyKind::Rcp };
+                            let kind = if f.value == "scps" {
+                                PolicyKind::Scp
+                            } else {
+                                PolicyKind::Rcp
+                            };
                             let layers: Vec<Vec<LoadedPolicy>> = match v {
-                                SetValue::List(ls) => ls.iter().map(|l| flat(l).iter().map(|r| get(r, kind)).collect::<Result<_>>()).collect::<Result<_>>()?,
-                                one => vec![flat(one).iter().map(|r| get(r, kind)).collect::<Result<_>>()?],
+                                SetValue::List(ls) => ls
+                                    .iter()
+                                    .map(|l| {
+                                        flat(l).iter().map(|r| get(r, kind)).collect::<Result<_>>()
+                                    })
+                                    .collect::<Result<_>>()?,
+                                one => vec![flat(one)
+                                    .iter()
+                                    .map(|r| get(r, kind))
+                                    .collect::<Result<_>>()?],
                             };
                             if kind == PolicyKind::Scp {
                                 set.scps = layers;
@@ -218,7 +277,10 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                         _ => {}
                     }
                 }
-                out.insert(name.value.clone(), Resolved::One(Arc::new(set), format!("set {}", name.value)));
+                out.insert(
+                    name.value.clone(),
+                    Resolved::One(Arc::new(set), format!("set {}", name.value)),
+                );
             }
             _ => {}
         }
@@ -227,7 +289,11 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
 }
 
 /// Jobs for every assertion. The subject name `policy` stands for `each` (batch inputs).
-pub fn jobs(spec: &Spec, names: &HashMap<String, Resolved>, each: Option<&(Arc<PolicySet>, String)>) -> Vec<Job> {
+pub fn jobs(
+    spec: &Spec,
+    names: &HashMap<String, Resolved>,
+    each: Option<&(Arc<PolicySet>, String)>,
+) -> Vec<Job> {
     let mut out = Vec::new();
     let lookup = |n: &str| -> Option<Resolved> {
         if n == "policy" {
@@ -246,9 +312,19 @@ pub fn jobs(spec: &Spec, names: &HashMap<String, Resolved>, each: Option<&(Arc<P
             continue;
         }
         let check = a.label.clone().unwrap_or_else(|| {
-            format!("{}({})", a.quantifier.as_str(), a.subjects.iter().map(|s| s.value.as_str()).collect::<Vec<_>>().join(", "))
+            format!(
+                "{}({})",
+                a.quantifier.as_str(),
+                a.subjects
+                    .iter()
+                    .map(|s| s.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         });
-        let Some(first) = a.subjects.first().and_then(|s| lookup(&s.value)) else { continue };
+        let Some(first) = a.subjects.first().and_then(|s| lookup(&s.value)) else {
+            continue;
+        };
         let second = a.subjects.get(1).and_then(|s| lookup(&s.value));
         let seconds: Vec<Option<(Arc<PolicySet>, String)>> = match second {
             None => vec![None],
@@ -256,7 +332,14 @@ pub fn jobs(spec: &Spec, names: &HashMap<String, Resolved>, each: Option<&(Arc<P
         };
         for (set, file) in members(first) {
             for b in &seconds {
-                let Some(q) = question(a.quantifier, set.clone(), b.as_ref().map(|(s, _)| s.clone()), a.constraint.clone()) else { continue };
+                let Some(q) = question(
+                    a.quantifier,
+                    set.clone(),
+                    b.as_ref().map(|(s, _)| s.clone()),
+                    a.constraint.clone(),
+                ) else {
+                    continue;
+                };
                 out.push(Job {
                     file: file.clone(),
                     subject: match b {

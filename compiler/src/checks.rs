@@ -68,7 +68,10 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
 /// The constraint text of a built-in check.
 pub fn constraint_text(b: &Builtin) -> String {
     if b.name == "no-public-access" {
-        let absent: Vec<String> = RESTRICTING_KEYS.iter().map(|k| format!("{k} absent")).collect();
+        let absent: Vec<String> = RESTRICTING_KEYS
+            .iter()
+            .map(|k| format!("{k} absent"))
+            .collect();
         format!(
             r#"(principal == "anonymous" or principal == "arn:aws:iam::999900000009:user/tarski-outsider") and {}"#,
             absent.join(" and ")
@@ -85,7 +88,8 @@ mod tests {
     #[test]
     fn every_builtin_constraint_parses() {
         for b in BUILTINS {
-            crate::query::parse_expr(&constraint_text(b)).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+            crate::query::parse_expr(&constraint_text(b))
+                .unwrap_or_else(|e| panic!("{}: {e}", b.name));
         }
     }
 }

@@ -2,8 +2,8 @@
 //! dependency and no I/O. See ARCHITECTURE.md for the map.
 
 pub mod atoms;
-pub mod checks;
 pub mod catalog;
+pub mod checks;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;
@@ -21,7 +21,7 @@ pub mod query;
 pub mod request;
 pub mod semantics;
 pub mod source;
-pub mod spec;
 pub mod span;
+pub mod spec;
 pub mod template;
 pub mod value;

@@ -85,7 +85,13 @@ pub fn parse_expr(src: &str) -> Result<Expr, QueryError> {
 
 /// Build the expression for one comparison `key op values` (called by the grammar).
 /// `list` says the values were written as a `[...]` list.
-pub fn build_cmp(key: &str, key_span: Span, op: CmpOp, vals: Vec<Val>, list: bool) -> Result<Expr, QueryError> {
+pub fn build_cmp(
+    key: &str,
+    key_span: Span,
+    op: CmpOp,
+    vals: Vec<Val>,
+    list: bool,
+) -> Result<Expr, QueryError> {
     let err = |span: Span, m: String| Err(QueryError { span, message: m });
     let lname = key.to_ascii_lowercase();
     if ["action", "resource", "principal"].contains(&lname.as_str()) {
@@ -98,8 +104,14 @@ pub fn build_cmp(key: &str, key_span: Span, op: CmpOp, vals: Vec<Val>, list: boo
         return match op {
             CmpOp::Eq | CmpOp::Like | CmpOp::In => Ok(any),
             CmpOp::Ne | CmpOp::NotLike | CmpOp::NotIn => Ok(Expr::Not(Box::new(any))),
-            CmpOp::Bare => err(key_span, format!("`{key}` needs a comparison, e.g. `{key} like \"...\"`")),
-            _ => err(key_span, format!("this comparison does not apply to `{key}`; use ==, !=, like or in")),
+            CmpOp::Bare => err(
+                key_span,
+                format!("`{key}` needs a comparison, e.g. `{key} like \"...\"`"),
+            ),
+            _ => err(
+                key_span,
+                format!("this comparison does not apply to `{key}`; use ==, !=, like or in"),
+            ),
         };
     }
     let first = vals.first().cloned().unwrap_or(Val {
@@ -107,7 +119,11 @@ pub fn build_cmp(key: &str, key_span: Span, op: CmpOp, vals: Vec<Val>, list: boo
         quoted: false,
         span: key_span,
     });
-    let pairs = |vals: &[Val]| vals.iter().map(|v| (v.text.clone(), v.span)).collect::<Vec<_>>();
+    let pairs = |vals: &[Val]| {
+        vals.iter()
+            .map(|v| (v.text.clone(), v.span))
+            .collect::<Vec<_>>()
+    };
     let negate = |e: Expr| Expr::Not(Box::new(e));
     let c = |op: &str, vals: Vec<(String, Span)>| cond(key, key_span, op, vals).map(Expr::Cond);
     match op {
@@ -135,7 +151,11 @@ pub fn build_cmp(key: &str, key_span: Span, op: CmpOp, vals: Vec<Val>, list: boo
                 return Ok(if neg { negate(e) } else { e });
             }
             let name = if !first.quoted && Decimal::parse(&first.text).is_some() {
-                if neg { "NumericNotEquals" } else { "NumericEquals" }
+                if neg {
+                    "NumericNotEquals"
+                } else {
+                    "NumericEquals"
+                }
             } else if neg {
                 "StringNotEquals"
             } else {
@@ -149,7 +169,10 @@ pub fn build_cmp(key: &str, key_span: Span, op: CmpOp, vals: Vec<Val>, list: boo
             } else if parse_date(&first.text).is_some() {
                 "Date"
             } else {
-                return err(first.span, format!("`{}` is neither a number nor a date", first.text));
+                return err(
+                    first.span,
+                    format!("`{}` is neither a number nor a date", first.text),
+                );
             };
             let suffix = match op {
                 CmpOp::Lt => "LessThan",

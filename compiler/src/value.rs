@@ -362,7 +362,10 @@ mod tests {
         assert_eq!(parse_date("2020-01-01T00:00:00.5Z"), Some(t + 500_000_000));
         assert_eq!(format_date(t), "2020-01-01T00:00:00Z");
         assert_eq!(format_date(t + 1), "2020-01-01T00:00:00.000000001Z");
-        assert_eq!(parse_date(&format_date(t + 500_000_000)), Some(t + 500_000_000));
+        assert_eq!(
+            parse_date(&format_date(t + 500_000_000)),
+            Some(t + 500_000_000)
+        );
         for bad in [
             "2020-13-01",
             "2021-02-29",

@@ -449,7 +449,11 @@ impl Encoded {
                 VarTerm::Date { ok, t } => Value::Date(bool_of(ok).then(|| int_of(t))),
                 VarTerm::Ip { ok, v6, a } => Value::Ip(bool_of(ok).then(|| {
                     // Read the 128 bits as two 64-bit numerals (a `bv2int` term is not a numeral).
-                    let half = |hi: u32, lo: u32| m.eval(&a.extract(hi, lo), true).and_then(|b| b.as_u64()).unwrap_or(0);
+                    let half = |hi: u32, lo: u32| {
+                        m.eval(&a.extract(hi, lo), true)
+                            .and_then(|b| b.as_u64())
+                            .unwrap_or(0)
+                    };
                     let bits = (u128::from(half(127, 64)) << 64) | u128::from(half(63, 0));
                     if bool_of(v6) {
                         IpAddr::V6(bits.into())

@@ -31,7 +31,11 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
             let cut = i.find(['*', '?']).unwrap_or(0);
             let dir_end = i[..cut].rfind('/').map_or(0, |x| x + 1);
             let (dir, pat) = i.split_at(dir_end);
-            let dir = if dir.is_empty() { Path::new(".") } else { Path::new(dir) };
+            let dir = if dir.is_empty() {
+                Path::new(".")
+            } else {
+                Path::new(dir)
+            };
             let found = glob_files(dir, pat);
             if found.is_empty() {
                 bail!("no file matches `{i}`");
@@ -42,7 +46,12 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
         } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
             let text = crate::load::read_text(p)?;
             let base = p.parent().unwrap_or(Path::new("."));
-            out.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(|l| base.join(l)));
+            out.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| base.join(l)),
+            );
         } else {
             out.push(p.to_path_buf());
         }
@@ -52,11 +61,15 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
 
 /// FNV-1a: a stable hash, so a job's shard does not depend on what else is in the run.
 fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64)> {
-    let (i, n) = s.split_once('/').ok_or_else(|| anyhow!("--shard takes I/N, e.g. 2/8"))?;
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| anyhow!("--shard takes I/N, e.g. 2/8"))?;
     let (i, n): (u64, u64) = (i.trim().parse()?, n.trim().parse()?);
     if n == 0 || i == 0 || i > n {
         bail!("--shard {s}: need 1 <= I <= N");
@@ -65,11 +78,20 @@ fn parse_shard(s: &str) -> Result<(u64, u64)> {
 }
 
 /// Run jobs in parallel, with a progress bar when stderr is a terminal.
-pub fn run_jobs(jobs: &[Job], opts: &tarski_solver::Options, threads: Option<usize>, progress: bool) -> Result<Vec<Record>> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.unwrap_or(0)).build()?;
+pub fn run_jobs(
+    jobs: &[Job],
+    opts: &tarski_solver::Options,
+    threads: Option<usize>,
+    progress: bool,
+) -> Result<Vec<Record>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()?;
     let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let b = indicatif::ProgressBar::new(jobs.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} checks ({eta} left) {msg}") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} checks ({eta} left) {msg}",
+        ) {
             b.set_style(style);
         }
         Some(b)
@@ -93,7 +115,12 @@ pub fn run_jobs(jobs: &[Job], opts: &tarski_solver::Options, threads: Option<usi
     Ok(records)
 }
 
-pub fn write_report(records: &[Record], files: usize, descriptions: &BTreeMap<String, String>, run: &RunArgs) -> Result<()> {
+pub fn write_report(
+    records: &[Record],
+    files: usize,
+    descriptions: &BTreeMap<String, String>,
+    run: &RunArgs,
+) -> Result<()> {
     let mut buf: Vec<u8> = Vec::new();
     match run.format {
         ReportFormat::Text => crate::report::human(records, files, &mut buf)?,
@@ -101,7 +128,9 @@ pub fn write_report(records: &[Record], files: usize, descriptions: &BTreeMap<St
         ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
     }
     match &run.output {
-        Some(p) => std::fs::write(p, &buf).map_err(|e| anyhow!("cannot write {}: {e}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, &buf).map_err(|e| anyhow!("cannot write {}: {e}", p.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a panic.
@@ -131,31 +160,64 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
     for c in &args.checks {
-        let b = builtin(c).ok_or_else(|| anyhow!("unknown check `{c}`; built-in checks: {}", BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")))?;
+        let b = builtin(c).ok_or_else(|| {
+            anyhow!(
+                "unknown check `{c}`; built-in checks: {}",
+                BUILTINS
+                    .iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
         checks.push(b);
     }
-    if checks.is_empty() && args.spec.is_none() && args.within_boundary.is_none() && !args.no_new_access {
+    if checks.is_empty()
+        && args.spec.is_none()
+        && args.within_boundary.is_none()
+        && !args.no_new_access
+    {
         checks = BUILTINS.iter().collect();
     }
-    let spec = args.spec.as_deref().map(crate::spec_load::read).transpose()?;
+    let spec = args
+        .spec
+        .as_deref()
+        .map(crate::spec_load::read)
+        .transpose()?;
     let names = spec.as_ref().map(crate::spec_load::resolve).transpose()?;
     let boundary = match &args.within_boundary {
-        Some(b) => Some(Arc::new(set_of_policies(crate::load::policies(b, PolicyKind::Identity)?, PolicyKind::Identity))),
+        Some(b) => Some(Arc::new(set_of_policies(
+            crate::load::policies(b, PolicyKind::Identity)?,
+            PolicyKind::Identity,
+        ))),
         None => None,
     };
-    let mut descriptions: BTreeMap<String, String> = checks.iter().map(|b| (b.name.to_string(), b.description.to_string())).collect();
+    let mut descriptions: BTreeMap<String, String> = checks
+        .iter()
+        .map(|b| (b.name.to_string(), b.description.to_string()))
+        .collect();
     if let Some(s) = &spec {
         descriptions.extend(crate::spec_load::descriptions(s));
     }
-    descriptions.insert("within-boundary".into(), "every permission must stay inside the permissions boundary".into());
-    descriptions.insert("no-new-access".into(), "a change must not grant anything its baseline did not".into());
+    descriptions.insert(
+        "within-boundary".into(),
+        "every permission must stay inside the permissions boundary".into(),
+    );
+    descriptions.insert(
+        "no-new-access".into(),
+        "a change must not grant anything its baseline did not".into(),
+    );
 
     let mut records: Vec<Record> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
     let in_shard = |key: &str| shard.is_none_or(|(i, n)| stable_hash(key) % n == i);
     // Spec assertions that do not name `policy` run once (in shard 1).
     if let (Some(s), Some(n)) = (&spec, &names) {
-        jobs.extend(crate::spec_load::jobs(s, n, None).into_iter().filter(|j| in_shard(&format!("{}\u{0}{}", j.subject, j.check))));
+        jobs.extend(
+            crate::spec_load::jobs(s, n, None)
+                .into_iter()
+                .filter(|j| in_shard(&format!("{}\u{0}{}", j.subject, j.check))),
+        );
     }
     for f in &files {
         let name = f.display().to_string();
@@ -171,7 +233,8 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         };
         let loaded = load(&name, &text, args.kind.map(|k| k.kind()), false);
         if loaded.has_errors() || loaded.policies.is_empty() {
-            let (msg, loc) = first_error(&loaded).unwrap_or_else(|| ("no policy document found".to_string(), None));
+            let (msg, loc) = first_error(&loaded)
+                .unwrap_or_else(|| ("no policy document found".to_string(), None));
             records.push(input_error(&name, msg, loc));
             continue;
         }
@@ -191,7 +254,8 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
             if b.resource_policies != is_resource {
                 continue;
             }
-            let expr = parse_expr(&constraint_text(b)).map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
+            let expr = parse_expr(&constraint_text(b))
+                .map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
             if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
                 add(b.name.to_string(), Level::Error, q);
             }
@@ -217,7 +281,11 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
                     match crate::load::policies(&counterpart, kind) {
                         Ok(ps) => set_of_policies(ps, kind),
                         Err(e) => {
-                            records.push(input_error(&counterpart.display().to_string(), format!("{e:#}"), None));
+                            records.push(input_error(
+                                &counterpart.display().to_string(),
+                                format!("{e:#}"),
+                                None,
+                            ));
                             continue;
                         }
                     }
@@ -225,19 +293,28 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
                     // A new policy: everything it grants is new.
                     PolicySet::default()
                 };
-                if let Some(q) = question(Quantifier::Subset, set.clone(), Some(Arc::new(old)), None) {
+                if let Some(q) =
+                    question(Quantifier::Subset, set.clone(), Some(Arc::new(old)), None)
+                {
                     add("no-new-access".into(), Level::Error, q);
                 }
             }
         }
         if let (Some(s), Some(n)) = (&spec, &names) {
-            jobs.extend(crate::spec_load::jobs(s, n, Some(&(set.clone(), name.clone()))));
+            jobs.extend(crate::spec_load::jobs(
+                s,
+                n,
+                Some(&(set.clone(), name.clone())),
+            ));
         }
     }
     let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
     records.append(&mut done);
     records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
-    let counted = files.iter().filter(|f| in_shard(&f.display().to_string())).count();
+    let counted = files
+        .iter()
+        .filter(|f| in_shard(&f.display().to_string()))
+        .count();
     write_report(&records, counted, &descriptions, &args.run)?;
     Ok(crate::commands::verify::exit_code(&records))
 }

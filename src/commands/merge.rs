@@ -8,9 +8,15 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
     let mut records = Vec::new();
     for f in &args.files {
         let text = crate::load::read_text(f)?;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| anyhow!("{}:{}: {e}", f.display(), i + 1))?;
-            let r = crate::report::from_json(&v).ok_or_else(|| anyhow!("{}:{}: not a tarski batch record", f.display(), i + 1))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| anyhow!("{}:{}: {e}", f.display(), i + 1))?;
+            let r = crate::report::from_json(&v)
+                .ok_or_else(|| anyhow!("{}:{}: not a tarski batch record", f.display(), i + 1))?;
             records.push(r);
         }
     }

@@ -4,6 +4,6 @@ pub mod batch;
 pub mod check;
 pub mod eval;
 pub mod expand;
-pub mod solve;
 pub mod merge;
+pub mod solve;
 pub mod verify;

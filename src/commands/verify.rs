@@ -40,6 +40,11 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
     let opts = options(&args.run)?;
     let records = crate::commands::batch::run_jobs(&jobs, &opts, args.run.jobs, false)?;
     let files = names.len();
-    crate::commands::batch::write_report(&records, files, &crate::spec_load::descriptions(&spec), &args.run)?;
+    crate::commands::batch::write_report(
+        &records,
+        files,
+        &crate::spec_load::descriptions(&spec),
+        &args.run,
+    )?;
     Ok(exit_code(&records))
 }

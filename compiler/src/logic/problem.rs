@@ -197,7 +197,12 @@ impl Problem {
                         _ => g.matches(lit, false),
                     };
                     Ok(vec![Cell {
-                        matches: globs.iter().enumerate().filter(|(_, g)| m(g)).map(|(i, _)| i as u32).collect(),
+                        matches: globs
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, g)| m(g))
+                            .map(|(i, _)| i as u32)
+                            .collect(),
                         witness: lit.clone(),
                     }])
                 } else {
@@ -205,13 +210,18 @@ impl Problem {
                         StrVar::Action => action_cells(&globs, opts),
                         StrVar::Resource => {
                             req.push(Glob::wild("arn:*"));
-                            let samples: Vec<String> = RESOURCE_SAMPLES.iter().map(|s| s.to_string()).collect();
+                            let samples: Vec<String> =
+                                RESOURCE_SAMPLES.iter().map(|s| s.to_string()).collect();
                             plain_cells(&globs, &req, &samples, opts)
                         }
                         StrVar::Slot(k, _) => {
-                            let bool_key = catalog()
-                                .condition_key_type(k)
-                                .is_some_and(|t| matches!(t, crate::catalog::KeyType::Bool | crate::catalog::KeyType::ArrayOfBool));
+                            let bool_key = catalog().condition_key_type(k).is_some_and(|t| {
+                                matches!(
+                                    t,
+                                    crate::catalog::KeyType::Bool
+                                        | crate::catalog::KeyType::ArrayOfBool
+                                )
+                            });
                             if bool_key {
                                 boolean_cells(&globs, &req, opts)
                             } else {
@@ -279,12 +289,21 @@ impl Problem {
 /// Keys documented as Boolean carry `true` or `false` in real requests: partition with the
 /// two Boolean spellings as extra patterns and keep only the cells inside one of them, so
 /// witnesses are real Boolean values and proofs range over them.
-fn boolean_cells(globs: &[Glob], require: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, CellError> {
+fn boolean_cells(
+    globs: &[Glob],
+    require: &[Glob],
+    opts: &DomainOptions,
+) -> Result<Vec<Cell>, CellError> {
     let n = globs.len() as u32;
     let mut all = globs.to_vec();
     all.push(crate::atoms::bool_glob(true));
     all.push(crate::atoms::bool_glob(false));
-    let cs = plain_cells(&all, require, &["true".to_string(), "false".to_string()], opts)?;
+    let cs = plain_cells(
+        &all,
+        require,
+        &["true".to_string(), "false".to_string()],
+        opts,
+    )?;
     Ok(cs
         .into_iter()
         .filter(|c| c.matches.iter().any(|&i| i >= n))

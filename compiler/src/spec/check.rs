@@ -10,7 +10,9 @@ use crate::policy::PolicyKind;
 use crate::query::Expr;
 use crate::spec::ast::{Item, Ref, SetValue};
 
-const SET_FIELDS: &[&str] = &["identity", "boundary", "scps", "rcps", "session", "resource"];
+const SET_FIELDS: &[&str] = &[
+    "identity", "boundary", "scps", "rcps", "session", "resource",
+];
 
 /// What a declared name stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,14 +39,25 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
             }
         }
         if decls.insert(name.value.clone(), d).is_some() {
-            diags.push(Diagnostic::error("T0403", name.span, format!("`{}` is declared twice", name.value)));
+            diags.push(Diagnostic::error(
+                "T0403",
+                name.span,
+                format!("`{}` is declared twice", name.value),
+            ));
         }
     }
     let check_ref = |r: &Ref, diags: &mut Vec<Diagnostic>| {
         if let Ref::Name(n) = r {
             match decls.get(&n.value) {
                 Some(Decl::Policy) => {}
-                Some(_) => diags.push(Diagnostic::error("T0404", n.span, format!("`{}` is not a single policy; a set field takes policies", n.value))),
+                Some(_) => diags.push(Diagnostic::error(
+                    "T0404",
+                    n.span,
+                    format!(
+                        "`{}` is not a single policy; a set field takes policies",
+                        n.value
+                    ),
+                )),
                 None => diags.push(unknown(&n.value, n.span, &decls)),
             }
         }
@@ -54,7 +67,15 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
             Item::Set { fields, .. } => {
                 for (f, v) in fields {
                     if !SET_FIELDS.contains(&f.value.as_str()) {
-                        diags.push(Diagnostic::error("T0405", f.span, format!("unknown set field `{}`; expected one of {}", f.value, SET_FIELDS.join(", "))));
+                        diags.push(Diagnostic::error(
+                            "T0405",
+                            f.span,
+                            format!(
+                                "unknown set field `{}`; expected one of {}",
+                                f.value,
+                                SET_FIELDS.join(", ")
+                            ),
+                        ));
                     }
                     walk_set(v, &mut |r| check_ref(r, &mut diags));
                 }
@@ -104,7 +125,10 @@ pub fn check_types(e: &Expr, diags: &mut Vec<Diagnostic>) {
                 diags.push(Diagnostic::error(
                     "T0406",
                     c.key_span,
-                    format!("`{}` is of type {kt:?}, but this comparison treats it as {expected}", c.key),
+                    format!(
+                        "`{}` is of type {kt:?}, but this comparison treats it as {expected}",
+                        c.key
+                    ),
                 ));
             }
         }

@@ -217,10 +217,11 @@ mod tests {
 
     #[test]
     fn lexes_keys_cidrs_and_keywords() {
-        let toks: Vec<Tok> = lex("aws:SourceIp in 10.0.0.0/8 and not aws:PrincipalTag/team == \"x\" # c")
-            .into_iter()
-            .map(|r| r.unwrap().1)
-            .collect();
+        let toks: Vec<Tok> =
+            lex("aws:SourceIp in 10.0.0.0/8 and not aws:PrincipalTag/team == \"x\" # c")
+                .into_iter()
+                .map(|r| r.unwrap().1)
+                .collect();
         assert_eq!(
             toks,
             vec![

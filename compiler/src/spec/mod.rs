@@ -35,11 +35,23 @@ impl From<QueryError> for SpecError {
     }
 }
 
-pub(crate) fn cmp(k: Spanned<String>, op: CmpOp, v: Vec<Val>, list: bool) -> Result<Expr, ParseError<usize, Tok, SpecError>> {
+pub(crate) fn cmp(
+    k: Spanned<String>,
+    op: CmpOp,
+    v: Vec<Val>,
+    list: bool,
+) -> Result<Expr, ParseError<usize, Tok, SpecError>> {
     build_cmp(&k.value, k.span, op, v, list).map_err(|e| ParseError::User { error: e.into() })
 }
 
-pub(crate) fn assertion(q: Quantifier, subjects: Vec<Spanned<String>>, constraint: Option<Expr>, meta: Vec<Meta>, l: usize, r: usize) -> Assertion {
+pub(crate) fn assertion(
+    q: Quantifier,
+    subjects: Vec<Spanned<String>>,
+    constraint: Option<Expr>,
+    meta: Vec<Meta>,
+    l: usize,
+    r: usize,
+) -> Assertion {
     let mut a = Assertion {
         quantifier: q,
         subjects,
@@ -64,7 +76,10 @@ pub(crate) fn assertion(q: Quantifier, subjects: Vec<Spanned<String>>, constrain
 }
 
 fn describe_expected(expected: &[String]) -> String {
-    let mut e: Vec<String> = expected.iter().map(|s| s.trim_matches('"').to_string()).collect();
+    let mut e: Vec<String> = expected
+        .iter()
+        .map(|s| s.trim_matches('"').to_string())
+        .collect();
     e.sort();
     e.dedup();
     if e.len() > 8 {
@@ -83,11 +98,20 @@ fn convert(e: ParseError<usize, Tok, SpecError>, len: usize) -> SpecError {
         },
         ParseError::UnrecognizedEof { location, expected } => SpecError {
             span: Span::new(location.min(len), len),
-            message: format!("unexpected end of input; expected one of: {}", describe_expected(&expected)),
+            message: format!(
+                "unexpected end of input; expected one of: {}",
+                describe_expected(&expected)
+            ),
         },
-        ParseError::UnrecognizedToken { token: (l, t, r), expected } => SpecError {
+        ParseError::UnrecognizedToken {
+            token: (l, t, r),
+            expected,
+        } => SpecError {
             span: Span::new(l, r),
-            message: format!("unexpected {t}; expected one of: {}", describe_expected(&expected)),
+            message: format!(
+                "unexpected {t}; expected one of: {}",
+                describe_expected(&expected)
+            ),
         },
         ParseError::ExtraToken { token: (l, t, r) } => SpecError {
             span: Span::new(l, r),
@@ -117,13 +141,11 @@ pub fn parse_spec(src: &str) -> Result<Vec<Item>, SpecError> {
 
 /// Parse a query expression.
 pub fn parse_expr(src: &str) -> Result<Expr, QueryError> {
-    grammar::QueryParser::new()
-        .parse(tokens(src))
-        .map_err(|e| {
-            let e = convert(e, src.len());
-            QueryError {
-                span: e.span,
-                message: e.message,
-            }
-        })
+    grammar::QueryParser::new().parse(tokens(src)).map_err(|e| {
+        let e = convert(e, src.len());
+        QueryError {
+            span: e.span,
+            message: e.message,
+        }
+    })
 }
