@@ -7,9 +7,9 @@
 use crate::atoms;
 use crate::operator::Base;
 use crate::policy::{ActionPattern, CondValue, Effect, PrincipalEntry};
-use crate::policy_set::{LoadedPolicy, PolicySet, Role};
+use crate::policy_set::{PolicySet, Role};
 use crate::request::{Caller, CallerKind, Request};
-use crate::semantics::{self, Concrete, PrincipalMatch, RequestView, Scope, SetEffects};
+use crate::semantics::{self, Concrete, PrincipalMatch, RequestView, Scope};
 use crate::template::Template;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,25 +203,7 @@ pub fn account_of_principal_entry(v: &str) -> Option<&str> {
 /// Decide a request against a policy set.
 pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
     let view = ConcreteView::new(req);
-    let has_boundary = set.boundary.is_some();
-    let effect = |p: &LoadedPolicy| semantics::policy_effect(&view, &p.policy, has_boundary);
-    let effects = SetEffects {
-        identity: set.identity.iter().map(effect).collect(),
-        boundary: set.boundary.as_ref().map(effect),
-        scps: set
-            .scps
-            .iter()
-            .map(|l| l.iter().map(effect).collect())
-            .collect(),
-        rcps: set
-            .rcps
-            .iter()
-            .map(|l| l.iter().map(effect).collect())
-            .collect(),
-        session: set.session.as_ref().map(effect),
-        resource: set.resource.as_ref().map(effect),
-    };
-    let outcome = semantics::combine(&Concrete, view.scope(), &effects);
+    let outcome = semantics::decide_set(&view, set);
     let decision = if outcome.explicit_deny {
         Decision::ExplicitDeny
     } else if outcome.allowed {

@@ -429,3 +429,27 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
         },
     }
 }
+
+/// The decision of a whole policy set on the view's request: every policy's effect, then
+/// `combine`. The one place where a set's structure meets the semantics.
+pub fn decide_set<V: RequestView>(v: &V, set: &crate::policy_set::PolicySet) -> Outcome<B<V>> {
+    let has_boundary = set.boundary.is_some();
+    let effect = |p: &crate::policy_set::LoadedPolicy| policy_effect(v, &p.policy, has_boundary);
+    let effects = SetEffects {
+        identity: set.identity.iter().map(effect).collect(),
+        boundary: set.boundary.as_ref().map(effect),
+        scps: set
+            .scps
+            .iter()
+            .map(|l| l.iter().map(effect).collect())
+            .collect(),
+        rcps: set
+            .rcps
+            .iter()
+            .map(|l| l.iter().map(effect).collect())
+            .collect(),
+        session: set.session.as_ref().map(effect),
+        resource: set.resource.as_ref().map(effect),
+    };
+    combine(v.logic(), v.scope(), &effects)
+}

@@ -59,22 +59,7 @@ fn options(s: &SolveArgs) -> Result<Options> {
     })
 }
 
-fn witness_json(w: &Witness) -> Value {
-    let ctx: serde_json::Map<String, Value> = w
-        .request
-        .context
-        .iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
-    json!({
-        "principal": w.request.principal,
-        "action": w.request.action,
-        "resource": w.request.resource,
-        "resource_account": w.request.resource_account,
-        "context": ctx,
-        "notes": w.notes,
-    })
-}
+use crate::run::witness_json;
 
 fn print_witness(w: &Witness, n: usize) {
     println!("  witness {n}:");

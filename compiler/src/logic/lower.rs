@@ -11,7 +11,7 @@ use crate::logic::ir::{Atom, Builder, Formula, PrincipalHow, ScopeAtom, StrVar, 
 use crate::operator::{Base, Family};
 use crate::policy::{ActionPattern, CondValue, Condition, PrincipalEntry};
 use crate::policy_set::PolicySet;
-use crate::semantics::{self, Logic, Outcome, PrincipalMatch, RequestView, Scope, SetEffects};
+use crate::semantics::{self, Logic, Outcome, PrincipalMatch, RequestView, Scope};
 use crate::template::Template;
 
 /// How many value slots each context key gets. A key the catalog documents as multivalued
@@ -174,27 +174,7 @@ impl RequestView for SymbolicView<'_> {
 impl SymbolicView<'_> {
     /// The set's decision as formulas.
     pub fn lower_set(&self, set: &PolicySet) -> Outcome<Formula> {
-        let has_boundary = set.boundary.is_some();
-        let effect = |p: &crate::policy_set::LoadedPolicy| {
-            semantics::policy_effect(self, &p.policy, has_boundary)
-        };
-        let effects = SetEffects {
-            identity: set.identity.iter().map(effect).collect(),
-            boundary: set.boundary.as_ref().map(effect),
-            scps: set
-                .scps
-                .iter()
-                .map(|l| l.iter().map(effect).collect())
-                .collect(),
-            rcps: set
-                .rcps
-                .iter()
-                .map(|l| l.iter().map(effect).collect())
-                .collect(),
-            session: set.session.as_ref().map(effect),
-            resource: set.resource.as_ref().map(effect),
-        };
-        semantics::combine(self.builder, self.scope(), &effects)
+        semantics::decide_set(self, set)
     }
 
     /// A condition written in a query (`--where`), with the same semantics as in a policy.
