@@ -158,6 +158,13 @@ mod tests {
     }
 
     #[test]
+    fn policy_names_each_batch_input() {
+        let items = parse_spec("assert cannot(policy, action == \"iam:CreateUser\") label \"no user creation\"").unwrap();
+        let (_, diags) = check(&items);
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
     fn unknown_names_and_type_errors_have_spans() {
         let src = "policy a = \"a.json\"\nassert cannot(b, aws:SourceIp like \"10.*\")\n";
         let items = parse_spec(src).unwrap();
