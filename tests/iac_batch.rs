@@ -31,8 +31,11 @@ fn batch(args: &[&str]) -> (i32, String) {
     )
 }
 
-/// JSON records as (status, check, subject, location "FILE:LINE" or "-").
-fn records(args: &[&str]) -> (i32, Vec<(String, String, String, String)>, Vec<Value>) {
+/// A record as (status, check, subject, location "FILE:LINE" or "-").
+type Row = (String, String, String, String);
+
+/// JSON records as rows, and as JSON.
+fn records(args: &[&str]) -> (i32, Vec<Row>, Vec<Value>) {
     let mut a = args.to_vec();
     a.extend(["--format", "json"]);
     let (code, out) = batch(&a);
@@ -58,7 +61,7 @@ fn records(args: &[&str]) -> (i32, Vec<(String, String, String, String)>, Vec<Va
     (code, rows, raw)
 }
 
-fn row(s: &str, c: &str, subj: &str, loc: &str) -> (String, String, String, String) {
+fn row(s: &str, c: &str, subj: &str, loc: &str) -> Row {
     (s.into(), c.into(), subj.into(), loc.into())
 }
 
