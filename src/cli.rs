@@ -76,7 +76,7 @@ pub struct VerifyArgs {
 pub struct BatchArgs {
     /// Policy files, directories (every *.json below), glob patterns, or list files (.txt:
     /// one path per line).
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["templates", "terraform_plans", "account_snapshots"])]
     pub inputs: Vec<String>,
     /// Assertions to hold each policy to; `policy` in an assertion names the policy checked.
     #[arg(long)]
@@ -103,6 +103,9 @@ pub struct BatchArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Templates, Terraform plans and account snapshots (docs/iac.md, docs/ci.md).
+    #[command(flatten)]
+    pub iac: crate::iac::IacCheckArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }

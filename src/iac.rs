@@ -1,17 +1,24 @@
 //! Infrastructure-as-code inputs on the command line: `check --template / --terraform-plan /
 //! --account-snapshot`, and `--principal-of` for `eval` and `can` (docs/iac.md).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde_json::{json, Value};
+use tarski_compiler::checks::constraint_text;
 use tarski_compiler::diagnostic::Severity;
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
+use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
+use tarski_compiler::query::parse_expr;
+use tarski_compiler::spec::ast::{Level, Quantifier};
 
 use crate::cli::{CheckArgs, Format, SetArgs};
+use crate::run::{input_error, question, Job, Location, Question, Record, Status};
+use crate::spec_load::set_of_policies;
 
 /// `tarski check` inputs that hold policies among other things.
 #[derive(Args, Debug, Clone, Default)]
@@ -284,4 +291,337 @@ pub fn default_principal(p: &PrincipalOfArgs) -> Result<Option<String>> {
         )));
     }
     Ok(Some(arn))
+}
+
+// ---------------------------------------------------------------------------------------------
+// `tarski batch --template / --terraform-plan / --account-snapshot`
+// ---------------------------------------------------------------------------------------------
+
+/// What a batch run needs to turn a policy set into jobs.
+pub struct BatchCx<'a> {
+    pub checks: &'a [&'static tarski_compiler::checks::Builtin],
+    pub spec: Option<(
+        &'a crate::spec_load::Spec,
+        &'a std::collections::HashMap<String, crate::spec_load::Resolved>,
+    )>,
+    pub boundary: Option<&'a Arc<PolicySet>>,
+    pub in_shard: &'a dyn Fn(&str) -> bool,
+}
+
+/// The IaC part of a batch run: jobs to run, records already decided (input errors, unknowns
+/// of symbolic policies, parts not read), and where records about each subject point.
+#[derive(Default)]
+pub struct BatchIac {
+    pub jobs: Vec<Job>,
+    pub records: Vec<Record>,
+    /// IaC input files read.
+    pub inputs: usize,
+    /// Subject -> the location of its policy (or principal) in the input file.
+    origins: HashMap<String, Location>,
+    /// Source name of a decoded document (a JSON string in a plan or snapshot) -> where that
+    /// string is in the input file.
+    decoded: HashMap<String, Location>,
+}
+
+fn loc(o: &iac::Origin) -> Location {
+    Location {
+        file: o.file.clone(),
+        line: o.line,
+        column: o.column,
+    }
+}
+
+fn diag_loc(source: &tarski_compiler::source::SourceFile, span_start: u32) -> Location {
+    let (line, column) = source.line_col(span_start as usize);
+    Location {
+        file: source.name.clone(),
+        line,
+        column,
+    }
+}
+
+/// The subject name of a policy document found in an input: `FILE#POINTER`.
+pub fn doc_subject(p: &FoundPolicy) -> String {
+    format!("{}#{}", p.origin.file, p.origin.pointer)
+}
+
+/// The first error of a checked policy, as a record message.
+fn first_error(c: &iac::Checked) -> (String, Option<u32>) {
+    c.diagnostics
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .map(|d| (format!("{} [{}]", d.message, d.code), Some(d.span.start)))
+        .unwrap_or_else(|| ("the policy could not be built".to_string(), None))
+}
+
+/// The unknown values of a symbolic policy, for a record message.
+fn unknowns_text(p: &FoundPolicy) -> String {
+    p.unknowns
+        .iter()
+        .map(|u| {
+            let (l, c) = p.source.line_col(u.span.start as usize);
+            format!("{} ({}:{l}:{c})", u.what, p.source.name)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl BatchIac {
+    fn error(&mut self, subject: &str, file: &str, message: String, at: Location) {
+        let mut r = input_error(file, message, Some(at));
+        r.subject = subject.to_string();
+        self.records.push(r);
+    }
+
+    /// Jobs for one policy set: the built-in checks that apply to its kind, within-boundary,
+    /// and the spec assertions that name `policy`.
+    fn jobs_for(
+        &self,
+        cx: &BatchCx,
+        set: Arc<PolicySet>,
+        is_resource: bool,
+        file: &str,
+        subject: &str,
+    ) -> Result<Vec<Job>> {
+        let mut out = Vec::new();
+        let job = |check: String, severity: Level, question: Question| Job {
+            file: file.to_string(),
+            subject: subject.to_string(),
+            check,
+            severity,
+            question,
+        };
+        for b in cx.checks {
+            if b.resource_policies != is_resource {
+                continue;
+            }
+            let expr = parse_expr(&constraint_text(b))
+                .map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
+            if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
+                out.push(job(b.name.to_string(), Level::Error, q));
+            }
+        }
+        if let (Some(bd), false) = (cx.boundary, is_resource) {
+            if let Some(q) = question(Quantifier::Subset, set.clone(), Some(bd.clone()), None) {
+                out.push(job("within-boundary".into(), Level::Error, q));
+            }
+        }
+        if let Some((s, n)) = cx.spec {
+            for mut j in crate::spec_load::jobs(s, n, Some(&(set.clone(), subject.to_string()))) {
+                j.file = file.to_string();
+                out.push(j);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One policy document of a template or plan (or a role's trust policy in a snapshot).
+    fn document(&mut self, cx: &BatchCx, p: &FoundPolicy) -> Result<()> {
+        let subject = doc_subject(p);
+        if !(cx.in_shard)(&subject) {
+            return Ok(());
+        }
+        let at = loc(&p.origin);
+        self.origins.insert(subject.clone(), at.clone());
+        if p.source.name != p.origin.file {
+            self.decoded.insert(p.source.name.clone(), at.clone());
+        }
+        let c = iac::check(p, false);
+        let Some(lp) = c.policy.clone() else {
+            let (msg, start) = first_error(&c);
+            let at = match start {
+                Some(s) if p.source.name == p.origin.file => diag_loc(&p.source, s),
+                _ => at,
+            };
+            self.error(&subject, &p.origin.file, msg, at);
+            return Ok(());
+        };
+        let kind = lp.policy.kind;
+        let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
+        let set = Arc::new(set_of_policies(vec![lp], kind));
+        let jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject)?;
+        if p.symbolic() {
+            // Never a pass: every question about a symbolic policy is `unknown`, with the
+            // values it depends on (docs/iac.md).
+            let msg =
+                format!(
+                "not checked: the policy is symbolic, {} value{} known only at deploy time: {}; \
+                 give them (--parameter, --partition, --region, --account-id) to check it",
+                p.unknowns.len(),
+                if p.unknowns.len() == 1 { " is" } else { "s are" },
+                unknowns_text(p)
+            );
+            for j in jobs {
+                self.records.push(Record {
+                    file: j.file,
+                    subject: j.subject,
+                    check: j.check,
+                    severity: j.severity,
+                    status: Status::Unknown,
+                    message: msg.clone(),
+                    witnesses: Vec::new(),
+                    location: Some(at.clone()),
+                    elapsed: std::time::Duration::ZERO,
+                });
+            }
+        } else {
+            self.jobs.extend(jobs);
+        }
+        Ok(())
+    }
+
+    /// File-level problems of an extraction: errors are input errors; parts not read
+    /// (transforms, nested stacks, ...) are `unknown` records, so nothing is skipped silently.
+    fn file_problems(
+        &mut self,
+        cx: &BatchCx,
+        file: &str,
+        groups: &[tarski_compiler::load::SourceDiagnostics],
+    ) {
+        for g in groups {
+            for d in &g.diagnostics {
+                let at = diag_loc(&g.source, d.span.start);
+                let subject = format!("{file}:{}", at.line);
+                if !(cx.in_shard)(&subject) {
+                    continue;
+                }
+                let msg = format!("{} [{}]", d.message, d.code);
+                if d.is_error() {
+                    self.error(&subject, file, msg, at);
+                } else {
+                    self.records.push(Record {
+                        file: file.to_string(),
+                        subject,
+                        check: "input-coverage".to_string(),
+                        severity: Level::Warning,
+                        status: Status::Unknown,
+                        message: msg,
+                        witnesses: Vec::new(),
+                        location: Some(at),
+                        elapsed: std::time::Duration::ZERO,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Every user and role of a snapshot is a subject whose set is its effective permissions:
+    /// inline, attached and group policies as identity policies, and its boundary.
+    fn snapshot(&mut self, cx: &BatchCx, file: &str, text: &str) -> Result<()> {
+        let snap = snapshot::read(file, text);
+        self.file_problems(cx, file, &snap.problems.diagnostics);
+        for pr in &snap.principals {
+            if pr.kind == "group" {
+                continue;
+            }
+            if let Some(t) = &pr.trust {
+                self.document(cx, t)?;
+            }
+            let who = format!("{}/{}", pr.kind, pr.name);
+            let subject = format!("{file}:{who}");
+            if !(cx.in_shard)(&subject) {
+                continue;
+            }
+            let at = loc(&pr.origin);
+            self.origins.insert(subject.clone(), at.clone());
+            let pp = match snap.principal(&who) {
+                Ok(pp) => pp,
+                Err(e) => {
+                    self.error(&subject, file, e, at);
+                    continue;
+                }
+            };
+            let mut set = PolicySet::default();
+            let mut bad = None;
+            let all = pp
+                .identity
+                .iter()
+                .map(|p| (p, false))
+                .chain(pp.boundary.iter().map(|p| (p, true)));
+            for (fp, is_boundary) in all {
+                if fp.source.name != fp.origin.file {
+                    self.decoded.insert(fp.source.name.clone(), loc(&fp.origin));
+                }
+                let c = iac::check(fp, false);
+                match c.policy {
+                    Some(lp) if is_boundary => set.boundary = Some(lp),
+                    Some(lp) => set.identity.push(lp),
+                    None => {
+                        let (msg, _) = first_error(&c);
+                        bad = Some((
+                            format!("{who}: policy {} has errors: {msg}", fp.origin.address),
+                            loc(&fp.origin),
+                        ));
+                        break;
+                    }
+                }
+            }
+            if let Some((msg, l)) = bad {
+                self.error(&subject, file, msg, l);
+                continue;
+            }
+            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject)?;
+            self.jobs.extend(jobs);
+        }
+        Ok(())
+    }
+
+    /// Point records at the input files: a statement of a decoded document (a JSON string in a
+    /// plan or snapshot) at the string in the file, and a record with no location at its
+    /// policy or principal.
+    pub fn relocate(&self, records: &mut [Record]) {
+        for r in records.iter_mut() {
+            match &r.location {
+                Some(l) => {
+                    if let Some(to) = self.decoded.get(&l.file) {
+                        r.location = Some(to.clone());
+                    }
+                }
+                None if r.status != Status::Pass => {
+                    if let Some(to) = self.origins.get(&r.subject) {
+                        r.location = Some(to.clone());
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// Read every IaC input of `batch` and turn its policies (and a snapshot's principals) into jobs.
+pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
+    let opts = a.options()?;
+    let mut out = BatchIac::default();
+    let mut inputs: Vec<(&PathBuf, u8)> = Vec::new();
+    inputs.extend(a.templates.iter().map(|p| (p, 0)));
+    inputs.extend(a.terraform_plans.iter().map(|p| (p, 1)));
+    inputs.extend(a.account_snapshots.iter().map(|p| (p, 2)));
+    for (path, what) in inputs {
+        out.inputs += 1;
+        let name = path.display().to_string();
+        let text = match crate::load::read_text(path) {
+            Ok(t) => t,
+            Err(e) => {
+                if (cx.in_shard)(&name) {
+                    out.records.push(input_error(&name, format!("{e:#}"), None));
+                }
+                continue;
+            }
+        };
+        if what == 2 {
+            out.snapshot(cx, &name, &text)?;
+            continue;
+        }
+        let ex: Extraction = if what == 0 {
+            cloudformation::extract(&name, &text, &opts)
+        } else {
+            terraform::extract(&name, &text)
+        };
+        out.file_problems(cx, &name, &ex.diagnostics);
+        for p in &ex.policies {
+            out.document(cx, p)?;
+        }
+    }
+    Ok(out)
 }

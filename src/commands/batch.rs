@@ -308,13 +308,27 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
             ));
         }
     }
+    // Templates, plans and snapshots (src/iac.rs).
+    let iac = crate::iac::batch(
+        &args.iac,
+        &crate::iac::BatchCx {
+            checks: &checks,
+            spec: spec.as_ref().zip(names.as_ref()),
+            boundary: boundary.as_ref(),
+            in_shard: &in_shard,
+        },
+    )?;
+    jobs.extend(iac.jobs.iter().cloned());
+    records.extend(iac.records.iter().cloned());
     let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
+    iac.relocate(&mut done);
     records.append(&mut done);
     records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
     let counted = files
         .iter()
         .filter(|f| in_shard(&f.display().to_string()))
-        .count();
+        .count()
+        + iac.inputs;
     write_report(&records, counted, &descriptions, &args.run)?;
     Ok(crate::commands::verify::exit_code(&records))
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{origin, ptr_escape, Extraction, FoundPolicy};
+use super::{origin, ptr_escape, Extraction, FoundPolicy, Origin};
 use crate::diagnostic::Diagnostic;
 use crate::document::read_documents;
 use crate::json::{self, Json, JsonKind};
@@ -26,6 +26,8 @@ pub struct Principal {
     pub groups: Vec<String>,
     pub boundary: Option<String>,
     pub trust: Option<FoundPolicy>,
+    /// Where the principal's entry is in the snapshot.
+    pub origin: Origin,
 }
 
 #[derive(Debug, Default)]
@@ -181,6 +183,7 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
                     .get("PermissionsBoundary")
                     .map(|b| text(b, "PermissionsBoundaryArn")),
                 trust,
+                origin: origin(&source, &address, format!("/{list_key}/{i}"), p.span),
             });
         }
     }

@@ -1,0 +1,464 @@
+//! `tarski batch --template / --terraform-plan / --account-snapshot`: every policy in
+//! `corpus/iac/` becomes a batch subject; records and SARIF results point at the input file
+//! and line; symbolic policies are `unknown` (never a pass) with their unknown values; each
+//! user and role of a snapshot is a subject with its effective permissions.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/iac")
+}
+
+/// Run `tarski batch ARGS` in `corpus/iac`; exit code and stdout.
+fn batch(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .arg("batch")
+        .args(args)
+        .args(["--no-progress", "--jobs", "2"])
+        .current_dir(corpus())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tarski");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A record as (status, check, subject, location "FILE:LINE" or "-").
+type Row = (String, String, String, String);
+
+/// JSON records as rows, and as JSON.
+fn records(args: &[&str]) -> (i32, Vec<Row>, Vec<Value>) {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let (code, out) = batch(&a);
+    let raw: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let rows = raw
+        .iter()
+        .map(|r| {
+            let loc = match &r["location"] {
+                Value::Null => "-".to_string(),
+                l => format!("{}:{}", l["file"].as_str().unwrap(), l["line"]),
+            };
+            (
+                r["status"].as_str().unwrap().to_string(),
+                r["check"].as_str().unwrap().to_string(),
+                r["subject"].as_str().unwrap().to_string(),
+                loc,
+            )
+        })
+        .collect();
+    (code, rows, raw)
+}
+
+fn row(s: &str, c: &str, subj: &str, loc: &str) -> Row {
+    (s.into(), c.into(), subj.into(), loc.into())
+}
+
+#[test]
+fn cdk_template_symbolic_policies_are_unknown_with_their_values() {
+    let (code, rows, raw) = records(&["--template", "cdk/template.json"]);
+    let p = "cdk/template.json#/Resources/";
+    let mut expected = vec![
+        row(
+            "unknown",
+            "no-admin",
+            &format!("{p}AppRole9C1E2B8A/Properties/Policies/0/PolicyDocument"),
+            "cdk/template.json:69",
+        ),
+        row(
+            "unknown",
+            "no-admin",
+            &format!("{p}AppRoleDefaultPolicy5E0B1C2D/Properties/PolicyDocument"),
+            "cdk/template.json:88",
+        ),
+        row(
+            "unknown",
+            "no-admin",
+            &format!("{p}BoundaryPolicy1A2B3C4D/Properties/PolicyDocument"),
+            "cdk/template.json:40",
+        ),
+        row(
+            "unknown",
+            "no-passrole-wildcard",
+            &format!("{p}AppRole9C1E2B8A/Properties/Policies/0/PolicyDocument"),
+            "cdk/template.json:69",
+        ),
+        row(
+            "unknown",
+            "no-passrole-wildcard",
+            &format!("{p}AppRoleDefaultPolicy5E0B1C2D/Properties/PolicyDocument"),
+            "cdk/template.json:88",
+        ),
+        row(
+            "unknown",
+            "no-passrole-wildcard",
+            &format!("{p}BoundaryPolicy1A2B3C4D/Properties/PolicyDocument"),
+            "cdk/template.json:40",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}AppRole9C1E2B8A/Properties/AssumeRolePolicyDocument"),
+            "-",
+        ),
+        row(
+            "unknown",
+            "no-public-access",
+            &format!("{p}DataBucketPolicy7B2E6E1F/Properties/PolicyDocument"),
+            "cdk/template.json:19",
+        ),
+    ];
+    expected.sort();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(rows, expected);
+    // Unknown: exit 2, never 0; the message lists every unknown value with its line.
+    assert_eq!(code, 2);
+    let bucket = raw
+        .iter()
+        .find(|r| r["check"] == "no-public-access" && r["status"] == "unknown")
+        .unwrap();
+    let msg = bucket["message"].as_str().unwrap();
+    assert!(
+        msg.contains("2 values are known only at deploy time"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Fn::GetAtt DataBucketE3889A50.Arn (a resource attribute, known after deploy) (cdk/template.json:28:17)"),
+        "{msg}"
+    );
+
+    // Given the pseudo parameters, the policies that only used them are checked (and pass);
+    // the GetAtt ones stay unknown.
+    let (code, rows, _) = records(&[
+        "--template",
+        "cdk/template.json",
+        "--partition",
+        "aws",
+        "--region",
+        "eu-west-1",
+        "--account-id",
+        "111122223333",
+    ]);
+    assert_eq!(code, 2);
+    let status = |subj: &str, check: &str| {
+        rows.iter()
+            .find(|r| r.2.ends_with(subj) && r.1 == check)
+            .map(|r| r.0.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        status(
+            "BoundaryPolicy1A2B3C4D/Properties/PolicyDocument",
+            "no-admin"
+        ),
+        "pass"
+    );
+    assert_eq!(
+        status(
+            "AppRoleDefaultPolicy5E0B1C2D/Properties/PolicyDocument",
+            "no-admin"
+        ),
+        "pass"
+    );
+    assert_eq!(
+        status(
+            "AppRole9C1E2B8A/Properties/Policies/0/PolicyDocument",
+            "no-admin"
+        ),
+        "unknown"
+    );
+    assert_eq!(
+        status(
+            "DataBucketPolicy7B2E6E1F/Properties/PolicyDocument",
+            "no-public-access"
+        ),
+        "unknown"
+    );
+}
+
+#[test]
+fn sam_template_unmodelled_parts_are_errors_or_unknown() {
+    let (code, rows, _) = records(&["--template", "sam/template.yaml"]);
+    assert_eq!(code, 3, "an input error wins over unknown");
+    let p = "sam/template.yaml#/Resources/";
+    let mut expected = vec![
+        row(
+            "error",
+            "input",
+            &format!("{p}Worker/Properties/Policies/1"),
+            "sam/template.yaml:28",
+        ),
+        row(
+            "unknown",
+            "input-coverage",
+            "sam/template.yaml:2",
+            "sam/template.yaml:2",
+        ),
+        row(
+            "unknown",
+            "no-admin",
+            &format!("{p}Worker/Properties/Policies/0"),
+            "sam/template.yaml:23",
+        ),
+        row(
+            "unknown",
+            "no-passrole-wildcard",
+            &format!("{p}Worker/Properties/Policies/0"),
+            "sam/template.yaml:23",
+        ),
+        row(
+            "unknown",
+            "no-public-access",
+            &format!("{p}AdminRole/Properties/AssumeRolePolicyDocument"),
+            "sam/template.yaml:57",
+        ),
+        row(
+            "unknown",
+            "no-public-access",
+            &format!("{p}QueuePolicy/Properties/PolicyDocument"),
+            "sam/template.yaml:42",
+        ),
+        row(
+            "pass",
+            "no-admin",
+            &format!("{p}AdminRole/Properties/Policies/0/PolicyDocument"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            &format!("{p}AdminRole/Properties/Policies/0/PolicyDocument"),
+            "-",
+        ),
+    ];
+    expected.sort();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn terraform_plan_unknown_policy_is_an_input_error() {
+    let (code, rows, _) = records(&["--terraform-plan", "terraform/plan.json"]);
+    assert_eq!(code, 3);
+    let p = "terraform/plan.json#/resource_changes/";
+    let mut expected = vec![
+        row(
+            "error",
+            "input",
+            &format!("{p}3/change/after/policy"),
+            "terraform/plan.json:89",
+        ),
+        row(
+            "pass",
+            "no-admin",
+            &format!("{p}4/change/after/policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            &format!("{p}4/change/after/policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}1/change/after/json"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}2/change/after/assume_role_policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}5/change/after/policy"),
+            "-",
+        ),
+    ];
+    expected.sort();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn snapshot_principals_are_subjects() {
+    let (code, rows, _) = records(&["--account-snapshot", "snapshot/account.json"]);
+    assert_eq!(code, 0);
+    let subjects: BTreeSet<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        BTreeSet::from([
+            "snapshot/account.json#/RoleDetailList/0/AssumeRolePolicyDocument",
+            "snapshot/account.json:role/Deploy",
+            "snapshot/account.json:user/alice",
+        ])
+    );
+    assert!(rows.iter().all(|r| r.0 == "pass"), "{rows:?}");
+
+    // corpus/iac/ci: bob gets `*` through his group's attached policy; carol has the same
+    // group but a read-only boundary; the Deployer role's attached policy (URL-encoded in the
+    // snapshot) passes any role.
+    let (code, rows, _) = records(&["--account-snapshot", "ci/account.json"]);
+    assert_eq!(code, 1);
+    let mut expected = vec![
+        row(
+            "fail",
+            "no-admin",
+            "ci/account.json:user/bob",
+            "ci/account.json:84",
+        ),
+        row(
+            "fail",
+            "no-passrole-wildcard",
+            "ci/account.json:user/bob",
+            "ci/account.json:84",
+        ),
+        row("pass", "no-admin", "ci/account.json:user/carol", "-"),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            "ci/account.json:user/carol",
+            "-",
+        ),
+        row("pass", "no-admin", "ci/account.json:role/Deployer", "-"),
+        // The statement is inside a URL-encoded document: the location is the string's line.
+        row(
+            "fail",
+            "no-passrole-wildcard",
+            "ci/account.json:role/Deployer",
+            "ci/account.json:119",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            "ci/account.json#/RoleDetailList/0/AssumeRolePolicyDocument",
+            "-",
+        ),
+    ];
+    expected.sort();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn sarif_points_at_the_template_statement() {
+    let (code, out) = batch(&[
+        "--template",
+        "ci/template.yaml",
+        "--template",
+        "cdk/template.json",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(code, 1);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let mut got: Vec<(String, String, String, u64)> = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let pl = &r["locations"][0]["physicalLocation"];
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["level"].as_str().unwrap().to_string(),
+                pl["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                pl["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let r = |id: &str, level: &str, uri: &str, line: u64| {
+        (id.to_string(), level.to_string(), uri.to_string(), line)
+    };
+    let mut expected = vec![
+        // The `Everything` statement (Action "*") and the public bucket statement.
+        r("tarski/no-admin", "error", "ci/template.yaml", 24),
+        r(
+            "tarski/no-passrole-wildcard",
+            "error",
+            "ci/template.yaml",
+            24,
+        ),
+        r("tarski/no-public-access", "error", "ci/template.yaml", 35),
+        // Symbolic policies: warnings at the policy document.
+        r("tarski/no-admin", "warning", "cdk/template.json", 40),
+        r("tarski/no-admin", "warning", "cdk/template.json", 69),
+        r("tarski/no-admin", "warning", "cdk/template.json", 88),
+        r(
+            "tarski/no-passrole-wildcard",
+            "warning",
+            "cdk/template.json",
+            40,
+        ),
+        r(
+            "tarski/no-passrole-wildcard",
+            "warning",
+            "cdk/template.json",
+            69,
+        ),
+        r(
+            "tarski/no-passrole-wildcard",
+            "warning",
+            "cdk/template.json",
+            88,
+        ),
+        r(
+            "tarski/no-public-access",
+            "warning",
+            "cdk/template.json",
+            19,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+#[test]
+#[ignore = "the spec grammar lexes `policy` as a keyword, so `cannot(policy, ...)` does not parse yet (T0400); un-ignore when it does"]
+fn spec_assertions_apply_to_template_policies() {
+    let dir = std::env::temp_dir().join(format!("tarski-iac-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("ci.tq");
+    std::fs::write(
+        &spec,
+        "assert cannot(policy, action like \"iam:Create*\") label \"no-iam-writes\"\n",
+    )
+    .unwrap();
+    let (code, rows, _) = records(&[
+        "--template",
+        "ci/template.yaml",
+        "--spec",
+        spec.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mine: Vec<_> = rows.iter().filter(|r| r.1 == "no-iam-writes").collect();
+    assert!(
+        mine.contains(&&row(
+            "fail",
+            "no-iam-writes",
+            "ci/template.yaml#/Resources/BuildRole/Properties/Policies/0/PolicyDocument",
+            "ci/template.yaml:24"
+        )),
+        "{rows:?}"
+    );
+    assert_eq!(code, 1);
+}
