@@ -433,7 +433,6 @@ fn sarif_points_at_the_template_statement() {
 }
 
 #[test]
-#[ignore = "the spec grammar lexes `policy` as a keyword, so `cannot(policy, ...)` does not parse yet (T0400); un-ignore when it does"]
 fn spec_assertions_apply_to_template_policies() {
     let dir = std::env::temp_dir().join(format!("tarski-iac-batch-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
