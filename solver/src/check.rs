@@ -54,6 +54,12 @@ pub struct Stats {
     pub goal_size: usize,
     pub used_z3: bool,
     pub elapsed: Duration,
+    /// Building the problem: cells, domains, folding.
+    pub prepare: Duration,
+    /// Z3 (or the no-solver enumeration).
+    pub search: Duration,
+    /// Concretising, minimising and replaying witnesses.
+    pub replay: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -195,6 +201,7 @@ fn solve(
         iam_callers,
     };
     let problem = Problem::new(builder, goal, slots, principals, &dopts);
+    let prepared = Instant::now();
     let mut stats = Stats {
         atoms: problem.builder.atoms().len(),
         cells: problem
@@ -239,6 +246,9 @@ fn solve(
             }
         },
     };
+    let searched = Instant::now();
+    stats.prepare = prepared - start;
+    stats.search = searched - prepared;
     let mut witnesses = Vec::new();
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
@@ -254,6 +264,7 @@ fn solve(
         }
         witnesses.push(w);
     }
+    stats.replay = searched.elapsed();
     stats.elapsed = start.elapsed();
     Ok(Report {
         verdict: if witnesses.is_empty() {

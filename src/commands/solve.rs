@@ -100,7 +100,7 @@ fn stats_json(r: &Report) -> Value {
 fn print_stats(r: &Report, on: bool) {
     if on {
         eprintln!(
-            "stats: {} atoms, {} cells, goal size {}, {}, {:.1} ms",
+            "stats: {} atoms, {} cells, goal size {}, {}, {:.1} ms (prepare {:.1}, search {:.1}, replay {:.1})",
             r.stats.atoms,
             r.stats.cells,
             r.stats.goal_size,
@@ -109,7 +109,10 @@ fn print_stats(r: &Report, on: bool) {
             } else {
                 "decided without Z3"
             },
-            r.stats.elapsed.as_secs_f64() * 1000.0
+            r.stats.elapsed.as_secs_f64() * 1000.0,
+            r.stats.prepare.as_secs_f64() * 1000.0,
+            r.stats.search.as_secs_f64() * 1000.0,
+            r.stats.replay.as_secs_f64() * 1000.0
         );
     }
 }
