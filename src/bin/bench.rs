@@ -125,7 +125,7 @@ fn main() {
     let exe = std::env::current_exe().expect("own path");
     for w in &args.workloads {
         for &jobs in &args.jobs {
-            let mut runs: Vec<BTreeMap<String, String>> = Vec::new();
+            let mut runs: Vec<Vec<(String, String)>> = Vec::new();
             for r in 0..args.repeat {
                 let mut cmd = Command::new(&exe);
                 cmd.args(["--child", "--workload", w, "--jobs", &jobs.to_string()]);
@@ -167,7 +167,7 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-fn fields(line: &str) -> BTreeMap<String, String> {
+fn fields(line: &str) -> Vec<(String, String)> {
     line.split_whitespace()
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -176,24 +176,26 @@ fn fields(line: &str) -> BTreeMap<String, String> {
 
 /// One line with the median of every numeric field over the runs, keys in the first run's
 /// order.
-fn median_line(w: &str, runs: &[BTreeMap<String, String>]) -> String {
+fn median_line(w: &str, runs: &[Vec<(String, String)>]) -> String {
     let mut out = format!("BENCH {w} runs={}", runs.len());
-    let first = runs[0].clone();
-    let order: Vec<String> = first.keys().cloned().collect();
-    for k in order {
+    for (k, v0) in &runs[0] {
         let vals: Vec<f64> = runs
             .iter()
-            .filter_map(|r| r.get(&k).and_then(|v| v.parse::<f64>().ok()))
+            .filter_map(|r| {
+                r.iter()
+                    .find(|(k2, _)| k2 == k)
+                    .and_then(|(_, v)| v.parse::<f64>().ok())
+            })
             .collect();
-        if vals.len() == runs.len() {
+        if vals.len() == runs.len() && k != "jobs" {
             let m = median(vals);
-            if first[&k].contains('.') {
-                let _ = write!(out, " {k}={m:.3}");
+            if let Some((_, frac)) = v0.split_once('.') {
+                let _ = write!(out, " {k}={m:.*}", frac.len());
             } else {
                 let _ = write!(out, " {k}={}", m.round() as i64);
             }
         } else {
-            let _ = write!(out, " {k}={}", first[&k]);
+            let _ = write!(out, " {k}={v0}");
         }
     }
     out
@@ -375,6 +377,8 @@ impl Q {
 
 // ---------------------------------------------------------------- W1
 
+/// W1: parse and validate every version (the target), then, separately timed, the linter's
+/// warnings (`tarski check` does both).
 fn w1(a: &Args, jobs: usize) -> String {
     let t_read = Instant::now();
     let docs: Vec<Doc> = history(&a.root)
@@ -383,35 +387,57 @@ fn w1(a: &Args, jobs: usize) -> String {
         .collect();
     let read = t_read.elapsed();
     let errors = AtomicUsize::new(0);
-    let warnings = AtomicUsize::new(0);
     let t = Instant::now();
-    let mut lat: Vec<f64> = docs
+    let parsed: Vec<(f64, Vec<tarski_compiler::policy_set::LoadedPolicy>)> = docs
         .par_iter()
         .map(|d| {
             let t = Instant::now();
-            let l = load(&d.name, &d.text, Some(PolicyKind::Identity), true);
+            let l = load(&d.name, &d.text, Some(PolicyKind::Identity), false);
             let el = ms(t.elapsed());
             if l.has_errors() {
                 errors.fetch_add(1, Ordering::Relaxed);
             }
-            let nw: usize = l
-                .diagnostics
-                .iter()
-                .map(|s| s.diagnostics.iter().filter(|d| !d.is_error()).count())
-                .sum();
-            warnings.fetch_add(nw, Ordering::Relaxed);
-            el
+            (el, l.policies)
         })
         .collect();
     let total = t.elapsed();
+    let mut lat: Vec<f64> = parsed.iter().map(|p| p.0).collect();
+    let t = Instant::now();
+    let mut lint_lat: Vec<(f64, usize)> = parsed
+        .par_iter()
+        .map(|(_, ps)| {
+            let t = Instant::now();
+            let n: usize = ps
+                .iter()
+                .map(|p| tarski_compiler::lint::lint(&p.policy).len())
+                .sum();
+            (ms(t.elapsed()), n)
+        })
+        .collect();
+    let lint_total = t.elapsed();
+    let warnings: usize = lint_lat.iter().map(|x| x.1).sum();
+    let mut slow: Vec<(f64, &str)> = lint_lat
+        .iter()
+        .zip(&docs)
+        .map(|(l, d)| (l.0, d.name.as_str()))
+        .collect();
+    slow.sort_by(|x, y| y.0.total_cmp(&x.0));
+    for (t, n) in slow.iter().take(5) {
+        println!("W1-LINT-SLOW {t:.1} ms {n}");
+    }
+    lint_lat.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let ll: Vec<f64> = lint_lat.iter().map(|x| x.0).collect();
     let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
     format!(
-        "{} docs_with_errors={} warnings={} mib={:.1} read_s={:.3}",
+        "{} docs_with_errors={} mib={:.1} read_s={:.3} lint_total_s={:.3} lint_p50_ms={:.3} lint_p99_ms={:.3} lint_max_ms={:.3} warnings={warnings}",
         summary("w1", jobs, total, &mut lat, 0),
         errors.into_inner(),
-        warnings.into_inner(),
         bytes as f64 / (1024.0 * 1024.0),
-        read.as_secs_f64()
+        read.as_secs_f64(),
+        lint_total.as_secs_f64(),
+        pct(&ll, 50.0),
+        pct(&ll, 99.0),
+        ll.last().copied().unwrap_or(0.0),
     )
 }
 
@@ -889,8 +915,6 @@ fn baseline(a: &Args, jobs: usize) -> String {
             }
             per_query_speedup.push(b.1 / tq.ms.max(1e-3));
         }
-        let np: usize = pairs[i].1.identity.len();
-        let _ = np;
         println!(
             "BASELINE-PAIR {} patterns={}+{} baseline_ms={:.1}/{:.1}{} tarski_ms={:.2}/{:.2}",
             pairs[i].0,
