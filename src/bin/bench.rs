@@ -26,7 +26,7 @@ use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::{parse_expr, Expr};
 use tarski_solver::{can, escapes, Options, Report, Verdict};
 
-const ALL: [&str; 5] = ["w1", "w2", "w3", "w4", "baseline"];
+const ALL: [&str; 6] = ["w1", "w2", "w3", "w4", "baseline", "profile"];
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Args {
@@ -61,7 +61,11 @@ fn parse_args() -> Result<Args, String> {
             "--jobs" => {
                 a.jobs = val("--jobs")?
                     .split(',')
-                    .map(|s| s.trim().parse::<usize>().map_err(|e| format!("--jobs: {e}")))
+                    .map(|s| {
+                        s.trim()
+                            .parse::<usize>()
+                            .map_err(|e| format!("--jobs: {e}"))
+                    })
                     .collect::<Result<_, _>>()?;
                 a.jobs.dedup();
             }
@@ -138,7 +142,14 @@ fn main() {
                 for l in text.lines() {
                     // Details once; every run's summary line.
                     if r == 0 || l.starts_with("BENCH") {
-                        println!("{}{l}", if l.starts_with("BENCH") { "# run: " } else { "" });
+                        println!(
+                            "{}{l}",
+                            if l.starts_with("BENCH") {
+                                "# run: "
+                            } else {
+                                ""
+                            }
+                        );
                     }
                 }
                 if !out.status.success() {
@@ -255,9 +266,14 @@ fn run_workload(a: &Args, w: &str, jobs: usize) -> String {
         "w3" => w3(a, jobs),
         "w4" => w4(a, jobs),
         "baseline" => baseline(a, jobs),
+        "profile" => profile(a, jobs),
         _ => unreachable!(),
     };
-    format!("{body} rss_mb={:.1} loadavg={}", rss_mb(), loadavg().replace(' ', "/"))
+    format!(
+        "{body} rss_mb={:.1} loadavg={}",
+        rss_mb(),
+        loadavg().replace(' ', "/")
+    )
 }
 
 fn ms(d: Duration) -> f64 {
@@ -381,10 +397,7 @@ impl Q {
 /// warnings (`tarski check` does both).
 fn w1(a: &Args, jobs: usize) -> String {
     let t_read = Instant::now();
-    let docs: Vec<Doc> = history(&a.root)
-        .into_iter()
-        .flat_map(|(_, v)| v)
-        .collect();
+    let docs: Vec<Doc> = history(&a.root).into_iter().flat_map(|(_, v)| v).collect();
     let read = t_read.elapsed();
     let errors = AtomicUsize::new(0);
     let t = Instant::now();
@@ -653,9 +666,10 @@ fn quacky_pairs(dir: &Path, sub: &str) -> Vec<QPair> {
 }
 
 fn quacky_set(dir: &Path, p: &str) -> Result<PolicySet, String> {
-    let rel = p
-        .trim_start_matches("/samples/")
-        .replace("ec2_actions_region_awsportal", "ec2_actions_region_aws-portal");
+    let rel = p.trim_start_matches("/samples/").replace(
+        "ec2_actions_region_awsportal",
+        "ec2_actions_region_aws-portal",
+    );
     let path = dir.join("samples").join(rel);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let l = load(p, &text, None, false);
@@ -882,7 +896,7 @@ fn baseline_query(a: &[String], b: &[String]) -> (Option<bool>, f64) {
 fn baseline(a: &Args, jobs: usize) -> String {
     let (pairs, _, _) = w2_pairs(a);
     let k = if a.quick { 20 } else { 100 };
-    let chosen = sample(pairs.len(), k, 0x5EED_7A85_C1u64);
+    let chosen = sample(pairs.len(), k, 0x5EED7A85C1u64);
     let t = Instant::now();
     // Per pair: (baseline more, baseline less, tarski more, tarski less).
     type Row = ((Option<bool>, f64), (Option<bool>, f64), Q, Q);
@@ -941,5 +955,82 @@ fn baseline(a: &Args, jobs: usize) -> String {
         median(per_query_speedup),
         pct(&tlat, 50.0),
         tlat.last().copied().unwrap_or(0.0),
+    )
+}
+
+// ---------------------------------------------------------------- profile
+
+/// Per query: lowering ms, problem ms, full call ms, used Z3, unknown.
+type ProfRow = (f64, f64, f64, bool, bool);
+
+/// Where the time of an `escapes` query goes, by re-running its public stages: lowering
+/// (`SymbolicView::lower_set`), problem building (`Problem::new`: cells, domains,
+/// simplification), and the rest of the call (fast paths or Z3, decoding, minimisation and
+/// replay) as the difference to a full `escapes` call. On every 10th W2 pair (every 40th with
+/// `--quick`), both directions.
+fn profile(a: &Args, jobs: usize) -> String {
+    use tarski_compiler::logic::ir::Builder;
+    use tarski_compiler::logic::lower::{conditions, Slots, SymbolicView};
+    use tarski_compiler::logic::problem::{DomainOptions, Problem};
+    use tarski_compiler::semantics::Logic;
+    let (pairs, _, _) = w2_pairs(a);
+    let step = if a.quick { 40 } else { 10 };
+    let chosen: Vec<&Pair> = pairs.iter().step_by(step).collect();
+    let t = Instant::now();
+    // (lower, problem, total, used_z3, unknown) per query
+    let rows: Vec<ProfRow> = chosen
+        .par_iter()
+        .flat_map(|(_, old, new)| {
+            [(new, old), (old, new)]
+                .into_iter()
+                .map(|(x, y)| {
+                    let t0 = Instant::now();
+                    let builder = Builder::default();
+                    let slots = Slots::for_conditions(conditions(x).chain(conditions(y)));
+                    let view = SymbolicView {
+                        builder: &builder,
+                        slots: &slots,
+                    };
+                    let in_x = view.lower_set(x).allowed;
+                    let in_y = view.lower_set(y).allowed;
+                    let goal = builder.and(vec![in_x, builder.not(in_y)]);
+                    let lower = ms(t0.elapsed());
+                    let t1 = Instant::now();
+                    let dopts = DomainOptions {
+                        known_actions: false,
+                        max_states: 200_000,
+                        iam_callers: true,
+                    };
+                    let p = Problem::new(builder, goal, slots, &[], &dopts);
+                    let problem = ms(t1.elapsed());
+                    drop(p);
+                    let q = Q::run(|| escapes(x, y, None, &opts()));
+                    (lower, problem, q.ms, q.used_z3(), q.unknown())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let total = t.elapsed();
+    let sum = |f: &dyn Fn(&ProfRow) -> f64| rows.iter().map(f).sum::<f64>();
+    let (lower, problem, all) = (sum(&|r| r.0), sum(&|r| r.1), sum(&|r| r.2));
+    let rest = (all - lower - problem).max(0.0);
+    let rest_z3: f64 = rows
+        .iter()
+        .filter(|r| r.3)
+        .map(|r| (r.2 - r.0 - r.1).max(0.0))
+        .sum();
+    let unknown_problem: f64 = rows.iter().filter(|r| r.4).map(|r| r.1).sum();
+    let mut lat: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    format!(
+        "{} lower_s={:.3} problem_s={:.3} rest_s={:.3} rest_in_z3_queries_s={:.3} problem_s_in_unknowns={:.3} lower_pct={:.1} problem_pct={:.1} rest_pct={:.1}",
+        summary("profile", jobs, total, &mut lat, rows.iter().filter(|r| r.4).count()),
+        lower / 1000.0,
+        problem / 1000.0,
+        rest / 1000.0,
+        rest_z3 / 1000.0,
+        unknown_problem / 1000.0,
+        100.0 * lower / all,
+        100.0 * problem / all,
+        100.0 * rest / all,
     )
 }
