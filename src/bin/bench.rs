@@ -89,7 +89,7 @@ fn parse_args() -> Result<Args, String> {
             "--quick" => a.quick = true,
             "--child" => a.child = true,
             "-h" | "--help" => {
-                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline] [--repeat N] [--quick] [--quacky DIR]");
+                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--quacky DIR]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
