@@ -150,7 +150,16 @@ impl Encoded {
                         a,
                     }
                 }
-                VarKind::Strings => VarTerm::Str(ZString::new_const(format!("str:{name}"))),
+                VarKind::Strings => {
+                    let x = ZString::new_const(format!("str:{name}"));
+                    // The same domains the cells use: resources are ARNs, actions `service:name`.
+                    match v {
+                        StrVar::Resource => solver.assert(x.regex_matches(&regex(&Glob::wild("arn:*")))),
+                        StrVar::Action => solver.assert(x.regex_matches(&regex(&Glob::wild("?*:?*").arn_segments()))),
+                        StrVar::Slot(..) => {}
+                    }
+                    VarTerm::Str(x)
+                }
             };
             vars.insert(v.clone(), term);
         }

@@ -42,6 +42,8 @@ pub struct Problem {
     pub slots: Slots,
     /// Why the problem cannot be decided exactly, if so.
     pub unsupported: Option<String>,
+    /// Variables that had too many cells and use string theory instead.
+    pub string_fallbacks: Vec<String>,
 }
 
 /// Options that change the domain.
@@ -83,6 +85,7 @@ impl Problem {
             },
             slots,
             unsupported: None,
+            string_fallbacks: Vec::new(),
         };
         if p.goal.as_const().is_some() {
             return p;
@@ -245,11 +248,10 @@ impl Problem {
                         }
                         VarKind::Cells(cs)
                     }
+                    // Too many cells to enumerate: keep the variable exact with Z3's string
+                    // theory instead (slower, and a Z3 timeout is reported as unknown).
                     Err(CellError::Budget { states }) => {
-                        self.unsupported = Some(format!(
-                            "{}: the pattern automaton exceeded {states} states",
-                            describe(var)
-                        ));
+                        self.string_fallbacks.push(format!("{} ({states} automaton states)", describe(var)));
                         VarKind::Strings
                     }
                 }
