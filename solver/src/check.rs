@@ -26,6 +26,8 @@ pub struct Options {
     pub witnesses: usize,
     /// Compare over the catalog's actions only.
     pub known_actions: bool,
+    /// Try answers from syntax first (`fastpath`); off to exercise the solver alone.
+    pub syntactic: bool,
 }
 
 impl Default for Options {
@@ -34,6 +36,7 @@ impl Default for Options {
             timeout: Duration::from_secs(30),
             witnesses: 1,
             known_actions: false,
+            syntactic: true,
         }
     }
 }
@@ -130,12 +133,37 @@ pub fn can(
 }
 
 /// Is some request (satisfying `constraint`) allowed by `a` but not by `b`?
+///
+/// Without a constraint, syntax is tried first (`fastpath`): statement containment proves
+/// `a ⊆ b`, and a guessed request that the evaluator confirms is a witness.
 pub fn escapes(
     a: &PolicySet,
     b: &PolicySet,
     constraint: Option<&Expr>,
     opts: &Options,
 ) -> Result<Report, Box<ReplayMismatch>> {
+    if constraint.is_none() && opts.syntactic {
+        let start = Instant::now();
+        let fast = |verdict: Verdict| Report {
+            verdict,
+            stats: Stats {
+                elapsed: start.elapsed(),
+                search: start.elapsed(),
+                ..Stats::default()
+            },
+        };
+        if crate::fastpath::contained_by_statements(a, b) {
+            return Ok(fast(Verdict::None));
+        }
+        if opts.witnesses <= 1 {
+            if let Some(request) = crate::fastpath::guess_escape(a, b) {
+                return Ok(fast(Verdict::Witnesses(vec![Witness {
+                    request,
+                    notes: Vec::new(),
+                }])));
+            }
+        }
+    }
     let builder = Builder::default();
     let slots = slots(&[a, b], constraint);
     let view = SymbolicView {

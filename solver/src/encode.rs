@@ -154,8 +154,11 @@ impl Encoded {
                     let x = ZString::new_const(format!("str:{name}"));
                     // The same domains the cells use: resources are ARNs, actions `service:name`.
                     match v {
-                        StrVar::Resource => solver.assert(x.regex_matches(&regex(&Glob::wild("arn:*")))),
-                        StrVar::Action => solver.assert(x.regex_matches(&regex(&Glob::wild("?*:?*").arn_segments()))),
+                        StrVar::Resource => {
+                            solver.assert(x.regex_matches(&regex(&Glob::wild("arn:*"))))
+                        }
+                        StrVar::Action => solver
+                            .assert(x.regex_matches(&regex(&Glob::wild("?*:?*").arn_segments()))),
                         StrVar::Slot(..) => {}
                     }
                     VarTerm::Str(x)

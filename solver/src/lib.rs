@@ -9,6 +9,7 @@
 pub mod assignment;
 pub mod check;
 mod encode;
+pub mod fastpath;
 
 pub use assignment::Witness;
 pub use check::{can, escapes, Options, ReplayMismatch, Report, Stats, Verdict};

@@ -81,6 +81,8 @@ fn opts() -> Options {
         // More witnesses: more replays through the evaluator.
         witnesses: 2,
         known_actions: false,
+        // Exercise the solver itself; the syntactic fast path is checked against it below.
+        syntactic: false,
     }
 }
 
@@ -747,6 +749,16 @@ fn check_escapes(
     else {
         return Ok(());
     };
+    // Containment proved from statements alone must agree with the solver.
+    if tarski_solver::fastpath::contained_by_statements(&sa, &sb) && report.verdict != Verdict::None
+    {
+        return Err(TestCaseError::fail(format!(
+            "statement containment claims A ⊆ B but the solver finds {:?}\nA:\n{}B:\n{}",
+            report.verdict,
+            a.texts(),
+            b.texts()
+        )));
+    }
     if report.verdict != Verdict::None {
         return Ok(());
     }

@@ -351,6 +351,7 @@ fn opts() -> Options {
         timeout: TIMEOUT,
         witnesses: 1,
         known_actions: false,
+        syntactic: true,
     }
 }
 

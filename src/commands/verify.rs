@@ -15,6 +15,7 @@ pub fn options(r: &RunArgs) -> Result<tarski_solver::Options> {
         timeout: Duration::from_secs_f64(r.timeout),
         witnesses: r.witnesses.max(1),
         known_actions: r.known_actions,
+        syntactic: true,
     })
 }
 

@@ -251,7 +251,8 @@ impl Problem {
                     // Too many cells to enumerate: keep the variable exact with Z3's string
                     // theory instead (slower, and a Z3 timeout is reported as unknown).
                     Err(CellError::Budget { states }) => {
-                        self.string_fallbacks.push(format!("{} ({states} automaton states)", describe(var)));
+                        self.string_fallbacks
+                            .push(format!("{} ({states} automaton states)", describe(var)));
                         VarKind::Strings
                     }
                 }

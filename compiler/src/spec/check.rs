@@ -159,7 +159,10 @@ mod tests {
 
     #[test]
     fn policy_names_each_batch_input() {
-        let items = parse_spec("assert cannot(policy, action == \"iam:CreateUser\") label \"no user creation\"").unwrap();
+        let items = parse_spec(
+            "assert cannot(policy, action == \"iam:CreateUser\") label \"no user creation\"",
+        )
+        .unwrap();
         let (_, diags) = check(&items);
         assert!(diags.is_empty(), "{diags:?}");
     }

@@ -1,0 +1,228 @@
+//! Answers from syntax, before any cells or Z3 (issue 5: "decide without the solver when
+//! syntax suffices"):
+//! - containment by statements: if B keeps every Allow statement of A and A keeps every Deny
+//!   statement of B, in every policy of the same set shape, then A ⊆ B (monotonicity of the
+//!   evaluation: more allows and fewer denies never allow less);
+//! - guessed witnesses: a request built from an Allow statement A has and B lacks, kept only if
+//!   the evaluator confirms that A allows it and B does not (the replay is the proof).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tarski_compiler::catalog::catalog;
+use tarski_compiler::eval::{evaluate, Decision};
+use tarski_compiler::policy::{Effect, Statement};
+use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
+use tarski_compiler::request::Request;
+
+/// A statement with spans and order removed.
+fn key(s: &Statement) -> String {
+    format!("{}|{}", rest_key(s), action_key(s))
+}
+
+fn action_key(s: &Statement) -> String {
+    let mut actions: Vec<String> = s
+        .action
+        .patterns
+        .iter()
+        .map(|p| p.value.raw.to_lowercase())
+        .collect();
+    actions.sort();
+    actions.dedup();
+    format!("{}{:?}", s.action.negated, actions)
+}
+
+/// Everything but the `Action` element.
+fn rest_key(s: &Statement) -> String {
+    let mut resources: Vec<String> = s
+        .resource
+        .iter()
+        .flat_map(|r| r.patterns.iter().map(|p| format!("{:?}", p.value)))
+        .collect();
+    resources.sort();
+    resources.dedup();
+    let mut principals: Vec<String> = s
+        .principal
+        .iter()
+        .flat_map(|p| p.entries.iter().map(|e| format!("{:?}", e.value)))
+        .collect();
+    principals.sort();
+    principals.dedup();
+    let mut conds: Vec<String> = s
+        .conditions
+        .iter()
+        .map(|c| {
+            let mut vals: Vec<String> = c.values.iter().map(|v| format!("{:?}", v.value)).collect();
+            vals.sort();
+            vals.dedup();
+            format!(
+                "{}|{}|{}",
+                c.op.name(),
+                c.key.to_ascii_lowercase(),
+                vals.join(",")
+            )
+        })
+        .collect();
+    conds.sort();
+    format!(
+        "{:?}|{}{:?}|{}{:?}|{:?}|{:?}",
+        s.effect,
+        s.resource.as_ref().is_some_and(|r| r.negated),
+        resources,
+        s.principal.as_ref().is_some_and(|p| p.negated),
+        principals,
+        s.resource.is_none(),
+        conds
+    )
+}
+
+/// Statements of one effect, grouped by everything but `Action`: for positive `Action`
+/// elements the group allows or denies the union of its action patterns; statements with
+/// `NotAction` stay whole.
+fn groups(ps: &[&LoadedPolicy], effect: Effect) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in ps
+        .iter()
+        .flat_map(|p| p.policy.statements.iter())
+        .filter(|s| s.effect == effect)
+    {
+        if s.action.negated {
+            out.entry(key(s)).or_default();
+        } else {
+            out.entry(rest_key(s))
+                .or_default()
+                .extend(s.action.patterns.iter().map(|p| p.value.raw.to_lowercase()));
+        }
+    }
+    out
+}
+
+/// `x ⊆ y` group by group.
+fn covered(x: &BTreeMap<String, BTreeSet<String>>, y: &BTreeMap<String, BTreeSet<String>>) -> bool {
+    x.iter()
+        .all(|(k, acts)| y.get(k).is_some_and(|ya| acts.is_subset(ya)))
+}
+
+/// `a`'s part is at most as permissive as `b`'s: allows ⊆, denies ⊇.
+fn weaker(a: &[&LoadedPolicy], b: &[&LoadedPolicy]) -> bool {
+    covered(&groups(a, Effect::Allow), &groups(b, Effect::Allow))
+        && covered(&groups(b, Effect::Deny), &groups(a, Effect::Deny))
+}
+
+fn opt(p: &Option<LoadedPolicy>) -> Vec<&LoadedPolicy> {
+    p.iter().collect()
+}
+
+/// A ⊆ B, decided from statements alone; `false` means "not decided", not "not contained".
+pub fn contained_by_statements(a: &PolicySet, b: &PolicySet) -> bool {
+    let shape = |s: &PolicySet| {
+        (
+            s.identity.is_empty(),
+            s.boundary.is_some(),
+            s.session.is_some(),
+            s.resource.is_some(),
+            s.scps.len(),
+            s.rcps.len(),
+        )
+    };
+    if shape(a) != shape(b) {
+        return false;
+    }
+    let layers_ok = |x: &Vec<Vec<LoadedPolicy>>, y: &Vec<Vec<LoadedPolicy>>| {
+        x.iter().zip(y).all(|(lx, ly)| {
+            weaker(
+                &lx.iter().collect::<Vec<_>>(),
+                &ly.iter().collect::<Vec<_>>(),
+            )
+        })
+    };
+    weaker(
+        &a.identity.iter().collect::<Vec<_>>(),
+        &b.identity.iter().collect::<Vec<_>>(),
+    ) && weaker(&opt(&a.boundary), &opt(&b.boundary))
+        && weaker(&opt(&a.session), &opt(&b.session))
+        && weaker(&opt(&a.resource), &opt(&b.resource))
+        && layers_ok(&a.scps, &b.scps)
+        && layers_ok(&a.rcps, &b.rcps)
+}
+
+/// Requests to try: from each Allow statement of `a` that `b` lacks, its literal actions (or
+/// the first catalog actions its patterns match) on its literal resources (or a stand-in
+/// where the pattern has wildcards), from a same-account IAM user.
+pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
+    let all_b: Vec<&LoadedPolicy> = b.all().into_iter().map(|(_, p)| p).collect();
+    let b_allows = groups(&all_b, Effect::Allow);
+    let mut out = Vec::new();
+    for (_, p) in a.all() {
+        for s in &p.policy.statements {
+            if s.effect != Effect::Allow || s.action.negated || !s.conditions.is_empty() {
+                continue;
+            }
+            let known = b_allows.get(&rest_key(s));
+            let resources: Vec<String> = match &s.resource {
+                Some(r) if !r.negated => r
+                    .patterns
+                    .iter()
+                    .filter_map(|t| t.value.as_glob(true))
+                    .map(|g| {
+                        if g.is_universal() {
+                            String::new()
+                        } else {
+                            g.to_string()
+                                .replace("${*}", "*")
+                                .replace('*', "tarski")
+                                .replace('?', "x")
+                        }
+                    })
+                    .take(2)
+                    .collect(),
+                _ => vec!["arn:aws:s3:::tarski-example-bucket/example-object".to_string()],
+            };
+            let new_patterns = s
+                .action
+                .patterns
+                .iter()
+                .filter(|ap| known.is_none_or(|k| !k.contains(&ap.value.raw.to_lowercase())))
+                .take(50);
+            for ap in new_patterns {
+                let action = if ap.value.glob.is_literal() {
+                    ap.value.raw.clone()
+                } else {
+                    match catalog().expand(&ap.value.raw).first() {
+                        Some(x) => x.full_name(),
+                        None => continue,
+                    }
+                };
+                let service = action.split(':').next().unwrap_or("s3").to_lowercase();
+                for r in &resources {
+                    // `Resource: "*"`: an ARN of the action's service reads better than `*`.
+                    let r = if r.is_empty() {
+                        format!("arn:aws:{service}:us-east-1:999900000001:tarski-example")
+                    } else {
+                        r.clone()
+                    };
+                    let r = &r;
+                    let account = r
+                        .split(':')
+                        .nth(4)
+                        .filter(|x| x.len() == 12 && x.bytes().all(|c| c.is_ascii_digit()))
+                        .unwrap_or("999900000001");
+                    out.push(Request {
+                        principal: format!("arn:aws:iam::{account}:user/tarski-user"),
+                        action: action.clone(),
+                        resource: r.clone(),
+                        resource_account: None,
+                        context: Default::default(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The first guess that `a` allows and `b` does not.
+pub fn guess_escape(a: &PolicySet, b: &PolicySet) -> Option<Request> {
+    guesses(a, b).into_iter().find(|r| {
+        evaluate(a, r).decision == Decision::Allow && evaluate(b, r).decision != Decision::Allow
+    })
+}
