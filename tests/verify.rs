@@ -66,7 +66,10 @@ fn the_examples_spec_holds() {
         .lines()
         .find(|l| l.contains("checks over"))
         .expect("summary line");
-    assert!(summary.contains(" 0 fail, 0 unknown, 0 input errors"), "{summary}");
+    assert!(
+        summary.contains(" 0 fail, 0 unknown, 0 input errors"),
+        "{summary}"
+    );
     assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
 }
 
@@ -83,16 +86,27 @@ fn a_failing_assertion_exits_1_with_its_witness() {
         r.stdout
     );
     assert!(r.stdout.contains("    witness: "), "{}", r.stdout);
-    assert!(r.stdout.contains("iam:CreateUser on arn:aws:iam::111122223333:user/"));
-    assert!(r.stdout.contains("2 checks over 1 inputs: 1 pass, 1 fail, 0 unknown"));
+    assert!(r
+        .stdout
+        .contains("iam:CreateUser on arn:aws:iam::111122223333:user/"));
+    assert!(r
+        .stdout
+        .contains("2 checks over 1 inputs: 1 pass, 1 fail, 0 unknown"));
 }
 
 #[test]
 fn parse_errors_exit_3_with_file_line_col_and_code() {
-    let d = scratch(&[("parse.tq", "policy esc = \"esc.json\"\nassert cannot(esc, action ==)\n")]);
+    let d = scratch(&[(
+        "parse.tq",
+        "policy esc = \"esc.json\"\nassert cannot(esc, action ==)\n",
+    )]);
     let r = tarski_in(d.path(), &["verify", "parse.tq"]);
     assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("error[T0400]: unexpected `)`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error[T0400]: unexpected `)`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("parse.tq:2:29"), "{}", r.stderr);
 }
 
@@ -101,16 +115,27 @@ fn lex_errors_are_parse_errors() {
     let d = scratch(&[("lex.tq", "policy esc = \"esc.json\"\nassert can(esc) @\n")]);
     let r = tarski_in(d.path(), &["verify", "lex.tq"]);
     assert_eq!(r.code, Some(3));
-    assert!(r.stderr.contains("error[T0400]: unexpected character `@`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error[T0400]: unexpected character `@`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("lex.tq:2:17"), "{}", r.stderr);
 }
 
 #[test]
 fn unknown_names_exit_3_with_a_suggestion() {
-    let d = scratch(&[("unk.tq", "policy esc = \"esc.json\"\nassert cannot(esk, action == \"x:Y\")\n")]);
+    let d = scratch(&[(
+        "unk.tq",
+        "policy esc = \"esc.json\"\nassert cannot(esk, action == \"x:Y\")\n",
+    )]);
     let r = tarski_in(d.path(), &["verify", "unk.tq"]);
     assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("error[T0401]: unknown name `esk`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error[T0401]: unknown name `esk`"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("unk.tq:2:15"), "{}", r.stderr);
     assert!(r.stderr.contains("did you mean `esc`?"), "{}", r.stderr);
 }
@@ -119,13 +144,21 @@ fn unknown_names_exit_3_with_a_suggestion() {
 fn check_errors_have_their_codes() {
     let cases: &[(&str, &str, &str)] = &[
         ("policy a = widget \"esc.json\"\n", "T0402", "3:1:12"),
-        ("policy a = \"esc.json\"\npolicy a = \"esc.json\"\n", "T0403", "3:2:8"),
+        (
+            "policy a = \"esc.json\"\npolicy a = \"esc.json\"\n",
+            "T0403",
+            "3:2:8",
+        ),
         (
             "policies many = glob \"*.json\"\nset s = { identity = [many] }\n",
             "T0404",
             "3:2:23",
         ),
-        ("policy a = \"esc.json\"\nset s = { idenity = [a] }\n", "T0405", "3:2:11"),
+        (
+            "policy a = \"esc.json\"\nset s = { idenity = [a] }\n",
+            "T0405",
+            "3:2:11",
+        ),
         (
             "policy a = \"esc.json\"\nassert can(a, aws:SourceIp like \"10.*\")\n",
             "T0406",
@@ -137,8 +170,16 @@ fn check_errors_have_their_codes() {
         let r = tarski_in(d.path(), &["verify", "s.tq"]);
         let (exit, pos) = at.split_once(':').unwrap();
         assert_eq!(r.code, Some(exit.parse().unwrap()), "{src}: {}", r.stderr);
-        assert!(r.stderr.contains(&format!("error[{code}]")), "{src}: {}", r.stderr);
-        assert!(r.stderr.contains(&format!("s.tq:{pos}")), "{src}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("error[{code}]")),
+            "{src}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("s.tq:{pos}")),
+            "{src}: {}",
+            r.stderr
+        );
     }
 }
 
@@ -146,7 +187,10 @@ fn check_errors_have_their_codes() {
 fn includes_are_spliced_in() {
     let d = scratch(&[
         ("decl.tq", "policy esc = \"esc.json\"\n"),
-        ("main.tq", "include \"decl.tq\"\nassert can(esc, action == \"iam:CreateUser\")\n"),
+        (
+            "main.tq",
+            "include \"decl.tq\"\nassert can(esc, action == \"iam:CreateUser\")\n",
+        ),
     ]);
     let r = tarski_in(d.path(), &["verify", "main.tq"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
@@ -155,7 +199,10 @@ fn includes_are_spliced_in() {
 
 #[test]
 fn include_cycles_are_reported() {
-    let d = scratch(&[("a.tq", "include \"b.tq\"\n"), ("b.tq", "include \"a.tq\"\n")]);
+    let d = scratch(&[
+        ("a.tq", "include \"b.tq\"\n"),
+        ("b.tq", "include \"a.tq\"\n"),
+    ]);
     let r = tarski_in(d.path(), &["verify", "a.tq"]);
     assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("include cycle"), "{}", r.stderr);
@@ -175,23 +222,44 @@ fn json_output_is_one_record_per_assertion() {
         .collect();
     assert_eq!(recs.len(), 2);
     let keys = [
-        "file", "subject", "check", "severity", "status", "message", "witnesses", "location",
+        "file",
+        "subject",
+        "check",
+        "severity",
+        "status",
+        "message",
+        "witnesses",
+        "location",
         "elapsed_ms",
     ];
     for rec in &recs {
-        let mut got: Vec<&str> = rec.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut got: Vec<&str> = rec
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         got.sort_unstable();
         let mut want = keys.to_vec();
         want.sort_unstable();
         assert_eq!(got, want);
     }
-    let fail = recs.iter().find(|r| r["check"] == "no user creation").unwrap();
+    let fail = recs
+        .iter()
+        .find(|r| r["check"] == "no user creation")
+        .unwrap();
     assert_eq!(fail["status"], "fail");
     assert_eq!(fail["severity"], "error");
     assert_eq!(fail["location"]["line"], 13);
     let w = &fail["witnesses"][0];
     assert_eq!(w["action"], "iam:CreateUser");
-    for k in ["principal", "resource", "resource_account", "context", "notes"] {
+    for k in [
+        "principal",
+        "resource",
+        "resource_account",
+        "context",
+        "notes",
+    ] {
         assert!(w.get(k).is_some(), "witness lacks {k}: {w}");
     }
     let pass = recs.iter().find(|r| r["check"] == "no uploads").unwrap();
@@ -205,11 +273,22 @@ fn sarif_output_points_at_the_statement() {
     let d = scratch(&[("fail.tq", FAILING)]);
     let r = tarski_in(
         d.path(),
-        &["verify", "fail.tq", "--format", "sarif", "--output", "out.sarif"],
+        &[
+            "verify",
+            "fail.tq",
+            "--format",
+            "sarif",
+            "--output",
+            "out.sarif",
+        ],
     );
     assert_eq!(r.code, Some(1));
     // With --output the human summary goes to stderr.
-    assert!(r.stderr.contains("2 checks over 1 inputs: 1 pass, 1 fail"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 checks over 1 inputs: 1 pass, 1 fail"),
+        "{}",
+        r.stderr
+    );
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(d.path().join("out.sarif")).unwrap())
             .unwrap();
