@@ -179,6 +179,22 @@ mod tests {
     }
 
     #[test]
+    fn the_batch_subject_policy_parses() {
+        // `policy` is a keyword (declarations), and also the subject of batch assertions.
+        let src = "policy b = \"b.json\"\nassert cannot(policy, action == \"iam:PassRole\")\nassert subset(policy, b)\n";
+        let items = parse_spec(src).unwrap();
+        let (_, diags) = check(&items);
+        assert!(diags.is_empty(), "{diags:?}");
+        match &items[1] {
+            Item::Assert(a) => {
+                assert_eq!(a.subjects[0].value, "policy");
+                assert_eq!(&src[a.subjects[0].span.range()], "policy");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn parse_errors_point_at_the_token() {
         let src = "assert cannot(a, aws:SecureTransport ==)";
         let e = parse_spec(src).unwrap_err();

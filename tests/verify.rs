@@ -1,0 +1,311 @@
+//! `tarski verify SPEC.tq`, end to end with the real binary: the shipped examples spec holds,
+//! failures print witnesses (exit 1), parse and name errors point at `file:line:col` with their
+//! code (exit 3), includes work and cycles are reported, and the JSON / SARIF shapes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tarski_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tarski");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
+        "tarski {args:?} panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// A scratch directory holding `esc.json` (the escaping identity of boundary-confidential,
+/// which grants iam:CreateUser) and the spec files a test writes.
+fn scratch(files: &[(&str, &str)]) -> TempDir {
+    let d = TempDir::new().unwrap();
+    std::fs::copy(
+        root().join("corpus/examples/boundary-confidential/escaping-identity.json"),
+        d.path().join("esc.json"),
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(d.path().join(name), text).unwrap();
+    }
+    d
+}
+
+const FAILING: &str = "policy esc = \"esc.json\"\n\
+assert cannot(esc, action == \"iam:CreateUser\") label \"no user creation\"\n\
+assert cannot(esc, action == \"s3:PutObject\") label \"no uploads\" severity warning\n";
+
+#[test]
+fn the_examples_spec_holds() {
+    let r = tarski_in(&root(), &["verify", "corpus/specs/examples.tq"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let summary = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("checks over"))
+        .expect("summary line");
+    assert!(
+        summary.contains(" 0 fail, 0 unknown, 0 input errors"),
+        "{summary}"
+    );
+    assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
+}
+
+#[test]
+fn a_failing_assertion_exits_1_with_its_witness() {
+    let d = scratch(&[("fail.tq", FAILING)]);
+    let r = tarski_in(d.path(), &["verify", "fail.tq"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    // Points at the granting statement (CreateUnboundedUsers starts on line 13 of the file).
+    assert!(
+        r.stdout
+            .contains("FAIL: esc.json:13:5 [no user creation] esc.json: reachable"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("    witness: "), "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains("iam:CreateUser on arn:aws:iam::111122223333:user/"));
+    assert!(r
+        .stdout
+        .contains("2 checks over 1 inputs: 1 pass, 1 fail, 0 unknown"));
+}
+
+#[test]
+fn parse_errors_exit_3_with_file_line_col_and_code() {
+    let d = scratch(&[(
+        "parse.tq",
+        "policy esc = \"esc.json\"\nassert cannot(esc, action ==)\n",
+    )]);
+    let r = tarski_in(d.path(), &["verify", "parse.tq"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("error[T0400]: unexpected `)`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("parse.tq:2:29"), "{}", r.stderr);
+}
+
+#[test]
+fn lex_errors_are_parse_errors() {
+    let d = scratch(&[("lex.tq", "policy esc = \"esc.json\"\nassert can(esc) @\n")]);
+    let r = tarski_in(d.path(), &["verify", "lex.tq"]);
+    assert_eq!(r.code, Some(3));
+    assert!(
+        r.stderr.contains("error[T0400]: unexpected character `@`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("lex.tq:2:17"), "{}", r.stderr);
+}
+
+#[test]
+fn unknown_names_exit_3_with_a_suggestion() {
+    let d = scratch(&[(
+        "unk.tq",
+        "policy esc = \"esc.json\"\nassert cannot(esk, action == \"x:Y\")\n",
+    )]);
+    let r = tarski_in(d.path(), &["verify", "unk.tq"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("error[T0401]: unknown name `esk`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("unk.tq:2:15"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `esc`?"), "{}", r.stderr);
+}
+
+#[test]
+fn check_errors_have_their_codes() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("policy a = widget \"esc.json\"\n", "T0402", "3:1:12"),
+        (
+            "policy a = \"esc.json\"\npolicy a = \"esc.json\"\n",
+            "T0403",
+            "3:2:8",
+        ),
+        (
+            "policies many = glob \"*.json\"\nset s = { identity = [many] }\n",
+            "T0404",
+            "3:2:23",
+        ),
+        (
+            "policy a = \"esc.json\"\nset s = { idenity = [a] }\n",
+            "T0405",
+            "3:2:11",
+        ),
+        (
+            "policy a = \"esc.json\"\nassert can(a, aws:SourceIp like \"10.*\")\n",
+            "T0406",
+            "3:2:15",
+        ),
+    ];
+    for (src, code, at) in cases {
+        let d = scratch(&[("s.tq", src)]);
+        let r = tarski_in(d.path(), &["verify", "s.tq"]);
+        let (exit, pos) = at.split_once(':').unwrap();
+        assert_eq!(r.code, Some(exit.parse().unwrap()), "{src}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("error[{code}]")),
+            "{src}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("s.tq:{pos}")),
+            "{src}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn includes_are_spliced_in() {
+    let d = scratch(&[
+        ("decl.tq", "policy esc = \"esc.json\"\n"),
+        (
+            "main.tq",
+            "include \"decl.tq\"\nassert can(esc, action == \"iam:CreateUser\")\n",
+        ),
+    ]);
+    let r = tarski_in(d.path(), &["verify", "main.tq"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("1 pass, 0 fail"), "{}", r.stdout);
+}
+
+#[test]
+fn include_cycles_are_reported() {
+    let d = scratch(&[
+        ("a.tq", "include \"b.tq\"\n"),
+        ("b.tq", "include \"a.tq\"\n"),
+    ]);
+    let r = tarski_in(d.path(), &["verify", "a.tq"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("include cycle"), "{}", r.stderr);
+    let r = tarski_in(d.path(), &["verify", "missing.tq"]);
+    assert_eq!(r.code, Some(3));
+}
+
+#[test]
+fn json_output_is_one_record_per_assertion() {
+    let d = scratch(&[("fail.tq", FAILING)]);
+    let r = tarski_in(d.path(), &["verify", "fail.tq", "--format", "json"]);
+    assert_eq!(r.code, Some(1));
+    let recs: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(recs.len(), 2);
+    let keys = [
+        "file",
+        "subject",
+        "check",
+        "severity",
+        "status",
+        "message",
+        "witnesses",
+        "location",
+        "elapsed_ms",
+    ];
+    for rec in &recs {
+        let mut got: Vec<&str> = rec
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        got.sort_unstable();
+        let mut want = keys.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want);
+    }
+    let fail = recs
+        .iter()
+        .find(|r| r["check"] == "no user creation")
+        .unwrap();
+    assert_eq!(fail["status"], "fail");
+    assert_eq!(fail["severity"], "error");
+    assert_eq!(fail["location"]["line"], 13);
+    let w = &fail["witnesses"][0];
+    assert_eq!(w["action"], "iam:CreateUser");
+    for k in [
+        "principal",
+        "resource",
+        "resource_account",
+        "context",
+        "notes",
+    ] {
+        assert!(w.get(k).is_some(), "witness lacks {k}: {w}");
+    }
+    let pass = recs.iter().find(|r| r["check"] == "no uploads").unwrap();
+    assert_eq!(pass["status"], "pass");
+    assert_eq!(pass["severity"], "warning");
+    assert!(pass["location"].is_null());
+}
+
+#[test]
+fn sarif_output_points_at_the_statement() {
+    let d = scratch(&[("fail.tq", FAILING)]);
+    let r = tarski_in(
+        d.path(),
+        &[
+            "verify",
+            "fail.tq",
+            "--format",
+            "sarif",
+            "--output",
+            "out.sarif",
+        ],
+    );
+    assert_eq!(r.code, Some(1));
+    // With --output the human summary goes to stderr.
+    assert!(
+        r.stderr.contains("2 checks over 1 inputs: 1 pass, 1 fail"),
+        "{}",
+        r.stderr
+    );
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out.sarif")).unwrap())
+            .unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "tarski");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["id"], "tarski/no user creation");
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "passing checks are not results");
+    let loc = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "esc.json");
+    assert_eq!(loc["region"]["startLine"], 13);
+    assert_eq!(results[0]["level"], "error");
+    assert!(results[0]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Witness:"));
+}
