@@ -668,9 +668,20 @@ impl Catalog {
                 return Some(s);
             }
         }
-        // Then everything, comparing full names (corrects the prefix too).
-        let typed = lower_chars(action);
-        let mut it = self.keys.iter().map(String::as_str).zip(&self.actions);
+        if !in_service.is_empty() {
+            // A known service: an action the catalog does not list is most often newer than
+            // the catalog; a scan of every service would cost a lot and rarely help.
+            return None;
+        }
+        // An unknown prefix: the closest service, then the closest action in it.
+        let svc_l = lower_chars(svc);
+        let (_, prefix) = self
+            .services
+            .iter()
+            .filter_map(|s| edit_distance(&svc_l, &lower_chars(&s.prefix), suggestion_limit(svc_l.len())).map(|d| (d, &s.prefix)))
+            .min_by_key(|(d, _)| *d)?;
+        let typed = lower_chars(name);
+        let mut it = self.service_actions(prefix).iter().map(|a| (a.name.as_str(), a));
         best(&mut it, &typed)
     }
 
