@@ -17,9 +17,12 @@ use tarski_compiler::spec::{check::check, parse_spec};
 
 use crate::run::{question, Job};
 
-/// A spec with its includes spliced in; each item remembers the directory paths are relative to.
+/// A spec with its includes spliced in; each item remembers the directory paths are relative to
+/// and the source file it was written in.
 pub struct Spec {
     pub items: Vec<(PathBuf, Item)>,
+    sources: Vec<Arc<SourceFile>>,
+    item_source: Vec<usize>,
 }
 
 fn render(source: Arc<SourceFile>, diags: Vec<Diagnostic>) {
@@ -30,19 +33,30 @@ fn render(source: Arc<SourceFile>, diags: Vec<Diagnostic>) {
 }
 
 pub fn read(path: &Path) -> Result<Spec> {
-    let mut spec = Spec { items: Vec::new() };
+    let mut spec = Spec {
+        items: Vec::new(),
+        sources: Vec::new(),
+        item_source: Vec::new(),
+    };
     let mut stack = Vec::new();
     read_into(path, &mut spec, &mut stack)?;
-    // Check names and types over the whole, included files too.
+    // Check names and types over the whole; each error is shown in the file it is in.
     let items: Vec<Item> = spec.items.iter().map(|(_, i)| i.clone()).collect();
     let (_, diags) = check(&items);
     if !diags.is_empty() {
-        let text = crate::load::read_text(path)?;
         let n = diags.len();
-        render(
-            Arc::new(SourceFile::new(path.display().to_string(), text)),
-            diags,
-        );
+        let mut by_source: BTreeMap<usize, Vec<Diagnostic>> = BTreeMap::new();
+        for (idx, d) in diags {
+            by_source
+                .entry(spec.item_source.get(idx).copied().unwrap_or(0))
+                .or_default()
+                .push(d);
+        }
+        for (src, ds) in by_source {
+            if let Some(source) = spec.sources.get(src) {
+                render(source.clone(), ds);
+            }
+        }
         bail!(
             "{}: {n} error{} in the spec",
             path.display(),
@@ -71,11 +85,15 @@ fn read_into(path: &Path, spec: &mut Spec, stack: &mut Vec<PathBuf>) -> Result<(
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     stack.push(canon);
+    let src = spec.sources.len();
+    spec.sources
+        .push(Arc::new(SourceFile::new(path.display().to_string(), text)));
     for it in items {
         if let Item::Include(f) = &it {
             read_into(&dir.join(&f.value), spec, stack)?;
         } else {
             spec.items.push((dir.clone(), it));
+            spec.item_source.push(src);
         }
     }
     stack.pop();

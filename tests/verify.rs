@@ -198,6 +198,18 @@ fn includes_are_spliced_in() {
 }
 
 #[test]
+fn errors_in_included_files_point_into_those_files() {
+    let d = scratch(&[
+        ("decl.tq", "policy esc = \"esc.json\"\nassert can(nope)\n"),
+        ("main.tq", "include \"decl.tq\"\nassert can(esc)\n"),
+    ]);
+    let r = tarski_in(d.path(), &["verify", "main.tq"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("error[T0401]"), "{}", r.stderr);
+    assert!(r.stderr.contains("decl.tq:2:12"), "{}", r.stderr);
+}
+
+#[test]
 fn include_cycles_are_reported() {
     let d = scratch(&[
         ("a.tq", "include \"b.tq\"\n"),

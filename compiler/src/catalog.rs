@@ -678,10 +678,20 @@ impl Catalog {
         let (_, prefix) = self
             .services
             .iter()
-            .filter_map(|s| edit_distance(&svc_l, &lower_chars(&s.prefix), suggestion_limit(svc_l.len())).map(|d| (d, &s.prefix)))
+            .filter_map(|s| {
+                edit_distance(
+                    &svc_l,
+                    &lower_chars(&s.prefix),
+                    suggestion_limit(svc_l.len()),
+                )
+                .map(|d| (d, &s.prefix))
+            })
             .min_by_key(|(d, _)| *d)?;
         let typed = lower_chars(name);
-        let mut it = self.service_actions(prefix).iter().map(|a| (a.name.as_str(), a));
+        let mut it = self
+            .service_actions(prefix)
+            .iter()
+            .map(|a| (a.name.as_str(), a));
         best(&mut it, &typed)
     }
 

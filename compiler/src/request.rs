@@ -150,12 +150,15 @@ impl Request {
     pub fn from_json(v: &serde_json::Value) -> Result<Request, String> {
         let obj = v.as_object().ok_or("a request must be a JSON object")?;
         for k in obj.keys() {
+            // `notes` is accepted (and ignored) so that a witness from `--format json` replays
+            // with `tarski eval --request` as it is.
             if ![
                 "principal",
                 "action",
                 "resource",
                 "resource_account",
                 "context",
+                "notes",
             ]
             .contains(&k.as_str())
             {

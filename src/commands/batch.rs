@@ -139,8 +139,6 @@ pub fn write_report(
     }
     if run.output.is_some() && run.format != ReportFormat::Text {
         // Keep the human summary on the terminal when the report goes to a file.
-        let mut summary = Vec::new();
-        crate::report::human(&[], 0, &mut summary).ok();
         let c = crate::report::counts(records);
         eprintln!(
             "{} checks over {files} inputs: {} pass, {} fail, {} unknown, {} input errors",

@@ -93,6 +93,8 @@ pub struct Assertion {
     pub constraint: Option<Expr>,
     pub label: Option<String>,
     pub severity: Level,
+    /// The severity as written, for checking.
+    pub severity_word: Option<Spanned<String>>,
     pub span: Span,
 }
 

@@ -22,11 +22,14 @@ pub enum Decl {
     Set,
 }
 
-/// Check a spec (after includes are spliced in). Returns declarations and diagnostics.
-pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
+/// Check a spec (after includes are spliced in). Returns declarations and diagnostics, each
+/// with the index of the item it is about (items can come from different files).
+pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<(usize, Diagnostic)>) {
     let mut decls: HashMap<String, Decl> = HashMap::new();
     let mut diags = Vec::new();
-    for it in items {
+    let mut tagged: Vec<(usize, Diagnostic)> = Vec::new();
+    for (idx, it) in items.iter().enumerate() {
+        tagged.extend(diags.drain(..).map(|d| (idx.saturating_sub(1), d)));
         let (name, d, kind) = match it {
             Item::Policy { name, kind, .. } => (name, Decl::Policy, kind.as_ref()),
             Item::Policies { name, kind, .. } => (name, Decl::Policies, kind.as_ref()),
@@ -45,6 +48,7 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
                 format!("`{}` is declared twice", name.value),
             ));
         }
+        tagged.extend(diags.drain(..).map(|d| (idx, d)));
     }
     let check_ref = |r: &Ref, diags: &mut Vec<Diagnostic>| {
         if let Ref::Name(n) = r {
@@ -62,7 +66,7 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
             }
         }
     };
-    for it in items {
+    for (idx, it) in items.iter().enumerate() {
         match it {
             Item::Set { fields, .. } => {
                 for (f, v) in fields {
@@ -81,6 +85,18 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
                 }
             }
             Item::Assert(a) => {
+                if let Some(sev) = &a.severity_word {
+                    if !["error", "warning", "info"].contains(&sev.value.as_str()) {
+                        diags.push(Diagnostic::error(
+                            "T0407",
+                            sev.span,
+                            format!(
+                                "unknown severity `{}`; expected error, warning or info",
+                                sev.value
+                            ),
+                        ));
+                    }
+                }
                 for s in &a.subjects {
                     if !decls.contains_key(&s.value) && s.value != "policy" {
                         diags.push(unknown(&s.value, s.span, &decls));
@@ -92,8 +108,9 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<Diagnostic>) {
             }
             _ => {}
         }
+        tagged.extend(diags.drain(..).map(|d| (idx, d)));
     }
-    (decls, diags)
+    (decls, tagged)
 }
 
 fn walk_set(v: &SetValue, f: &mut dyn FnMut(&Ref)) {
@@ -172,10 +189,10 @@ mod tests {
         let src = "policy a = \"a.json\"\nassert cannot(b, aws:SourceIp like \"10.*\")\n";
         let items = parse_spec(src).unwrap();
         let (_, diags) = check(&items);
-        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        let codes: Vec<&str> = diags.iter().map(|(_, d)| d.code).collect();
         assert_eq!(codes, ["T0401", "T0406"]);
-        assert_eq!(&src[diags[0].span.range()], "b");
-        assert_eq!(&src[diags[1].span.range()], "aws:SourceIp");
+        assert_eq!(&src[diags[0].1.span.range()], "b");
+        assert_eq!(&src[diags[1].1.span.range()], "aws:SourceIp");
     }
 
     #[test]

@@ -58,12 +58,14 @@ pub(crate) fn assertion(
         constraint,
         label: None,
         severity: Level::Error,
+        severity_word: None,
         span: Span::new(l, r),
     };
     for m in meta {
         match m {
             Meta::Label(s) => a.label = Some(s),
             Meta::Severity(s) => {
+                a.severity_word = Some(s.clone());
                 a.severity = match s.value.as_str() {
                     "info" => Level::Info,
                     "warning" => Level::Warning,
