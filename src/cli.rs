@@ -138,6 +138,9 @@ pub struct SolveArgs {
     /// Print solver statistics (atoms, cells, whether Z3 ran, time).
     #[arg(long)]
     pub stats: bool,
+    /// Skip the syntactic shortcuts and always run the cell/Z3 engine (for measurement).
+    #[arg(long)]
+    pub no_fast_path: bool,
 }
 
 /// A request constraint: flags and a `--where` expression (docs/cli.md).

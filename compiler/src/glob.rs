@@ -113,6 +113,15 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &str, fold_case: bool) -> bool {
+        // Literal patterns (most action names and ARNs): a direct comparison, no allocation.
+        if !fold_case && self.0.iter().all(|t| matches!(t, Tok::Char(_))) {
+            let mut it = text.chars();
+            return self
+                .0
+                .iter()
+                .all(|t| matches!(t, Tok::Char(c) if it.next() == Some(*c)))
+                && it.next().is_none();
+        }
         let t: Vec<char> = text.chars().collect();
         if self.0.contains(&Tok::StarSeg) {
             matches_nfa(&self.0, &t, fold_case)

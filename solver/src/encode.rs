@@ -48,6 +48,31 @@ fn any_eq(x: &Int, ks: impl Iterator<Item = usize>) -> Bool {
     Bool::or(&v)
 }
 
+/// `x` is one of the (sorted) cells: runs of consecutive cells become ranges, which keeps the
+/// encoding of broad patterns (`s3:*` over hundreds of cells) small.
+fn in_cells(x: &Int, sorted: &[u32]) -> Bool {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let lo = sorted[i];
+        let mut hi = lo;
+        while i + 1 < sorted.len() && sorted[i + 1] == hi + 1 {
+            i += 1;
+            hi = sorted[i];
+        }
+        parts.push(if lo == hi {
+            x.eq(Int::from_u64(u64::from(lo)))
+        } else {
+            Bool::and(&[
+                x.ge(Int::from_u64(u64::from(lo))),
+                x.le(Int::from_u64(u64::from(hi))),
+            ])
+        });
+        i += 1;
+    }
+    Bool::or(&parts)
+}
+
 fn rel(a: &Int, r: Ordering, b: &Int) -> Bool {
     match r {
         Ordering::Eq => a.eq(b),
@@ -239,7 +264,7 @@ impl Encoded {
             Atom::Like(v, g) => match self.vars.get(v) {
                 Some(VarTerm::Choice(x)) => {
                     let holds = p.atom_cells.get(&id).cloned().unwrap_or_default();
-                    any_eq(x, holds.into_iter().map(|c| c as usize))
+                    in_cells(x, &holds)
                 }
                 Some(VarTerm::Str(s)) => s.regex_matches(&regex(g)),
                 _ => Bool::from_bool(false),

@@ -56,7 +56,7 @@ fn options(s: &SolveArgs) -> Result<Options> {
         timeout: Duration::from_secs_f64(s.timeout),
         witnesses: s.witnesses.max(1),
         known_actions: s.known_actions,
-        syntactic: true,
+        syntactic: !s.no_fast_path,
     })
 }
 

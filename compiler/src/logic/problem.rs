@@ -331,14 +331,17 @@ fn plain_cells(
     prefer: &[String],
     opts: &DomainOptions,
 ) -> Result<Vec<Cell>, CellError> {
-    cells(&CellProblem {
+    let mut cs = cells(&CellProblem {
         globs,
         require,
         forbid: &[],
         prefer,
         filler: 'x',
         max_states: opts.max_states.max(1),
-    })
+    })?;
+    // Ordered by witness, so that neighbouring patterns give ranges of cells (see encode).
+    cs.sort_by(|a, b| a.witness.cmp(&b.witness));
+    Ok(cs)
 }
 
 /// Cells of the action variable. Actions are `service:name` with one colon, so a pattern
@@ -368,16 +371,30 @@ pub fn action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, C
         .map(|(i, _)| i)
         .collect();
     let mut out: Vec<Cell> = Vec::new();
+    // Patterns by literal service prefix; the others are tried against every service.
+    let mut by_service: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, p) in split.iter().enumerate() {
+        if let Some((s, _)) = p {
+            if let Some(l) = s.as_literal() {
+                by_service.entry(l).or_default().push(i);
+            }
+        }
+    }
     let per_service = |svc: &str, out: &mut Vec<Cell>| -> Result<(), CellError> {
         // Patterns that can match an action of this service, with their name parts.
+        let mut candidates: Vec<usize> = by_service.get(svc).cloned().unwrap_or_default();
+        candidates.extend(wild_services.iter().copied().filter(|&i| {
+            split[i]
+                .as_ref()
+                .is_some_and(|(s, _)| s.matches(svc, false))
+        }));
+        candidates.sort_unstable();
         let mut idx = Vec::new();
         let mut names = Vec::new();
-        for (i, p) in split.iter().enumerate() {
-            if let Some((s, n)) = p {
-                if s.matches(svc, false) {
-                    idx.push(i as u32);
-                    names.push(n.clone());
-                }
+        for i in candidates {
+            if let Some((_, n)) = &split[i] {
+                idx.push(i as u32);
+                names.push(n.clone());
             }
         }
         let known: Vec<String> = cat
@@ -457,7 +474,11 @@ pub fn action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, C
             }
         }
     }
-    Ok(by_sig.into_values().collect())
+    // Ordered by witness (service, then name), so that the cells of a service, or of a name
+    // prefix such as `get*`, are neighbours: the encoder turns such sets into ranges.
+    let mut cells: Vec<Cell> = by_sig.into_values().collect();
+    cells.sort_by(|a, b| a.witness.cmp(&b.witness));
+    Ok(cells)
 }
 
 /// With `--known-actions`: each catalog action is a point; group them by signature.
