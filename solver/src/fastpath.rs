@@ -10,9 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tarski_compiler::catalog::catalog;
 use tarski_compiler::eval::{evaluate, Decision};
+use tarski_compiler::glob::{Glob, Tok};
+use tarski_compiler::operator::{Base, Ordering, Qualifier};
+use tarski_compiler::policy::CondValue;
 use tarski_compiler::policy::{Effect, Statement};
 use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
-use tarski_compiler::request::Request;
+use tarski_compiler::request::{Context, Request};
+use tarski_compiler::value::{format_date, Decimal};
 
 /// A statement with spans and order removed.
 fn key(s: &Statement) -> String {
@@ -154,7 +158,11 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
     let mut out = Vec::new();
     for (_, p) in a.all() {
         for s in &p.policy.statements {
-            if s.effect != Effect::Allow || s.action.negated || !s.conditions.is_empty() {
+            if s.effect != Effect::Allow || s.action.negated {
+                continue;
+            }
+            let mut context = Context::default();
+            if !guess_conditions(s, &mut context) {
                 continue;
             }
             let known = b_allows.get(&rest_key(s));
@@ -162,21 +170,30 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
                 Some(r) if !r.negated => r
                     .patterns
                     .iter()
-                    .filter_map(|t| t.value.as_glob(true))
-                    .map(|g| {
-                        if g.is_universal() {
+                    .take(2)
+                    .filter_map(|t| {
+                        let g = t.value.resolve(true, &|k| {
+                            Some(context.single(k).unwrap_or_else(|| stand_in(k)))
+                        })?;
+                        Some(if g.is_universal() {
                             String::new()
                         } else {
-                            g.to_string()
-                                .replace("${*}", "*")
-                                .replace('*', "tarski")
-                                .replace('?', "x")
-                        }
+                            render(&g)
+                        })
                     })
-                    .take(2)
                     .collect(),
                 _ => vec!["arn:aws:s3:::tarski-example-bucket/example-object".to_string()],
             };
+            // Keys a resource's policy variables read must be in the request too.
+            if let Some(r) = &s.resource {
+                for t in &r.patterns {
+                    for v in t.value.vars() {
+                        if context.get(&v.key).is_none() {
+                            context.set(&v.key, vec![stand_in(&v.key)]);
+                        }
+                    }
+                }
+            }
             let new_patterns = s
                 .action
                 .patterns
@@ -200,7 +217,6 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
                     } else {
                         r.clone()
                     };
-                    let r = &r;
                     let account = r
                         .split(':')
                         .nth(4)
@@ -209,15 +225,102 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
                     out.push(Request {
                         principal: format!("arn:aws:iam::{account}:user/tarski-user"),
                         action: action.clone(),
-                        resource: r.clone(),
+                        resource: r,
                         resource_account: None,
-                        context: Default::default(),
+                        context: context.clone(),
                     });
                 }
             }
         }
     }
     out
+}
+
+/// A value for a key a policy variable reads when no condition fixes it.
+fn stand_in(key: &str) -> String {
+    if key.to_ascii_lowercase().ends_with("account") {
+        "999900000001".to_string()
+    } else {
+        "tarski".to_string()
+    }
+}
+
+/// A string the glob matches: literals as they are, one `x` per `?`, `tarski` per `*`.
+fn render(g: &Glob) -> String {
+    g.0.iter()
+        .map(|t| match t {
+            Tok::Char(c) | Tok::Fold(c) => c.to_string(),
+            Tok::One => "x".to_string(),
+            Tok::Star | Tok::StarSeg => "tarski".to_string(),
+        })
+        .collect()
+}
+
+/// Context values that make each condition of `s` hold, where that is easy to see: the first
+/// value of a positive operator; nothing for negated operators, `...IfExists` and
+/// `ForAllValues` (an absent key satisfies them). `false` when no easy choice exists. Only a
+/// guess: the evaluator decides.
+fn guess_conditions(s: &Statement, ctx: &mut Context) -> bool {
+    for c in &s.conditions {
+        let absent_ok =
+            c.op.negated || c.op.if_exists || c.op.qualifier == Some(Qualifier::ForAllValues);
+        if c.op.base == Base::Null {
+            if matches!(
+                c.values.first().map(|v| &v.value),
+                Some(CondValue::Null(false))
+            ) {
+                ctx.push(&c.key, "tarski");
+            }
+            continue;
+        }
+        if absent_ok {
+            continue;
+        }
+        let Some(v) = c.values.first() else {
+            return false;
+        };
+        let text = match &v.value {
+            CondValue::Text(t) => match t.resolve(c.op.base.has_wildcards(), &|k| {
+                Some(ctx.single(k).unwrap_or_else(|| stand_in(k)))
+            }) {
+                Some(g) => render(&g),
+                None => return false,
+            },
+            CondValue::Number(d) => {
+                let step = Decimal {
+                    mantissa: 1,
+                    scale: d.scale,
+                };
+                match c.op.base.ordering() {
+                    Some(Ordering::Lt) => Decimal {
+                        mantissa: d.mantissa - step.mantissa,
+                        scale: d.scale,
+                    }
+                    .to_string(),
+                    Some(Ordering::Gt) => Decimal {
+                        mantissa: d.mantissa + step.mantissa,
+                        scale: d.scale,
+                    }
+                    .to_string(),
+                    _ => d.to_string(),
+                }
+            }
+            CondValue::Date(t) => {
+                let second = 1_000_000_000;
+                format_date(match c.op.base.ordering() {
+                    Some(Ordering::Lt) => t - second,
+                    Some(Ordering::Gt) => t + second,
+                    _ => *t,
+                })
+            }
+            CondValue::Bool(b) => b.to_string(),
+            CondValue::Ip(cidr) => cidr.addr.to_string(),
+            CondValue::Binary(b) => b.clone(),
+            CondValue::Null(_) => continue,
+        };
+        ctx.push(&c.key, text);
+    }
+    true
 }
 
 /// The first guess that `a` allows and `b` does not.
