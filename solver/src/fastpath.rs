@@ -161,16 +161,35 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
             if s.effect != Effect::Allow || s.action.negated {
                 continue;
             }
-            let mut context = Context::default();
-            if !guess_conditions(s, &mut context) {
+            // One context per choice of condition value (varying one condition at a time), so a
+            // value a new version added is tried too.
+            let contexts = condition_variants(s);
+            if contexts.is_empty() {
                 continue;
             }
+            for context in contexts {
+                out.extend(statement_guesses(s, context, &b_allows));
+            }
+        }
+    }
+    out
+}
+
+/// The guesses for one statement under one context.
+fn statement_guesses(
+    s: &Statement,
+    mut context: Context,
+    b_allows: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<Request> {
+    let mut out = Vec::new();
+    {
+        {
             let known = b_allows.get(&rest_key(s));
             let resources: Vec<String> = match &s.resource {
                 Some(r) if !r.negated => r
                     .patterns
                     .iter()
-                    .take(2)
+                    .take(20)
                     .filter_map(|t| {
                         let g = t.value.resolve(true, &|k| {
                             Some(context.single(k).unwrap_or_else(|| stand_in(k)))
@@ -221,15 +240,36 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
                         .split(':')
                         .nth(4)
                         .filter(|x| x.len() == 12 && x.bytes().all(|c| c.is_ascii_digit()))
-                        .unwrap_or("999900000001");
+                        .unwrap_or("999900000001")
+                        .to_string();
                     out.push(Request {
                         principal: format!("arn:aws:iam::{account}:user/tarski-user"),
                         action: action.clone(),
                         resource: r,
-                        resource_account: None,
+                        // Same account as the caller: the statement is an identity grant.
+                        resource_account: Some(account.clone()),
                         context: context.clone(),
                     });
                 }
+            }
+        }
+    }
+    out
+}
+
+/// Contexts that make the statement's conditions hold: the first value of every positive
+/// condition, then, for each condition with several values, each other value in turn.
+fn condition_variants(s: &Statement) -> Vec<Context> {
+    let mut base = Context::default();
+    if !guess_conditions(s, &mut base, &[]) {
+        return Vec::new();
+    }
+    let mut out = vec![base];
+    for (ci, c) in s.conditions.iter().enumerate() {
+        for vi in 1..c.values.len().min(10) {
+            let mut ctx = Context::default();
+            if guess_conditions(s, &mut ctx, &[(ci, vi)]) {
+                out.push(ctx);
             }
         }
     }
@@ -260,8 +300,8 @@ fn render(g: &Glob) -> String {
 /// value of a positive operator; nothing for negated operators, `...IfExists` and
 /// `ForAllValues` (an absent key satisfies them). `false` when no easy choice exists. Only a
 /// guess: the evaluator decides.
-fn guess_conditions(s: &Statement, ctx: &mut Context) -> bool {
-    for c in &s.conditions {
+fn guess_conditions(s: &Statement, ctx: &mut Context, pick: &[(usize, usize)]) -> bool {
+    for (ci, c) in s.conditions.iter().enumerate() {
         let absent_ok =
             c.op.negated || c.op.if_exists || c.op.qualifier == Some(Qualifier::ForAllValues);
         if c.op.base == Base::Null {
@@ -276,9 +316,18 @@ fn guess_conditions(s: &Statement, ctx: &mut Context) -> bool {
         if absent_ok {
             continue;
         }
-        let Some(v) = c.values.first() else {
+        let vi = pick.iter().find(|(i, _)| *i == ci).map_or(0, |(_, v)| *v);
+        let Some(v) = c.values.get(vi) else {
             return false;
         };
+        // Keys the value's policy variables read get a stand-in, in the request too.
+        if let CondValue::Text(t) = &v.value {
+            for var in t.vars() {
+                if ctx.get(&var.key).is_none() {
+                    ctx.set(&var.key, vec![stand_in(&var.key)]);
+                }
+            }
+        }
         let text = match &v.value {
             CondValue::Text(t) => match t.resolve(c.op.base.has_wildcards(), &|k| {
                 Some(ctx.single(k).unwrap_or_else(|| stand_in(k)))
