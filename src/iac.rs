@@ -44,6 +44,11 @@ pub struct IacCheckArgs {
     /// AWS::Region for templates (unknown when not given).
     #[arg(long)]
     pub region: Option<String>,
+    /// Check policies with unknown values in resources and condition values too, treating each
+    /// unknown as a fresh symbolic string: proofs then hold for every value it could take, and
+    /// witnesses show the value they need (as the context key `tarski:unknown-N`).
+    #[arg(long)]
+    pub model_unknowns: bool,
 }
 
 impl IacCheckArgs {
@@ -65,6 +70,7 @@ impl IacCheckArgs {
             partition: self.partition.clone(),
             region: self.region.clone(),
             url_suffix: None,
+            model_unknowns: self.model_unknowns,
         })
     }
 }
@@ -447,7 +453,7 @@ impl BatchIac {
             let msg =
                 format!(
                 "not checked: the policy is symbolic, {} value{} known only at deploy time: {}; \
-                 give them (--parameter, --partition, --region, --account-id) to check it",
+                 give them (--parameter, --partition, --region, --account-id), or check it for every value they could take with --model-unknowns",
                 p.unknowns.len(),
                 if p.unknowns.len() == 1 { " is" } else { "s are" },
                 unknowns_text(p)

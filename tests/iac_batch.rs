@@ -461,3 +461,54 @@ fn spec_assertions_apply_to_template_policies() {
     );
     assert_eq!(code, 1);
 }
+
+/// `--model-unknowns`: unknowns in resources and condition values become symbolic strings. The
+/// CDK policies that were `unknown` are now proved for every value of their unknowns, and a
+/// public bucket policy whose resource is only known at deploy time fails with a witness that
+/// shows the value it needs, replayed by the evaluator.
+#[test]
+fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
+    let (code, rows, _) = records(&["--template", "cdk/template.json", "--model-unknowns"]);
+    assert_eq!(code, 0, "{rows:?}");
+    assert!(rows.iter().all(|r| r.0 == "pass"), "{rows:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("public.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n  Policy:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n      Bucket: !Ref Bucket\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: '*'\n            Action: s3:GetObject\n            Resource: !Sub '${Bucket.Arn}/*'\n",
+    )
+    .unwrap();
+    let t = t.display().to_string();
+    let (code, out) = batch(&[
+        "--template",
+        &t,
+        "--check",
+        "no-public-access",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    let r: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        r["status"], "unknown",
+        "without --model-unknowns the policy is not checked: {r}"
+    );
+    let (code, out) = batch(&[
+        "--template",
+        &t,
+        "--check",
+        "no-public-access",
+        "--model-unknowns",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let r: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(r["status"], "fail", "{r}");
+    let w = &r["witnesses"][0];
+    let value = w["context"]["tarski:unknown-1"][0]
+        .as_str()
+        .expect("the witness shows the unknown's value");
+    assert!(w["resource"].as_str().unwrap().starts_with(value), "{w}");
+}

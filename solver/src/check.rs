@@ -104,6 +104,7 @@ pub fn can(
     let allowed = view.lower_set(set).allowed;
     let c = constraint.map_or(Formula::Const(true), |e| view.lower_expr(e));
     let goal = builder.and(vec![allowed, c.clone()]);
+    let goal = with_deploy_values(&builder, goal);
     let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
     let iam = iam_callers(&[set]);
     solve(
@@ -174,6 +175,7 @@ pub fn escapes(
     let in_b = view.lower_set(b).allowed;
     let c = constraint.map_or(Formula::Const(true), |e| view.lower_expr(e));
     let goal = builder.and(vec![in_a, builder.not(in_b), c.clone()]);
+    let goal = with_deploy_values(&builder, goal);
     let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
     let iam = iam_callers(&[a, b]);
     solve(
@@ -197,6 +199,39 @@ pub fn escapes(
             }
         },
     )
+}
+
+/// Values known only at deploy time (IaC unknowns, modelled as the policy variables
+/// `${tarski:unknown-N}`, docs/iac.md) always exist: require them in every request, so that no
+/// witness relies on one being absent.
+fn with_deploy_values(builder: &Builder, goal: Formula) -> Formula {
+    let mut keys: Vec<String> = Vec::new();
+    for (_, a) in builder.atoms().iter() {
+        if let tarski_compiler::logic::ir::Atom::Template { template, .. } = a {
+            keys.extend(
+                template
+                    .vars()
+                    .map(|v| v.key.to_ascii_lowercase())
+                    .filter(|k| is_deploy_value(k)),
+            );
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return goal;
+    }
+    let mut all = vec![goal];
+    all.extend(
+        keys.into_iter()
+            .map(|k| builder.atom(tarski_compiler::logic::ir::Atom::Present(k))),
+    );
+    builder.and(all)
+}
+
+/// A context key standing for an IaC value known only at deploy time.
+pub fn is_deploy_value(key: &str) -> bool {
+    key.to_ascii_lowercase().starts_with("tarski:unknown-")
 }
 
 /// Identity-side policies are attached to an IAM user or role: the caller is one.
@@ -313,6 +348,8 @@ fn minimise(w: &mut Witness, p: &Problem, replay: &Replay) {
         .context
         .iter()
         .map(|(k, _)| k.to_string())
+        // Deploy-time values stay: a witness without them describes no real deployment.
+        .filter(|k| !is_deploy_value(k))
         .collect();
     for k in keys {
         let mut trial = w.clone();

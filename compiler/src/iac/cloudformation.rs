@@ -22,6 +22,9 @@ pub struct Options {
     pub partition: Option<String>,
     pub region: Option<String>,
     pub url_suffix: Option<String>,
+    /// Model unknowns in resources and condition values as fresh symbolic strings (the policy
+    /// variables `${tarski:unknown-N}`) instead of leaving the policy unchecked.
+    pub model_unknowns: bool,
 }
 
 const MARK: char = '\u{1}';
@@ -60,6 +63,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         conds: HashMap::new(),
         cond_stack: Vec::new(),
         unknowns: Vec::new(),
+        variables: false,
     };
     if let Some(t) = root.get("Transform") {
         let names: Vec<String> = match &t.kind {
@@ -280,6 +284,8 @@ struct Cx<'a> {
     cond_stack: Vec<String>,
     /// Unknowns of the policy being resolved: what and where.
     unknowns: Vec<(String, Span)>,
+    /// The document being finished is `2012-10-17`: unknowns can be policy variables.
+    variables: bool,
 }
 
 type R<T> = Result<T, Diagnostic>;
@@ -394,6 +400,12 @@ impl Cx<'_> {
                 )),
                 _ => {
                     let mut unknowns: Vec<Option<Unknown>> = vec![None; self.unknowns.len()];
+                    // In a 2012-10-17 document an unknown inside a resource or a condition value
+                    // becomes a policy variable `${tarski:unknown-N}`: a fresh symbolic string, so
+                    // a proof holds for every value it could take and a witness shows the value it
+                    // needs (docs/iac.md). Elsewhere (actions, principals) it stays a placeholder.
+                    let variables = self.opts.model_unknowns && j.get("Version").and_then(Json::as_str) == Some("2012-10-17");
+                    self.variables = variables;
                     let d = self.finish(j, Ctx::Other, &mut unknowns);
                     fp.unknowns = unknowns.into_iter().flatten().collect();
                     fp.document = Some(d);
@@ -417,7 +429,13 @@ impl Cx<'_> {
                     }
                     let i: usize = part.parse().unwrap_or(0);
                     let n = i + 1;
-                    let ph = if text.is_empty() && !t.starts_with("arn:") && cx == Ctx::Arn {
+                    let modelled = self.variables && matches!(cx, Ctx::Resource | Ctx::Condition);
+                    let ph = if modelled {
+                        format!("${{tarski:unknown-{n}}}")
+                    } else if text.is_empty()
+                        && !t.starts_with("arn:")
+                        && matches!(cx, Ctx::Arn | Ctx::Resource)
+                    {
                         format!("arn:tarski-unknown:unknown:unknown:unknown:unknown-{n}")
                     } else if text.is_empty() && cx == Ctx::Action {
                         format!("tarski-unknown:Unknown{n}")
@@ -432,6 +450,7 @@ impl Cx<'_> {
                                 span: *at,
                                 placeholder: ph,
                                 value_span: span,
+                                modelled,
                             });
                         }
                     }
@@ -447,11 +466,14 @@ impl Cx<'_> {
                     ms.into_iter()
                         .map(|m| {
                             let c = match m.key.as_str() {
+                                "Resource" | "NotResource" if self.variables => Ctx::Resource,
+                                "Condition" if self.variables => Ctx::Condition,
                                 "Resource" | "NotResource" | "Principal" | "NotPrincipal" => {
                                     Ctx::Arn
                                 }
                                 "Action" | "NotAction" => Ctx::Action,
                                 _ if cx == Ctx::Arn => Ctx::Arn,
+                                _ if cx == Ctx::Condition => Ctx::Condition,
                                 _ => Ctx::Other,
                             };
                             Member {
@@ -916,4 +938,8 @@ enum Ctx {
     Arn,
     Action,
     Other,
+    /// A `Resource`/`NotResource` value in a `2012-10-17` document.
+    Resource,
+    /// A condition value in a `2012-10-17` document.
+    Condition,
 }

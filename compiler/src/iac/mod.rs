@@ -48,6 +48,9 @@ pub struct Unknown {
     pub placeholder: String,
     /// The span of the document value that holds it.
     pub value_span: Span,
+    /// Modelled as the policy variable `${tarski:unknown-N}` (a fresh symbolic string that
+    /// questions range over), rather than left as an opaque placeholder.
+    pub modelled: bool,
 }
 
 /// One policy document found in an input.
@@ -68,8 +71,9 @@ pub struct FoundPolicy {
 
 impl FoundPolicy {
     /// True when some value in the policy is unknown until deploy / apply.
+    /// Some unknown value could not be modelled: questions about this policy are unknown.
     pub fn symbolic(&self) -> bool {
-        !self.unknowns.is_empty()
+        self.unknowns.iter().any(|u| !u.modelled)
     }
 
     /// The policy could not be built at all (an error while extracting it).
