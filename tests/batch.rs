@@ -242,9 +242,18 @@ fn corpus_unknowns_are_only_the_known_ones() {
     for u in &unknown {
         eprintln!("unknown: {} [{}]: {}", u.0, u.1, u.2);
     }
+    // A Z3 timeout depends on the machine's load (CI shares 2 cores), so it is allowed here but
+    // must be few and must say so; any other unknown must be one of the known ones.
+    let timeouts = unknown
+        .iter()
+        .filter(|(_, _, m)| m.contains("Z3 gave up after"))
+        .count();
+    assert!(timeouts <= 5, "{timeouts} Z3 timeouts: {unknown:?}");
     let unexpected: Vec<_> = unknown
         .iter()
-        .filter(|(f, _, _)| !KNOWN_UNKNOWN.iter().any(|(k, _)| k == f))
+        .filter(|(f, _, m)| {
+            !m.contains("Z3 gave up after") && !KNOWN_UNKNOWN.iter().any(|(k, _)| k == f)
+        })
         .collect();
     assert!(unexpected.is_empty(), "unexpected unknowns: {unexpected:?}");
 }

@@ -609,6 +609,24 @@ impl Catalog {
         }
     }
 
+    /// The known service prefix closest to `svc` (case-insensitive edit distance), if any is
+    /// reasonably close.
+    fn closest_service(&self, svc: &str) -> Option<&String> {
+        let svc_l = lower_chars(svc);
+        self.services
+            .iter()
+            .filter_map(|s| {
+                edit_distance(
+                    &svc_l,
+                    &lower_chars(&s.prefix),
+                    suggestion_limit(svc_l.len()),
+                )
+                .map(|d| (d, &s.prefix))
+            })
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, p)| p)
+    }
+
     /// "Did you mean": the closest real action to a misspelt `service:Name` (case-insensitive
     /// edit distance), preferring actions of the same service, in canonical case. Also
     /// corrects a misspelt service prefix. For a wildcard pattern whose service prefix is
@@ -620,19 +638,7 @@ impl Catalog {
             if glob::has_wildcard(svc) || self.has_service(svc) {
                 return None;
             }
-            let svc_l = lower_chars(svc);
-            let (_, prefix) = self
-                .services
-                .iter()
-                .filter_map(|s| {
-                    edit_distance(
-                        &svc_l,
-                        &lower_chars(&s.prefix),
-                        suggestion_limit(svc_l.len()),
-                    )
-                    .map(|d| (d, &s.prefix))
-                })
-                .min_by_key(|(d, _)| *d)?;
+            let prefix = self.closest_service(svc)?;
             let candidate = format!("{prefix}:{name}");
             return (!self.expand(&candidate).is_empty()).then_some(candidate);
         }
@@ -674,19 +680,7 @@ impl Catalog {
             return None;
         }
         // An unknown prefix: the closest service, then the closest action in it.
-        let svc_l = lower_chars(svc);
-        let (_, prefix) = self
-            .services
-            .iter()
-            .filter_map(|s| {
-                edit_distance(
-                    &svc_l,
-                    &lower_chars(&s.prefix),
-                    suggestion_limit(svc_l.len()),
-                )
-                .map(|d| (d, &s.prefix))
-            })
-            .min_by_key(|(d, _)| *d)?;
+        let prefix = self.closest_service(svc)?;
         let typed = lower_chars(name);
         let mut it = self
             .service_actions(prefix)

@@ -260,7 +260,7 @@ fn solve(
     let start = Instant::now();
     let dopts = DomainOptions {
         known_actions: opts.known_actions,
-        max_states: 20_000,
+        max_states: 50_000,
         iam_callers,
     };
     let problem = Problem::new(builder, goal, slots, principals, &dopts);
