@@ -190,6 +190,17 @@ impl Builder {
         self.atoms.into_inner()
     }
 
+    /// Replace atoms by formulas where `map` has one, and fold.
+    pub fn replace(&self, f: &Formula, map: &HashMap<AtomId, Formula>) -> Formula {
+        match f {
+            Formula::Const(_) => f.clone(),
+            Formula::Atom(a) => map.get(a).cloned().unwrap_or_else(|| f.clone()),
+            Formula::Not(g) => self.not(self.replace(g, map)),
+            Formula::And(fs) => self.and(fs.iter().map(|g| self.replace(g, map)).collect()),
+            Formula::Or(fs) => self.or(fs.iter().map(|g| self.replace(g, map)).collect()),
+        }
+    }
+
     /// Replace atoms by constants where `value` knows them, and fold.
     pub fn substitute(&self, f: &Formula, value: &dyn Fn(AtomId) -> Option<bool>) -> Formula {
         match f {

@@ -15,6 +15,7 @@ use crate::logic::domain::{domains, Domains};
 use crate::logic::ir::{Atom, AtomId, Builder, Formula, StrVar};
 use crate::logic::lower::Slots;
 use crate::operator::Family;
+use crate::semantics::Logic;
 
 /// What kind of values a string variable is compared as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +97,7 @@ impl Problem {
     }
 
     fn classify_and_partition(&mut self, opts: &DomainOptions) {
+        self.resolve_fixed_templates();
         let mut ids = Vec::new();
         self.goal.atoms_into(&mut ids);
         ids.sort_unstable();
@@ -315,6 +317,103 @@ fn boolean_cells(
             witness: c.witness,
         })
         .collect())
+}
+
+impl Problem {
+    /// A policy-variable pattern compared with a variable the goal fixes to a literal `L` (a
+    /// probe resource, `--resource` without wildcards) holds exactly when the variable's key has
+    /// one of finitely many values: the substrings `v` of `L` for which the substituted pattern
+    /// matches `L` (a substituted value is literal text, so it must occur in `L`). The template
+    /// atom becomes "the key is present and its value is one of those", pattern atoms over the
+    /// key's value slot, so the key needs cells instead of string theory. Exact; done for
+    /// patterns with one variable occurrence (the common case).
+    fn resolve_fixed_templates(&mut self) {
+        let atoms = self.builder.atoms().clone();
+        let conjuncts: Vec<Formula> = match &self.goal {
+            Formula::And(fs) => fs.to_vec(),
+            f => vec![f.clone()],
+        };
+        let mut fixed: BTreeMap<StrVar, String> = BTreeMap::new();
+        for c in &conjuncts {
+            if let Formula::Atom(id) = c {
+                if let Atom::Like(v, g) = atoms.get(*id) {
+                    if let Some(l) = g.as_literal() {
+                        fixed.insert(v.clone(), l);
+                    }
+                }
+            }
+        }
+        if fixed.is_empty() {
+            return;
+        }
+        let mut ids = Vec::new();
+        self.goal.atoms_into(&mut ids);
+        let mut map: HashMap<AtomId, Formula> = HashMap::new();
+        for id in ids {
+            let Atom::Template {
+                var,
+                template,
+                mode,
+            } = atoms.get(id)
+            else {
+                continue;
+            };
+            let Some(lit) = fixed.get(var) else { continue };
+            let vars: Vec<&crate::template::Var> = template.vars().collect();
+            let [v] = vars.as_slice() else { continue };
+            let key = v.key.to_ascii_lowercase();
+            if self.slots.count(&key) != 1 {
+                continue;
+            }
+            let glob_with = |value: &str| -> Option<Glob> {
+                let val = value.to_string();
+                crate::logic::ir::template_glob(template, *mode, &|k| {
+                    (k.eq_ignore_ascii_case(&key)).then(|| val.clone())
+                })
+            };
+            let fold = matches!(
+                mode,
+                crate::logic::ir::TemplateMode::Cond(crate::operator::Base::StringEqualsIgnoreCase)
+            );
+            let chars: Vec<char> = lit.chars().collect();
+            let mut values: BTreeSet<String> = BTreeSet::new();
+            for i in 0..=chars.len() {
+                for j in i..=chars.len() {
+                    let cand: String = chars[i..j].iter().collect();
+                    if values.contains(&cand) {
+                        continue;
+                    }
+                    if glob_with(&cand).is_some_and(|g| g.matches(lit, false)) {
+                        values.insert(cand);
+                    }
+                }
+            }
+            let slot = StrVar::Slot(key.clone(), 0);
+            let present = self.builder.atom(Atom::Member(key.clone(), 0));
+            let one_of = self.builder.or(values
+                .iter()
+                .map(|x| {
+                    let g = if fold {
+                        Glob::literal(x).fold_case()
+                    } else {
+                        Glob::literal(x)
+                    };
+                    self.builder.atom(Atom::Like(slot.clone(), g))
+                })
+                .collect());
+            let mut f = self.builder.and(vec![present.clone(), one_of]);
+            if let Some(d) = &v.default {
+                let by_default = glob_with(d).is_some_and(|g| g.matches(lit, false));
+                if by_default {
+                    f = self.builder.or(vec![f, self.builder.not(present)]);
+                }
+            }
+            map.insert(id, f);
+        }
+        if !map.is_empty() {
+            self.goal = self.builder.replace(&self.goal, &map);
+        }
+    }
 }
 
 fn describe(v: &StrVar) -> String {
