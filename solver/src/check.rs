@@ -279,6 +279,8 @@ fn solve(
         ..Stats::default()
     };
     if let Some(why) = &problem.unsupported {
+        stats.prepare = prepared - start;
+        stats.search = prepared.elapsed();
         stats.elapsed = start.elapsed();
         return Ok(Report {
             verdict: Verdict::Unknown(format!("not supported exactly: {why}")),
@@ -299,6 +301,8 @@ fn solve(
                 match z3_points(&problem, &goal_atoms, opts) {
                     Ok(p) => p,
                     Err(why) => {
+                        stats.prepare = prepared - start;
+                        stats.search = prepared.elapsed();
                         stats.elapsed = start.elapsed();
                         return Ok(Report {
                             verdict: Verdict::Unknown(why),
