@@ -58,6 +58,24 @@ assert cannot(esc, action == \"iam:CreateUser\") label \"no user creation\"\n\
 assert cannot(esc, action == \"s3:PutObject\") label \"no uploads\" severity warning\n";
 
 #[test]
+fn only_error_severity_failures_fail_the_run() {
+    let warn_only = "policy esc = \"esc.json\"\n\
+assert cannot(esc, action == \"iam:CreateUser\") label \"no user creation\" severity warning\n";
+    let d = scratch(&[("warn.tq", warn_only), ("fail.tq", FAILING)]);
+    let r = tarski_in(d.path(), &["verify", "warn.tq"]);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "a failing warning is reported but does not fail: {}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(r.stdout.contains("FAIL"), "{}", r.stdout);
+    let r = tarski_in(d.path(), &["verify", "fail.tq"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
 fn the_examples_spec_holds() {
     let r = tarski_in(&root(), &["verify", "corpus/specs/examples.tq"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);

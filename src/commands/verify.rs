@@ -21,8 +21,15 @@ pub fn options(r: &RunArgs) -> Result<tarski_solver::Options> {
 
 /// The exit code for a set of records: 1 if any check fails, else 3 if an input could not be
 /// read, else 2 if any is unknown, else 0.
+///
+/// Only assertions of severity `error` decide the exit code: a failing `warning` or `info`
+/// assertion is reported (and is a SARIF warning/note) but does not fail the run.
 pub fn exit_code(records: &[crate::run::Record]) -> u8 {
-    let has = |s| records.iter().any(|r| r.status == s);
+    let has = |s| {
+        records
+            .iter()
+            .any(|r| r.status == s && r.severity == tarski_compiler::spec::ast::Level::Error)
+    };
     if has(Status::Fail) {
         crate::exit::NO
     } else if has(Status::Error) {
