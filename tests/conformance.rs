@@ -105,23 +105,25 @@ pub fn load_cases() -> Vec<Case> {
     out
 }
 
-#[test]
-fn evaluator_agrees_with_every_conformance_case() {
+/// Every case through `decide`; all failures listed at once.
+fn check_all(decide: &dyn Fn(&Case) -> Decision, what: &str) {
     let cases = load_cases();
     assert!(cases.len() >= 200, "only {} cases", cases.len());
-    let mut failures = Vec::new();
-    for c in &cases {
-        let got = evaluate(&c.set, &c.request).decision;
-        if got != c.expect {
-            failures.push(format!(
-                "{}: {}: expected {}, got {}",
-                c.file,
-                c.name,
-                c.expect.as_str(),
-                got.as_str()
-            ));
-        }
-    }
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|c| {
+            let got = decide(c);
+            (got != c.expect).then(|| {
+                format!(
+                    "{}: {}: expected {}, {what} gives {}",
+                    c.file,
+                    c.name,
+                    c.expect.as_str(),
+                    got.as_str()
+                )
+            })
+        })
+        .collect();
     assert!(
         failures.is_empty(),
         "{} of {} cases fail:\n{}",
@@ -131,47 +133,18 @@ fn evaluator_agrees_with_every_conformance_case() {
     );
 }
 
+#[test]
+fn evaluator_agrees_with_every_conformance_case() {
+    check_all(&|c| evaluate(&c.set, &c.request).decision, "the evaluator");
+}
+
 /// The same cases through the logic IR: lower the set to formulas, decide the atoms on the
 /// request, and compare with the expected decision.
 #[test]
 fn logic_ir_agrees_with_every_conformance_case() {
-    use tarski_compiler::logic::ir::{eval, Builder};
-    use tarski_compiler::logic::lower::{conditions, Slots, SymbolicView};
-    let cases = load_cases();
-    let mut failures = Vec::new();
-    for c in &cases {
-        let mut slots = Slots::for_conditions(conditions(&c.set));
-        slots.fit(&c.request);
-        let builder = Builder::default();
-        let view = SymbolicView {
-            builder: &builder,
-            slots: &slots,
-        };
-        let out = view.lower_set(&c.set);
-        let atoms = builder.atoms();
-        let got = if eval(&out.explicit_deny, &atoms, &c.request) {
-            Decision::ExplicitDeny
-        } else if eval(&out.allowed, &atoms, &c.request) {
-            Decision::Allow
-        } else {
-            Decision::ImplicitDeny
-        };
-        if got != c.expect {
-            failures.push(format!(
-                "{}: {}: expected {}, IR gives {}",
-                c.file,
-                c.name,
-                c.expect.as_str(),
-                got.as_str()
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
+    check_all(
+        &|c| tarski_compiler::logic::lower::decide_via_ir(&c.set, &c.request),
+        "the IR",
     );
 }
 

@@ -309,8 +309,16 @@ impl Reader {
         }
     }
 
-    fn action(&mut self, s: &Json) -> Option<ActionElem> {
-        let (negated, v) = self.pair(s, "Action", "NotAction", true, "T0111")?;
+    /// An `X`/`NotX` element holding a non-empty string or list of strings.
+    fn element<'j>(
+        &mut self,
+        s: &'j Json,
+        (pos, neg): (&str, &str),
+        required: bool,
+        code: &'static str,
+        what: &str,
+    ) -> Option<(bool, &'j Json, Vec<Spanned<String>>)> {
+        let (negated, v) = self.pair(s, pos, neg, required, code)?;
         let items = match string_list(v) {
             Ok(i) => i,
             Err((span, msg)) => {
@@ -319,9 +327,15 @@ impl Reader {
             }
         };
         if items.is_empty() {
-            self.error("T0111", v.span, "the action list is empty");
+            self.error(code, v.span, format!("the {what} list is empty"));
             return None;
         }
+        Some((negated, v, items))
+    }
+
+    fn action(&mut self, s: &Json) -> Option<ActionElem> {
+        let (negated, v, items) =
+            self.element(s, ("Action", "NotAction"), true, "T0111", "action")?;
         let mut patterns = Vec::new();
         for it in items {
             if let Some(why) = action_syntax_error(&it.value) {
@@ -355,18 +369,13 @@ impl Reader {
             kind,
             PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Scp | PolicyKind::Rcp
         );
-        let (negated, v) = self.pair(s, "Resource", "NotResource", required, "T0112")?;
-        let items = match string_list(v) {
-            Ok(i) => i,
-            Err((span, msg)) => {
-                self.error("T0101", span, msg);
-                return None;
-            }
-        };
-        if items.is_empty() {
-            self.error("T0112", v.span, "the resource list is empty");
-            return None;
-        }
+        let (negated, v, items) = self.element(
+            s,
+            ("Resource", "NotResource"),
+            required,
+            "T0112",
+            "resource",
+        )?;
         let mut patterns = Vec::new();
         for it in items {
             if it.value.is_empty() {

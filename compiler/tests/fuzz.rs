@@ -14,11 +14,8 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 use tarski_compiler::eval::evaluate;
-use tarski_compiler::eval::Decision;
 use tarski_compiler::json::{self, Json, JsonKind};
 use tarski_compiler::load::load;
-use tarski_compiler::logic::ir::{eval as ir_eval, Builder};
-use tarski_compiler::logic::lower::{conditions, Slots, SymbolicView};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::request::{Context, Request};
@@ -517,22 +514,7 @@ fn load_and_evaluate(text: &str, kind: Option<PolicyKind>, req: &Request) {
         for set in &sets {
             let decided = evaluate(set, req).decision;
             // The logic IR decides the same request the same way (issue: ir.eval == decide).
-            let mut slots = Slots::for_conditions(conditions(set));
-            slots.fit(req);
-            let builder = Builder::default();
-            let view = SymbolicView {
-                builder: &builder,
-                slots: &slots,
-            };
-            let out = view.lower_set(set);
-            let atoms = builder.atoms();
-            let ir = if ir_eval(&out.explicit_deny, &atoms, req) {
-                Decision::ExplicitDeny
-            } else if ir_eval(&out.allowed, &atoms, req) {
-                Decision::Allow
-            } else {
-                Decision::ImplicitDeny
-            };
+            let ir = tarski_compiler::logic::lower::decide_via_ir(set, req);
             assert_eq!(
                 ir, decided,
                 "IR and evaluator disagree on {req:?} for {text}"

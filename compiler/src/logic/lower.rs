@@ -220,3 +220,27 @@ pub fn principal_entry(p: &str) -> PrincipalEntry {
         PrincipalEntry::Aws(p.to_string())
     }
 }
+
+/// Decide a concrete request through the logic IR: lower the set (with enough slots for the
+/// request's values) and decide every atom on the request. Must equal `eval::evaluate`; tests
+/// hold the two together.
+pub fn decide_via_ir(set: &PolicySet, req: &crate::request::Request) -> crate::eval::Decision {
+    use crate::eval::Decision;
+    use crate::logic::ir::eval;
+    let mut slots = Slots::for_conditions(conditions(set));
+    slots.fit(req);
+    let builder = Builder::default();
+    let out = SymbolicView {
+        builder: &builder,
+        slots: &slots,
+    }
+    .lower_set(set);
+    let atoms = builder.atoms();
+    if eval(&out.explicit_deny, &atoms, req) {
+        Decision::ExplicitDeny
+    } else if eval(&out.allowed, &atoms, req) {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
