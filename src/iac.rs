@@ -44,11 +44,12 @@ pub struct IacCheckArgs {
     /// AWS::Region for templates (unknown when not given).
     #[arg(long)]
     pub region: Option<String>,
-    /// Check policies with unknown values in resources and condition values too, treating each
-    /// unknown as a fresh symbolic string: proofs then hold for every value it could take, and
-    /// witnesses show the value they need (as the context key `tarski:unknown-N`).
+    /// Do not model values known only at deploy time as symbolic strings: questions about a
+    /// policy with any such value are `unknown`. By default an unknown in a resource or a
+    /// condition value is a fresh symbolic string: proofs hold for every value it could take,
+    /// and witnesses show the value they need (as the context key `tarski:unknown-N`).
     #[arg(long)]
-    pub model_unknowns: bool,
+    pub no_model_unknowns: bool,
 }
 
 impl IacCheckArgs {
@@ -70,7 +71,7 @@ impl IacCheckArgs {
             partition: self.partition.clone(),
             region: self.region.clone(),
             url_suffix: None,
-            model_unknowns: self.model_unknowns,
+            model_unknowns: !self.no_model_unknowns,
         })
     }
 }
@@ -105,7 +106,8 @@ fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
         .iter()
         .map(|u| {
             let (line, column) = p.source.line_col(u.span.start as usize);
-            json!({"what": u.what, "line": line, "column": column, "placeholder": u.placeholder})
+            json!({"what": u.what, "line": line, "column": column, "placeholder": u.placeholder,
+                   "modelled": u.modelled})
         })
         .collect();
     json!({
@@ -117,6 +119,7 @@ fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
             "column": p.origin.column,
             "kind": kind.or(p.kind.map(|k| k.as_str())),
             "symbolic": p.symbolic(),
+            "opaque": p.opaque(),
             "valid": valid,
             "unknowns": unknowns,
         }
@@ -180,8 +183,16 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
                         kind.as_deref()
                             .or(p.kind.map(|k| k.as_str()))
                             .unwrap_or("unknown-kind"),
-                        if p.symbolic() {
-                            format!(", symbolic ({} unknown values)", p.unknowns.len())
+                        if p.opaque() {
+                            format!(
+                                ", symbolic ({} unknown values, not all modelled: questions about it are unknown)",
+                                p.unknowns.len()
+                            )
+                        } else if p.symbolic() {
+                            format!(
+                                ", symbolic ({} unknown values modelled as symbolic strings)",
+                                p.unknowns.len()
+                            )
                         } else {
                             String::new()
                         },
@@ -218,8 +229,8 @@ fn set_given(s: &SetArgs) -> bool {
 }
 
 fn loaded(p: &FoundPolicy) -> Result<LoadedPolicy> {
-    if p.symbolic() {
-        // Snapshots have no unknowns; a symbolic policy is never used in a proof.
+    if p.opaque() {
+        // Snapshots have no unknowns; an opaque placeholder is never used in a proof.
         bail!(
             "{}: the policy has unknown values; proofs over it are not supported",
             p.origin.address
@@ -327,6 +338,10 @@ pub struct BatchIac {
     /// Source name of a decoded document (a JSON string in a plan or snapshot) -> where that
     /// string is in the input file.
     decoded: HashMap<String, Location>,
+    /// Subject -> its deploy-time values modelled as symbolic strings, for record messages.
+    modelled: HashMap<String, String>,
+    /// `--no-model-unknowns` was given.
+    no_model: bool,
 }
 
 fn loc(o: &iac::Origin) -> Location {
@@ -359,6 +374,26 @@ fn first_error(c: &iac::Checked) -> (String, Option<u32>) {
         .find(|d| d.is_error())
         .map(|d| (format!("{} [{}]", d.message, d.code), Some(d.span.start)))
         .unwrap_or_else(|| ("the policy could not be built".to_string(), None))
+}
+
+/// The modelled unknowns of a policy, for a record message.
+fn modelled_text(p: &FoundPolicy) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let vars: Vec<String> = p
+        .unknowns
+        .iter()
+        .filter(|u| seen.insert(u.placeholder.clone()))
+        .map(|u| {
+            let (l, c) = p.source.line_col(u.span.start as usize);
+            let var = u.placeholder.trim_start_matches("${").trim_end_matches('}');
+            format!("{var} = {} ({}:{l}:{c})", u.what, p.source.name)
+        })
+        .collect();
+    format!(
+        "deploy-time value{} modelled as symbolic: {}",
+        if vars.len() == 1 { "" } else { "s" },
+        vars.join("; ")
+    )
 }
 
 /// The unknown values of a symbolic policy, for a record message.
@@ -447,16 +482,28 @@ impl BatchIac {
         let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
         let set = Arc::new(set_of_policies(vec![lp], kind));
         let jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject)?;
-        if p.symbolic() {
-            // Never a pass: every question about a symbolic policy is `unknown`, with the
-            // values it depends on (docs/iac.md).
-            let msg =
-                format!(
-                "not checked: the policy is symbolic, {} value{} known only at deploy time: {}; \
-                 give them (--parameter, --partition, --region, --account-id), or check it for every value they could take with --model-unknowns",
+        if p.symbolic() && !p.opaque() {
+            // Say which answers are about every value of which deploy-time values.
+            self.modelled.insert(subject.clone(), modelled_text(p));
+        }
+        if p.opaque() {
+            // Never a pass: every question about a policy with a value that cannot be modelled
+            // is `unknown`, with the values it depends on (docs/iac.md).
+            let msg = format!(
+                "not checked: {} value{} known only at deploy time: {}; {} \
+                 give them (--parameter, --partition, --region, --account-id)",
                 p.unknowns.len(),
-                if p.unknowns.len() == 1 { " is" } else { "s are" },
-                unknowns_text(p)
+                if p.unknowns.len() == 1 {
+                    " is"
+                } else {
+                    "s are"
+                },
+                unknowns_text(p),
+                if self.no_model {
+                    "they are not modelled (--no-model-unknowns);"
+                } else {
+                    "values in actions or principals cannot be modelled as symbolic strings;"
+                }
             );
             for j in jobs {
                 self.records.push(Record {
@@ -578,6 +625,15 @@ impl BatchIac {
     /// policy or principal.
     pub fn relocate(&self, records: &mut [Record]) {
         for r in records.iter_mut() {
+            if let Some(m) = self.modelled.get(&r.subject) {
+                if matches!(r.status, Status::Pass | Status::Fail) {
+                    r.message = if r.message.is_empty() {
+                        m.clone()
+                    } else {
+                        format!("{} ({m})", r.message)
+                    };
+                }
+            }
             match &r.location {
                 Some(l) => {
                     if let Some(to) = self.decoded.get(&l.file) {
@@ -598,7 +654,10 @@ impl BatchIac {
 /// Read every IaC input of `batch` and turn its policies (and a snapshot's principals) into jobs.
 pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     let opts = a.options()?;
-    let mut out = BatchIac::default();
+    let mut out = BatchIac {
+        no_model: a.no_model_unknowns,
+        ..BatchIac::default()
+    };
     let mut inputs: Vec<(&PathBuf, u8)> = Vec::new();
     inputs.extend(a.templates.iter().map(|p| (p, 0)));
     inputs.extend(a.terraform_plans.iter().map(|p| (p, 1)));

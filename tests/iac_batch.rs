@@ -67,7 +67,7 @@ fn row(s: &str, c: &str, subj: &str, loc: &str) -> Row {
 
 #[test]
 fn cdk_template_symbolic_policies_are_unknown_with_their_values() {
-    let (code, rows, raw) = records(&["--template", "cdk/template.json"]);
+    let (code, rows, raw) = records(&["--template", "cdk/template.json", "--no-model-unknowns"]);
     let p = "cdk/template.json#/Resources/";
     let mut expected = vec![
         row(
@@ -150,6 +150,7 @@ fn cdk_template_symbolic_policies_are_unknown_with_their_values() {
         "eu-west-1",
         "--account-id",
         "111122223333",
+        "--no-model-unknowns",
     ]);
     assert_eq!(code, 2);
     let status = |subj: &str, check: &str| {
@@ -206,17 +207,19 @@ fn sam_template_unmodelled_parts_are_errors_or_unknown() {
             "sam/template.yaml:2",
             "sam/template.yaml:2",
         ),
+        // Unknowns in resources are modelled: the Worker's inline policy is checked for every
+        // value; the trust policy's unknown is in a principal, which is not modelled.
         row(
-            "unknown",
+            "pass",
             "no-admin",
             &format!("{p}Worker/Properties/Policies/0"),
-            "sam/template.yaml:23",
+            "-",
         ),
         row(
-            "unknown",
+            "pass",
             "no-passrole-wildcard",
             &format!("{p}Worker/Properties/Policies/0"),
-            "sam/template.yaml:23",
+            "-",
         ),
         row(
             "unknown",
@@ -225,10 +228,10 @@ fn sam_template_unmodelled_parts_are_errors_or_unknown() {
             "sam/template.yaml:57",
         ),
         row(
-            "unknown",
+            "pass",
             "no-public-access",
             &format!("{p}QueuePolicy/Properties/PolicyDocument"),
-            "sam/template.yaml:42",
+            "-",
         ),
         row(
             "pass",
@@ -366,6 +369,7 @@ fn sarif_points_at_the_template_statement() {
         "ci/template.yaml",
         "--template",
         "cdk/template.json",
+        "--no-model-unknowns",
         "--format",
         "sarif",
     ]);
@@ -462,15 +466,31 @@ fn spec_assertions_apply_to_template_policies() {
     assert_eq!(code, 1);
 }
 
-/// `--model-unknowns`: unknowns in resources and condition values become symbolic strings. The
+/// By default unknowns in resources and condition values become symbolic strings. The
 /// CDK policies that were `unknown` are now proved for every value of their unknowns, and a
 /// public bucket policy whose resource is only known at deploy time fails with a witness that
 /// shows the value it needs, replayed by the evaluator.
 #[test]
 fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
-    let (code, rows, _) = records(&["--template", "cdk/template.json", "--model-unknowns"]);
+    let (code, rows, raw) = records(&["--template", "cdk/template.json"]);
     assert_eq!(code, 0, "{rows:?}");
     assert!(rows.iter().all(|r| r.0 == "pass"), "{rows:?}");
+    // Each answer about a policy with modelled values says so, naming the values.
+    let role = raw
+        .iter()
+        .find(|r| {
+            r["check"] == "no-admin"
+                && r["subject"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("AppRole9C1E2B8A/Properties/Policies/0/PolicyDocument")
+        })
+        .unwrap();
+    let msg = role["message"].as_str().unwrap();
+    assert!(
+        msg.contains("tarski:unknown-1 = Fn::GetAtt DataBucketE3889A50.Arn"),
+        "{msg}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("public.yaml");
@@ -485,6 +505,7 @@ fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
         &t,
         "--check",
         "no-public-access",
+        "--no-model-unknowns",
         "--format",
         "json",
     ]);
@@ -492,14 +513,13 @@ fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
     let r: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(
         r["status"], "unknown",
-        "without --model-unknowns the policy is not checked: {r}"
+        "with --no-model-unknowns the policy is not checked: {r}"
     );
     let (code, out) = batch(&[
         "--template",
         &t,
         "--check",
         "no-public-access",
-        "--model-unknowns",
         "--format",
         "json",
     ]);

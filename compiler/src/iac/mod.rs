@@ -70,9 +70,14 @@ pub struct FoundPolicy {
 }
 
 impl FoundPolicy {
-    /// True when some value in the policy is unknown until deploy / apply.
-    /// Some unknown value could not be modelled: questions about this policy are unknown.
+    /// True when some value in the policy is known only at deploy / apply time.
     pub fn symbolic(&self) -> bool {
+        !self.unknowns.is_empty()
+    }
+
+    /// Some unknown value could not be modelled as a symbolic string (it stands as an opaque
+    /// placeholder): questions about this policy are `unknown`.
+    pub fn opaque(&self) -> bool {
         self.unknowns.iter().any(|u| !u.modelled)
     }
 
@@ -139,10 +144,13 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
                     p.source.name, u.what, u.placeholder
                 ));
             }
-            d = d.with_note(
-                "validation and lint hold for every value; proofs over this policy are refused \
-                 until the values are given (docs/iac.md)",
-            );
+            d = d.with_note(if p.opaque() {
+                "validation and lint hold for every value; some values cannot be modelled, so \
+                 questions about this policy are `unknown` until they are given (docs/iac.md)"
+            } else {
+                "each value is a fresh symbolic string `${tarski:unknown-N}`: proofs hold for \
+                 every value it could take, witnesses show the value they need (docs/iac.md)"
+            });
             diags.push(d);
         }
         if !p.failed() {
