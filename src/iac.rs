@@ -47,7 +47,7 @@ pub struct IacCheckArgs {
     /// Do not model values known only at deploy time as symbolic strings: questions about a
     /// policy with any such value are `unknown`. By default an unknown in a resource or a
     /// condition value is a fresh symbolic string: proofs hold for every value it could take,
-    /// and witnesses show the value they need (as the context key `tarski:unknown-N`).
+    /// and witnesses show the value they need (as a context key such as `tarski:GetAtt/Bucket.Arn`).
     #[arg(long)]
     pub no_model_unknowns: bool,
 }

@@ -488,7 +488,7 @@ fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
         .unwrap();
     let msg = role["message"].as_str().unwrap();
     assert!(
-        msg.contains("tarski:unknown-1 = Fn::GetAtt DataBucketE3889A50.Arn"),
+        msg.contains("tarski:GetAtt/DataBucketE3889A50.Arn = Fn::GetAtt DataBucketE3889A50.Arn"),
         "{msg}"
     );
 
@@ -527,7 +527,7 @@ fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
     let r: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(r["status"], "fail", "{r}");
     let w = &r["witnesses"][0];
-    let value = w["context"]["tarski:unknown-1"][0]
+    let value = w["context"]["tarski:getatt/bucket.arn"][0]
         .as_str()
         .expect("the witness shows the unknown's value");
     assert!(w["resource"].as_str().unwrap().starts_with(value), "{w}");

@@ -202,7 +202,7 @@ pub fn escapes(
 }
 
 /// Values known only at deploy time (IaC unknowns, modelled as the policy variables
-/// `${tarski:unknown-N}`, docs/iac.md) always exist: require them in every request, so that no
+/// `${tarski:GetAtt/Bucket.Arn}`, ..., docs/iac.md) always exist: require them in every request, so that no
 /// witness relies on one being absent.
 fn with_deploy_values(builder: &Builder, goal: Formula) -> Formula {
     let mut keys: Vec<String> = Vec::new();
@@ -229,9 +229,10 @@ fn with_deploy_values(builder: &Builder, goal: Formula) -> Formula {
     builder.and(all)
 }
 
-/// A context key standing for an IaC value known only at deploy time.
+/// A context key standing for an IaC value known only at deploy time (the `tarski:`
+/// namespace is reserved for them).
 pub fn is_deploy_value(key: &str) -> bool {
-    key.to_ascii_lowercase().starts_with("tarski:unknown-")
+    key.to_ascii_lowercase().starts_with("tarski:")
 }
 
 /// Identity-side policies are attached to an IAM user or role: the caller is one.

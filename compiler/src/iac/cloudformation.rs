@@ -23,7 +23,7 @@ pub struct Options {
     pub region: Option<String>,
     pub url_suffix: Option<String>,
     /// Model unknowns in resources and condition values as fresh symbolic strings (the policy
-    /// variables `${tarski:unknown-N}`) instead of leaving the policy unchecked.
+    /// variables `${tarski:GetAtt/Bucket.Arn}`, ...) instead of leaving the policy unchecked.
     pub model_unknowns: bool,
 }
 
@@ -63,6 +63,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         conds: HashMap::new(),
         cond_stack: Vec::new(),
         unknowns: Vec::new(),
+        file_tag: fnv(name),
         variables: false,
     };
     if let Some(t) = root.get("Transform") {
@@ -282,8 +283,10 @@ struct Cx<'a> {
     resources: HashSet<String>,
     conds: HashMap<String, Option<bool>>,
     cond_stack: Vec<String>,
-    /// Unknowns of the policy being resolved: what and where.
-    unknowns: Vec<(String, Span)>,
+    /// Unknowns of the policy being resolved: what, where, and the variable naming it.
+    unknowns: Vec<(String, Span, String)>,
+    /// Distinguishes this file's compound unknowns from another file's.
+    file_tag: u32,
     /// The document being finished is `2012-10-17`: unknowns can be policy variables.
     variables: bool,
 }
@@ -295,6 +298,33 @@ fn s(text: impl Into<String>, span: Span) -> Json {
         kind: JsonKind::String(text.into()),
         span,
     }
+}
+
+/// The context key naming a deploy-time value, `tarski:KIND/NAME`; a name with characters a
+/// policy variable cannot hold is made safe and tagged with its hash (so two names never meet).
+fn var_key(kind: &str, name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_/.@+=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe == name && !name.is_empty() {
+        format!("tarski:{kind}/{name}")
+    } else {
+        format!("tarski:{kind}/{safe}-{:08x}", fnv(name))
+    }
+}
+
+/// FNV-1a: a stable hash (unlike `DefaultHasher`, the same in every build).
+fn fnv(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn marked(j: &Json) -> bool {
@@ -344,9 +374,20 @@ fn args<'j>(v: &'j Json, f: &str, n: usize) -> R<&'j [Json]> {
 }
 
 impl Cx<'_> {
+    /// A value known only at deploy time whose structure is unknown too (a `Fn::Join` of an
+    /// unknown list, ...): its variable names this occurrence, so it is independent of every
+    /// other value.
     fn unknown(&mut self, what: String, span: Span) -> Json {
+        let key = format!("tarski:expr/{:08x}-{}", self.file_tag, span.start);
+        self.unknown_named(what, key, span)
+    }
+
+    /// A value known only at deploy time named by what it is (`tarski:GetAtt/Bucket.Arn`,
+    /// `tarski:Ref/Param`, `tarski:AWS::AccountId`): the same value in two policies, or in two
+    /// versions of a template, is the same variable.
+    fn unknown_named(&mut self, what: String, key: String, span: Span) -> Json {
         let i = self.unknowns.len();
-        self.unknowns.push((what, span));
+        self.unknowns.push((what, span, key));
         s(format!("{MARK}{i}{MARK}"), span)
     }
 
@@ -401,7 +442,7 @@ impl Cx<'_> {
                 _ => {
                     let mut unknowns: Vec<Option<Unknown>> = vec![None; self.unknowns.len()];
                     // In a 2012-10-17 document an unknown inside a resource or a condition value
-                    // becomes a policy variable `${tarski:unknown-N}`: a fresh symbolic string, so
+                    // becomes a policy variable (`${tarski:GetAtt/Bucket.Arn}`): a fresh symbolic string, so
                     // a proof holds for every value it could take and a witness shows the value it
                     // needs (docs/iac.md). Elsewhere (actions, principals) it stays a placeholder.
                     let variables = self.opts.model_unknowns && j.get("Version").and_then(Json::as_str) == Some("2012-10-17");
@@ -430,8 +471,8 @@ impl Cx<'_> {
                     let i: usize = part.parse().unwrap_or(0);
                     let n = i + 1;
                     let modelled = self.variables && matches!(cx, Ctx::Resource | Ctx::Condition);
-                    let ph = if modelled {
-                        format!("${{tarski:unknown-{n}}}")
+                    let ph = if let (true, Some((_, _, key))) = (modelled, self.unknowns.get(i)) {
+                        format!("${{{key}}}")
                     } else if text.is_empty()
                         && !t.starts_with("arn:")
                         && matches!(cx, Ctx::Arn | Ctx::Resource)
@@ -443,7 +484,9 @@ impl Cx<'_> {
                         format!("tarski-unknown-{n}")
                     };
                     text.push_str(&ph);
-                    if let (Some(slot), Some((what, at))) = (out.get_mut(i), self.unknowns.get(i)) {
+                    if let (Some(slot), Some((what, at, _))) =
+                        (out.get_mut(i), self.unknowns.get(i))
+                    {
                         if slot.is_none() {
                             *slot = Some(Unknown {
                                 what: what.clone(),
@@ -565,16 +608,19 @@ impl Cx<'_> {
                         format!("`Fn::GetAtt` of `{res}`, which is not a resource of the template"),
                     ));
                 }
-                self.unknown(
+                self.unknown_named(
                     format!("Fn::GetAtt {res}.{attr} (a resource attribute, known after deploy)"),
+                    var_key("GetAtt", &format!("{res}.{attr}")),
                     span,
                 )
             }
             "Fn::ImportValue" => {
                 let name = self.known(v, f)?;
                 let n = scalar(&name, f).unwrap_or_default().replace(MARK, "");
-                self.unknown(
+                let key = var_key("ImportValue", &n);
+                self.unknown_named(
                     format!("Fn::ImportValue {n} (another stack's export)"),
+                    key,
                     span,
                 )
             }
@@ -750,7 +796,11 @@ impl Cx<'_> {
         if let Some(g) = given {
             return Ok(match g {
                 Some(v) => s(v, span),
-                None => self.unknown(format!("the pseudo parameter {name} (not given)"), span),
+                None => self.unknown_named(
+                    format!("the pseudo parameter {name} (not given)"),
+                    format!("tarski:{name}"),
+                    span,
+                ),
             });
         }
         if let Some(p) = self.root.get("Parameters").and_then(|p| p.get(name)) {
@@ -766,8 +816,9 @@ impl Cx<'_> {
                 } else {
                     "no default"
                 };
-                return Ok(self.unknown(
+                return Ok(self.unknown_named(
                     format!("the parameter {name} ({why}; give --parameter {name}=VALUE)"),
+                    var_key("Ref", name),
                     span,
                 ));
             };
@@ -780,8 +831,9 @@ impl Cx<'_> {
             return Ok(s(value, span));
         }
         if self.resources.contains(name) {
-            return Ok(self.unknown(
+            return Ok(self.unknown_named(
                 format!("Ref {name} (a resource's physical id, known after deploy)"),
+                var_key("Ref", name),
                 span,
             ));
         }
@@ -829,8 +881,9 @@ impl Cx<'_> {
                 if !self.resources.contains(res) {
                     return Err(Diagnostic::error("T0303", span, format!("`Fn::Sub` refers to `${{{var}}}`, but `{res}` is not a resource of the template")));
                 }
-                self.unknown(
+                self.unknown_named(
                     format!("Fn::GetAtt {res}.{attr} (in Fn::Sub; known after deploy)"),
+                    var_key("GetAtt", var),
                     span,
                 )
             } else {

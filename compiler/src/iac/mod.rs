@@ -48,7 +48,7 @@ pub struct Unknown {
     pub placeholder: String,
     /// The span of the document value that holds it.
     pub value_span: Span,
-    /// Modelled as the policy variable `${tarski:unknown-N}` (a fresh symbolic string that
+    /// Modelled as the policy variable `${tarski:GetAtt/Bucket.Arn}` (a fresh symbolic string that
     /// questions range over), rather than left as an opaque placeholder.
     pub modelled: bool,
 }
@@ -148,7 +148,7 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
                 "validation and lint hold for every value; some values cannot be modelled, so \
                  questions about this policy are `unknown` until they are given (docs/iac.md)"
             } else {
-                "each value is a fresh symbolic string `${tarski:unknown-N}`: proofs hold for \
+                "each value is a fresh symbolic string `${tarski:...}`: proofs hold for \
                  every value it could take, witnesses show the value they need (docs/iac.md)"
             });
             diags.push(d);
