@@ -69,6 +69,8 @@ pub struct VerifyArgs {
     /// The spec file.
     pub spec: PathBuf,
     #[command(flatten)]
+    pub values: crate::iac::IacValueArgs,
+    #[command(flatten)]
     pub run: RunArgs,
 }
 
@@ -171,6 +173,8 @@ pub struct CanArgs {
     pub constraint: ConstraintArgs,
     #[command(flatten)]
     pub solve: SolveArgs,
+    #[command(flatten)]
+    pub values: crate::iac::IacValueArgs,
 }
 
 #[derive(Args, Debug)]
@@ -187,6 +191,8 @@ pub struct CompareArgs {
     pub constraint: ConstraintArgs,
     #[command(flatten)]
     pub solve: SolveArgs,
+    #[command(flatten)]
+    pub values: crate::iac::IacValueArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -279,6 +285,8 @@ pub struct EvalArgs {
     pub request: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    #[command(flatten)]
+    pub values: crate::iac::IacValueArgs,
 }
 
 #[derive(Args, Debug)]

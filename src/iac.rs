@@ -32,6 +32,24 @@ pub struct IacCheckArgs {
     /// The output of `aws iam get-account-authorization-details`.
     #[arg(long = "account-snapshot", value_name = "FILE")]
     pub account_snapshots: Vec<PathBuf>,
+    #[command(flatten)]
+    pub values: IacValueArgs,
+}
+
+impl IacCheckArgs {
+    pub fn count(&self) -> usize {
+        self.templates.len() + self.terraform_plans.len() + self.account_snapshots.len()
+    }
+
+    fn options(&self) -> Result<cloudformation::Options> {
+        self.values.options()
+    }
+}
+
+/// Values for templates, known on the command line: every command that reads templates
+/// (`check`, `batch`, and `FILE#POLICY` references anywhere a policy file is accepted).
+#[derive(Args, Debug, Clone, Default)]
+pub struct IacValueArgs {
     /// A template parameter value, NAME=VALUE (overrides the parameter's default).
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     pub parameters: Vec<String>,
@@ -52,12 +70,8 @@ pub struct IacCheckArgs {
     pub no_model_unknowns: bool,
 }
 
-impl IacCheckArgs {
-    pub fn count(&self) -> usize {
-        self.templates.len() + self.terraform_plans.len() + self.account_snapshots.len()
-    }
-
-    fn options(&self) -> Result<cloudformation::Options> {
+impl IacValueArgs {
+    pub fn options(&self) -> Result<cloudformation::Options> {
         let mut parameters = BTreeMap::new();
         for p in &self.parameters {
             let (k, v) = p
@@ -502,7 +516,9 @@ impl BatchIac {
                 if self.no_model {
                     "they are not modelled (--no-model-unknowns);"
                 } else {
-                    "values in actions or principals cannot be modelled as symbolic strings;"
+                    "values in actions or principals, and values that may hold a wildcard (parameters \
+                     without AllowedValues/AllowedPattern, imports, computed expressions), cannot be \
+                     modelled as symbolic strings;"
                 }
             );
             for j in jobs {
@@ -655,7 +671,7 @@ impl BatchIac {
 pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     let opts = a.options()?;
     let mut out = BatchIac {
-        no_model: a.no_model_unknowns,
+        no_model: a.values.no_model_unknowns,
         ..BatchIac::default()
     };
     let mut inputs: Vec<(&PathBuf, u8)> = Vec::new();

@@ -35,9 +35,33 @@ pub fn read_text(path: &Path) -> Result<String> {
 }
 
 /// Load a file's policies as `kind`; print diagnostics; fail on errors.
+/// `path` may name a policy inside a template, plan or snapshot: `FILE#SELECTOR`.
 pub fn policies(path: &Path, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
+    if let Some((file, selector)) = crate::reference::split(path) {
+        return crate::reference::policies(&file, &selector, kind);
+    }
     let text = read_text(path)?;
-    from_text(&path.display().to_string(), &text, kind)
+    let name = path.display().to_string();
+    if let Some(input) = tarski_compiler::iac::sniff(&name, &text) {
+        let found = crate::reference::extract(path, &text, input);
+        let list: Vec<String> = found
+            .policies
+            .iter()
+            .map(|p| format!("  {name}#{}  ({})", p.origin.pointer, p.origin.address))
+            .collect();
+        bail!(
+            "{name} is {}, not a policy: name one of its policies as FILE#POINTER or \
+             FILE#ADDRESS (docs/iac.md), or check all of them with `tarski batch --template / \
+             --terraform-plan / --account-snapshot`; its policies:\n{}",
+            input.describe(),
+            if list.is_empty() {
+                "  (none)".to_string()
+            } else {
+                list.join("\n")
+            }
+        );
+    }
+    from_text(&name, &text, kind)
 }
 
 fn from_text(name: &str, text: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {

@@ -6,6 +6,7 @@ mod commands;
 mod exit;
 mod iac;
 mod load;
+mod reference;
 mod render;
 mod report;
 mod run;
@@ -38,6 +39,24 @@ fn main() -> ExitCode {
         eprintln!("internal error: {msg}");
         eprintln!("this is a bug in Tarski; please report it with the input that caused it");
     }));
+    let values = match &cli.command {
+        cli::Command::Check(a) => Some(&a.iac.values),
+        cli::Command::Batch(a) => Some(&a.iac.values),
+        cli::Command::Eval(a) => Some(&a.values),
+        cli::Command::Can(a) => Some(&a.values),
+        cli::Command::Subset(a) | cli::Command::Equiv(a) => Some(&a.values),
+        cli::Command::Verify(a) => Some(&a.values),
+        cli::Command::Expand(_) | cli::Command::Merge(_) => None,
+    };
+    if let Some(v) = values {
+        match v.options() {
+            Ok(o) => reference::set_values(o),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return exit::code(exit::BAD_INPUT);
+            }
+        }
+    }
     let result = std::panic::catch_unwind(|| match &cli.command {
         cli::Command::Check(a) => commands::check::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),

@@ -207,19 +207,20 @@ fn sam_template_unmodelled_parts_are_errors_or_unknown() {
             "sam/template.yaml:2",
             "sam/template.yaml:2",
         ),
-        // Unknowns in resources are modelled: the Worker's inline policy is checked for every
-        // value; the trust policy's unknown is in a principal, which is not modelled.
+        // The Worker's resource is a parameter with no default and no AllowedPattern: it may
+        // be deployed as `*`, so it is not a literally matched variable (unknown); the trust
+        // policy's unknown is in a principal, which is not modelled either.
         row(
-            "pass",
+            "unknown",
             "no-admin",
             &format!("{p}Worker/Properties/Policies/0"),
-            "-",
+            "sam/template.yaml:23",
         ),
         row(
-            "pass",
+            "unknown",
             "no-passrole-wildcard",
             &format!("{p}Worker/Properties/Policies/0"),
-            "-",
+            "sam/template.yaml:23",
         ),
         row(
             "unknown",

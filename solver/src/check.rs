@@ -292,6 +292,7 @@ fn solve(
     problem.goal.atoms_into(&mut goal_atoms);
     goal_atoms.sort_unstable();
     goal_atoms.dedup();
+    let mut inexact = false;
     let points: Vec<Assignment> = match problem.goal.as_const() {
         Some(false) => Vec::new(),
         Some(true) => vec![Assignment::default()],
@@ -300,7 +301,10 @@ fn solve(
             None => {
                 stats.used_z3 = true;
                 match z3_points(&problem, &goal_atoms, opts) {
-                    Ok(p) => p,
+                    Ok((p, x)) => {
+                        inexact = x;
+                        p
+                    }
                     Err(why) => {
                         stats.prepare = prepared - start;
                         stats.search = prepared.elapsed();
@@ -318,12 +322,18 @@ fn solve(
     stats.prepare = prepared - start;
     stats.search = searched - prepared;
     let mut witnesses = Vec::new();
+    let mut spurious = 0;
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
         if replay(&w, &problem).is_ok() {
             minimise(&mut w, &problem, replay);
         }
         if let Err((expected, got)) = replay(&w, &problem) {
+            if inexact {
+                // An over-approximate encoding's candidate, not a bug (Encoded::inexact).
+                spurious += 1;
+                continue;
+            }
             return Err(Box::new(ReplayMismatch {
                 witness: w,
                 expected,
@@ -335,7 +345,14 @@ fn solve(
     stats.replay = searched.elapsed();
     stats.elapsed = start.elapsed();
     Ok(Report {
-        verdict: if witnesses.is_empty() {
+        verdict: if witnesses.is_empty() && spurious > 0 {
+            Verdict::Unknown(
+                "the solver's candidate request did not replay through the evaluator: a \
+                 policy variable after a wildcard (`*/${...}`) is encoded over-approximately \
+                 where it must not match (docs/encoding.md)"
+                    .to_string(),
+            )
+        } else if witnesses.is_empty() {
             Verdict::None
         } else {
             Verdict::Witnesses(witnesses)
@@ -415,7 +432,7 @@ fn z3_points(
     p: &Problem,
     goal_atoms: &[AtomId],
     opts: &Options,
-) -> Result<Vec<Assignment>, String> {
+) -> Result<(Vec<Assignment>, bool), String> {
     let solver = Solver::new();
     let mut params = Params::new();
     params.set_u32(
@@ -457,5 +474,5 @@ fn z3_points(
             }
         }
     }
-    Ok(out)
+    Ok((out, enc.inexact()))
 }

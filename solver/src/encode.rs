@@ -3,7 +3,7 @@
 //! and strings only where policy variables couple them. `decode` reads a model back into an
 //! `Assignment`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -37,6 +37,28 @@ pub struct Encoded {
     principal: Int,
     resource_account: Int,
     atoms: HashMap<AtomId, Bool>,
+    /// Some template was encoded with existential parts (inexact under negation).
+    inexact: std::cell::Cell<bool>,
+    /// Atoms that occur under a negation in the goal.
+    negative: HashSet<AtomId>,
+}
+
+/// Collect the atoms that occur negatively in `f` (`neg`: under an odd number of negations).
+fn negative_atoms(f: &Formula, neg: bool, out: &mut HashSet<AtomId>) {
+    match f {
+        Formula::Const(_) => {}
+        Formula::Atom(a) => {
+            if neg {
+                out.insert(*a);
+            }
+        }
+        Formula::Not(g) => negative_atoms(g, !neg, out),
+        Formula::And(fs) | Formula::Or(fs) => {
+            for g in fs.iter() {
+                negative_atoms(g, neg, out);
+            }
+        }
+    }
 }
 
 fn int(v: i128) -> Int {
@@ -138,6 +160,13 @@ fn regex(g: &Glob) -> Regexp {
 }
 
 impl Encoded {
+    /// Some policy-variable template has a wildcard before a variable: it was encoded with
+    /// existential parts, which over-approximate where the template is used negatively. A
+    /// model is then only a candidate: one that does not replay is not a bug but "unknown".
+    pub fn inexact(&self) -> bool {
+        self.inexact.get()
+    }
+
     /// Declare the variables and side constraints and define every atom the goal uses.
     pub fn new(p: &Problem, solver: &Solver, goal_atoms: &[AtomId]) -> Encoded {
         let mut vars = BTreeMap::new();
@@ -232,7 +261,10 @@ impl Encoded {
             principal,
             resource_account,
             atoms: HashMap::new(),
+            inexact: std::cell::Cell::new(false),
+            negative: HashSet::new(),
         };
+        negative_atoms(&p.goal, false, &mut enc.negative);
         for id in goal_atoms {
             let t = enc.atom(p, *id);
             enc.atoms.insert(*id, t);
@@ -277,7 +309,7 @@ impl Encoded {
                 let Some(VarTerm::Str(s)) = self.vars.get(var) else {
                     return Bool::from_bool(false);
                 };
-                self.template(s, template, *mode)
+                self.template(s, template, *mode, self.negative.contains(&id))
             }
             Atom::Cmp { var, base, value } => self.cmp(var, *base, value),
             Atom::Present(k) => self.present(k),
@@ -330,6 +362,7 @@ impl Encoded {
         s: &ZString,
         t: &tarski_compiler::template::Template,
         mode: TemplateMode,
+        negative: bool,
     ) -> Bool {
         let wild = match mode {
             TemplateMode::Resource => true,
@@ -338,46 +371,32 @@ impl Encoded {
         let arn = matches!(mode, TemplateMode::Resource)
             || matches!(mode, TemplateMode::Cond(b) if b.family() == Family::Arn);
         let fold = matches!(mode, TemplateMode::Cond(Base::StringEqualsIgnoreCase));
-        // Build the glob pieces; each variable becomes its key's slot-0 string.
+        // The template as a sequence of glob parts and variable values (slot 0 of the key).
+        enum Part {
+            Re(Glob),
+            Str(ZString),
+        }
         let mut conds = Vec::new();
-        let mut parts: Vec<Regexp> = Vec::new();
-        let mut pieces: Vec<ZString> = Vec::new();
-        let flush = |parts: &mut Vec<Regexp>,
-                     pieces: &mut Vec<ZString>,
-                     conds: &mut Vec<Bool>,
-                     idx: usize| {
-            if parts.is_empty() {
-                return;
-            }
-            let fresh = ZString::fresh_const(&format!("tpl{idx}"));
-            let re = if parts.len() == 1 {
-                parts[0].clone()
+        let mut seq: Vec<Part> = Vec::new();
+        let finish_glob = |g: Glob| {
+            let g = if arn { g.arn_segments() } else { g };
+            if fold {
+                g.fold_case()
             } else {
-                Regexp::concat(parts)
-            };
-            conds.push(fresh.regex_matches(&re));
-            pieces.push(fresh);
-            parts.clear();
+                g
+            }
         };
         let mut text_glob = Glob::default();
-        for (i, piece) in t.pieces.iter().enumerate() {
+        for piece in &t.pieces {
             match piece {
                 Piece::Text(x) if wild => text_glob.push_wild(x),
                 Piece::Text(x) => text_glob.push_literal(x),
                 Piece::Escaped(c) => text_glob.push_literal(&c.to_string()),
                 Piece::Var(v) => {
-                    let mut g = text_glob.clone();
-                    if arn {
-                        g = g.arn_segments();
-                    }
-                    if fold {
-                        g = g.fold_case();
-                    }
+                    let g = finish_glob(std::mem::take(&mut text_glob));
                     if !g.0.is_empty() {
-                        parts.push(regex(&g));
+                        seq.push(Part::Re(g));
                     }
-                    text_glob = Glob::default();
-                    flush(&mut parts, &mut pieces, &mut conds, i);
                     let k = v.key.to_ascii_lowercase();
                     let val = match self.vars.get(&StrVar::Slot(k.clone(), 0)) {
                         Some(VarTerm::Str(x)) => x.clone(),
@@ -388,27 +407,77 @@ impl Encoded {
                         Some(d) => {
                             let dv = ZString::from_str(d)
                                 .unwrap_or_else(|_| ZString::fresh_const("default"));
-                            pieces.push(present.ite(&val, &dv));
+                            seq.push(Part::Str(present.ite(&val, &dv)));
                         }
                         None => {
                             conds.push(present);
-                            pieces.push(val);
+                            seq.push(Part::Str(val));
                         }
                     }
                 }
             }
         }
-        let mut g = text_glob;
-        if arn {
-            g = g.arn_segments();
-        }
-        if fold {
-            g = g.fold_case();
-        }
+        let g = finish_glob(text_glob);
         if !g.0.is_empty() {
-            parts.push(regex(&g));
+            seq.push(Part::Re(g));
         }
-        flush(&mut parts, &mut pieces, &mut conds, usize::MAX);
+        // Where each part starts in `s` is determined when every glob part but a trailing one
+        // has a fixed length: then the match is a conjunction over substrings of `s` with no
+        // auxiliary variables, exact under negation too (a fresh constant for a part would be
+        // existential, and `not (exists x. phi)` is not `not phi`).
+        let fixed = |g: &Glob| {
+            g.0.iter()
+                .all(|t| !matches!(t, Tok::Star | Tok::StarSeg))
+                .then_some(g.0.len())
+        };
+        let n = seq.len();
+        let determined = seq
+            .iter()
+            .enumerate()
+            .all(|(i, p)| !matches!(p, Part::Re(g) if i + 1 < n && fixed(g).is_none()));
+        if negative && determined {
+            let mut pos = int(0);
+            let len = s.length();
+            for (i, part) in seq.iter().enumerate() {
+                match part {
+                    Part::Re(g) if i + 1 == n => {
+                        conds.push(pos.le(&len));
+                        let rest = Int::sub(&[&len, &pos]);
+                        conds.push(s.substr(&pos, &rest).regex_matches(&regex(g)));
+                        pos = len.clone();
+                    }
+                    Part::Re(g) => {
+                        let l = int(fixed(g).unwrap_or(0) as i128);
+                        conds.push(s.substr(&pos, &l).regex_matches(&regex(g)));
+                        pos = Int::add(&[&pos, &l]);
+                    }
+                    Part::Str(v) => {
+                        conds.push(s.substr(&pos, v.length()).eq(v));
+                        pos = Int::add(&[&pos, &v.length()]);
+                    }
+                }
+            }
+            conds.push(len.eq(&pos));
+            return Bool::and(&conds);
+        }
+        // Otherwise split `s` with fresh constants (easier for Z3's string solver). This is
+        // exact where the atom is used positively; under a negation (a wildcard before a
+        // variable) it over-approximates (more models, never fewer): proofs stay sound, and a
+        // spurious witness is caught by replay and answered `unknown` (`inexact`).
+        if negative {
+            self.inexact.set(true);
+        }
+        let mut pieces: Vec<ZString> = Vec::new();
+        for (i, part) in seq.into_iter().enumerate() {
+            match part {
+                Part::Re(g) => {
+                    let fresh = ZString::fresh_const(&format!("tpl{i}"));
+                    conds.push(fresh.regex_matches(&regex(&g)));
+                    pieces.push(fresh);
+                }
+                Part::Str(v) => pieces.push(v),
+            }
+        }
         let whole = match pieces.len() {
             0 => zstr(""),
             1 => pieces[0].clone(),

@@ -185,8 +185,13 @@ fn verdict_parts(v: &Verdict, yes: &str, no: &str) -> (String, Vec<Value>, Optio
 
 /// A policy file or a policy-set manifest.
 fn set_of(path: &Path, kind: PolicyKind) -> Result<PolicySet> {
-    let text = crate::load::read_text(path)?;
-    let is_manifest = path.extension().is_some_and(|e| e == "toml")
+    let reference = crate::reference::split(path).is_some();
+    let text = if reference {
+        String::new()
+    } else {
+        crate::load::read_text(path)?
+    };
+    let is_manifest = !reference && path.extension().is_some_and(|e| e == "toml")
         || serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v.as_object().cloned())

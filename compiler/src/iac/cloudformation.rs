@@ -63,7 +63,6 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         conds: HashMap::new(),
         cond_stack: Vec::new(),
         unknowns: Vec::new(),
-        file_tag: fnv(name),
         variables: false,
     };
     if let Some(t) = root.get("Transform") {
@@ -283,10 +282,10 @@ struct Cx<'a> {
     resources: HashSet<String>,
     conds: HashMap<String, Option<bool>>,
     cond_stack: Vec<String>,
-    /// Unknowns of the policy being resolved: what, where, and the variable naming it.
-    unknowns: Vec<(String, Span, String)>,
-    /// Distinguishes this file's compound unknowns from another file's.
-    file_tag: u32,
+    /// Unknowns of the policy being resolved: what, where, and the variable naming it when
+    /// the value cannot hold a wildcard (`None`: it may, so it cannot be a policy variable,
+    /// whose value IAM matches literally).
+    unknowns: Vec<(String, Span, Option<String>)>,
     /// The document being finished is `2012-10-17`: unknowns can be policy variables.
     variables: bool,
 }
@@ -318,6 +317,48 @@ fn var_key(kind: &str, name: &str) -> String {
     } else {
         format!("tarski:{kind}/{safe}-{:08x}", fnv(name))
     }
+}
+
+/// A parameter whose `AllowedValues` or `AllowedPattern` rule out `*` and `?`, so its value is
+/// matched literally wherever it is used. The pattern check is conservative: any construct that
+/// could match `*` or `?` (`.`, a negated class, `\S`, `\W`, `\D`, `\*`, a class holding
+/// them) makes the parameter wildcard-capable.
+fn wildcard_free_parameter(p: &Json) -> bool {
+    if let Some(JsonKind::Array(vs)) = p.get("AllowedValues").map(|v| &v.kind) {
+        if !vs.is_empty()
+            && vs
+                .iter()
+                .all(|v| v.as_str().is_some_and(|t| !t.contains(['*', '?'])))
+        {
+            return true;
+        }
+    }
+    let Some(pat) = p.get("AllowedPattern").and_then(Json::as_str) else {
+        return false;
+    };
+    let mut in_class = false;
+    let mut chars = pat.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('*' | '?' | 'S' | 'W' | 'D' | 'p' | 'P' | 'x' | 'u' | 'Q') | None => {
+                    return false
+                }
+                Some(_) => {}
+            },
+            '[' if !in_class => {
+                in_class = true;
+                if chars.peek() == Some(&'^') {
+                    return false;
+                }
+            }
+            ']' if in_class => in_class = false,
+            '*' | '?' if in_class => return false,
+            '.' if !in_class => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// FNV-1a: a stable hash (unlike `DefaultHasher`, the same in every build).
@@ -375,17 +416,23 @@ fn args<'j>(v: &'j Json, f: &str, n: usize) -> R<&'j [Json]> {
 
 impl Cx<'_> {
     /// A value known only at deploy time whose structure is unknown too (a `Fn::Join` of an
-    /// unknown list, ...): its variable names this occurrence, so it is independent of every
-    /// other value.
+    /// unknown list, ...). It may hold any text, wildcards included, so it is never a policy
+    /// variable: in a `Resource` the deployed `*` would be a wildcard, which a variable's
+    /// literally matched value cannot stand for.
     fn unknown(&mut self, what: String, span: Span) -> Json {
-        let key = format!("tarski:expr/{:08x}-{}", self.file_tag, span.start);
-        self.unknown_named(what, key, span)
+        self.push_unknown(what, None, span)
     }
 
-    /// A value known only at deploy time named by what it is (`tarski:GetAtt/Bucket.Arn`,
-    /// `tarski:Ref/Param`, `tarski:AWS::AccountId`): the same value in two policies, or in two
-    /// versions of a template, is the same variable.
+    /// A value known only at deploy time that cannot contain `*` or `?` (a resource attribute
+    /// or physical id: AWS names and ARNs never do; a pseudo parameter; a parameter whose
+    /// `AllowedValues`/`AllowedPattern` exclude them), named by what it is
+    /// (`tarski:GetAtt/Bucket.Arn`, `tarski:Ref/Param`, `tarski:AWS::AccountId`): the same value
+    /// in two policies, or in two versions of a template, is the same variable.
     fn unknown_named(&mut self, what: String, key: String, span: Span) -> Json {
+        self.push_unknown(what, Some(key), span)
+    }
+
+    fn push_unknown(&mut self, what: String, key: Option<String>, span: Span) -> Json {
         let i = self.unknowns.len();
         self.unknowns.push((what, span, key));
         s(format!("{MARK}{i}{MARK}"), span)
@@ -470,8 +517,11 @@ impl Cx<'_> {
                     }
                     let i: usize = part.parse().unwrap_or(0);
                     let n = i + 1;
-                    let modelled = self.variables && matches!(cx, Ctx::Resource | Ctx::Condition);
-                    let ph = if let (true, Some((_, _, key))) = (modelled, self.unknowns.get(i)) {
+                    let key = self.unknowns.get(i).and_then(|u| u.2.as_ref());
+                    let modelled = self.variables
+                        && key.is_some()
+                        && matches!(cx, Ctx::Resource | Ctx::Condition);
+                    let ph = if let (true, Some(key)) = (modelled, key) {
                         format!("${{{key}}}")
                     } else if text.is_empty()
                         && !t.starts_with("arn:")
@@ -617,10 +667,8 @@ impl Cx<'_> {
             "Fn::ImportValue" => {
                 let name = self.known(v, f)?;
                 let n = scalar(&name, f).unwrap_or_default().replace(MARK, "");
-                let key = var_key("ImportValue", &n);
-                self.unknown_named(
-                    format!("Fn::ImportValue {n} (another stack's export)"),
-                    key,
+                self.unknown(
+                    format!("Fn::ImportValue {n} (another stack's export; may hold any text)"),
                     span,
                 )
             }
@@ -816,11 +864,12 @@ impl Cx<'_> {
                 } else {
                     "no default"
                 };
-                return Ok(self.unknown_named(
-                    format!("the parameter {name} ({why}; give --parameter {name}=VALUE)"),
-                    var_key("Ref", name),
-                    span,
-                ));
+                let what = format!("the parameter {name} ({why}; give --parameter {name}=VALUE)");
+                return Ok(if wildcard_free_parameter(p) {
+                    self.unknown_named(what, var_key("Ref", name), span)
+                } else {
+                    self.unknown(what, span)
+                });
             };
             if ty == "CommaDelimitedList" || ty.starts_with("List<") {
                 return Ok(Json {
@@ -995,4 +1044,61 @@ enum Ctx {
     Resource,
     /// A condition value in a `2012-10-17` document.
     Condition,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(text: &str) -> Json {
+        json::parse(text).unwrap()
+    }
+
+    #[test]
+    fn parameters_that_cannot_hold_wildcards() {
+        for p in [
+            r#"{"AllowedValues": ["dev", "prod"]}"#,
+            r#"{"AllowedPattern": "^[a-z0-9-]+$"}"#,
+            r#"{"AllowedPattern": "^arn:aws:s3:::[a-z0-9.-]{3,63}$"}"#,
+            r#"{"AllowedPattern": "\\d{12}"}"#,
+        ] {
+            assert!(wildcard_free_parameter(&param(p)), "{p}");
+        }
+        for p in [
+            r#"{}"#,
+            r#"{"AllowedValues": ["dev", "*"]}"#,
+            r#"{"AllowedPattern": ".*"}"#,
+            r#"{"AllowedPattern": "^[^/]+$"}"#,
+            r#"{"AllowedPattern": "^[a-z*]+$"}"#,
+            r#"{"AllowedPattern": "^\\S+$"}"#,
+            r#"{"AllowedPattern": "^a\\*$"}"#,
+        ] {
+            assert!(!wildcard_free_parameter(&param(p)), "{p}");
+        }
+    }
+
+    /// A value that may hold a wildcard stays opaque in a `Resource`: the deployed `*` would
+    /// match everything, which a literally matched policy variable cannot stand for.
+    #[test]
+    fn wildcard_capable_unknowns_are_not_policy_variables() {
+        let t = r#"{"Parameters": {"Res": {"Type": "String"}, "Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}},
+          "Resources": {"P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument":
+          {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "arn:aws:s3:::${Env}-data/*"}},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Ref": "Res"}}]}}}}}"#;
+        let ex = extract(
+            "t.json",
+            t,
+            &Options {
+                model_unknowns: true,
+                ..Options::default()
+            },
+        );
+        let p = &ex.policies[0];
+        let by_what = |w: &str| p.unknowns.iter().find(|u| u.what.contains(w)).unwrap();
+        assert!(by_what("parameter Env").modelled);
+        assert_eq!(by_what("parameter Env").placeholder, "${tarski:Ref/Env}");
+        assert!(!by_what("parameter Res").modelled);
+        assert!(p.opaque());
+    }
 }

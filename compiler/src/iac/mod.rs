@@ -213,3 +213,48 @@ pub(crate) fn origin(source: &SourceFile, address: &str, pointer: String, span: 
         column,
     }
 }
+
+/// The kinds of input that hold policies among other things.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Template,
+    TerraformPlan,
+    AccountSnapshot,
+}
+
+impl InputKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            InputKind::Template => "a CloudFormation template",
+            InputKind::TerraformPlan => "Terraform JSON (`terraform show -json`)",
+            InputKind::AccountSnapshot => {
+                "an account snapshot (`aws iam get-account-authorization-details`)"
+            }
+        }
+    }
+}
+
+/// Which kind of IaC input `text` is, by its top-level keys; `None` for anything else (a
+/// policy document, a manifest, or text that is not JSON or YAML).
+pub fn sniff(name: &str, text: &str) -> Option<InputKind> {
+    let yaml = [".yaml", ".yml", ".template"]
+        .iter()
+        .any(|e| name.to_ascii_lowercase().ends_with(e));
+    let root = if text.trim_start().starts_with('{') {
+        crate::json::parse(text).ok()?
+    } else if yaml {
+        yaml::parse(text).ok()?
+    } else {
+        return None;
+    };
+    let has = |k: &str| root.get(k).is_some();
+    if has("Resources") || has("AWSTemplateFormatVersion") {
+        Some(InputKind::Template)
+    } else if has("resource_changes") || has("planned_values") || has("format_version") {
+        Some(InputKind::TerraformPlan)
+    } else if has("UserDetailList") || has("RoleDetailList") || has("GroupDetailList") {
+        Some(InputKind::AccountSnapshot)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,119 @@
+//! Policy variables in the engine (no syntactic fast path): a template that must *not* match
+//! (the right side of `escapes`) is encoded exactly, so every witness replays; with a wildcard
+//! before a variable the encoding over-approximates there, and a candidate that does not
+//! replay is `unknown`, never a mismatch and never a wrong proof.
+
+use std::time::Duration;
+
+use tarski_compiler::eval::{evaluate, Decision};
+use tarski_compiler::load::load;
+use tarski_compiler::policy::PolicyKind;
+use tarski_compiler::policy_set::PolicySet;
+use tarski_compiler::request::{Context, Request};
+use tarski_solver::{escapes, Options, Verdict};
+
+fn set(resource: &str) -> PolicySet {
+    let text = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "{resource}"}}]}}"#
+    );
+    let loaded = load("p.json", &text, Some(PolicyKind::Identity), false);
+    assert!(!loaded.has_errors(), "{:?}", loaded.first_error());
+    PolicySet {
+        identity: loaded.policies,
+        ..PolicySet::default()
+    }
+}
+
+fn engine() -> Options {
+    Options {
+        timeout: Duration::from_secs(20),
+        witnesses: 3,
+        known_actions: false,
+        syntactic: false,
+    }
+}
+
+fn allowed(s: &PolicySet, resource: &str, key: &str, value: &str) -> bool {
+    let mut context = Context::default();
+    context.set(key, vec![value.to_string()]);
+    let r = Request {
+        principal: "arn:aws:iam::111122223333:user/u".into(),
+        action: "s3:GetObject".into(),
+        resource: resource.into(),
+        resource_account: None,
+        context,
+    };
+    evaluate(s, &r).decision == Decision::Allow
+}
+
+#[test]
+fn a_template_that_must_not_match_gives_replayable_witnesses() {
+    let cases = [
+        (
+            "${tarski:GetAtt/B.Arn}/*",
+            "${tarski:GetAtt/B.Arn}/reports/*",
+        ),
+        (
+            "arn:aws:s3:::b/home/${aws:username}/*",
+            "arn:aws:s3:::b/home/${aws:username}/k*",
+        ),
+        (
+            "arn:aws:s3:::b/${aws:username}?/*",
+            "arn:aws:s3:::b/${aws:username}a/*",
+        ),
+    ];
+    for (wide, narrow) in cases {
+        let (a, b) = (set(wide), set(narrow));
+        // Z3 may pick different models on different runs; each must replay.
+        for _ in 0..5 {
+            match escapes(&a, &b, None, &engine()) {
+                Ok(r) => match r.verdict {
+                    Verdict::Witnesses(ws) => assert!(!ws.is_empty()),
+                    v => panic!("{wide} vs {narrow}: expected witnesses, got {v:?}"),
+                },
+                Err(m) => panic!("{wide} vs {narrow}: replay mismatch: {m}"),
+            }
+            match escapes(&b, &a, None, &engine()) {
+                Ok(r) => assert_eq!(r.verdict, Verdict::None, "{narrow} within {wide}"),
+                Err(m) => panic!("{narrow} vs {wide}: replay mismatch: {m}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wildcard_before_a_variable_is_never_a_wrong_answer() {
+    let wide = set("arn:aws:s3:::*/${aws:username}/*");
+    let narrow = set("arn:aws:s3:::*/${aws:username}/k*");
+    for _ in 0..3 {
+        // `narrow` allows nothing `wide` does not: a proof, or at worst unknown.
+        match escapes(&narrow, &wide, None, &engine()) {
+            Ok(r) => assert!(
+                matches!(r.verdict, Verdict::None | Verdict::Unknown(_)),
+                "{:?}",
+                r.verdict
+            ),
+            Err(m) => panic!("replay mismatch: {m}"),
+        }
+        // `wide` allows more: witnesses that replay, or unknown; never a proof.
+        match escapes(&wide, &narrow, None, &engine()) {
+            Ok(r) => match r.verdict {
+                Verdict::Witnesses(ws) => {
+                    for w in ws {
+                        let user = w.request.context.get("aws:username").unwrap()[0].clone();
+                        assert!(allowed(&wide, &w.request.resource, "aws:username", &user));
+                        assert!(!allowed(
+                            &narrow,
+                            &w.request.resource,
+                            "aws:username",
+                            &user
+                        ));
+                    }
+                }
+                Verdict::Unknown(_) => {}
+                Verdict::None => panic!("wrong proof: wide is not within narrow"),
+            },
+            Err(m) => panic!("replay mismatch: {m}"),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! `FILE#SELECTOR`: policies inside templates, plans and snapshots as inputs of `can`,
+//! `subset`, `equiv`, `eval` and specs. Deploy-time values are symbolic: proofs hold for every
+//! value, witnesses show the value they need and replay through the evaluator.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/iac")
+}
+
+fn tarski(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tarski");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+/// A witness's context value; keys are case-insensitive (IAM), so compare them so.
+fn context<'a>(w: &'a Value, key: &str) -> Option<&'a str> {
+    w["context"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))?
+        .1[0]
+        .as_str()
+}
+
+const ROLE_INLINE: &str =
+    "cdk/template.json#/Resources/AppRole9C1E2B8A/Properties/Policies/0/PolicyDocument";
+
+#[test]
+fn can_on_a_template_policy_gives_a_witness_with_the_deploy_value() {
+    let (code, out, err) = tarski(
+        &corpus(),
+        &[
+            "can",
+            ROLE_INLINE,
+            "--action",
+            "s3:GetObject",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let w = &r["witnesses"][0];
+    let arn = context(w, "tarski:GetAtt/DataBucketE3889A50.Arn")
+        .expect("the witness gives the bucket ARN it needs");
+    assert!(
+        w["resource"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{arn}/")),
+        "{w}"
+    );
+    assert!(
+        err.contains("answers hold for every value of `tarski:GetAtt/DataBucketE3889A50.Arn`"),
+        "{err}"
+    );
+
+    // A proof holds for every value of the bucket ARN.
+    let (code, out, _) = tarski(&corpus(), &["can", ROLE_INLINE, "--action", "s3:PutObject"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("unreachable"), "{out}");
+}
+
+#[test]
+fn an_address_names_the_policies_of_a_resource_of_the_kind_asked_for() {
+    // Identity side: the role's inline policy (not its trust policy).
+    let (code, out, err) = tarski(
+        &corpus(),
+        &[
+            "can",
+            "cdk/template.json#AppRole9C1E2B8A",
+            "--action",
+            "s3:ListBucket",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // Resource side: the trust policy; only Lambda may assume the role.
+    let (code, out, err) = tarski(
+        &corpus(),
+        &[
+            "can",
+            "--resource-policy",
+            "cdk/template.json#AppRole9C1E2B8A",
+            "--action",
+            "sts:AssumeRole",
+            "--principal",
+            "arn:aws:iam::111122223333:user/alice",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let (code, out, err) = tarski(
+        &corpus(),
+        &[
+            "can",
+            "--resource-policy",
+            "cdk/template.json#AppRole9C1E2B8A",
+            "--action",
+            "sts:AssumeRole",
+            "--principal",
+            "lambda.amazonaws.com",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn equiv_of_two_template_versions_shares_deploy_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |resource: &str| {
+        format!(
+            "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n  Policy:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Action: s3:GetObject\n            Resource: {resource}\n"
+        )
+    };
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        format!("{name}#Policy")
+    };
+    let old = write("old.yaml", doc("!Sub '${Bucket.Arn}/*'"));
+    // The same value written with Fn::Join: the same variable, so provably equivalent.
+    let same = write("same.yaml", doc("!Join ['', [!GetAtt Bucket.Arn, '/*']]"));
+    let narrower = write("narrower.yaml", doc("!Sub '${Bucket.Arn}/reports/*'"));
+    let (code, out, err) = tarski(dir.path(), &["equiv", &old, &same]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = tarski(dir.path(), &["subset", &narrower, &old]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = tarski(dir.path(), &["equiv", &old, &narrower, "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["b_not_a"]["result"], "contained", "{r}");
+    let w = &r["a_not_b"]["witnesses"][0];
+    let arn = context(w, "tarski:GetAtt/Bucket.Arn").unwrap();
+    let res = w["resource"].as_str().unwrap();
+    assert!(
+        res.starts_with(&format!("{arn}/")) && !res.starts_with(&format!("{arn}/reports/")),
+        "{w}"
+    );
+}
+
+#[test]
+fn a_spec_can_declare_template_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("t.tq");
+    let cdk = corpus().join("cdk/template.json");
+    std::fs::write(
+        &spec,
+        format!(
+            "policy role = \"{c}#AppRole9C1E2B8A\"\npolicy boundary = \"{c}#BoundaryPolicy1A2B3C4D\"\n\
+             assert cannot(role, action like \"s3:Delete*\") label \"role cannot delete\"\n\
+             assert can(role, action == \"s3:GetObject\") label \"role can read\"\n",
+            c = cdk.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = tarski(dir.path(), &["verify", "t.tq"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn bad_references_are_clear_errors() {
+    // A template given as a policy file: the error lists its policies.
+    let (code, _, err) = tarski(&corpus(), &["can", "cdk/template.json"]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("is a CloudFormation template, not a policy"),
+        "{err}"
+    );
+    assert!(err.contains(ROLE_INLINE), "{err}");
+    // No such address.
+    let (code, _, err) = tarski(&corpus(), &["can", "cdk/template.json#NoSuchRole"]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("no identity-side policy with that address"),
+        "{err}"
+    );
+    // A policy file is not a container.
+    let (code, _, err) = tarski(
+        &corpus(),
+        &["can", "../examples/boundary-confidential/identity.json#x"],
+    );
+    assert_eq!(code, 3);
+    assert!(err.contains("names nothing in it"), "{err}");
+    // An unknown in a principal cannot be modelled: refused, with the value and its line.
+    let (code, _, err) = tarski(
+        &corpus(),
+        &[
+            "can",
+            "--resource-policy",
+            "sam/template.yaml#/Resources/AdminRole/Properties/AssumeRolePolicyDocument",
+        ],
+    );
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("cannot be modelled") && err.contains("AWS::AccountId"),
+        "{err}"
+    );
+    // ... and given the value, it is checked.
+    let (code, out, err) = tarski(
+        &corpus(),
+        &[
+            "can",
+            "--resource-policy",
+            "sam/template.yaml#/Resources/AdminRole/Properties/AssumeRolePolicyDocument",
+            "--account-id",
+            "111122223333",
+            "--action",
+            "sts:AssumeRole",
+        ],
+    );
+    assert!(code == 0 || code == 1, "{out}{err}");
+}
