@@ -390,24 +390,43 @@ fn first_error(c: &iac::Checked) -> (String, Option<u32>) {
         .unwrap_or_else(|| ("the policy could not be built".to_string(), None))
 }
 
-/// The modelled unknowns of a policy, for a record message.
+/// The deploy-time values of a policy and how they were treated, for a record message.
 fn modelled_text(p: &FoundPolicy) -> String {
     let mut seen = std::collections::BTreeSet::new();
     let vars: Vec<String> = p
         .unknowns
         .iter()
-        .filter(|u| seen.insert(u.placeholder.clone()))
+        .filter(|u| u.modelled && seen.insert(u.placeholder.clone()))
         .map(|u| {
             let (l, c) = p.source.line_col(u.span.start as usize);
             let var = u.placeholder.trim_start_matches("${").trim_end_matches('}');
             format!("{var} = {} ({}:{l}:{c})", u.what, p.source.name)
         })
         .collect();
-    format!(
-        "deploy-time value{} modelled as symbolic: {}",
-        if vars.len() == 1 { "" } else { "s" },
-        vars.join("; ")
-    )
+    let opaque: Vec<String> = p
+        .unknowns
+        .iter()
+        .filter(|u| !u.modelled)
+        .map(|u| {
+            let (l, c) = p.source.line_col(u.span.start as usize);
+            format!("{} ({}:{l}:{c})", u.what, p.source.name)
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if !vars.is_empty() {
+        parts.push(format!(
+            "deploy-time value{} modelled as symbolic: {}",
+            if vars.len() == 1 { "" } else { "s" },
+            vars.join("; ")
+        ));
+    }
+    if !opaque.is_empty() {
+        parts.push(format!(
+            "bounded for every value of (docs/iac.md, Bounds): {}",
+            opaque.join("; ")
+        ));
+    }
+    parts.join("; ")
 }
 
 /// The unknown values of a symbolic policy, for a record message.
@@ -446,6 +465,7 @@ impl BatchIac {
             check,
             severity,
             question,
+            under: None,
         };
         for b in cx.checks {
             if b.resource_policies != is_resource {
@@ -495,12 +515,41 @@ impl BatchIac {
         let kind = lp.policy.kind;
         let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
         let set = Arc::new(set_of_policies(vec![lp], kind));
-        let jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject)?;
-        if p.symbolic() && !p.opaque() {
+        let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject)?;
+        if p.symbolic() {
             // Say which answers are about every value of which deploy-time values.
             self.modelled.insert(subject.clone(), modelled_text(p));
         }
-        if p.opaque() {
+        // Opaque values: ask each question of the policy's bounds (docs/iac.md, Bounds).
+        let bounded = if p.opaque() {
+            let side = |b| {
+                p.bounded(b)
+                    .and_then(|fp| iac::check(&fp, false).policy)
+                    .map(|lp| Arc::new(set_of_policies(vec![lp], kind)))
+            };
+            match (
+                side(iac::bounds::Bound::Over),
+                side(iac::bounds::Bound::Under),
+            ) {
+                (Some(over), Some(under)) => {
+                    let overs = self.jobs_for(cx, over, is_resource, &p.origin.file, &subject)?;
+                    let unders = self.jobs_for(cx, under, is_resource, &p.origin.file, &subject)?;
+                    jobs = overs
+                        .into_iter()
+                        .zip(unders)
+                        .map(|(mut o, u)| {
+                            o.under = Some(u.question);
+                            o
+                        })
+                        .collect();
+                    true
+                }
+                _ => false,
+            }
+        } else {
+            false
+        };
+        if p.opaque() && !bounded {
             // Never a pass: every question about a policy with a value that cannot be modelled
             // is `unknown`, with the values it depends on (docs/iac.md).
             let msg = format!(
@@ -642,7 +691,7 @@ impl BatchIac {
     pub fn relocate(&self, records: &mut [Record]) {
         for r in records.iter_mut() {
             if let Some(m) = self.modelled.get(&r.subject) {
-                if matches!(r.status, Status::Pass | Status::Fail) {
+                if r.status != Status::Error {
                     r.message = if r.message.is_empty() {
                         m.clone()
                     } else {

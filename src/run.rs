@@ -42,6 +42,11 @@ pub struct Job {
     pub check: String,
     pub severity: Level,
     pub question: Question,
+    /// For a subject with opaque deploy-time values: `question` is about the subject's
+    /// over-approximation and this one, the same question about its under-approximation
+    /// (`tarski_compiler::iac::bounds`). Proofs come from the over side, witnesses from the
+    /// under side; when they disagree the answer depends on the values (`unknown`).
+    pub under: Option<Question>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,6 +143,104 @@ type Attempt<'a> = (
 );
 
 pub fn run(job: &Job, opts: &Options) -> Record {
+    match &job.under {
+        None => run_exact(job, &job.question, opts),
+        Some(under) => run_bounded(job, under, opts),
+    }
+}
+
+/// A question whose subject is only known within bounds. Its questions are asked so that each
+/// answer is sound for every deployment: a pass from questions where the subject is widened on
+/// the allowing side and narrowed on the reference side, a failure the other way round.
+fn run_bounded(job: &Job, under: &Question, opts: &Options) -> Record {
+    let start = Instant::now();
+    let over = &job.question;
+    let subset = |a: &Arc<PolicySet>, b: &Arc<PolicySet>, expr: &Option<Expr>| Question::Subset {
+        a: a.clone(),
+        b: b.clone(),
+        expr: expr.clone(),
+    };
+    // (questions that must all pass, questions of which one failing fails every deployment)
+    let (pass_qs, fail_qs) = match (over, under) {
+        (Question::Can { expect: false, .. }, Question::Can { .. }) => {
+            (vec![over.clone()], vec![under.clone()])
+        }
+        (Question::Can { expect: true, .. }, Question::Can { .. }) => {
+            (vec![under.clone()], vec![over.clone()])
+        }
+        (Question::Subset { a: ao, b: bo, expr }, Question::Subset { a: au, b: bu, .. }) => {
+            (vec![subset(ao, bu, expr)], vec![subset(au, bo, expr)])
+        }
+        (Question::Equiv { a: ao, b: bo, expr }, Question::Equiv { a: au, b: bu, .. }) => (
+            vec![subset(ao, bu, expr), subset(bo, au, expr)],
+            vec![subset(au, bo, expr), subset(bu, ao, expr)],
+        ),
+        _ => return run_exact(job, over, opts),
+    };
+    let mut passed = Vec::new();
+    for q in &pass_qs {
+        let r = run_exact(job, q, opts);
+        if r.status != Status::Pass {
+            passed.clear();
+            passed.push(r);
+            break;
+        }
+        passed.push(r);
+    }
+    let mut rec = if passed.iter().all(|r| r.status == Status::Pass) {
+        let mut r = passed.remove(0);
+        if matches!(over, Question::Equiv { .. }) {
+            r.message = "proved equivalent".to_string();
+        }
+        r
+    } else {
+        let widest = passed.remove(0);
+        let mut failed = None;
+        let mut unknown = Vec::new();
+        for q in &fail_qs {
+            let r = run_exact(job, q, opts);
+            match r.status {
+                Status::Fail | Status::Error => {
+                    failed = Some(r);
+                    break;
+                }
+                Status::Unknown => unknown.push(r.message),
+                Status::Pass => {}
+            }
+        }
+        match failed {
+            Some(mut r) => {
+                if matches!(over, Question::Equiv { .. }) && r.status == Status::Fail {
+                    r.message = format!("not equivalent: {}", r.message);
+                }
+                r
+            }
+            None if widest.status == Status::Error => widest,
+            None => {
+                let mut r = widest;
+                r.message = format!(
+                    "depends on values known only at deploy time: with the widest values, {}; \
+                     with the narrowest it {} (docs/iac.md, Bounds)",
+                    r.message,
+                    if unknown.is_empty() {
+                        "holds".to_string()
+                    } else {
+                        format!("is unknown ({})", unknown.join("; "))
+                    }
+                );
+                r.status = Status::Unknown;
+                // Those witnesses hold only for some values: not evidence about the policy.
+                r.witnesses.clear();
+                r.location = None;
+                r
+            }
+        }
+    };
+    rec.elapsed = start.elapsed();
+    rec
+}
+
+fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
     let start = Instant::now();
     let mut rec = Record {
         file: job.file.clone(),
@@ -150,7 +253,7 @@ pub fn run(job: &Job, opts: &Options) -> Record {
         location: None,
         elapsed: Duration::ZERO,
     };
-    let verdicts: Vec<Attempt> = match &job.question {
+    let verdicts: Vec<Attempt> = match question {
         Question::Can { set, expr, .. } => vec![(
             tarski_solver::can(set, expr.as_ref(), opts),
             set.clone(),
@@ -201,7 +304,7 @@ pub fn run(job: &Job, opts: &Options) -> Record {
         .iter()
         .flat_map(|(_, ws)| ws.iter().cloned())
         .collect();
-    let (status, message) = match &job.question {
+    let (status, message) = match question {
         Question::Can { expect, .. } => match (any, *expect, unknown.is_empty()) {
             (true, true, _) => (Status::Pass, "reachable, as required".to_string()),
             (true, false, _) => (

@@ -367,6 +367,7 @@ pub fn jobs(
                     check: check.clone(),
                     severity: a.severity,
                     question: q,
+                    under: None,
                 });
             }
         }

@@ -246,6 +246,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
                 check,
                 severity,
                 question: q,
+                under: None,
             })
         };
         for b in &checks {

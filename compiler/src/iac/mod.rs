@@ -6,6 +6,7 @@
 //!
 //! Diagnostic codes `T03xx` (docs/diagnostics.md).
 
+pub mod bounds;
 pub mod cloudformation;
 pub mod snapshot;
 pub mod terraform;
@@ -79,6 +80,29 @@ impl FoundPolicy {
     /// placeholder): questions about this policy are `unknown`.
     pub fn opaque(&self) -> bool {
         self.unknowns.iter().any(|u| !u.modelled)
+    }
+
+    /// For a policy with opaque values: the concrete documents that allow at least
+    /// (`Over`) or at most (`Under`) what any deployment allows (`bounds.rs`). Modelled
+    /// values stay policy variables in both.
+    pub fn bounded(&self, b: bounds::Bound) -> Option<FoundPolicy> {
+        let doc = self.document.as_ref()?;
+        let opaque: Vec<Span> = self
+            .unknowns
+            .iter()
+            .filter(|u| !u.modelled)
+            .map(|u| u.value_span)
+            .collect();
+        Some(FoundPolicy {
+            document: Some(bounds::bound(doc, &opaque, b)),
+            unknowns: self
+                .unknowns
+                .iter()
+                .filter(|u| u.modelled)
+                .cloned()
+                .collect(),
+            ..self.clone()
+        })
     }
 
     /// The policy could not be built at all (an error while extracting it).
