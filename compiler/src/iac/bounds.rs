@@ -177,7 +177,7 @@ fn entries(v: &Json, opaque: &[Span], wide: bool) -> Option<Json> {
                 .iter()
                 .filter_map(|x| entries(x, opaque, wide))
                 .collect();
-            (!kept.is_empty()).then(|| Json {
+            (!kept.is_empty()).then_some(Json {
                 kind: JsonKind::Array(kept),
                 span: v.span,
             })
@@ -189,7 +189,7 @@ fn entries(v: &Json, opaque: &[Span], wide: bool) -> Option<Json> {
                     entries(&m.value, opaque, wide).map(|value| Member { value, ..m.clone() })
                 })
                 .collect();
-            (!kept.is_empty()).then(|| Json {
+            (!kept.is_empty()).then_some(Json {
                 kind: JsonKind::Object(kept),
                 span: v.span,
             })
