@@ -199,7 +199,7 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
                             .unwrap_or("unknown-kind"),
                         if p.opaque() {
                             format!(
-                                ", symbolic ({} unknown values, not all modelled: questions about it are unknown)",
+                                ", symbolic ({} unknown values, some bounded rather than modelled)",
                                 p.unknowns.len()
                             )
                         } else if p.symbolic() {

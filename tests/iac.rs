@@ -88,6 +88,11 @@ fn terraform_plan() {
 }
 
 #[test]
+fn terraform_plan_with_data_sources_read_during_apply() {
+    check_dir("terraform-deferred");
+}
+
+#[test]
 fn account_snapshot() {
     check_dir("snapshot");
 }

@@ -141,6 +141,83 @@ fn opaque_values_are_bounded() {
     );
 }
 
+/// Terraform reads `aws_iam_policy_document` only during apply when it depends on a resource
+/// created in the same apply: the data source is rendered from its statements and the
+/// resources using its `json` are linked through the plan's configuration; the unknown bucket
+/// ARNs are bounded.
+#[test]
+fn terraform_data_sources_read_during_apply_are_bounded() {
+    let (code, rows, raw) = records(&["--terraform-plan", "terraform-deferred/plan.json"]);
+    let p = "terraform-deferred/plan.json#/resource_changes/";
+    let mut expected = vec![
+        row(
+            "error",
+            "input",
+            &format!("{p}5/change/after/policy"),
+            "terraform-deferred/plan.json:239",
+        ),
+        row("pass", "no-admin", &format!("{p}1/change/after/json"), "-"),
+        row(
+            "pass",
+            "no-admin",
+            &format!("{p}2/change/after/policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            &format!("{p}1/change/after/json"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            &format!("{p}2/change/after/policy"),
+            "-",
+        ),
+        row(
+            "fail",
+            "no-public-access",
+            &format!("{p}3/change/after/json"),
+            "terraform-deferred/plan.json:155",
+        ),
+        row(
+            "fail",
+            "no-public-access",
+            &format!("{p}4/change/after/policy"),
+            "terraform-deferred/plan.json:155",
+        ),
+    ];
+    expected.sort();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(rows, expected);
+    assert_eq!(code, 1, "a failure wins over an input error");
+    let public = raw
+        .iter()
+        .find(|r| {
+            r["status"] == "fail"
+                && r["subject"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("4/change/after/policy")
+        })
+        .unwrap();
+    assert!(
+        public["witnesses"][0]["resource"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:s3:::public-assets/"),
+        "{public}"
+    );
+    assert!(
+        public["message"].as_str().unwrap().contains(
+            "statement[0].resources[1] (known after apply) (terraform-deferred/plan.json:175:17)"
+        ),
+        "{public}"
+    );
+}
+
 #[test]
 fn sam_template_unmodelled_parts_are_errors_or_unknown() {
     let (code, rows, _) = records(&["--template", "sam/template.yaml"]);

@@ -169,8 +169,8 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
                 ));
             }
             d = d.with_note(if p.opaque() {
-                "validation and lint hold for every value; some values cannot be modelled, so \
-                 questions about this policy are `unknown` until they are given (docs/iac.md)"
+                "validation and lint hold for every value; values that cannot be policy \
+                 variables are bounded: `batch` answers for every value, or `unknown` (docs/iac.md)"
             } else {
                 "each value is a fresh symbolic string `${tarski:...}`: proofs hold for \
                  every value it could take, witnesses show the value they need (docs/iac.md)"

@@ -4,17 +4,24 @@
 //! `resource_changes`, from `planned_values` (or the state's `values`) and child modules.
 //!
 //! Terraform renders a policy attribute as a whole: a policy that mentions one computed value
-//! (a bucket ARN created in the same apply) is entirely unknown in the plan. Such a policy is
-//! an error (`T0302`): it cannot be checked, and it is never passed silently.
+//! (a bucket ARN created in the same apply) is entirely unknown in the plan. When the policy
+//! is a `data.aws_iam_policy_document`'s `json` (the data source is then read during apply,
+//! but its statement blocks are in the plan with only the computed values unknown), the
+//! document is rendered from the blocks and the resource is linked to it through the plan's
+//! `configuration`; the unknown values are opaque and bounded (docs/iac.md). Any other
+//! unknown policy (`jsonencode(...)` with a computed value) is an error (`T0302`): it cannot be
+//! checked, and it is never passed silently.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{origin, ptr_escape, Extraction, FoundPolicy};
+use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
 use crate::diagnostic::Diagnostic;
 use crate::document::read_documents;
-use crate::json::{self, Json, JsonKind};
+use crate::json::{self, Json, JsonKind, Member};
 use crate::policy::PolicyKind;
 use crate::source::SourceFile;
+use crate::span::Span;
 
 /// Resource types and the attributes holding policy documents. `None`: inferred.
 const TYPES: &[(&str, &str, &str, Option<PolicyKind>)] = &[
@@ -147,6 +154,23 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             ),
         }
     }
+    // Policy documents Terraform reads only during apply, rendered from their statements with
+    // the values known after apply as opaque unknowns.
+    let mut rendered: HashMap<String, Result<(Json, Vec<Unknown>), Diagnostic>> = HashMap::new();
+    for r in &res {
+        if r.mode == "data"
+            && r.ty == "aws_iam_policy_document"
+            && is_unknown(r.unknown.and_then(|u| u.get("json")))
+        {
+            let mut rd = Render {
+                address: &r.address,
+                unknowns: Vec::new(),
+            };
+            let doc = rd.document(r.values, r.unknown);
+            rendered.insert(r.address.clone(), doc.map(|d| (d, rd.unknowns)));
+        }
+    }
+    let config = configuration(&root);
     for r in res {
         for (mode, ty, attr, kind) in TYPES {
             if r.ty != *ty || r.mode != *mode {
@@ -154,6 +178,34 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             }
             let ptr = format!("{}/{attr}", r.pointer);
             let unknown = r.unknown.and_then(|u| u.get(attr));
+            if is_unknown(unknown) {
+                // The data source itself, or a resource whose policy is a data source's `json`.
+                let source_doc = if r.mode == "data" {
+                    Some(r.address.clone())
+                } else {
+                    linked_document(&config, &r.address, attr, &rendered)
+                };
+                if let Some(Some(doc)) = source_doc.as_ref().map(|a| rendered.get(a)) {
+                    let at = unknown.map_or(r.values.span, |u| u.span);
+                    let mut fp = FoundPolicy {
+                        origin: origin(&source, &r.address, ptr, at),
+                        kind: *kind,
+                        source: source.clone(),
+                        document: None,
+                        unknowns: Vec::new(),
+                        diagnostics: Vec::new(),
+                    };
+                    match doc {
+                        Ok((d, us)) => {
+                            fp.document = Some(d.clone());
+                            fp.unknowns = us.clone();
+                        }
+                        Err(e) => fp.diagnostics.push(e.clone()),
+                    }
+                    out.policies.push(fp);
+                    continue;
+                }
+            }
             one(
                 &source,
                 &r,
@@ -201,6 +253,85 @@ pub fn extract(name: &str, text: &str) -> Extraction {
         }
     }
     out
+}
+
+/// `configuration`: full resource address (module path + address, no instance keys) ->
+/// (module prefix, expressions).
+fn configuration(root: &Json) -> HashMap<String, (String, &Json)> {
+    fn walk<'a>(m: &'a Json, prefix: &str, out: &mut HashMap<String, (String, &'a Json)>) {
+        if let Some(JsonKind::Array(rs)) = m.get("resources").map(|r| &r.kind) {
+            for r in rs {
+                if let Some(e) = r.get("expressions") {
+                    out.insert(
+                        format!("{prefix}{}", str_of(r, "address")),
+                        (prefix.to_string(), e),
+                    );
+                }
+            }
+        }
+        if let Some(JsonKind::Object(calls)) = m.get("module_calls").map(|c| &c.kind) {
+            for c in calls {
+                if let Some(sub) = c.value.get("module") {
+                    walk(sub, &format!("{prefix}module.{}.", c.key), out);
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
+        walk(m, "", &mut out);
+    }
+    out
+}
+
+/// Drop instance keys: `module.m[0].aws_x.y["a"]` -> `module.m.aws_x.y`.
+fn strip_keys(address: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    let mut quoted = false;
+    for c in address.chars() {
+        match c {
+            '"' if depth > 0 => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The rendered data source whose `json` is the whole value of `address`'s attribute, when its
+/// configuration expression refers to exactly one `aws_iam_policy_document` and nothing else.
+fn linked_document(
+    config: &HashMap<String, (String, &Json)>,
+    address: &str,
+    attr: &str,
+    rendered: &HashMap<String, Result<(Json, Vec<Unknown>), Diagnostic>>,
+) -> Option<String> {
+    let (prefix, exprs) = config.get(&strip_keys(address))?;
+    let refs = match exprs.get(attr)?.get("references").map(|r| &r.kind) {
+        Some(JsonKind::Array(v)) => v,
+        _ => return None,
+    };
+    let mut target: Option<&str> = None;
+    for r in refs {
+        let r = r.as_str()?;
+        let base = r.strip_suffix(".json").unwrap_or(r);
+        if !base.starts_with("data.aws_iam_policy_document.") || target.is_some_and(|t| t != base) {
+            return None;
+        }
+        target = Some(base);
+    }
+    let want = format!("{prefix}{}", target?);
+    let candidates: Vec<&String> = rendered
+        .keys()
+        .filter(|a| strip_keys(a) == strip_keys(&want))
+        .collect();
+    match candidates.as_slice() {
+        [one] => Some((*one).clone()),
+        _ => None,
+    }
 }
 
 fn str_of(j: &Json, k: &str) -> String {
@@ -301,4 +432,419 @@ fn one(
         }
     }
     out.policies.push(fp);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `data.aws_iam_policy_document` read during apply
+// ---------------------------------------------------------------------------------------------
+
+/// A value of `after` with its `after_unknown` counterpart: `true` when the value is unknown.
+fn is_unknown(u: Option<&Json>) -> bool {
+    matches!(u.map(|u| &u.kind), Some(JsonKind::Bool(true)))
+}
+
+fn unknown_at<'a>(u: Option<&'a Json>, key: &str) -> Option<&'a Json> {
+    u.and_then(|u| u.get(key))
+}
+
+fn unknown_item(u: Option<&Json>, i: usize) -> Option<&Json> {
+    match u.map(|u| &u.kind) {
+        Some(JsonKind::Array(v)) => v.get(i),
+        _ => None,
+    }
+}
+
+/// Builds the document the data source renders (provider docs, `aws_iam_policy_document`:
+/// `statement` blocks become statements; `principals`/`condition` blocks become the
+/// `Principal`/`Condition` maps; `&{...}` is written for a policy variable `${...}`), with each
+/// value known only after apply an opaque unknown (bounded, docs/iac.md).
+struct Render<'a> {
+    address: &'a str,
+    unknowns: Vec<Unknown>,
+}
+
+type Rendered = Result<Json, Diagnostic>;
+
+fn j(kind: JsonKind, span: Span) -> Json {
+    Json { kind, span }
+}
+
+fn member(key: &str, value: Json) -> Member {
+    Member {
+        key: key.to_string(),
+        key_span: value.span,
+        value,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Action,
+    Arn,
+    Other,
+}
+
+impl Render<'_> {
+    fn unknown(&mut self, what: String, span: Span, place: Place) -> Json {
+        let n = self.unknowns.len() + 1;
+        let placeholder = match place {
+            Place::Action => format!("tarski-unknown:Unknown{n}"),
+            Place::Arn => format!("arn:tarski-unknown:unknown:unknown:unknown:unknown-{n}"),
+            Place::Other => format!("tarski-unknown-{n}"),
+        };
+        self.unknowns.push(Unknown {
+            what: format!("`{}` {what} (known after apply)", self.address),
+            span,
+            placeholder: placeholder.clone(),
+            value_span: span,
+            modelled: false,
+        });
+        j(JsonKind::String(placeholder), span)
+    }
+
+    fn text(&self, v: &Json, what: &str) -> Result<String, Diagnostic> {
+        v.as_str().map(|t| t.replace("&{", "${")).ok_or_else(|| {
+            Diagnostic::error(
+                "T0300",
+                v.span,
+                format!("`{}` {what}: expected a string", self.address),
+            )
+        })
+    }
+
+    /// A list of strings (`actions`, `resources`, `identifiers`, `values`); `None` when absent
+    /// or empty.
+    fn strings(
+        &mut self,
+        v: Option<&Json>,
+        u: Option<&Json>,
+        what: &str,
+        place: Place,
+        at: Span,
+    ) -> Result<Option<Json>, Diagnostic> {
+        if is_unknown(u) {
+            // A wholly unknown list: any number of unknown values, which bound like one.
+            let span = v.map_or(at, |v| v.span);
+            return Ok(Some(j(
+                JsonKind::Array(vec![self.unknown(what.to_string(), span, place)]),
+                span,
+            )));
+        }
+        let items = match v.map(|v| &v.kind) {
+            Some(JsonKind::Array(items)) if !items.is_empty() => items,
+            _ => return Ok(None),
+        };
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            if is_unknown(unknown_item(u, i)) {
+                out.push(self.unknown(format!("{what}[{i}]"), it.span, place));
+            } else {
+                out.push(j(JsonKind::String(self.text(it, what)?), it.span));
+            }
+        }
+        Ok(Some(j(JsonKind::Array(out), v.map_or(at, |v| v.span))))
+    }
+
+    fn known_text(
+        &self,
+        v: Option<&Json>,
+        u: Option<&Json>,
+        what: &str,
+        at: Span,
+    ) -> Result<Option<String>, Diagnostic> {
+        if is_unknown(u) {
+            return Err(Diagnostic::error(
+                "T0302",
+                at,
+                format!("`{}` {what} is known only after apply; Tarski cannot bound a policy whose {what} is unknown", self.address),
+            ));
+        }
+        match v {
+            None => Ok(None),
+            Some(x) if matches!(x.kind, JsonKind::Null) => Ok(None),
+            Some(x) => self.text(x, what).map(Some),
+        }
+    }
+
+    fn principals(
+        &mut self,
+        v: Option<&Json>,
+        u: Option<&Json>,
+        what: &str,
+        at: Span,
+    ) -> Result<Option<Json>, Diagnostic> {
+        if is_unknown(u) {
+            return Err(Diagnostic::error(
+                "T0302",
+                at,
+                format!("`{}` {what} is known only after apply", self.address),
+            ));
+        }
+        let items = match v.map(|v| &v.kind) {
+            Some(JsonKind::Array(items)) if !items.is_empty() => items,
+            _ => return Ok(None),
+        };
+        let mut map: Vec<Member> = Vec::new();
+        for (i, p) in items.iter().enumerate() {
+            let pu = unknown_item(u, i);
+            let ty = self
+                .known_text(
+                    p.get("type"),
+                    unknown_at(pu, "type"),
+                    &format!("{what}[{i}].type"),
+                    p.span,
+                )?
+                .unwrap_or_default();
+            let ids = self
+                .strings(
+                    p.get("identifiers"),
+                    unknown_at(pu, "identifiers"),
+                    &format!("{what}[{i}].identifiers"),
+                    if ty == "AWS" {
+                        Place::Arn
+                    } else {
+                        Place::Other
+                    },
+                    p.span,
+                )?
+                .unwrap_or_else(|| j(JsonKind::Array(Vec::new()), p.span));
+            if ty == "*" {
+                return Ok(Some(j(JsonKind::String("*".into()), p.span)));
+            }
+            match map.iter_mut().find(|m| m.key == ty) {
+                Some(m) => {
+                    if let (JsonKind::Array(a), JsonKind::Array(b)) = (&mut m.value.kind, ids.kind)
+                    {
+                        a.extend(b);
+                    }
+                }
+                None => map.push(member(&ty, ids)),
+            }
+        }
+        Ok(Some(j(JsonKind::Object(map), v.map_or(at, |v| v.span))))
+    }
+
+    fn statement(&mut self, st: &Json, u: Option<&Json>, i: usize) -> Rendered {
+        let what = |k: &str| format!("statement[{i}].{k}");
+        let mut out: Vec<Member> = Vec::new();
+        if let Some(sid) =
+            self.known_text(st.get("sid"), unknown_at(u, "sid"), &what("sid"), st.span)?
+        {
+            if !sid.is_empty() {
+                out.push(member("Sid", j(JsonKind::String(sid), st.span)));
+            }
+        }
+        let effect = self
+            .known_text(
+                st.get("effect"),
+                unknown_at(u, "effect"),
+                &what("effect"),
+                st.span,
+            )?
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| "Allow".to_string());
+        out.push(member("Effect", j(JsonKind::String(effect), st.span)));
+        for (attr, key, place) in [
+            ("actions", "Action", Place::Action),
+            ("not_actions", "NotAction", Place::Action),
+            ("resources", "Resource", Place::Arn),
+            ("not_resources", "NotResource", Place::Arn),
+        ] {
+            if let Some(v) = self.strings(
+                st.get(attr),
+                unknown_at(u, attr),
+                &what(attr),
+                place,
+                st.span,
+            )? {
+                out.push(member(key, v));
+            }
+        }
+        for (attr, key) in [
+            ("principals", "Principal"),
+            ("not_principals", "NotPrincipal"),
+        ] {
+            if let Some(v) =
+                self.principals(st.get(attr), unknown_at(u, attr), &what(attr), st.span)?
+            {
+                out.push(member(key, v));
+            }
+        }
+        if is_unknown(unknown_at(u, "condition")) {
+            return Err(Diagnostic::error(
+                "T0302",
+                st.span,
+                format!(
+                    "`{}` {} is known only after apply",
+                    self.address,
+                    what("condition")
+                ),
+            ));
+        }
+        if let Some(JsonKind::Array(conds)) = st.get("condition").map(|c| &c.kind) {
+            let mut ops: Vec<Member> = Vec::new();
+            for (k, c) in conds.iter().enumerate() {
+                let cu = unknown_item(unknown_at(u, "condition"), k);
+                let w = what(&format!("condition[{k}]"));
+                let test = self
+                    .known_text(
+                        c.get("test"),
+                        unknown_at(cu, "test"),
+                        &format!("{w}.test"),
+                        c.span,
+                    )?
+                    .unwrap_or_default();
+                let var = self
+                    .known_text(
+                        c.get("variable"),
+                        unknown_at(cu, "variable"),
+                        &format!("{w}.variable"),
+                        c.span,
+                    )?
+                    .unwrap_or_default();
+                let values = self
+                    .strings(
+                        c.get("values"),
+                        unknown_at(cu, "values"),
+                        &format!("{w}.values"),
+                        Place::Other,
+                        c.span,
+                    )?
+                    .unwrap_or_else(|| j(JsonKind::Array(Vec::new()), c.span));
+                match ops.iter_mut().find(|m| m.key == test) {
+                    Some(m) => {
+                        if let JsonKind::Object(keys) = &mut m.value.kind {
+                            keys.push(member(&var, values));
+                        }
+                    }
+                    None => ops.push(member(
+                        &test,
+                        j(JsonKind::Object(vec![member(&var, values)]), c.span),
+                    )),
+                }
+            }
+            if !ops.is_empty() {
+                out.push(member("Condition", j(JsonKind::Object(ops), st.span)));
+            }
+        }
+        Ok(j(JsonKind::Object(out), st.span))
+    }
+
+    fn document(&mut self, after: &Json, u: Option<&Json>) -> Rendered {
+        for attr in [
+            "source_policy_documents",
+            "override_policy_documents",
+            "source_json",
+            "override_json",
+        ] {
+            let present = match after.get(attr).map(|v| &v.kind) {
+                Some(JsonKind::Array(v)) => !v.is_empty(),
+                Some(JsonKind::String(s)) => !s.is_empty(),
+                _ => false,
+            };
+            if present || is_unknown(unknown_at(u, attr)) {
+                return Err(Diagnostic::error(
+                    "T0302",
+                    after.span,
+                    format!("`{}` merges other documents (`{attr}`) and is read only during apply; Tarski does not merge them", self.address),
+                ));
+            }
+        }
+        let mut out = Vec::new();
+        let version = self
+            .known_text(
+                after.get("version"),
+                unknown_at(u, "version"),
+                "version",
+                after.span,
+            )?
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "2012-10-17".to_string());
+        out.push(member("Version", j(JsonKind::String(version), after.span)));
+        if let Some(id) = self.known_text(
+            after.get("policy_id"),
+            unknown_at(u, "policy_id"),
+            "policy_id",
+            after.span,
+        )? {
+            out.push(member("Id", j(JsonKind::String(id), after.span)));
+        }
+        if is_unknown(unknown_at(u, "statement")) {
+            return Err(Diagnostic::error(
+                "T0302",
+                after.span,
+                format!("`{}` statements are known only after apply", self.address),
+            ));
+        }
+        let mut stmts = Vec::new();
+        if let Some(JsonKind::Array(items)) = after.get("statement").map(|v| &v.kind) {
+            for (i, st) in items.iter().enumerate() {
+                stmts.push(self.statement(st, unknown_item(unknown_at(u, "statement"), i), i)?);
+            }
+        }
+        out.push(member("Statement", j(JsonKind::Array(stmts), after.span)));
+        Ok(j(JsonKind::Object(out), after.span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_keys_are_stripped() {
+        assert_eq!(
+            strip_keys(r#"module.m[0].aws_x.y["a[1]"]"#),
+            "module.m.aws_x.y"
+        );
+        assert_eq!(strip_keys("aws_x.y"), "aws_x.y");
+    }
+
+    /// The data source's rendering: defaults, `&{...}` for policy variables, principal and
+    /// condition blocks, unknown list items as opaque placeholders.
+    #[test]
+    fn a_data_source_renders_its_statements() {
+        let after = json::parse(
+            r#"{"version": null, "statement": [{"sid": "", "effect": null,
+                "actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::b/&{aws:username}/*", null],
+                "principals": [{"type": "AWS", "identifiers": ["arn:aws:iam::111122223333:root"]}],
+                "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["true"]}]}]}"#,
+        )
+        .unwrap();
+        let unknown =
+            json::parse(r#"{"json": true, "statement": [{"resources": [false, true]}]}"#).unwrap();
+        let mut r = Render {
+            address: "data.aws_iam_policy_document.x",
+            unknowns: Vec::new(),
+        };
+        let doc = r.document(&after, Some(&unknown)).unwrap();
+        let st = match &doc.get("Statement").unwrap().kind {
+            JsonKind::Array(v) => v[0].clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            doc.get("Version").and_then(Json::as_str),
+            Some("2012-10-17")
+        );
+        assert_eq!(st.get("Effect").and_then(Json::as_str), Some("Allow"));
+        assert!(st.get("Sid").is_none());
+        let res = match &st.get("Resource").unwrap().kind {
+            JsonKind::Array(v) => v
+                .iter()
+                .filter_map(Json::as_str)
+                .map(String::from)
+                .collect::<Vec<_>>(),
+            _ => unreachable!(),
+        };
+        assert_eq!(res[0], "arn:aws:s3:::b/${aws:username}/*");
+        assert!(res[1].starts_with("arn:tarski-unknown:"));
+        assert_eq!(r.unknowns.len(), 1);
+        assert!(r.unknowns[0].what.contains("statement[0].resources[1]"));
+        assert!(st.get("Principal").and_then(|p| p.get("AWS")).is_some());
+        assert!(st
+            .get("Condition")
+            .and_then(|c| c.get("Bool"))
+            .and_then(|b| b.get("aws:SecureTransport"))
+            .is_some());
+    }
 }
