@@ -62,6 +62,10 @@ pub struct IacValueArgs {
     /// AWS::Region for templates (unknown when not given).
     #[arg(long)]
     pub region: Option<String>,
+    /// A directory of AWS managed policy documents named `NAME.json` (such as `corpus/aws-managed`
+    /// of the Tarski repository), for templates whose roles attach them by ARN.
+    #[arg(long, value_name = "DIR")]
+    pub managed_policies: Option<PathBuf>,
     /// Do not model values known only at deploy time as symbolic strings: questions about a
     /// policy with any such value are `unknown`. By default an unknown in a resource or a
     /// condition value is a fresh symbolic string: proofs hold for every value it could take,
@@ -95,15 +99,15 @@ impl IacValueArgs {
 pub struct PrincipalOfArgs {
     /// Use the policies of this principal in the account snapshot: `role/NAME`, `user/NAME` or
     /// its ARN (inline, attached and group policies as identity policies; its boundary).
-    #[arg(
-        long,
-        value_name = "role/NAME|user/NAME",
-        requires = "account_snapshot"
-    )]
+    #[arg(long, value_name = "role/NAME|user/NAME")]
     pub principal_of: Option<String>,
     /// The output of `aws iam get-account-authorization-details`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "template")]
     pub account_snapshot: Option<PathBuf>,
+    /// A CloudFormation / CDK template: `--principal-of LOGICAL_ID` (or `role/LOGICAL_ID`) is a
+    /// role or user it defines, with its inline, attached and group policies and boundary.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
 }
 
 /// Totals of a check run.
@@ -264,14 +268,124 @@ fn loaded(p: &FoundPolicy) -> Result<LoadedPolicy> {
     }
 }
 
+/// A template principal's policy sets: the widest and the narrowest (equal unless a policy has
+/// opaque values, docs/iac.md "Bounds"). An attachment Tarski cannot resolve is an error:
+/// leaving a policy out would under-approximate what the principal may do.
+pub fn template_principal_sets(
+    ex: &Extraction,
+    tp: &iac::attachments::TemplatePrincipal,
+    managed_dir: Option<&std::path::Path>,
+) -> std::result::Result<(PolicySet, PolicySet), (String, Option<iac::Origin>)> {
+    if let Some(d) = tp.problems.first() {
+        return Err((format!("{} [{}]", d.message, d.code), None));
+    }
+    let mut over = PolicySet::default();
+    let mut under = PolicySet::default();
+    let both = |fp: &FoundPolicy, kind: PolicyKind| {
+        let side = |b| -> std::result::Result<LoadedPolicy, (String, Option<iac::Origin>)> {
+            let mut f = if fp.opaque() {
+                fp.bounded(b).unwrap_or_else(|| fp.clone())
+            } else {
+                fp.clone()
+            };
+            f.kind = Some(kind);
+            let c = iac::check(&f, false);
+            let (msg, _) = first_error(&c);
+            c.policy.ok_or_else(|| {
+                (
+                    format!("policy {} has errors: {msg}", fp.origin.address),
+                    Some(fp.origin.clone()),
+                )
+            })
+        };
+        Ok::<_, (String, Option<iac::Origin>)>((
+            side(iac::bounds::Bound::Over)?,
+            side(iac::bounds::Bound::Under)?,
+        ))
+    };
+    for &i in &tp.identity {
+        let (o, u) = both(&ex.policies[i], PolicyKind::Identity)?;
+        over.identity.push(o);
+        under.identity.push(u);
+    }
+    if let Some(b) = tp.boundary {
+        let (o, u) = both(&ex.policies[b], PolicyKind::Boundary)?;
+        over.boundary = Some(o);
+        under.boundary = Some(u);
+    }
+    for (name, _) in &tp.aws_managed {
+        let Some(dir) = managed_dir else {
+            return Err((
+                format!(
+                    "`{}` attaches the AWS managed policy `{name}`, which is not in the template: \
+                     pass --managed-policies DIR (a directory of NAME.json documents, such as \
+                     corpus/aws-managed)",
+                    tp.id
+                ),
+                None,
+            ));
+        };
+        let path = dir.join(format!("{name}.json"));
+        let lp = crate::load::policies(&path, PolicyKind::Identity)
+            .map_err(|e| (format!("`{}` attaches `{name}`: {e:#}", tp.id), None))?;
+        over.identity.extend(lp.iter().cloned());
+        under.identity.extend(lp);
+    }
+    Ok((over, under))
+}
+
+fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
+    let text = crate::load::read_text(path)?;
+    let values = crate::reference::values_args();
+    let ex = cloudformation::extract(&path.display().to_string(), &text, &values.0);
+    let id = who
+        .strip_prefix("role/")
+        .or_else(|| who.strip_prefix("user/"))
+        .unwrap_or(who);
+    let tp = ex.principals.iter().find(|t| t.id == id).ok_or_else(|| {
+        let names: Vec<String> = ex
+            .principals
+            .iter()
+            .map(|t| format!("{}/{}", t.kind, t.id))
+            .collect();
+        anyhow!(
+            "{}: no role or user `{id}` in the template (it defines: {})",
+            path.display(),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )
+    })?;
+    let (over, _) = template_principal_sets(&ex, tp, values.1.as_deref())
+        .map_err(|(m, _)| anyhow!("{}: {m}", path.display()))?;
+    let opaque = tp
+        .identity
+        .iter()
+        .chain(tp.boundary.iter())
+        .any(|&i| ex.policies[i].opaque());
+    if opaque {
+        bail!(
+            "{}: `{id}` has policies with values known only at deploy time that cannot be \
+             policy variables; give them (--parameter, ...), or check it with `tarski batch \
+             --template` (which bounds them)",
+            path.display()
+        );
+    }
+    Ok(over)
+}
+
 fn principal(p: &PrincipalOfArgs) -> Result<Option<snapshot::PrincipalPolicies>> {
     let Some(who) = &p.principal_of else {
         return Ok(None);
     };
-    let path = p
-        .account_snapshot
-        .as_ref()
-        .ok_or_else(|| anyhow!("--principal-of needs --account-snapshot FILE"))?;
+    if p.template.is_some() {
+        return Ok(None);
+    }
+    let path = p.account_snapshot.as_ref().ok_or_else(|| {
+        anyhow!("--principal-of needs --account-snapshot FILE or --template FILE")
+    })?;
     let text = crate::load::read_text(path)?;
     let snap = snapshot::read(&path.display().to_string(), &text);
     if !snap.problems.diagnostics.is_empty() {
@@ -283,6 +397,22 @@ fn principal(p: &PrincipalOfArgs) -> Result<Option<snapshot::PrincipalPolicies>>
 
 /// The policy set from flags, plus the policies of `--principal-of`.
 pub fn policy_set(set: &SetArgs, p: &PrincipalOfArgs) -> Result<PolicySet> {
+    if let (Some(who), Some(t)) = (&p.principal_of, &p.template) {
+        let mut out = if set_given(set) {
+            crate::load::policy_set(set)?
+        } else {
+            PolicySet::default()
+        };
+        let tset = template_principal(who, t)?;
+        out.identity.extend(tset.identity);
+        if let Some(b) = tset.boundary {
+            if out.boundary.is_some() {
+                bail!("--boundary given, but `{who}` has a permissions boundary in the template");
+            }
+            out.boundary = Some(b);
+        }
+        return Ok(out);
+    }
     let Some(pp) = principal(p)? else {
         return crate::load::policy_set(set);
     };
@@ -626,6 +756,63 @@ impl BatchIac {
 
     /// Every user and role of a snapshot is a subject whose set is its effective permissions:
     /// inline, attached and group policies as identity policies, and its boundary.
+    /// Each role and user a template defines is a subject `FILE:role/LOGICAL_ID` whose set is
+    /// its effective permissions (inline, attached, group policies; its boundary), bounded
+    /// when a policy has opaque values.
+    fn template_principals(
+        &mut self,
+        cx: &BatchCx,
+        file: &str,
+        ex: &Extraction,
+        managed: Option<&std::path::Path>,
+    ) -> Result<()> {
+        for tp in &ex.principals {
+            let subject = format!("{file}:{}/{}", tp.kind, tp.id);
+            if !(cx.in_shard)(&subject) {
+                continue;
+            }
+            let (line, column) = match ex.policies.first() {
+                Some(p) => p.source.line_col(tp.span.start as usize),
+                None => (0, 0),
+            };
+            let at = Location {
+                file: file.to_string(),
+                line,
+                column,
+            };
+            self.origins.insert(subject.clone(), at.clone());
+            let (over, under) = match template_principal_sets(ex, tp, managed) {
+                Ok(s) => s,
+                Err((msg, origin)) => {
+                    let at = origin.as_ref().map(loc).unwrap_or(at);
+                    self.error(&subject, file, format!("{}/{}: {msg}", tp.kind, tp.id), at);
+                    continue;
+                }
+            };
+            let opaque: Vec<&FoundPolicy> = tp
+                .identity
+                .iter()
+                .chain(tp.boundary.iter())
+                .map(|&i| &ex.policies[i])
+                .filter(|p| p.symbolic())
+                .collect();
+            if !opaque.is_empty() {
+                let notes: Vec<String> = opaque.iter().map(|p| modelled_text(p)).collect();
+                self.modelled.insert(subject.clone(), notes.join("; "));
+            }
+            let bounded = opaque.iter().any(|p| p.opaque());
+            let mut jobs = self.jobs_for(cx, Arc::new(over), false, file, &subject)?;
+            if bounded {
+                let unders = self.jobs_for(cx, Arc::new(under), false, file, &subject)?;
+                for (j, u) in jobs.iter_mut().zip(unders) {
+                    j.under = Some(u.question);
+                }
+            }
+            self.jobs.extend(jobs);
+        }
+        Ok(())
+    }
+
     fn snapshot(&mut self, cx: &BatchCx, file: &str, text: &str) -> Result<()> {
         let snap = snapshot::read(file, text);
         self.file_problems(cx, file, &snap.problems.diagnostics);
@@ -752,6 +939,7 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
         for p in &ex.policies {
             out.document(cx, p)?;
         }
+        out.template_principals(cx, &name, &ex, a.values.managed_policies.as_deref())?;
     }
     Ok(out)
 }

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     };
     if let Some(v) = values {
         match v.options() {
-            Ok(o) => reference::set_values(o),
+            Ok(o) => reference::set_values(o, v.managed_policies.clone()),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return exit::code(exit::BAD_INPUT);

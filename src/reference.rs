@@ -13,19 +13,28 @@ use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, FoundPolic
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::LoadedPolicy;
 
-/// Template values given on the command line (set once, by `main`).
-static VALUES: OnceLock<cloudformation::Options> = OnceLock::new();
+/// Template values given on the command line (set once, by `main`), and the directory of AWS
+/// managed policies.
+static VALUES: OnceLock<(cloudformation::Options, Option<PathBuf>)> = OnceLock::new();
 
 /// Record the template values of this run.
-pub fn set_values(opts: cloudformation::Options) {
-    let _ = VALUES.set(opts);
+pub fn set_values(opts: cloudformation::Options, managed: Option<PathBuf>) {
+    let _ = VALUES.set((opts, managed));
+}
+
+/// The template values and managed-policy directory of this run.
+pub fn values_args() -> (cloudformation::Options, Option<PathBuf>) {
+    VALUES.get().cloned().unwrap_or((
+        cloudformation::Options {
+            model_unknowns: true,
+            ..Default::default()
+        },
+        None,
+    ))
 }
 
 fn values() -> cloudformation::Options {
-    VALUES.get().cloned().unwrap_or(cloudformation::Options {
-        model_unknowns: true,
-        ..Default::default()
-    })
+    values_args().0
 }
 
 /// Split `FILE#SELECTOR` when `path` is not itself a file and some prefix before a `#` is.

@@ -72,7 +72,11 @@ fn row(s: &str, c: &str, subj: &str, loc: &str) -> Row {
 fn opaque_values_are_bounded() {
     let (code, rows, raw) = records(&["--template", "cdk/template.json", "--no-model-unknowns"]);
     assert_eq!(code, 0, "{rows:?}");
-    assert_eq!(rows.len(), 8, "{rows:?}");
+    // 8 checks of the documents, and the role's two identity checks on its effective set.
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    assert!(rows
+        .iter()
+        .any(|r| r.2 == "cdk/template.json:role/AppRole9C1E2B8A"));
     assert!(rows.iter().all(|r| r.0 == "pass"), "{rows:?}");
     let bucket = raw
         .iter()
@@ -276,6 +280,14 @@ fn sam_template_unmodelled_parts_are_errors_or_unknown() {
             &format!("{p}AdminRole/Properties/Policies/0/PolicyDocument"),
             "-",
         ),
+        // The role as a principal: its effective identity policies.
+        row("pass", "no-admin", "sam/template.yaml:role/AdminRole", "-"),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            "sam/template.yaml:role/AdminRole",
+            "-",
+        ),
     ];
     expected.sort();
     let mut rows = rows;
@@ -425,6 +437,14 @@ fn sarif_points_at_the_template_statement() {
     };
     let mut expected = vec![
         // The `Everything` statement (Action "*") and the public bucket statement.
+        r("tarski/no-admin", "error", "ci/template.yaml", 24),
+        r(
+            "tarski/no-passrole-wildcard",
+            "error",
+            "ci/template.yaml",
+            24,
+        ),
+        // The same statement found again through the role's effective permissions.
         r("tarski/no-admin", "error", "ci/template.yaml", 24),
         r(
             "tarski/no-passrole-wildcard",

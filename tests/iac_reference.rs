@@ -223,3 +223,122 @@ fn bad_references_are_clear_errors() {
     );
     assert!(code == 0 || code == 1, "{out}{err}");
 }
+
+/// `--principal-of` a role of a template: its inline policy, the `AWS::IAM::Policy` naming it,
+/// and its permissions boundary.
+#[test]
+fn principal_of_a_template_role() {
+    let base = [
+        "--principal-of",
+        "AppRole9C1E2B8A",
+        "--template",
+        "cdk/template.json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["can"];
+        args.extend(base);
+        args.extend(extra);
+        tarski(&corpus(), &args)
+    };
+    // The inline policy grants reads on the bucket, within the boundary (s3 on any bucket).
+    let (code, out, err) = run(&["--action", "s3:GetObject"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The attached AWS::IAM::Policy grants logs actions, but the boundary allows logs only on
+    // S3 ARNs: unreachable on a log group.
+    let (code, out, err) = run(&[
+        "--action",
+        "logs:PutLogEvents",
+        "--resource",
+        "arn:aws:logs:*:*:log-group:*",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let (code, _, err) = run(&[
+        "--action",
+        "s3:GetObject",
+        "--boundary",
+        "cdk/template.json#BoundaryPolicy1A2B3C4D",
+    ]);
+    assert_eq!(code, 3, "a second boundary is an error: {err}");
+    // eval explains the decision with the template lines.
+    let (code, out, err) = tarski(
+        &corpus(),
+        &[
+            "eval",
+            "--principal-of",
+            "AppRole9C1E2B8A",
+            "--template",
+            "cdk/template.json",
+            "--principal",
+            "arn:aws:sts::111122223333:assumed-role/app/s",
+            "--action",
+            "logs:PutLogEvents",
+            "--resource",
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/app:log-stream:x",
+            "--context",
+            "tarski:AWS::Partition=aws",
+            "--context",
+            "tarski:AWS::Region=eu-west-1",
+            "--context",
+            "tarski:AWS::AccountId=111122223333",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("cdk/template.json:91") && out.contains("permissions boundary"),
+        "{out}"
+    );
+}
+
+/// A role that attaches an AWS managed policy by ARN is checked with the policy's document
+/// from `--managed-policies DIR`; without it the role is an input error, never a pass.
+#[test]
+fn aws_managed_policies_attached_by_arn() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  Admin:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: ec2.amazonaws.com}\n            Action: sts:AssumeRole\n      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess\n",
+    )
+    .unwrap();
+    let managed = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/aws-managed");
+    let batch = |extra: &[&str]| {
+        let mut args = vec![
+            "batch",
+            "--template",
+            "t.yaml",
+            "--check",
+            "no-admin",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        let (code, out, err) = tarski(dir.path(), &args);
+        let rows: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (code, rows, err)
+    };
+    let (code, rows, err) = batch(&[]);
+    assert_eq!(code, 3, "{rows:?}{err}");
+    let r = rows
+        .iter()
+        .find(|r| r["subject"] == "t.yaml:role/Admin")
+        .unwrap();
+    assert_eq!(r["status"], "error");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("--managed-policies"),
+        "{r}"
+    );
+    let m = managed.display().to_string();
+    let (code, rows, err) = batch(&["--managed-policies", &m]);
+    assert_eq!(code, 1, "{rows:?}{err}");
+    let r = rows
+        .iter()
+        .find(|r| r["subject"] == "t.yaml:role/Admin")
+        .unwrap();
+    assert_eq!(r["status"], "fail", "{r}");
+}

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::attachments::{Facts, Item};
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
 use crate::diagnostic::Diagnostic;
 use crate::json::{self, Json, JsonKind, Member};
@@ -101,6 +102,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             }
         }
     }
+    let mut facts: Vec<Facts> = Vec::new();
     for m in resources {
         let id = &m.key;
         let res = &m.value;
@@ -213,7 +215,32 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 }
             }
         }
+        let mut fact = Facts {
+            id: id.clone(),
+            ty: ty.to_string(),
+            span: key_span,
+            ..Facts::default()
+        };
+        if ty.starts_with("AWS::IAM::") {
+            let list = |cx: &mut Cx, k: &str| prop(k).map(|v| cx.items(v)).unwrap_or_default();
+            fact.roles = list(&mut cx, "Roles");
+            fact.users = list(&mut cx, "Users");
+            fact.groups = list(&mut cx, "Groups");
+            fact.managed_arns = list(&mut cx, "ManagedPolicyArns");
+            fact.boundary = prop("PermissionsBoundary").map(|b| (cx.item(b), b.span));
+            let name_key = match ty {
+                "AWS::IAM::Role" => "RoleName",
+                "AWS::IAM::User" => "UserName",
+                "AWS::IAM::Group" => "GroupName",
+                _ => "ManagedPolicyName",
+            };
+            fact.name = prop(name_key).and_then(|n| match cx.item(n) {
+                Item::Text(t) => Some(t),
+                _ => None,
+            });
+        }
         for (ptr, doc, kind, at) in docs {
+            fact.documents.push((ptr.clone(), out.policies.len()));
             let Some(doc) = doc else {
                 out.policies.push(failed(
                     &source,
@@ -239,7 +266,9 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             }
             out.policies.push(fp);
         }
+        facts.push(fact);
     }
+    out.principals = super::attachments::link(&facts);
     out
 }
 
@@ -415,6 +444,57 @@ fn args<'j>(v: &'j Json, f: &str, n: usize) -> R<&'j [Json]> {
 }
 
 impl Cx<'_> {
+    /// One entry of `Roles`, `ManagedPolicyArns`, `PermissionsBoundary`, ...: a resource of the
+    /// template, a known name or ARN, or a value known only at deploy time.
+    fn item(&mut self, j: &Json) -> Item {
+        if let Some(r) = j.get("Ref").and_then(Json::as_str) {
+            if self.resources.contains(r) {
+                return Item::Resource(r.to_string());
+            }
+        }
+        if let Some(JsonKind::Array(a)) = j.get("Fn::GetAtt").map(|g| &g.kind) {
+            if let (Some(r), Some("Arn")) = (
+                a.first().and_then(Json::as_str),
+                a.get(1).and_then(Json::as_str),
+            ) {
+                if self.resources.contains(r) {
+                    return Item::Resource(r.to_string());
+                }
+            }
+        }
+        match self.resolve(j) {
+            Ok(Some(v)) => match v.as_str() {
+                Some(t) if !t.contains(MARK) => Item::Text(t.to_string()),
+                // An AWS managed policy ARN whose partition is not given is still that policy.
+                Some(t)
+                    if super::attachments::aws_managed_name(t)
+                        .is_some_and(|n| !n.contains(MARK)) =>
+                {
+                    Item::Text(t.to_string())
+                }
+                _ => Item::Unknown("a value known only at deploy time".to_string()),
+            },
+            _ => Item::Unknown("a value Tarski cannot resolve".to_string()),
+        }
+    }
+
+    /// A property holding a list of items.
+    fn items(&mut self, j: &Json) -> Vec<(Item, Span)> {
+        match &j.kind {
+            JsonKind::Array(v) => v.iter().map(|x| (self.item(x), x.span)).collect(),
+            _ => match self.resolve(j) {
+                Ok(Some(Json {
+                    kind: JsonKind::Array(v),
+                    ..
+                })) => v.iter().map(|x| (self.item(x), x.span)).collect(),
+                _ => vec![(
+                    Item::Unknown("a list known only at deploy time".into()),
+                    j.span,
+                )],
+            },
+        }
+    }
+
     /// A value known only at deploy time whose structure is unknown too (a `Fn::Join` of an
     /// unknown list, ...). It may hold any text, wildcards included, so it is never a policy
     /// variable: in a `Resource` the deployed `*` would be a wildcard, which a variable's

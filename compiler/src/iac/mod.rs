@@ -6,6 +6,7 @@
 //!
 //! Diagnostic codes `T03xx` (docs/diagnostics.md).
 
+pub mod attachments;
 pub mod bounds;
 pub mod cloudformation;
 pub mod snapshot;
@@ -115,6 +116,8 @@ impl FoundPolicy {
 #[derive(Debug, Default)]
 pub struct Extraction {
     pub policies: Vec<FoundPolicy>,
+    /// The roles and users a template defines, with their policies (indices into `policies`).
+    pub principals: Vec<attachments::TemplatePrincipal>,
     /// Problems with the input as a whole (unreadable, unsupported parts).
     pub diagnostics: Vec<SourceDiagnostics>,
 }

@@ -1,0 +1,228 @@
+//! The IAM principals a template defines (`AWS::IAM::Role`, `User`, `Group`) and the
+//! policies that apply to each: its inline `Policies`, `AWS::IAM::Policy` and
+//! `AWS::IAM::ManagedPolicy` resources that name it in `Roles`/`Users`/`Groups`, the managed
+//! policies in its `ManagedPolicyArns`, a user's groups' policies, and its
+//! `PermissionsBoundary`. Attachments Tarski cannot resolve are problems of that principal:
+//! leaving a policy out would under-approximate what it may do.
+
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+
+/// A reference to another resource or a name, as written in a property list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// `Ref` (or `Fn::GetAtt X.Arn`) to a resource of the template.
+    Resource(String),
+    /// A known string: a name or an ARN.
+    Text(String),
+    /// Known only at deploy time.
+    Unknown(String),
+}
+
+/// What extraction found about one resource, for linking.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub id: String,
+    pub ty: String,
+    pub span: Span,
+    /// `RoleName` / `UserName` / `GroupName` / `ManagedPolicyName`, when known.
+    pub name: Option<String>,
+    /// `Roles`, `Users`, `Groups` of a policy resource; `Groups` of a user.
+    pub roles: Vec<(Item, Span)>,
+    pub users: Vec<(Item, Span)>,
+    pub groups: Vec<(Item, Span)>,
+    pub managed_arns: Vec<(Item, Span)>,
+    pub boundary: Option<(Item, Span)>,
+    /// Indices into `Extraction::policies` of this resource's own documents, by pointer suffix
+    /// (`PolicyDocument`, `Policies/0/PolicyDocument`, ...).
+    pub documents: Vec<(String, usize)>,
+}
+
+/// A principal the template defines, with the policies that apply to it.
+#[derive(Clone, Debug)]
+pub struct TemplatePrincipal {
+    /// `role`, `user`.
+    pub kind: &'static str,
+    /// The logical id.
+    pub id: String,
+    pub span: Span,
+    /// Indices into `Extraction::policies`.
+    pub identity: Vec<usize>,
+    pub boundary: Option<usize>,
+    /// AWS managed policies attached by ARN (`arn:...:iam::aws:policy/PATH/NAME`): their names,
+    /// for the caller to resolve (they are not in the template).
+    pub aws_managed: Vec<(String, Span)>,
+    /// Attachments that cannot be resolved: the principal cannot be checked.
+    pub problems: Vec<Diagnostic>,
+}
+
+/// The name of an AWS managed policy ARN (`arn:PARTITION:iam::aws:policy/[PATH/]NAME`); the
+/// partition may be unknown (`None` segments are fine as long as the name is known).
+pub fn aws_managed_name(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":iam::aws:policy/")?;
+    let name = rest.rsplit('/').next()?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// Link every role and user to its policies.
+pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
+    let named = |kind: &str, item: &Item| -> Option<&Facts> {
+        facts.iter().find(|f| {
+            f.ty == kind
+                && match item {
+                    Item::Resource(id) => &f.id == id,
+                    Item::Text(t) => f.name.as_deref() == Some(t.as_str()),
+                    Item::Unknown(_) => false,
+                }
+        })
+    };
+    // A role's or group's own identity documents (not a role's trust policy).
+    let own = |f: &Facts| -> Vec<usize> {
+        f.documents
+            .iter()
+            .filter(|(ptr, _)| !ptr.ends_with("AssumeRolePolicyDocument"))
+            .map(|(_, i)| *i)
+            .collect()
+    };
+    // Policies attached from policy resources, by the principal they name.
+    let attached_to = |p: &Facts, kind: &str| -> Vec<usize> {
+        let mut out = Vec::new();
+        for f in facts
+            .iter()
+            .filter(|f| f.ty == "AWS::IAM::Policy" || f.ty == "AWS::IAM::ManagedPolicy")
+        {
+            let list = match kind {
+                "AWS::IAM::Role" => &f.roles,
+                "AWS::IAM::User" => &f.users,
+                _ => &f.groups,
+            };
+            if list
+                .iter()
+                .any(|(it, _)| named(kind, it).is_some_and(|x| x.id == p.id))
+            {
+                out.extend(f.documents.iter().map(|(_, i)| *i));
+            }
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for p in facts {
+        let kind = match p.ty.as_str() {
+            "AWS::IAM::Role" => "role",
+            "AWS::IAM::User" => "user",
+            _ => continue,
+        };
+        let mut tp = TemplatePrincipal {
+            kind,
+            id: p.id.clone(),
+            span: p.span,
+            identity: own(p),
+            boundary: None,
+            aws_managed: Vec::new(),
+            problems: Vec::new(),
+        };
+        tp.identity.extend(attached_to(p, &p.ty));
+        let managed = |tp: &mut TemplatePrincipal, list: &[(Item, Span)], whose: &str| {
+            for (it, span) in list {
+                match it {
+                    Item::Resource(id) => match facts.iter().find(|f| &f.id == id && f.ty == "AWS::IAM::ManagedPolicy") {
+                        Some(f) => tp.identity.extend(f.documents.iter().map(|(_, i)| *i)),
+                        None => tp.problems.push(Diagnostic::error("T0303", *span, format!("{whose} attaches `{id}`, which is not an AWS::IAM::ManagedPolicy of the template"))),
+                    },
+                    Item::Text(arn) => match aws_managed_name(arn) {
+                        Some(n) => tp.aws_managed.push((n.to_string(), *span)),
+                        None => tp.problems.push(Diagnostic::error("T0302", *span, format!("{whose} attaches the customer managed policy `{arn}`, which is not in the template; its permissions cannot be checked"))),
+                    },
+                    Item::Unknown(what) => tp.problems.push(Diagnostic::error("T0302", *span, format!("{whose} attaches a managed policy known only at deploy time ({what})"))),
+                }
+            }
+        };
+        managed(&mut tp, &p.managed_arns, &format!("`{}`", p.id));
+        if kind == "user" {
+            for (g, span) in &p.groups {
+                match named("AWS::IAM::Group", g) {
+                    Some(gf) => {
+                        tp.identity.extend(own(gf));
+                        tp.identity.extend(attached_to(gf, "AWS::IAM::Group"));
+                        managed(&mut tp, &gf.managed_arns, &format!("group `{}`", gf.id));
+                    }
+                    None => tp.problems.push(Diagnostic::error(
+                        "T0302",
+                        *span,
+                        format!("`{}` is in a group that is not in the template; its policies cannot be checked", p.id),
+                    )),
+                }
+            }
+        }
+        if let Some((b, span)) = &p.boundary {
+            match b {
+                Item::Resource(id) => {
+                    match facts.iter().find(|f| &f.id == id && f.ty == "AWS::IAM::ManagedPolicy") {
+                        Some(f) => tp.boundary = f.documents.first().map(|(_, i)| *i),
+                        None => tp.problems.push(Diagnostic::error("T0303", *span, format!("`{}`'s permissions boundary `{id}` is not an AWS::IAM::ManagedPolicy of the template", p.id))),
+                    }
+                }
+                Item::Text(arn) => match aws_managed_name(arn) {
+                    Some(n) => tp.problems.push(Diagnostic::error("T0302", *span, format!("`{}`'s permissions boundary is the AWS managed policy `{n}`; boundaries outside the template are not read", p.id))),
+                    None => tp.problems.push(Diagnostic::error("T0302", *span, format!("`{}`'s permissions boundary `{arn}` is not in the template", p.id))),
+                },
+                Item::Unknown(what) => tp.problems.push(Diagnostic::error("T0302", *span, format!("`{}`'s permissions boundary is known only at deploy time ({what})", p.id))),
+            }
+        }
+        tp.identity.sort_unstable();
+        tp.identity.dedup();
+        out.push(tp);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::iac::cloudformation::{extract, Options};
+
+    const T: &str = r#"{"Resources": {
+      "Dev": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": "devs", "Policies": [
+        {"PolicyName": "g", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}}]}},
+      "Alice": {"Type": "AWS::IAM::User", "Properties": {"Groups": ["devs"],
+        "PermissionsBoundary": {"Ref": "Bound"}, "ManagedPolicyArns": [{"Ref": "Mp"}, "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"]}},
+      "Bound": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}},
+      "Mp": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:List*", "Resource": "*"}]}}},
+      "ToGroup": {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "Groups": [{"Ref": "Dev"}],
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}}},
+      "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+        "ManagedPolicyArns": ["arn:aws:iam::111122223333:policy/Custom"]}}
+    }}"#;
+
+    #[test]
+    fn a_user_gets_its_groups_attached_and_boundary_policies() {
+        let ex = extract("t.json", T, &Options::default());
+        let alice = ex.principals.iter().find(|p| p.id == "Alice").unwrap();
+        assert!(alice.problems.is_empty(), "{:?}", alice.problems);
+        let ptrs: Vec<&str> = alice
+            .identity
+            .iter()
+            .map(|&i| ex.policies[i].origin.pointer.as_str())
+            .collect();
+        assert_eq!(
+            ptrs.len(),
+            3,
+            "group inline, policy attached to the group, Mp: {ptrs:?}"
+        );
+        assert!(ptrs.contains(&"/Resources/Dev/Properties/Policies/0/PolicyDocument"));
+        assert!(ptrs.contains(&"/Resources/ToGroup/Properties/PolicyDocument"));
+        assert!(ptrs.contains(&"/Resources/Mp/Properties/PolicyDocument"));
+        let b = alice.boundary.unwrap();
+        assert_eq!(
+            ex.policies[b].origin.pointer,
+            "/Resources/Bound/Properties/PolicyDocument"
+        );
+        assert_eq!(
+            alice.aws_managed,
+            vec![("ViewOnlyAccess".to_string(), alice.aws_managed[0].1)]
+        );
+        // A customer managed policy outside the template cannot be checked.
+        let role = ex.principals.iter().find(|p| p.id == "Role").unwrap();
+        assert_eq!(role.problems.len(), 1);
+        assert!(role.identity.is_empty());
+    }
+}
