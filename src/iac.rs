@@ -467,6 +467,8 @@ pub struct BatchCx<'a> {
     )>,
     pub boundary: Option<&'a Arc<PolicySet>>,
     pub in_shard: &'a dyn Fn(&str) -> bool,
+    /// `--no-new-access --baseline DIR`.
+    pub baseline: Option<&'a std::path::Path>,
 }
 
 /// The IaC part of a batch run: jobs to run, records already decided (input errors, unknowns
@@ -486,6 +488,9 @@ pub struct BatchIac {
     modelled: HashMap<String, String>,
     /// `--no-model-unknowns` was given.
     no_model: bool,
+    /// With `--no-new-access`: the baseline's extraction of the input being read (`Some(None)`:
+    /// the input has no baseline counterpart, so all it grants is new).
+    base: Option<Option<Extraction>>,
 }
 
 fn loc(o: &iac::Origin) -> Location {
@@ -518,6 +523,52 @@ fn first_error(c: &iac::Checked) -> (String, Option<u32>) {
         .find(|d| d.is_error())
         .map(|d| (format!("{} [{}]", d.message, d.code), Some(d.span.start)))
         .unwrap_or_else(|| ("the policy could not be built".to_string(), None))
+}
+
+type Sets = (Arc<PolicySet>, Arc<PolicySet>);
+
+fn empty_sets() -> Sets {
+    let e = Arc::new(PolicySet::default());
+    (e.clone(), e)
+}
+
+/// A found policy's widest and narrowest sets (the same set unless it has opaque values).
+fn doc_sets(p: &FoundPolicy, kind: PolicyKind) -> Option<Sets> {
+    let one = |fp: &FoundPolicy| {
+        iac::check(fp, false)
+            .policy
+            .map(|lp| Arc::new(set_of_policies(vec![lp], kind)))
+    };
+    if p.opaque() {
+        Some((
+            one(&p.bounded(iac::bounds::Bound::Over)?)?,
+            one(&p.bounded(iac::bounds::Bound::Under)?)?,
+        ))
+    } else {
+        let s = one(p)?;
+        Some((s.clone(), s))
+    }
+}
+
+/// `no-new-access`: the new version allows nothing its baseline did not (for every value of
+/// opaque deploy-time values when `bounded`).
+fn no_new_access_job(file: &str, subject: &str, new: Sets, old: Sets, bounded: bool) -> Job {
+    Job {
+        file: file.to_string(),
+        subject: subject.to_string(),
+        check: "no-new-access".into(),
+        severity: Level::Error,
+        question: Question::Subset {
+            a: new.0,
+            b: old.0,
+            expr: None,
+        },
+        under: bounded.then_some(Question::Subset {
+            a: new.1,
+            b: old.1,
+            expr: None,
+        }),
+    }
 }
 
 /// The deploy-time values of a policy and how they were treated, for a record message.
@@ -715,6 +766,30 @@ impl BatchIac {
             }
         } else {
             self.jobs.extend(jobs);
+            if let Some(base) = &self.base {
+                let old = base.as_ref().and_then(|ex| {
+                    ex.policies
+                        .iter()
+                        .find(|q| q.origin.pointer == p.origin.pointer)
+                });
+                let new = doc_sets(p, kind);
+                let old_sets = match old {
+                    None => Some(empty_sets()),
+                    Some(q) => doc_sets(q, kind),
+                };
+                match (new, old_sets) {
+                    (Some(n), Some(o)) => {
+                        let opaque = p.opaque() || old.is_some_and(|q| q.opaque());
+                        self.jobs.push(no_new_access_job(&p.origin.file, &subject, n, o, opaque));
+                    }
+                    _ => self.error(
+                        &subject,
+                        &p.origin.file,
+                        "no-new-access: the baseline's policy at the same pointer cannot be checked (run `tarski check` on the baseline)".to_string(),
+                        at.clone(),
+                    ),
+                }
+            }
         }
         Ok(())
     }
@@ -801,14 +876,48 @@ impl BatchIac {
                 self.modelled.insert(subject.clone(), notes.join("; "));
             }
             let bounded = opaque.iter().any(|p| p.opaque());
-            let mut jobs = self.jobs_for(cx, Arc::new(over), false, file, &subject)?;
+            let (over, under) = (Arc::new(over), Arc::new(under));
+            let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject)?;
             if bounded {
-                let unders = self.jobs_for(cx, Arc::new(under), false, file, &subject)?;
+                let unders = self.jobs_for(cx, under.clone(), false, file, &subject)?;
                 for (j, u) in jobs.iter_mut().zip(unders) {
                     j.under = Some(u.question);
                 }
             }
             self.jobs.extend(jobs);
+            if let Some(base) = &self.base {
+                let old = match base.as_ref().and_then(|ex| {
+                    ex.principals
+                        .iter()
+                        .find(|t| t.id == tp.id && t.kind == tp.kind)
+                        .map(|t| (ex, t))
+                }) {
+                    None => Ok((PolicySet::default(), PolicySet::default(), false)),
+                    Some((ex, t)) => template_principal_sets(ex, t, managed).map(|(o, u)| {
+                        let opaque = t
+                            .identity
+                            .iter()
+                            .chain(t.boundary.iter())
+                            .any(|&i| ex.policies[i].opaque());
+                        (o, u, opaque)
+                    }),
+                };
+                match old {
+                    Ok((o, u, old_opaque)) => self.jobs.push(no_new_access_job(
+                        file,
+                        &subject,
+                        (over, under),
+                        (Arc::new(o), Arc::new(u)),
+                        bounded || old_opaque,
+                    )),
+                    Err((msg, _)) => self.error(
+                        &subject,
+                        file,
+                        format!("no-new-access: in the baseline, {msg}"),
+                        at.clone(),
+                    ),
+                }
+            }
         }
         Ok(())
     }
@@ -930,10 +1039,33 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
             out.snapshot(cx, &name, &text)?;
             continue;
         }
-        let ex: Extraction = if what == 0 {
-            cloudformation::extract(&name, &text, &opts)
-        } else {
-            terraform::extract(&name, &text)
+        let extract = |name: &str, text: &str| {
+            if what == 0 {
+                cloudformation::extract(name, text, &opts)
+            } else {
+                terraform::extract(name, text)
+            }
+        };
+        let ex: Extraction = extract(&name, &text);
+        // The baseline counterpart: the same relative path under the baseline directory (an
+        // absolute path: its file name).
+        out.base = match cx.baseline {
+            None => None,
+            Some(dir) => {
+                let rel = if path.is_relative() {
+                    path.to_path_buf()
+                } else {
+                    PathBuf::from(path.file_name().unwrap_or_default())
+                };
+                let counterpart = dir.join(rel);
+                match std::fs::metadata(&counterpart) {
+                    Err(_) => Some(None),
+                    Ok(_) => {
+                        let old = crate::load::read_text(&counterpart)?;
+                        Some(Some(extract(&counterpart.display().to_string(), &old)))
+                    }
+                }
+            }
         };
         out.file_problems(cx, &name, &ex.diagnostics);
         for p in &ex.policies {

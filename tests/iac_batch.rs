@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/iac")
@@ -563,4 +563,67 @@ fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
         .as_str()
         .expect("the witness shows the unknown's value");
     assert!(w["resource"].as_str().unwrap().starts_with(value), "{w}");
+}
+
+/// `--no-new-access --baseline DIR` for templates: each policy (by JSON pointer) and each role
+/// (by logical id) against the same template path under DIR; a policy new in the template
+/// grants only new access.
+#[test]
+fn no_new_access_compares_template_policies_with_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("base/app")).unwrap();
+    std::fs::create_dir_all(d.join("app")).unwrap();
+    let old = std::fs::read_to_string(corpus().join("cdk/template.json")).unwrap();
+    std::fs::write(d.join("base/app/template.json"), &old).unwrap();
+    let mut t: Value = serde_json::from_str(&old).unwrap();
+    let inline =
+        &mut t["Resources"]["AppRole9C1E2B8A"]["Properties"]["Policies"][0]["PolicyDocument"];
+    inline["Statement"][0]["Action"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("s3:PutObject"));
+    std::fs::write(d.join("app/template.json"), t.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args([
+            "batch",
+            "--template",
+            "app/template.json",
+            "--no-new-access",
+            "--baseline",
+            "base",
+            "--format",
+            "json",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let failing: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failing,
+        [
+            "app/template.json#/Resources/AppRole9C1E2B8A/Properties/Policies/0/PolicyDocument",
+            "app/template.json:role/AppRole9C1E2B8A"
+        ],
+        "{stdout}"
+    );
+    for r in rows.iter().filter(|r| r["status"] == "fail") {
+        assert_eq!(r["witnesses"][0]["action"], "s3:PutObject", "{r}");
+    }
+    assert!(rows.iter().all(|r| r["check"] == "no-new-access"));
+    assert_eq!(
+        rows.iter().filter(|r| r["status"] == "pass").count(),
+        4,
+        "{stdout}"
+    );
 }

@@ -222,10 +222,38 @@ fn with_deploy_values(builder: &Builder, goal: Formula) -> Formula {
         return goal;
     }
     let mut all = vec![goal];
-    all.extend(
-        keys.into_iter()
-            .map(|k| builder.atom(tarski_compiler::logic::ir::Atom::Present(k))),
-    );
+    for k in keys {
+        // The shape AWS gives these values (so witnesses look like deployments): an ARN for a
+        // resource's `Arn` attribute, 12 characters for an account ID, `aws...` for a
+        // partition. Every real value has that shape, so proofs still hold for all of them.
+        use tarski_compiler::glob::Glob;
+        let like = |g: Glob| {
+            builder.atom(tarski_compiler::logic::ir::Atom::Like(
+                tarski_compiler::logic::ir::StrVar::Slot(k.clone(), 0),
+                g,
+            ))
+        };
+        if k.starts_with("tarski:getatt/") && k.ends_with(".arn") {
+            all.push(like(Glob::wild("arn:?*:?*:*:*:?*").arn_segments()));
+        } else if k == "tarski:aws::accountid" {
+            all.push(like(Glob::wild("????????????")));
+        } else if k == "tarski:aws::partition" {
+            // The partitions of docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-
+            // boundaries/partitions.html.
+            let ps = [
+                "aws",
+                "aws-cn",
+                "aws-us-gov",
+                "aws-iso",
+                "aws-iso-b",
+                "aws-iso-e",
+                "aws-iso-f",
+                "aws-eusc",
+            ];
+            all.push(builder.or(ps.iter().map(|p| like(Glob::literal(p))).collect()));
+        }
+        all.push(builder.atom(tarski_compiler::logic::ir::Atom::Present(k)));
+    }
     builder.and(all)
 }
 

@@ -278,8 +278,16 @@ fn condition_variants(s: &Statement) -> Vec<Context> {
 
 /// A value for a key a policy variable reads when no condition fixes it.
 fn stand_in(key: &str) -> String {
-    if key.to_ascii_lowercase().ends_with("account") {
+    let k = key.to_ascii_lowercase();
+    if k.ends_with("account") || k == "tarski:aws::accountid" {
         "999900000001".to_string()
+    } else if k == "tarski:aws::partition" {
+        "aws".to_string()
+    } else if k == "tarski:aws::region" {
+        "us-east-1".to_string()
+    } else if k.starts_with("tarski:getatt/") && k.ends_with(".arn") {
+        // A resource's ARN (deploy-time value, docs/iac.md): shaped like one.
+        "arn:aws:tarski:us-east-1:999900000001:resource".to_string()
     } else {
         "tarski".to_string()
     }

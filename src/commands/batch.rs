@@ -315,6 +315,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
             spec: spec.as_ref().zip(names.as_ref()),
             boundary: boundary.as_ref(),
             in_shard: &in_shard,
+            baseline: args.baseline.as_deref().filter(|_| args.no_new_access),
         },
     )?;
     jobs.extend(iac.jobs.iter().cloned());
