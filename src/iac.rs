@@ -90,6 +90,7 @@ impl IacValueArgs {
             region: self.region.clone(),
             url_suffix: None,
             model_unknowns: !self.no_model_unknowns,
+            parameter_vars: BTreeMap::new(),
         })
     }
 }
@@ -144,15 +145,58 @@ fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
     })
 }
 
+/// The IaC inputs with their kind (0 template, 1 plan, 2 snapshot) and template values: the
+/// templates given, then the nested stacks' templates they name as local files (CDK's
+/// `aws:asset:path`, SAM's `Location`), each with the parameter values its parent passes.
+fn inputs(
+    a: &IacCheckArgs,
+    opts: &cloudformation::Options,
+) -> Vec<(PathBuf, u8, cloudformation::Options)> {
+    let mut out: Vec<(PathBuf, u8, cloudformation::Options)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut queue: std::collections::VecDeque<(PathBuf, cloudformation::Options, usize)> = a
+        .templates
+        .iter()
+        .map(|p| (p.clone(), opts.clone(), 0))
+        .collect();
+    while let Some((path, o, depth)) = queue.pop_front() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        if depth < 8 {
+            if let Ok(text) = crate::load::read_text(&path) {
+                let ex = cloudformation::extract(&path.display().to_string(), &text, &o);
+                let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+                for n in ex.nested {
+                    let child = cloudformation::Options {
+                        parameters: n.parameters,
+                        parameter_vars: n.parameter_vars,
+                        ..o.clone()
+                    };
+                    queue.push_back((dir.join(&n.path), child, depth + 1));
+                }
+            }
+        }
+        out.push((path, 0, o));
+    }
+    out.extend(
+        a.terraform_plans
+            .iter()
+            .map(|p| (p.clone(), 1, opts.clone())),
+    );
+    out.extend(
+        a.account_snapshots
+            .iter()
+            .map(|p| (p.clone(), 2, opts.clone())),
+    );
+    out
+}
+
 /// Check every policy in the IaC inputs of `check`; adds to `counts` and `records`.
 pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) -> Result<()> {
     let a = &args.iac;
     let opts = a.options()?;
-    let mut inputs: Vec<(PathBuf, u8)> = Vec::new();
-    inputs.extend(a.templates.iter().map(|p| (p.clone(), 0)));
-    inputs.extend(a.terraform_plans.iter().map(|p| (p.clone(), 1)));
-    inputs.extend(a.account_snapshots.iter().map(|p| (p.clone(), 2)));
-    for (path, what) in inputs {
+    for (path, what, opts) in inputs(a, &opts) {
         let name = path.display().to_string();
         let text = match crate::load::read_text(&path) {
             Ok(t) => t,
@@ -1019,11 +1063,8 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
         no_model: a.values.no_model_unknowns,
         ..BatchIac::default()
     };
-    let mut inputs: Vec<(&PathBuf, u8)> = Vec::new();
-    inputs.extend(a.templates.iter().map(|p| (p, 0)));
-    inputs.extend(a.terraform_plans.iter().map(|p| (p, 1)));
-    inputs.extend(a.account_snapshots.iter().map(|p| (p, 2)));
-    for (path, what) in inputs {
+    for (path, what, opts) in inputs(a, &opts) {
+        let path = &path;
         out.inputs += 1;
         let name = path.display().to_string();
         let text = match crate::load::read_text(path) {

@@ -93,6 +93,11 @@ fn terraform_plan_with_data_sources_read_during_apply() {
 }
 
 #[test]
+fn cdk_nested_stack() {
+    check_dir("cdk-nested");
+}
+
+#[test]
 fn account_snapshot() {
     check_dir("snapshot");
 }

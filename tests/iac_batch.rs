@@ -627,3 +627,37 @@ fn no_new_access_compares_template_policies_with_the_baseline() {
         "{stdout}"
     );
 }
+
+/// A nested stack's template (a local file named in the parent's `aws:asset:path`) is read with
+/// the parameters the parent passes: a known value is substituted, a parent's resource ARN is
+/// the parent's variable.
+#[test]
+fn nested_stack_templates_are_read_with_their_parameters() {
+    let (code, rows, raw) = records(&["--template", "cdk-nested/App.template.json"]);
+    assert_eq!(code, 1, "{rows:?}");
+    let nested = "cdk-nested/AppDataNestedStack4B6C2A1D.nested.template.json";
+    let fails: Vec<&Row> = rows.iter().filter(|r| r.0 == "fail").collect();
+    assert_eq!(fails.len(), 2, "{rows:?}");
+    assert!(
+        fails
+            .iter()
+            .all(|r| r.1 == "no-passrole-wildcard" && r.3 == format!("{nested}:31")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.0 != "unknown"),
+        "the nested stack is read: {rows:?}"
+    );
+    let policy = raw
+        .iter()
+        .find(|r| {
+            r["check"] == "no-admin" && r["subject"].as_str().unwrap().contains("DefaultPolicy")
+        })
+        .unwrap();
+    assert!(
+        policy["message"].as_str().unwrap().contains(
+            "tarski:GetAtt/SharedBucket5D5F1F22.Arn = the parameter referencetoAppSharedBucketArn"
+        ),
+        "{policy}"
+    );
+}

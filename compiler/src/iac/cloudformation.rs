@@ -23,6 +23,9 @@ pub struct Options {
     pub partition: Option<String>,
     pub region: Option<String>,
     pub url_suffix: Option<String>,
+    /// Parameters whose value is a wildcard-free deploy-time value of a parent stack (a nested
+    /// stack's `Parameters: {P: !GetAtt Bucket.Arn}`): parameter -> (variable key, what).
+    pub parameter_vars: BTreeMap<String, (String, String)>,
     /// Model unknowns in resources and condition values as fresh symbolic strings (the policy
     /// variables `${tarski:GetAtt/Bucket.Arn}`, ...) instead of leaving the policy unchecked.
     pub model_unknowns: bool,
@@ -193,14 +196,58 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     format!("`{id}` (AWS::Lambda::Permission) adds a statement to a function's resource policy; Tarski does not model it and it is not checked"),
                 ),
             ),
-            "AWS::CloudFormation::Stack" | "AWS::Serverless::Application" => out.file_diag(
-                &source,
-                Diagnostic::warning(
-                    "T0305",
-                    key_span,
-                    format!("nested stack `{id}` is not read; check its template with another --template"),
-                ),
-            ),
+            "AWS::CloudFormation::Stack" | "AWS::Serverless::Application" => {
+                // A nested stack whose template is a local file: CDK writes it beside the parent
+                // and names it in `Metadata.aws:asset:path`; SAM's `Location` (and a
+                // `TemplateURL`) may be a relative path. The caller reads it (no I/O here).
+                let local = |v: Option<&Json>| {
+                    v.and_then(Json::as_str)
+                        .filter(|p| !p.contains("://") && !p.starts_with("https:"))
+                        .map(String::from)
+                };
+                let path = local(res.get("Metadata").and_then(|m| m.get("aws:asset:path")))
+                    .or_else(|| local(prop("Location")))
+                    .or_else(|| local(prop("TemplateURL")));
+                match path {
+                    Some(path) => {
+                        let mut parameters = BTreeMap::new();
+                        let mut vars = BTreeMap::new();
+                        if let Some(ps) = prop("Parameters").and_then(Json::as_object) {
+                            for p in ps {
+                                cx.unknowns.clear();
+                                let Ok(Some(v)) = cx.resolve(&p.value) else {
+                                    continue;
+                                };
+                                let Some(t) = v.as_str() else { continue };
+                                if !t.contains(MARK) {
+                                    parameters.insert(p.key.clone(), t.to_string());
+                                } else if let [(what, _, Some(key))] = cx.unknowns.as_slice() {
+                                    // Exactly one wildcard-free unknown and nothing else: the
+                                    // nested stack sees the same variable.
+                                    if t.trim_matches(MARK).chars().all(|c| c.is_ascii_digit()) {
+                                        vars.insert(p.key.clone(), (key.clone(), what.clone()));
+                                    }
+                                }
+                            }
+                        }
+                        out.nested.push(super::Nested {
+                            id: id.clone(),
+                            path,
+                            parameters,
+                            parameter_vars: vars,
+                            span: key_span,
+                        });
+                    }
+                    None => out.file_diag(
+                        &source,
+                        Diagnostic::warning(
+                            "T0305",
+                            key_span,
+                            format!("nested stack `{id}` is not read (its template is not a local file); check its template with another --template"),
+                        ),
+                    ),
+                }
+            }
             _ => {
                 if let Some(ms) = props.and_then(Json::as_object) {
                     for p in ms {
@@ -930,6 +977,15 @@ impl Cx<'_> {
                     span,
                 ),
             });
+        }
+        if let Some((key, what)) = self.opts.parameter_vars.get(name) {
+            if !self.opts.parameters.contains_key(name) {
+                return Ok(self.unknown_named(
+                    format!("the parameter {name} = {what}, from the parent stack"),
+                    key.clone(),
+                    span,
+                ));
+            }
         }
         if let Some(p) = self.root.get("Parameters").and_then(|p| p.get(name)) {
             let ty = p.get("Type").and_then(Json::as_str).unwrap_or("String");

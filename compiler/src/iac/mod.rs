@@ -118,6 +118,8 @@ pub struct Extraction {
     pub policies: Vec<FoundPolicy>,
     /// The roles and users a template defines, with their policies (indices into `policies`).
     pub principals: Vec<attachments::TemplatePrincipal>,
+    /// Nested stacks whose templates are local files, for the caller to read.
+    pub nested: Vec<Nested>,
     /// Problems with the input as a whole (unreadable, unsupported parts).
     pub diagnostics: Vec<SourceDiagnostics>,
 }
@@ -137,6 +139,22 @@ impl Extraction {
             });
         }
     }
+}
+
+/// A nested stack of a template (`AWS::CloudFormation::Stack`, `AWS::Serverless::Application`)
+/// whose template is a local file.
+#[derive(Clone, Debug)]
+pub struct Nested {
+    pub id: String,
+    /// Relative to the parent template's directory.
+    pub path: String,
+    /// The parameters the parent passes whose values are known (the others stay unknown in the
+    /// nested template).
+    pub parameters: std::collections::BTreeMap<String, String>,
+    /// Parameters the parent passes a wildcard-free deploy-time value (`!GetAtt Bucket.Arn`):
+    /// parameter -> (variable key, what), so both stacks name the same value.
+    pub parameter_vars: std::collections::BTreeMap<String, (String, String)>,
+    pub span: Span,
 }
 
 /// A checked policy: the parsed policy (if valid) and every diagnostic about it.
