@@ -154,3 +154,48 @@ fn every_deployment_lies_between_the_bounds() {
         );
     }
 }
+
+/// An expanded SAM policy template gives every string of its definition one span; only the
+/// strings that hold an opaque value may be widened (a bug once widened the actions too).
+#[test]
+fn strings_sharing_a_span_with_an_opaque_value_stay() {
+    let t = r#"{"Transform": "AWS::Serverless-2016-10-31", "Parameters": {"B": {"Type": "String"}},
+      "Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Policies": [
+        {"S3ReadPolicy": {"BucketName": {"Ref": "B"}}}]}}}}"#;
+    let ex = cloudformation::extract(
+        "t.json",
+        t,
+        &cloudformation::Options {
+            model_unknowns: true,
+            ..Default::default()
+        },
+    );
+    let p = &ex.policies[0];
+    assert!(p.opaque());
+    let over = p.bounded(Bound::Over).unwrap().document.unwrap();
+    let text = format!("{over:?}");
+    assert!(text.contains("s3:GetObject"), "{text}");
+    let lp = iac::check(&p.bounded(Bound::Over).unwrap(), false)
+        .policy
+        .unwrap();
+    let set = PolicySet {
+        identity: vec![lp],
+        ..PolicySet::default()
+    };
+    let req = |action: &str| Request {
+        principal: "arn:aws:iam::111122223333:user/u".into(),
+        action: action.into(),
+        resource: "arn:aws:s3:::any/x".into(),
+        resource_account: None,
+        context: Context::default(),
+    };
+    // The widened bucket allows reads anywhere, and still nothing else.
+    assert_eq!(
+        evaluate(&set, &req("s3:GetObject")).decision,
+        Decision::Allow
+    );
+    assert_ne!(
+        evaluate(&set, &req("s3:DeleteObject")).decision,
+        Decision::Allow
+    );
+}

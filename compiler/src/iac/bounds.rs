@@ -66,9 +66,16 @@ pub fn bound(doc: &Json, opaque: &[Span], bound: Bound) -> Json {
     }
 }
 
+/// A string holding an opaque value: at an opaque value's span and holding a placeholder (an
+/// expanded SAM policy template gives all its strings one span). Taking a string for opaque
+/// when it is not would only loosen the bounds, never make them wrong.
+fn is_opaque(j: &Json, opaque: &[Span]) -> bool {
+    matches!(&j.kind, JsonKind::String(t) if t.contains("tarski-unknown") && opaque.contains(&j.span))
+}
+
 fn contains_opaque(j: &Json, opaque: &[Span]) -> bool {
     match &j.kind {
-        JsonKind::String(_) => opaque.contains(&j.span),
+        JsonKind::String(_) => is_opaque(j, opaque),
         JsonKind::Array(v) => v.iter().any(|x| contains_opaque(x, opaque)),
         JsonKind::Object(ms) => ms.iter().any(|m| contains_opaque(&m.value, opaque)),
         _ => false,
@@ -171,7 +178,7 @@ fn statement(st: &Json, opaque: &[Span], more: bool) -> Option<Json> {
 /// made `*` (`wide`) or dropped; `None` when nothing is left.
 fn entries(v: &Json, opaque: &[Span], wide: bool) -> Option<Json> {
     match &v.kind {
-        JsonKind::String(_) if opaque.contains(&v.span) => wide.then(|| star(v.span)),
+        JsonKind::String(_) if is_opaque(v, opaque) => wide.then(|| star(v.span)),
         JsonKind::Array(items) => {
             let kept: Vec<Json> = items
                 .iter()

@@ -80,9 +80,10 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         };
         for n in names {
             let msg = if n == "AWS::Serverless-2016-10-31" {
-                "the SAM transform is not applied: Tarski reads the inline `Policies` of \
-                 AWS::Serverless::Function; policies SAM generates (event sources, connectors, \
-                 policy templates) are not checked"
+                "the SAM transform is not applied: Tarski reads the `Policies` of \
+                 AWS::Serverless::Function (inline documents and SAM policy templates); policies \
+                 SAM generates otherwise (event sources, connectors, managed policies named in \
+                 `Policies`) are not checked"
                     .to_string()
             } else if n == "AWS::LanguageExtensions" {
                 continue;
@@ -126,6 +127,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         let props = res.get("Properties");
         let base = format!("/Resources/{}/Properties", ptr_escape(id));
         let mut docs: Docs<'_> = Vec::new();
+        let mut sam_expanded: Vec<(String, Result<Json, Diagnostic>, Span)> = Vec::new();
         let prop = |k: &str| props.and_then(|p| p.get(k));
         let key_span = m.key_span;
         match ty {
@@ -170,10 +172,14 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                         } else if let Some(ms) = it.as_object() {
                             // A SAM policy template such as `S3ReadPolicy: {BucketName: ...}`.
                             let what = ms.first().map(|m| m.key.as_str()).unwrap_or("?");
+                            if let (1, true) = (ms.len(), super::sam::is_template(what)) {
+                                sam_expanded.push((ptr, super::sam::expand(what, &ms[0].value, it.span), it.span));
+                                continue;
+                            }
                             out.policies.push(failed(
                                 &source, id, ptr, it.span, PolicyKind::Identity,
                                 Diagnostic::error("T0302", it.span, format!(
-                                    "SAM policy template `{what}` is expanded by the SAM transform; Tarski does not model it"
+                                    "`{what}` is not a SAM policy template Tarski knows (aws-sam-translator 1.115.0)"
                                 )).with_note("help: write the statements inline, or check the template produced by `sam build` / `sam package`"),
                             ));
                         }
@@ -312,6 +318,18 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 ));
             }
             out.policies.push(fp);
+        }
+        for (ptr, doc, at) in sam_expanded {
+            fact.documents.push((ptr.clone(), out.policies.len()));
+            match doc {
+                Ok(doc) => {
+                    let fp = cx.policy(&source, id, ptr, &doc, PolicyKind::Identity);
+                    out.policies.push(fp);
+                }
+                Err(d) => out
+                    .policies
+                    .push(failed(&source, id, ptr, at, PolicyKind::Identity, d)),
+            }
         }
         facts.push(fact);
     }

@@ -9,6 +9,7 @@
 pub mod attachments;
 pub mod bounds;
 pub mod cloudformation;
+pub mod sam;
 pub mod snapshot;
 pub mod terraform;
 pub mod yaml;
