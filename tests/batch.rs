@@ -5,12 +5,14 @@
 //! to one run, bad files reported per file, SARIF shape, and `--no-new-access` over two versions
 //! of a managed policy from the history cache (skipped when the cache is absent).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use common::{json_lines, root, tarski_in};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -23,43 +25,6 @@ const KNOWN_UNKNOWN: &[(&str, &str)] = &[(
     "AWSIdentityCenterExternalManagementPolicy",
     "the multivalued key `identitystore:UserExternalIdIssuers` is used as a policy variable",
 )];
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tarski_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski");
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
-        "tarski {args:?} panicked:\n{}",
-        run.stderr
-    );
-    run
-}
-
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 /// A record without what differs between runs: its timing, and its witnesses' contents (each
 /// worker thread reuses its Z3 context, so which model Z3 returns for a failing check depends

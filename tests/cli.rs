@@ -1,37 +1,13 @@
 //! The command line, end to end: runs the real `tarski` binary and checks its output formats,
 //! diagnostics and exit codes (0 yes, 1 no, 3 bad input; see `tarski --help`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{tarski_in, Run};
 use serde_json::Value;
 use tempfile::TempDir;
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn tarski_in(dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski");
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
-        "tarski {args:?} panicked:\n{}",
-        run.stderr
-    );
-    run
-}
 
 /// A scratch directory; the binary runs inside it so file names in output are relative.
 struct Scratch(TempDir);

@@ -2,30 +2,10 @@
 //! must find exactly the policies (origin, kind, symbolic) and diagnostics its `expected.json`
 //! lists; `--principal-of` builds a principal's policy set from an account snapshot.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::{iac_corpus as corpus, tarski};
 use serde_json::{json, Value};
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/iac")
-}
-
-fn tarski(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
-}
 
 fn check_dir(name: &str) {
     let dir = corpus().join(name);

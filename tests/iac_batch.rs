@@ -3,32 +3,21 @@
 //! and line; symbolic policies are `unknown` (never a pass) with their unknown values; each
 //! user and role of a snapshot is a subject with its effective permissions.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{iac_corpus as corpus, tarski};
 use serde_json::{json, Value};
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/iac")
-}
 
 /// Run `tarski batch ARGS` in `corpus/iac`; exit code and stdout.
 fn batch(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .arg("batch")
-        .args(args)
-        .args(["--no-progress", "--jobs", "2"])
-        .current_dir(corpus())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let mut all = vec!["batch"];
+    all.extend(args);
+    all.extend(["--no-progress", "--jobs", "2"]);
+    let (code, out, _) = tarski(&corpus(), &all);
+    (code, out)
 }
 
 /// A record as (status, check, subject, location "FILE:LINE" or "-").

@@ -2,30 +2,12 @@
 //! `subset`, `equiv`, `eval` and specs. Deploy-time values are symbolic: proofs hold for every
 //! value, witnesses show the value they need and replay through the evaluator.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::{iac_corpus as corpus, tarski};
 use serde_json::Value;
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/iac")
-}
-
-fn tarski(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
-}
 
 /// A witness's context value; keys are case-insensitive (IAM), so compare them so.
 fn context<'a>(w: &'a Value, key: &str) -> Option<&'a str> {

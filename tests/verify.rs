@@ -2,41 +2,11 @@
 //! failures print witnesses (exit 1), parse and name errors point at `file:line:col` with their
 //! code (exit 3), includes work and cycles are reported, and the JSON / SARIF shapes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::{root, tarski_in};
 use serde_json::Value;
 use tempfile::TempDir;
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tarski_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski");
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
-        "tarski {args:?} panicked:\n{}",
-        run.stderr
-    );
-    run
-}
 
 /// A scratch directory holding `esc.json` (the escaping identity of boundary-confidential,
 /// which grants iam:CreateUser) and the spec files a test writes.

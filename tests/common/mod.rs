@@ -1,0 +1,60 @@
+//! Helpers shared by the end-to-end tests: run the real `tarski` binary and read its output.
+//! (Each test crate uses a subset.)
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `corpus/iac` of the repository.
+pub fn iac_corpus() -> PathBuf {
+    root().join("corpus/iac")
+}
+
+/// One run of the binary.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `tarski ARGS` in `dir` (colour off); a panic fails the test.
+pub fn tarski_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tarski");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
+        "tarski {args:?} panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// `tarski_in` as (exit code, stdout, stderr); -1 when killed by a signal.
+pub fn tarski(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let r = tarski_in(dir, args);
+    (r.code.unwrap_or(-1), r.stdout, r.stderr)
+}
+
+/// The records of a JSON-lines report.
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
