@@ -107,6 +107,27 @@ impl FoundPolicy {
         })
     }
 
+    /// Read the document from a JSON string (a Terraform attribute, a URL-encoded snapshot
+    /// document) named `name`; `at` is where the string is, for the "not one document" error.
+    pub(crate) fn read_string(&mut self, name: &str, text: &str, at: Span) {
+        match crate::document::read_documents(name, text) {
+            Ok(mut d) if d.len() == 1 => {
+                let d = d.remove(0);
+                self.source = d.source;
+                self.document = Some(d.json);
+            }
+            Ok(_) => self.diagnostics.push(Diagnostic::error(
+                "T0300",
+                at,
+                "expected one policy document",
+            )),
+            Err(e) => {
+                self.source = e.source;
+                self.diagnostics.push(e.diagnostic);
+            }
+        }
+    }
+
     /// The policy could not be built at all (an error while extracting it).
     pub fn failed(&self) -> bool {
         self.document.is_none() || self.diagnostics.iter().any(Diagnostic::is_error)

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Origin};
 use crate::diagnostic::Diagnostic;
-use crate::document::read_documents;
 use crate::json::{self, Json, JsonKind};
 use crate::policy::PolicyKind;
 use crate::source::SourceFile;
@@ -77,25 +76,8 @@ fn doc(
     match &v.kind {
         JsonKind::Object(_) => fp.document = Some(v.clone()),
         JsonKind::String(s) => {
-            match read_documents(
-                &format!("{}: {address} {}", source.name, fp.origin.pointer),
-                s,
-            ) {
-                Ok(mut d) if d.len() == 1 => {
-                    let d = d.remove(0);
-                    fp.source = d.source;
-                    fp.document = Some(d.json);
-                }
-                Ok(_) => fp.diagnostics.push(Diagnostic::error(
-                    "T0300",
-                    v.span,
-                    "expected one policy document",
-                )),
-                Err(e) => {
-                    fp.source = e.source;
-                    fp.diagnostics.push(e.diagnostic);
-                }
-            }
+            let name = format!("{}: {address} {}", source.name, fp.origin.pointer);
+            fp.read_string(&name, s, v.span);
         }
         _ => fp.diagnostics.push(Diagnostic::error(
             "T0300",

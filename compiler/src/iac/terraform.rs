@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
 use crate::diagnostic::Diagnostic;
-use crate::document::read_documents;
 use crate::json::{self, Json, JsonKind, Member};
 use crate::policy::PolicyKind;
 use crate::source::SourceFile;
@@ -415,22 +414,7 @@ fn one(
         unknowns: Vec::new(),
         diagnostics: Vec::new(),
     };
-    match read_documents(&format!("{}: {}.{attr}", source.name, r.address), text) {
-        Ok(mut docs) if docs.len() == 1 => {
-            let d = docs.remove(0);
-            fp.source = d.source;
-            fp.document = Some(d.json);
-        }
-        Ok(_) => fp.diagnostics.push(Diagnostic::error(
-            "T0300",
-            v.span,
-            "expected one policy document",
-        )),
-        Err(e) => {
-            fp.source = e.source;
-            fp.diagnostics.push(e.diagnostic);
-        }
-    }
+    fp.read_string(&format!("{}: {}.{attr}", source.name, r.address), text, v.span);
     out.policies.push(fp);
 }
 
