@@ -78,6 +78,11 @@ fn cdk_nested_stack() {
 }
 
 #[test]
+fn lambda_permissions() {
+    check_dir("lambda");
+}
+
+#[test]
 fn account_snapshot() {
     check_dir("snapshot");
 }

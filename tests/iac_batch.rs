@@ -659,3 +659,40 @@ fn nested_stack_templates_are_read_with_their_parameters() {
         "{policy}"
     );
 }
+
+/// `AWS::Lambda::Permission`: each permission is a resource-policy statement of its function;
+/// only the unauthenticated function URL is public.
+#[test]
+fn lambda_permissions_are_resource_policy_statements() {
+    let (code, rows, raw) = records(&["--template", "lambda/template.yaml"]);
+    let p = "lambda/template.yaml#/Resources/";
+    let mut expected = vec![
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}InvokeFromUploads/Properties"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}InvokeFromPartner/Properties"),
+            "-",
+        ),
+        row(
+            "fail",
+            "no-public-access",
+            &format!("{p}PublicUrl/Properties"),
+            "lambda/template.yaml:35",
+        ),
+    ];
+    expected.sort();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(rows, expected);
+    assert_eq!(code, 1);
+    let w = &raw.iter().find(|r| r["status"] == "fail").unwrap()["witnesses"][0];
+    assert_eq!(w["principal"], "anonymous", "{w}");
+    assert_eq!(w["action"], "lambda:InvokeFunctionUrl", "{w}");
+    assert_eq!(w["context"]["lambda:functionurlauthtype"][0], "NONE", "{w}");
+}

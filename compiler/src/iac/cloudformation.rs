@@ -127,7 +127,9 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         let props = res.get("Properties");
         let base = format!("/Resources/{}/Properties", ptr_escape(id));
         let mut docs: Docs<'_> = Vec::new();
+        // Documents built here (SAM policy templates, Lambda permissions) rather than read.
         let mut sam_expanded: Vec<(String, Result<Json, Diagnostic>, Span)> = Vec::new();
+        let mut sam_kind = PolicyKind::Identity;
         let prop = |k: &str| props.and_then(|p| p.get(k));
         let key_span = m.key_span;
         match ty {
@@ -137,7 +139,12 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 } else {
                     PolicyKind::Identity
                 };
-                docs.push((format!("{base}/PolicyDocument"), prop("PolicyDocument"), kind, key_span));
+                docs.push((
+                    format!("{base}/PolicyDocument"),
+                    prop("PolicyDocument"),
+                    kind,
+                    key_span,
+                ));
             }
             "AWS::IAM::Role" => {
                 docs.push((
@@ -150,17 +157,37 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             }
             "AWS::IAM::User" | "AWS::IAM::Group" => policies_list(props, &base, &mut docs),
             "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
-                docs.push((format!("{base}/PolicyDocument"), prop("PolicyDocument"), PolicyKind::Resource, key_span));
+                docs.push((
+                    format!("{base}/PolicyDocument"),
+                    prop("PolicyDocument"),
+                    PolicyKind::Resource,
+                    key_span,
+                ));
             }
             "AWS::KMS::Key" => {
-                docs.push((format!("{base}/KeyPolicy"), prop("KeyPolicy"), PolicyKind::Resource, key_span));
+                docs.push((
+                    format!("{base}/KeyPolicy"),
+                    prop("KeyPolicy"),
+                    PolicyKind::Resource,
+                    key_span,
+                ));
             }
             "AWS::SecretsManager::ResourcePolicy" => {
-                docs.push((format!("{base}/ResourcePolicy"), prop("ResourcePolicy"), PolicyKind::Resource, key_span));
+                docs.push((
+                    format!("{base}/ResourcePolicy"),
+                    prop("ResourcePolicy"),
+                    PolicyKind::Resource,
+                    key_span,
+                ));
             }
             "AWS::ECR::Repository" => {
                 if let Some(p) = prop("RepositoryPolicyText") {
-                    docs.push((format!("{base}/RepositoryPolicyText"), Some(p), PolicyKind::Resource, key_span));
+                    docs.push((
+                        format!("{base}/RepositoryPolicyText"),
+                        Some(p),
+                        PolicyKind::Resource,
+                        key_span,
+                    ));
                 }
             }
             "AWS::Serverless::Function" => match prop("Policies").map(|p| &p.kind) {
@@ -173,7 +200,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                             // A SAM policy template such as `S3ReadPolicy: {BucketName: ...}`.
                             let what = ms.first().map(|m| m.key.as_str()).unwrap_or("?");
                             if let (1, true) = (ms.len(), super::sam::is_template(what)) {
-                                sam_expanded.push((ptr, super::sam::expand(what, &ms[0].value, it.span), it.span));
+                                sam_expanded.push((
+                                    ptr,
+                                    super::sam::expand(what, &ms[0].value, it.span),
+                                    it.span,
+                                ));
                                 continue;
                             }
                             out.policies.push(failed(
@@ -194,14 +225,21 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 )),
                 _ => {}
             },
-            "AWS::Lambda::Permission" => out.file_diag(
-                &source,
-                Diagnostic::warning(
-                    "T0305",
+            "AWS::Lambda::Permission" => match props {
+                Some(p) => {
+                    let doc = lambda_permission(&mut cx, p, key_span);
+                    sam_expanded.push((base.clone(), Ok(doc), key_span));
+                    sam_kind = PolicyKind::Resource;
+                }
+                None => out.policies.push(failed(
+                    &source,
+                    id,
+                    base.clone(),
                     key_span,
-                    format!("`{id}` (AWS::Lambda::Permission) adds a statement to a function's resource policy; Tarski does not model it and it is not checked"),
-                ),
-            ),
+                    PolicyKind::Resource,
+                    Diagnostic::error("T0303", key_span, format!("`{id}` has no Properties")),
+                )),
+            },
             "AWS::CloudFormation::Stack" | "AWS::Serverless::Application" => {
                 // A nested stack whose template is a local file: CDK writes it beside the parent
                 // and names it in `Metadata.aws:asset:path`; SAM's `Location` (and a
@@ -323,12 +361,10 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             fact.documents.push((ptr.clone(), out.policies.len()));
             match doc {
                 Ok(doc) => {
-                    let fp = cx.policy(&source, id, ptr, &doc, PolicyKind::Identity);
+                    let fp = cx.policy(&source, id, ptr, &doc, sam_kind);
                     out.policies.push(fp);
                 }
-                Err(d) => out
-                    .policies
-                    .push(failed(&source, id, ptr, at, PolicyKind::Identity, d)),
+                Err(d) => out.policies.push(failed(&source, id, ptr, at, sam_kind, d)),
             }
         }
         facts.push(fact);
@@ -391,6 +427,123 @@ fn s(text: impl Into<String>, span: Span) -> Json {
         kind: JsonKind::String(text.into()),
         span,
     }
+}
+
+/// The statement `AWS::Lambda::Permission` adds to its function's resource policy, as Lambda's
+/// `AddPermission` writes it (Lambda developer guide, "Viewing resource-based IAM policies in
+/// Lambda"): `Principal` a service (`s3.amazonaws.com`), an account or ARN (`AWS`), or `*`;
+/// `Resource` the function's ARN; `SourceArn` as `ArnLike AWS:SourceArn`, `SourceAccount` as
+/// `StringEquals AWS:SourceAccount`, `PrincipalOrgID` as `aws:PrincipalOrgID`,
+/// `FunctionUrlAuthType` as `lambda:FunctionUrlAuthType`, `EventSourceToken` as
+/// `lambda:EventSourceToken`. Values stay as written (intrinsics resolve with the document).
+fn lambda_permission(cx: &mut Cx, p: &Json, at: Span) -> Json {
+    let obj = |ms: Vec<(&str, Json)>| Json {
+        kind: JsonKind::Object(
+            ms.into_iter()
+                .map(|(k, v)| Member {
+                    key: k.to_string(),
+                    key_span: v.span,
+                    value: v,
+                })
+                .collect(),
+        ),
+        span: at,
+    };
+    let text = |t: &str| s(t, at);
+    let principal = match p.get("Principal") {
+        None => text("*"),
+        Some(v) => match cx.item(v) {
+            Item::Text(t) if t == "*" => s("*", v.span),
+            Item::Text(t) if t.ends_with(".amazonaws.com") || t.ends_with(".amazonaws.com.cn") => {
+                obj(vec![("Service", v.clone())])
+            }
+            _ => obj(vec![("AWS", v.clone())]),
+        },
+    };
+    let function = p.get("FunctionName").cloned().unwrap_or_else(|| text("*"));
+    let resource = match cx.item(&function) {
+        // An ARN (`!GetAtt Fn.Arn`, a literal ARN) is the resource; a name (`!Ref Fn`, a
+        // literal name) is placed in the function's ARN.
+        Item::Text(t) if t.starts_with("arn:") => function,
+        Item::Resource(_) if function.get("Fn::GetAtt").is_some() => function,
+        _ => obj(vec![(
+            "Fn::Join",
+            Json {
+                kind: JsonKind::Array(vec![
+                    text(""),
+                    Json {
+                        kind: JsonKind::Array(vec![
+                            text("arn:"),
+                            obj(vec![("Ref", text("AWS::Partition"))]),
+                            text(":lambda:"),
+                            obj(vec![("Ref", text("AWS::Region"))]),
+                            text(":"),
+                            obj(vec![("Ref", text("AWS::AccountId"))]),
+                            text(":function:"),
+                            function,
+                        ]),
+                        span: at,
+                    },
+                ]),
+                span: at,
+            },
+        )]),
+    };
+    let mut conds: Vec<(&str, Json)> = Vec::new();
+    for (prop, op, key) in [
+        ("SourceArn", "ArnLike", "AWS:SourceArn"),
+        ("SourceAccount", "StringEquals", "AWS:SourceAccount"),
+        ("PrincipalOrgID", "StringEquals", "aws:PrincipalOrgID"),
+        (
+            "FunctionUrlAuthType",
+            "StringEquals",
+            "lambda:FunctionUrlAuthType",
+        ),
+        (
+            "EventSourceToken",
+            "StringEquals",
+            "lambda:EventSourceToken",
+        ),
+    ] {
+        if let Some(v) = p.get(prop) {
+            match conds.iter_mut().find(|(o, _)| *o == op) {
+                Some((_, existing)) => {
+                    if let JsonKind::Object(ms) = &mut existing.kind {
+                        ms.push(Member {
+                            key: key.to_string(),
+                            key_span: v.span,
+                            value: v.clone(),
+                        });
+                    }
+                }
+                None => conds.push((op, obj(vec![(key, v.clone())]))),
+            }
+        }
+    }
+    let mut st = vec![
+        ("Effect", text("Allow")),
+        ("Principal", principal),
+        (
+            "Action",
+            p.get("Action")
+                .cloned()
+                .unwrap_or_else(|| text("lambda:InvokeFunction")),
+        ),
+        ("Resource", resource),
+    ];
+    if !conds.is_empty() {
+        st.push(("Condition", obj(conds)));
+    }
+    obj(vec![
+        ("Version", text("2012-10-17")),
+        (
+            "Statement",
+            Json {
+                kind: JsonKind::Array(vec![obj(st)]),
+                span: at,
+            },
+        ),
+    ])
 }
 
 /// The context key naming a deploy-time value, `tarski:KIND/NAME`; a name with characters a

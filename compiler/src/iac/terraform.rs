@@ -414,7 +414,11 @@ fn one(
         unknowns: Vec::new(),
         diagnostics: Vec::new(),
     };
-    fp.read_string(&format!("{}: {}.{attr}", source.name, r.address), text, v.span);
+    fp.read_string(
+        &format!("{}: {}.{attr}", source.name, r.address),
+        text,
+        v.span,
+    );
     out.policies.push(fp);
 }
 
