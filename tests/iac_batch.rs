@@ -557,7 +557,7 @@ fn modelled_unknowns_give_proofs_and_witnesses_with_values() {
     let r: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(r["status"], "fail", "{r}");
     let w = &r["witnesses"][0];
-    let value = w["context"]["tarski:getatt/bucket.arn"][0]
+    let value = w["context"]["tarski:GetAtt/Bucket.Arn"][0]
         .as_str()
         .expect("the witness shows the unknown's value");
     assert!(w["resource"].as_str().unwrap().starts_with(value), "{w}");
@@ -694,5 +694,5 @@ fn lambda_permissions_are_resource_policy_statements() {
     let w = &raw.iter().find(|r| r["status"] == "fail").unwrap()["witnesses"][0];
     assert_eq!(w["principal"], "anonymous", "{w}");
     assert_eq!(w["action"], "lambda:InvokeFunctionUrl", "{w}");
-    assert_eq!(w["context"]["lambda:functionurlauthtype"][0], "NONE", "{w}");
+    assert_eq!(w["context"]["lambda:FunctionUrlAuthType"][0], "NONE", "{w}");
 }

@@ -4,6 +4,7 @@
 //! Goals that fold to a constant, or that depend on one finite variable only, are decided
 //! without Z3. Every witness is replayed through the concrete evaluator before it is returned.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tarski_compiler::eval::{evaluate, Decision};
@@ -107,7 +108,8 @@ pub fn can(
     let goal = with_deploy_values(&builder, goal);
     let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
     let iam = iam_callers(&[set]);
-    solve(
+    let spelled = |r: Result<Report, Box<ReplayMismatch>>| respell(r, &[set]);
+    spelled(solve(
         builder,
         goal,
         slots,
@@ -130,7 +132,60 @@ pub fn can(
                 ))
             }
         },
-    )
+    ))
+}
+
+/// Context keys in witnesses as the policies spell them (the logic lower-cases keys, which
+/// compare case-insensitively): `tarski:GetAtt/Bucket.Arn`, not `tarski:getatt/bucket.arn`.
+fn respell(
+    r: Result<Report, Box<ReplayMismatch>>,
+    sets: &[&PolicySet],
+) -> Result<Report, Box<ReplayMismatch>> {
+    let mut report = r?;
+    let Verdict::Witnesses(ws) = &mut report.verdict else {
+        return Ok(report);
+    };
+    let mut spelling: HashMap<String, String> = HashMap::new();
+    let mut add = |k: &str| {
+        spelling
+            .entry(k.to_ascii_lowercase())
+            .or_insert_with(|| k.to_string());
+    };
+    for set in sets {
+        for (_, p) in set.all() {
+            for st in &p.policy.statements {
+                for c in &st.conditions {
+                    add(&c.key);
+                    for v in &c.values {
+                        if let tarski_compiler::policy::CondValue::Text(t) = &v.value {
+                            t.vars().for_each(|x| add(&x.key));
+                        }
+                    }
+                }
+                if let Some(r) = &st.resource {
+                    for t in &r.patterns {
+                        t.value.vars().for_each(|x| add(&x.key));
+                    }
+                }
+            }
+        }
+    }
+    for w in ws.iter_mut() {
+        let entries: Vec<(String, Vec<String>)> = w
+            .request
+            .context
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        for (k, v) in entries {
+            if let Some(s) = spelling.get(&k.to_ascii_lowercase()) {
+                if *s != k {
+                    w.request.context.set(s, v);
+                }
+            }
+        }
+    }
+    Ok(report)
 }
 
 /// Is some request (satisfying `constraint`) allowed by `a` but not by `b`?
@@ -178,7 +233,7 @@ pub fn escapes(
     let goal = with_deploy_values(&builder, goal);
     let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
     let iam = iam_callers(&[a, b]);
-    solve(
+    let r = solve(
         builder,
         goal,
         slots,
@@ -198,7 +253,8 @@ pub fn escapes(
                 ))
             }
         },
-    )
+    );
+    respell(r, &[a, b])
 }
 
 /// Values known only at deploy time (IaC unknowns, modelled as the policy variables
