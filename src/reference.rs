@@ -6,12 +6,13 @@
 //! asked for (docs/iac.md, "Policies of a template as inputs").
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{anyhow, bail, Result};
+use tarski_compiler::iac::bounds::Bound;
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, FoundPolicy, InputKind};
 use tarski_compiler::policy::PolicyKind;
-use tarski_compiler::policy_set::LoadedPolicy;
+use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
 
 /// Template values given on the command line (set once, by `main`), and the directory of AWS
 /// managed policies.
@@ -153,27 +154,83 @@ pub fn policies(file: &Path, selector: &str, kind: PolicyKind) -> Result<Vec<Loa
     fits.into_iter().map(|p| loaded(p, kind)).collect()
 }
 
-/// Parse a found policy as `kind`; refuse one with errors or with values that cannot be
-/// modelled (it would give answers about a placeholder, docs/iac.md).
+/// The narrowed version of each bounded policy loaded in this run, by the widened one's
+/// source and span (docs/iac.md, "Bounds").
+static UNDER: Mutex<Vec<((String, u32, u32), LoadedPolicy)>> = Mutex::new(Vec::new());
+
+fn bound_key(lp: &LoadedPolicy) -> (String, u32, u32) {
+    (
+        lp.source.name.clone(),
+        lp.policy.span.start,
+        lp.policy.span.end,
+    )
+}
+
+/// For a set with bounded policies (a template policy with opaque values): the same set with
+/// each one narrowed; the set itself holds the widened ones. `None`: nothing is bounded.
+pub fn under_set(set: &PolicySet) -> Option<PolicySet> {
+    let reg = UNDER.lock().ok()?;
+    if reg.is_empty() {
+        return None;
+    }
+    let mut any = false;
+    let mut swap = |lp: &LoadedPolicy| -> LoadedPolicy {
+        match reg.iter().find(|(k, _)| *k == bound_key(lp)) {
+            Some((_, u)) => {
+                any = true;
+                u.clone()
+            }
+            None => lp.clone(),
+        }
+    };
+    let out = PolicySet {
+        identity: set.identity.iter().map(&mut swap).collect(),
+        boundary: set.boundary.as_ref().map(&mut swap),
+        scps: set
+            .scps
+            .iter()
+            .map(|l| l.iter().map(&mut swap).collect())
+            .collect(),
+        rcps: set
+            .rcps
+            .iter()
+            .map(|l| l.iter().map(&mut swap).collect())
+            .collect(),
+        session: set.session.as_ref().map(&mut swap),
+        resource: set.resource.as_ref().map(&mut swap),
+    };
+    any.then_some(out)
+}
+
+/// Parse a found policy as `kind`; refuse one with errors. A policy with opaque values is
+/// loaded widened, its narrowed version kept for `under_set`.
 fn loaded(p: &FoundPolicy, kind: PolicyKind) -> Result<LoadedPolicy> {
     let at = format!("{}:{} ({})", p.origin.file, p.origin.line, p.origin.address);
     if p.opaque() {
-        let list: Vec<String> = p
-            .unknowns
-            .iter()
-            .filter(|u| !u.modelled)
-            .map(|u| {
-                let (l, c) = p.source.line_col(u.span.start as usize);
-                format!("  {}:{l}:{c}: {}", p.source.name, u.what)
-            })
-            .collect();
-        bail!(
-            "{at}: the policy has values known only at deploy time that cannot be modelled \
-             (in actions or principals, or values that may hold a wildcard); give them (--parameter, --partition, --region, \
-             --account-id):\n{}",
-            list.join("\n")
-        );
+        let side = |b| -> Result<LoadedPolicy> {
+            let f = p
+                .bounded(b)
+                .ok_or_else(|| anyhow!("{at}: the policy could not be built"))?;
+            parse_as(&f, kind, &at)
+        };
+        let (over, under) = (side(Bound::Over)?, side(Bound::Under)?);
+        for u in p.unknowns.iter().filter(|u| !u.modelled) {
+            let (line, col) = p.source.line_col(u.span.start as usize);
+            eprintln!(
+                "note: {}:{line}:{col}: {} is known only at deploy time and may hold a wildcard; \
+                 answers hold for every value it could take, or are unknown (docs/iac.md, Bounds)",
+                p.source.name, u.what
+            );
+        }
+        if let Ok(mut reg) = UNDER.lock() {
+            reg.push((bound_key(&over), under));
+        }
+        return Ok(over);
     }
+    parse_as(p, kind, &at)
+}
+
+fn parse_as(p: &FoundPolicy, kind: PolicyKind, at: &str) -> Result<LoadedPolicy> {
     let mut as_kind = p.clone();
     as_kind.kind = Some(kind);
     let c = iac::check(&as_kind, false);

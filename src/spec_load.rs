@@ -358,6 +358,20 @@ pub fn jobs(
                 ) else {
                     continue;
                 };
+                // Template policies with opaque values are loaded widened; ask the narrowed
+                // side too (docs/iac.md, "Bounds").
+                let narrowed = |x: &Arc<PolicySet>| crate::reference::under_set(x).map(Arc::new);
+                let (au, bu) = (narrowed(&set), b.as_ref().and_then(|(s, _)| narrowed(s)));
+                let under = if au.is_some() || bu.is_some() {
+                    question(
+                        a.quantifier,
+                        au.unwrap_or_else(|| set.clone()),
+                        bu.or_else(|| b.as_ref().map(|(s, _)| s.clone())),
+                        a.constraint.clone(),
+                    )
+                } else {
+                    None
+                };
                 out.push(Job {
                     file: file.clone(),
                     subject: match b {
@@ -367,7 +381,7 @@ pub fn jobs(
                     check: check.clone(),
                     severity: a.severity,
                     question: q,
-                    under: None,
+                    under,
                 });
             }
         }

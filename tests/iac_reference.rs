@@ -176,19 +176,25 @@ fn bad_references_are_clear_errors() {
     );
     assert_eq!(code, 3);
     assert!(err.contains("names nothing in it"), "{err}");
-    // An unknown in a principal cannot be modelled: refused, with the value and its line.
-    let (code, _, err) = tarski(
+    // An unknown account in a principal is bounded: public with the widest value (`*`), not
+    // with the narrowest, so `can` anyone assume the role is unknown (exit 2), never a guess.
+    let (code, out, err) = tarski(
         &corpus(),
         &[
             "can",
             "--resource-policy",
             "sam/template.yaml#/Resources/AdminRole/Properties/AssumeRolePolicyDocument",
+            "--action",
+            "sts:AssumeRole",
+            "--principal",
+            "arn:aws:iam::444455556666:user/mallory",
         ],
     );
-    assert_eq!(code, 3);
+    assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("cannot be modelled") && err.contains("AWS::AccountId"),
-        "{err}"
+        out.contains("depends on values known only at deploy time")
+            && err.contains("AWS::AccountId"),
+        "{out}{err}"
     );
     // ... and given the value, it is checked.
     let (code, out, err) = tarski(
@@ -323,4 +329,77 @@ fn aws_managed_policies_attached_by_arn() {
         .find(|r| r["subject"] == "t.yaml:role/Admin")
         .unwrap();
     assert_eq!(r["status"], "fail", "{r}");
+}
+
+/// Bounded template policies (values that may hold a wildcard) in `can`, `subset`, `eval` and
+/// specs: an answer that holds for every value, or unknown.
+#[test]
+fn bounded_references_answer_for_every_value() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "Parameters:\n  Res:\n    Type: String\nResources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Action: s3:GetObject\n            Resource: ['arn:aws:s3:::known/*', !Ref Res]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| tarski(dir.path(), args);
+    // Reachable whatever `Res` is (the known resource).
+    let (code, out, _) = run(&["can", "t.yaml#P", "--resource", "arn:aws:s3:::known/a"]);
+    assert_eq!(code, 0, "{out}");
+    // Never s3:PutObject, whatever `Res` is.
+    let (code, out, _) = run(&["can", "t.yaml#P", "--action", "s3:PutObject"]);
+    assert_eq!(code, 1, "{out}");
+    // Another bucket: only if `Res` matches it.
+    let (code, out, _) = run(&["can", "t.yaml#P", "--resource", "arn:aws:s3:::other/a"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("depends on values known only at deploy time"),
+        "{out}"
+    );
+    let (code, out, _) = run(&[
+        "eval",
+        "t.yaml#P",
+        "--principal",
+        "arn:aws:iam::111122223333:user/u",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::other/a",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out, _) = run(&[
+        "eval",
+        "t.yaml#P",
+        "--principal",
+        "arn:aws:iam::111122223333:user/u",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::known/a",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // A policy on the known bucket only is within it for every value; the converse depends.
+    std::fs::write(
+        dir.path().join("known.json"),
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::known/*"}]}"#,
+    )
+    .unwrap();
+    let (code, out, _) = run(&["subset", "known.json", "t.yaml#P"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["subset", "t.yaml#P", "known.json"]);
+    assert_eq!(code, 2, "{out}");
+    // Specs: a `can` assertion holds only through the narrowed policy.
+    std::fs::write(
+        dir.path().join("s.tq"),
+        "policy p = \"t.yaml#P\"\nassert can(p, resource == \"arn:aws:s3:::known/a\") label \"known\"\nassert can(p, resource == \"arn:aws:s3:::other/a\") label \"other\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["verify", "s.tq", "--format", "json"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status = |label: &str| rows.iter().find(|r| r["check"] == label).unwrap()["status"].clone();
+    assert_eq!(status("known"), "pass");
+    assert_eq!(status("other"), "unknown");
 }

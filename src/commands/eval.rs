@@ -74,6 +74,20 @@ fn request(args: &EvalArgs) -> Result<Request> {
 pub fn run(args: &EvalArgs) -> Result<u8> {
     let set = crate::iac::policy_set(&args.set, &args.principal_of)?;
     let req = request(args)?;
+    // A set with bounded template policies (docs/iac.md, "Bounds"): Allow when the narrowed set
+    // allows, a denial when the widened set does not; otherwise it depends on the values.
+    if let Some(under) = crate::reference::under_set(&set) {
+        let (wide, narrow) = (evaluate(&set, &req), evaluate(&under, &req));
+        if narrow.decision != Decision::Allow && wide.decision == Decision::Allow {
+            let msg = "depends on values known only at deploy time: Allow with the widest \
+                       values, not with the narrowest (docs/iac.md, Bounds)";
+            match args.format {
+                Format::Text => println!("Unknown: {msg}"),
+                Format::Json => println!("{}", json!({"decision": "Unknown", "reason": msg})),
+            }
+            return Ok(exit::UNKNOWN);
+        }
+    }
     let ev = evaluate(&set, &req);
     match args.format {
         Format::Text => {

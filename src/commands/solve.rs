@@ -124,11 +124,73 @@ fn mismatch(m: &ReplayMismatch) -> u8 {
     exit::INTERNAL
 }
 
+/// The answer that holds for every deployment of a set with bounded policies (docs/iac.md,
+/// "Bounds"): a witness the narrowed set lets through, or a proof about the widened one.
+fn depends(wide: &str) -> Verdict {
+    Verdict::Unknown(format!(
+        "depends on values known only at deploy time: {wide} with the widest values, not with \
+         the narrowest (docs/iac.md, Bounds)"
+    ))
+}
+
+/// `can`, for every deployed value of bounded policies.
+fn can(
+    set: &PolicySet,
+    c: Option<&Expr>,
+    opts: &Options,
+) -> Result<Report, Box<tarski_solver::ReplayMismatch>> {
+    let Some(under) = crate::reference::under_set(set) else {
+        return tarski_solver::can(set, c, opts);
+    };
+    let narrow = tarski_solver::can(&under, c, opts)?;
+    if matches!(narrow.verdict, Verdict::Witnesses(_)) {
+        return Ok(narrow);
+    }
+    let mut wide = tarski_solver::can(set, c, opts)?;
+    if let Verdict::Witnesses(_) = wide.verdict {
+        wide.verdict = match narrow.verdict {
+            Verdict::Unknown(why) => Verdict::Unknown(why),
+            _ => depends("reachable"),
+        };
+    }
+    Ok(wide)
+}
+
+/// `escapes(a, b)`, for every deployed value: contained when the widened `a` is within the
+/// narrowed `b`; a witness when the narrowed `a` escapes the widened `b`.
+fn escapes(
+    a: &PolicySet,
+    b: &PolicySet,
+    c: Option<&Expr>,
+    opts: &Options,
+) -> Result<Report, Box<tarski_solver::ReplayMismatch>> {
+    let (au, bu) = (
+        crate::reference::under_set(a),
+        crate::reference::under_set(b),
+    );
+    if au.is_none() && bu.is_none() {
+        return tarski_solver::escapes(a, b, c, opts);
+    }
+    let (au, bu) = (au.as_ref().unwrap_or(a), bu.as_ref().unwrap_or(b));
+    let proof = tarski_solver::escapes(a, bu, c, opts)?;
+    if matches!(proof.verdict, Verdict::None) {
+        return Ok(proof);
+    }
+    let mut witness = tarski_solver::escapes(au, b, c, opts)?;
+    if !matches!(witness.verdict, Verdict::Witnesses(_)) {
+        witness.verdict = match proof.verdict {
+            Verdict::Unknown(why) => Verdict::Unknown(why),
+            _ => depends("escapes"),
+        };
+    }
+    Ok(witness)
+}
+
 pub fn run_can(args: &CanArgs) -> Result<u8> {
     let set = crate::iac::policy_set(&args.set, &args.principal_of)?;
     let c = constraint(&args.constraint)?;
     let opts = options(&args.solve)?;
-    let report = match tarski_solver::can(&set, c.as_ref(), &opts) {
+    let report = match can(&set, c.as_ref(), &opts) {
         Ok(r) => r,
         Err(m) => return Ok(mismatch(&m)),
     };
@@ -240,7 +302,7 @@ fn compare_sets(args: &CompareArgs) -> Result<(PolicySet, PolicySet, Option<Expr
 
 pub fn run_subset(args: &CompareArgs) -> Result<u8> {
     let (a, b, c, opts) = compare_sets(args)?;
-    let report = match tarski_solver::escapes(&a, &b, c.as_ref(), &opts) {
+    let report = match escapes(&a, &b, c.as_ref(), &opts) {
         Ok(r) => r,
         Err(m) => return Ok(mismatch(&m)),
     };
@@ -276,11 +338,11 @@ pub fn run_subset(args: &CompareArgs) -> Result<u8> {
 pub fn run_equiv(args: &CompareArgs) -> Result<u8> {
     let (a, b, c, opts) = compare_sets(args)?;
     let (an, bn) = (args.a.display().to_string(), args.b.display().to_string());
-    let ab = match tarski_solver::escapes(&a, &b, c.as_ref(), &opts) {
+    let ab = match escapes(&a, &b, c.as_ref(), &opts) {
         Ok(r) => r,
         Err(m) => return Ok(mismatch(&m)),
     };
-    let ba = match tarski_solver::escapes(&b, &a, c.as_ref(), &opts) {
+    let ba = match escapes(&b, &a, c.as_ref(), &opts) {
         Ok(r) => r,
         Err(m) => return Ok(mismatch(&m)),
     };
