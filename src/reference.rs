@@ -156,9 +156,12 @@ pub fn policies(file: &Path, selector: &str, kind: PolicyKind) -> Result<Vec<Loa
 
 /// The narrowed version of each bounded policy loaded in this run, by the widened one's
 /// source and span (docs/iac.md, "Bounds").
-static UNDER: Mutex<Vec<((String, u32, u32), LoadedPolicy)>> = Mutex::new(Vec::new());
+static UNDER: Mutex<Vec<(BoundKey, LoadedPolicy)>> = Mutex::new(Vec::new());
 
-fn bound_key(lp: &LoadedPolicy) -> (String, u32, u32) {
+/// A loaded policy's source name and span.
+type BoundKey = (String, u32, u32);
+
+fn bound_key(lp: &LoadedPolicy) -> BoundKey {
     (
         lp.source.name.clone(),
         lp.policy.span.start,
