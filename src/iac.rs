@@ -23,7 +23,9 @@ use crate::spec_load::set_of_policies;
 /// `tarski check` inputs that hold policies among other things.
 #[derive(Args, Debug, Clone, Default)]
 pub struct IacCheckArgs {
-    /// A CloudFormation / CDK / SAM template (JSON or YAML); every policy in it is checked.
+    /// A CloudFormation / CDK / SAM template (JSON or YAML), or a directory such as `cdk.out`
+    /// (its `*.template.json|yaml` files; nested stacks through their parents); every policy in
+    /// it is checked.
     #[arg(long = "template", value_name = "FILE")]
     pub templates: Vec<PathBuf>,
     /// The JSON of `terraform show -json PLANFILE` (or of the state).
@@ -154,11 +156,30 @@ fn inputs(
 ) -> Vec<(PathBuf, u8, cloudformation::Options)> {
     let mut out: Vec<(PathBuf, u8, cloudformation::Options)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut queue: std::collections::VecDeque<(PathBuf, cloudformation::Options, usize)> = a
-        .templates
-        .iter()
-        .map(|p| (p.clone(), opts.clone(), 0))
-        .collect();
+    // A directory (a CDK `cdk.out`) stands for its templates; nested ones are read through
+    // their parents, with the parameters those pass.
+    let mut given: Vec<PathBuf> = Vec::new();
+    for t in &a.templates {
+        match std::fs::read_dir(t) {
+            Ok(entries) => {
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                        [".template.json", ".template.yaml", ".template.yml"]
+                            .iter()
+                            .any(|x| n.ends_with(x))
+                            && !n.contains(".nested.template.")
+                    })
+                    .collect();
+                found.sort();
+                given.extend(found);
+            }
+            Err(_) => given.push(t.clone()),
+        }
+    }
+    let mut queue: std::collections::VecDeque<(PathBuf, cloudformation::Options, usize)> =
+        given.into_iter().map(|p| (p, opts.clone(), 0)).collect();
     while let Some((path, o, depth)) = queue.pop_front() {
         if !seen.insert(path.clone()) {
             continue;

@@ -633,6 +633,9 @@ fn no_new_access_compares_template_policies_with_the_baseline() {
 fn nested_stack_templates_are_read_with_their_parameters() {
     let (code, rows, raw) = records(&["--template", "cdk-nested/App.template.json"]);
     assert_eq!(code, 1, "{rows:?}");
+    // The directory (a `cdk.out`) means the same: its templates, nested ones via their parents.
+    let (_, dir_rows, _) = records(&["--template", "cdk-nested"]);
+    assert_eq!(dir_rows, rows);
     let nested = "cdk-nested/AppDataNestedStack4B6C2A1D.nested.template.json";
     let fails: Vec<&Row> = rows.iter().filter(|r| r.0 == "fail").collect();
     assert_eq!(fails.len(), 2, "{rows:?}");
