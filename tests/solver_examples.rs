@@ -475,3 +475,27 @@ fn only_bob_reaches_bobs_folder() {
     assert_eq!(v["result"], "unreachable", "{v}");
     assert_eq!(code, Some(1));
 }
+
+/// A witness whose context gives `aws:username` (a key AWS derives from the caller) names that
+/// user as the principal, when the decision does not change (check.rs, `harmonize`).
+#[test]
+fn witness_principal_agrees_with_derived_keys() {
+    let (r, code) = can_json(
+        "home-folders",
+        &[
+            "--set",
+            "set.json",
+            "--resource",
+            "arn:aws:s3:::corp-home/home/bob/report.txt",
+            "--action",
+            "s3:GetObject",
+        ],
+    );
+    assert_eq!(code, Some(0), "{r}");
+    let w = &r["witnesses"][0];
+    assert_eq!(w["context"]["aws:username"][0], "bob", "{w}");
+    assert!(
+        w["principal"].as_str().unwrap().ends_with(":user/bob"),
+        "{w}"
+    );
+}

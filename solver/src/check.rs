@@ -411,6 +411,7 @@ fn solve(
         let mut w = pt.to_request(&problem, &goal_atoms);
         if replay(&w, &problem).is_ok() {
             minimise(&mut w, &problem, replay);
+            harmonize(&mut w, &problem, replay);
         }
         if let Err((expected, got)) = replay(&w, &problem) {
             if inexact {
@@ -469,6 +470,69 @@ fn minimise(w: &mut Witness, p: &Problem, replay: &Replay) {
         trial.request.resource_account = None;
         if replay(&trial, p).is_ok() {
             *w = trial;
+        }
+    }
+}
+
+/// The model leaves the keys AWS derives from the request (`aws:PrincipalArn`, `aws:username`,
+/// `aws:PrincipalAccount`, `aws:ResourceAccount`) independent of the principal and the resource
+/// (docs/encoding.md §8). When a witness gives them, try the principal (and resource account)
+/// they describe, and keep it if the witness still replays, so that the request reads like one
+/// AWS could see (`aws:username = bob` from user `bob`). Proofs are unaffected.
+fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
+    let ctx = &w.request.context;
+    let principal = w.request.principal.clone();
+    let caller = tarski_compiler::request::Caller::of(&principal);
+    let account = ctx
+        .single("aws:PrincipalAccount")
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .or_else(|| caller.account.clone());
+    let mut candidates: Vec<String> = Vec::new();
+    if let Some(arn) = ctx.single("aws:PrincipalArn") {
+        // For a role session AWS gives the role's ARN; the caller is a session of it.
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", part, "iam", "", acct, res] if res.starts_with("role/") => {
+                let name = res.rsplit('/').next().unwrap_or("");
+                candidates.push(format!(
+                    "arn:{part}:sts::{acct}:assumed-role/{name}/tarski-session"
+                ));
+            }
+            ["arn", _, "iam", "", _, _] => candidates.push(arn.clone()),
+            _ => {}
+        }
+    }
+    if let (Some(user), Some(acct)) = (ctx.single("aws:username"), account.as_ref()) {
+        candidates.push(format!("arn:aws:iam::{acct}:user/{user}"));
+    }
+    if let (Some(acct), Some(have)) = (account.as_ref(), caller.account.as_ref()) {
+        if acct != have {
+            let mut parts: Vec<String> = principal.splitn(6, ':').map(String::from).collect();
+            if parts.len() == 6 {
+                parts[4] = acct.clone();
+                candidates.push(parts.join(":"));
+            }
+        }
+    }
+    for c in candidates {
+        if c == principal {
+            continue;
+        }
+        let mut trial = w.clone();
+        trial.request.principal = c;
+        if replay(&trial, p).is_ok() {
+            *w = trial;
+            break;
+        }
+    }
+    // `aws:ResourceAccount` is the account that owns the resource.
+    if let Some(acct) = w.request.context.single("aws:ResourceAccount") {
+        if w.request.resource_account() != Some(acct.clone()) {
+            let mut trial = w.clone();
+            trial.request.resource_account = Some(acct);
+            if replay(&trial, p).is_ok() {
+                *w = trial;
+            }
         }
     }
 }
