@@ -43,7 +43,8 @@ PY
 }
 
 if [[ $force == 0 ]] && installed_ok; then
-  echo "install-z3: Z3 $Z3_VERSION already in $DEST"
+  # Quiet when a wrapper calls this on every run (scripts/tarski).
+  [[ -n "${INSTALL_Z3_QUIET:-}" ]] || echo "install-z3: Z3 $Z3_VERSION already in $DEST"
   exit 0
 fi
 
