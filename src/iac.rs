@@ -147,14 +147,21 @@ fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
     })
 }
 
+/// One IaC input to read.
+struct Input {
+    path: PathBuf,
+    /// 0 template, 1 plan, 2 snapshot.
+    what: u8,
+    opts: cloudformation::Options,
+    /// For a nested stack's template: which parent names it.
+    from: Option<String>,
+}
+
 /// The IaC inputs with their kind (0 template, 1 plan, 2 snapshot) and template values: the
 /// templates given, then the nested stacks' templates they name as local files (CDK's
 /// `aws:asset:path`, SAM's `Location`), each with the parameter values its parent passes.
-fn inputs(
-    a: &IacCheckArgs,
-    opts: &cloudformation::Options,
-) -> Vec<(PathBuf, u8, cloudformation::Options)> {
-    let mut out: Vec<(PathBuf, u8, cloudformation::Options)> = Vec::new();
+fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
+    let mut out: Vec<Input> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     // A directory (a CDK `cdk.out`) stands for its templates; nested ones are read through
     // their parents, with the parameters those pass.
@@ -178,9 +185,12 @@ fn inputs(
             Err(_) => given.push(t.clone()),
         }
     }
-    let mut queue: std::collections::VecDeque<(PathBuf, cloudformation::Options, usize)> =
-        given.into_iter().map(|p| (p, opts.clone(), 0)).collect();
-    while let Some((path, o, depth)) = queue.pop_front() {
+    type Queued = (PathBuf, cloudformation::Options, usize, Option<String>);
+    let mut queue: std::collections::VecDeque<Queued> = given
+        .into_iter()
+        .map(|p| (p, opts.clone(), 0, None))
+        .collect();
+    while let Some((path, o, depth, from)) = queue.pop_front() {
         if !seen.insert(path.clone()) {
             continue;
         }
@@ -194,22 +204,34 @@ fn inputs(
                         parameter_vars: n.parameter_vars,
                         ..o.clone()
                     };
-                    queue.push_back((dir.join(&n.path), child, depth + 1));
+                    let from = format!(
+                        "the template of nested stack `{}` in {}",
+                        n.id,
+                        path.display()
+                    );
+                    queue.push_back((dir.join(&n.path), child, depth + 1, Some(from)));
                 }
             }
         }
-        out.push((path, 0, o));
+        out.push(Input {
+            path,
+            what: 0,
+            opts: o,
+            from,
+        });
     }
-    out.extend(
-        a.terraform_plans
-            .iter()
-            .map(|p| (p.clone(), 1, opts.clone())),
-    );
-    out.extend(
-        a.account_snapshots
-            .iter()
-            .map(|p| (p.clone(), 2, opts.clone())),
-    );
+    out.extend(a.terraform_plans.iter().map(|p| Input {
+        path: p.clone(),
+        what: 1,
+        opts: opts.clone(),
+        from: None,
+    }));
+    out.extend(a.account_snapshots.iter().map(|p| Input {
+        path: p.clone(),
+        what: 2,
+        opts: opts.clone(),
+        from: None,
+    }));
     out
 }
 
@@ -217,11 +239,21 @@ fn inputs(
 pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) -> Result<()> {
     let a = &args.iac;
     let opts = a.options()?;
-    for (path, what, opts) in inputs(a, &opts) {
+    for Input {
+        path,
+        what,
+        opts,
+        from,
+    } in inputs(a, &opts)
+    {
         let name = path.display().to_string();
         let text = match crate::load::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
+                let e = match &from {
+                    Some(f) => e.context(f.clone()),
+                    None => e,
+                };
                 counts.unreadable += 1;
                 match args.format {
                     Format::Text => eprintln!("error: {e:#}"),
@@ -1084,7 +1116,13 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
         no_model: a.values.no_model_unknowns,
         ..BatchIac::default()
     };
-    for (path, what, opts) in inputs(a, &opts) {
+    for Input {
+        path,
+        what,
+        opts,
+        from,
+    } in inputs(a, &opts)
+    {
         let path = &path;
         out.inputs += 1;
         let name = path.display().to_string();
@@ -1092,7 +1130,11 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
             Ok(t) => t,
             Err(e) => {
                 if (cx.in_shard)(&name) {
-                    out.records.push(input_error(&name, format!("{e:#}"), None));
+                    let msg = match &from {
+                        Some(f) => format!("{f}: {e:#}"),
+                        None => format!("{e:#}"),
+                    };
+                    out.records.push(input_error(&name, msg, None));
                 }
                 continue;
             }

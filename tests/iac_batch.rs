@@ -699,3 +699,27 @@ fn lambda_permissions_are_resource_policy_statements() {
     assert_eq!(w["action"], "lambda:InvokeFunctionUrl", "{w}");
     assert_eq!(w["context"]["lambda:FunctionUrlAuthType"][0], "NONE", "{w}");
 }
+
+/// A nested stack whose local template is missing is an input error naming the parent, never
+/// a pass.
+#[test]
+fn a_missing_nested_template_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.json"),
+        r#"{"Resources": {"N": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://x"},
+           "Metadata": {"aws:asset:path": "missing.nested.template.json"}}}}"#,
+    )
+    .unwrap();
+    let (code, out, _) = tarski(
+        dir.path(),
+        &["batch", "--template", "p.json", "--format", "json"],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains(
+            "the template of nested stack `N` in p.json: cannot read missing.nested.template.json"
+        ),
+        "{out}"
+    );
+}
