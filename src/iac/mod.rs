@@ -1,0 +1,219 @@
+//! Infrastructure-as-code inputs on the command line (docs/iac.md): the flags, and which files
+//! to read (`inputs`, with nested stacks). `check.rs`: `check --template / --terraform-plan /
+//! --account-snapshot`. `principal.rs`: `--principal-of` for `eval` and `can`. `batch.rs`:
+//! their policies and principals as batch subjects.
+
+mod batch;
+mod check;
+mod principal;
+
+pub use batch::{batch, BatchCx};
+pub use check::{check, Counts};
+pub use principal::{default_principal, policy_set};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use tarski_compiler::iac::{self, cloudformation};
+
+use crate::run::Location;
+/// `tarski check` inputs that hold policies among other things.
+#[derive(Args, Debug, Clone, Default)]
+pub struct IacCheckArgs {
+    /// A CloudFormation / CDK / SAM template (JSON or YAML), or a directory such as `cdk.out`
+    /// (its `*.template.json|yaml` files; nested stacks through their parents); every policy in
+    /// it is checked.
+    #[arg(long = "template", value_name = "FILE")]
+    pub templates: Vec<PathBuf>,
+    /// The JSON of `terraform show -json PLANFILE` (or of the state).
+    #[arg(long = "terraform-plan", value_name = "FILE")]
+    pub terraform_plans: Vec<PathBuf>,
+    /// The output of `aws iam get-account-authorization-details`.
+    #[arg(long = "account-snapshot", value_name = "FILE")]
+    pub account_snapshots: Vec<PathBuf>,
+    #[command(flatten)]
+    pub values: IacValueArgs,
+}
+
+impl IacCheckArgs {
+    pub fn count(&self) -> usize {
+        self.templates.len() + self.terraform_plans.len() + self.account_snapshots.len()
+    }
+
+    fn options(&self) -> Result<cloudformation::Options> {
+        self.values.options()
+    }
+}
+
+/// Values for templates, known on the command line: every command that reads templates
+/// (`check`, `batch`, and `FILE#POLICY` references anywhere a policy file is accepted).
+#[derive(Args, Debug, Clone, Default)]
+pub struct IacValueArgs {
+    /// A template parameter value, NAME=VALUE (overrides the parameter's default).
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// AWS::AccountId for templates (unknown when not given).
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// AWS::Partition for templates, e.g. `aws` (unknown when not given).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// AWS::Region for templates (unknown when not given).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A directory of AWS managed policy documents named `NAME.json` (such as `corpus/aws-managed`
+    /// of the Tarski repository), for templates whose roles attach them by ARN.
+    #[arg(long, value_name = "DIR")]
+    pub managed_policies: Option<PathBuf>,
+    /// Do not model values known only at deploy time as symbolic strings: questions about a
+    /// policy with any such value are `unknown`. By default an unknown in a resource or a
+    /// condition value is a fresh symbolic string: proofs hold for every value it could take,
+    /// and witnesses show the value they need (as a context key such as `tarski:GetAtt/Bucket.Arn`).
+    #[arg(long)]
+    pub no_model_unknowns: bool,
+}
+
+impl IacValueArgs {
+    pub fn options(&self) -> Result<cloudformation::Options> {
+        let mut parameters = BTreeMap::new();
+        for p in &self.parameters {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--parameter `{p}`: expected NAME=VALUE"))?;
+            parameters.insert(k.to_string(), v.to_string());
+        }
+        Ok(cloudformation::Options {
+            parameters,
+            account_id: self.account_id.clone(),
+            partition: self.partition.clone(),
+            region: self.region.clone(),
+            url_suffix: None,
+            model_unknowns: !self.no_model_unknowns,
+            parameter_vars: BTreeMap::new(),
+        })
+    }
+}
+
+/// `--principal-of` for `eval` and `can`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PrincipalOfArgs {
+    /// Use the policies of this principal in the account snapshot: `role/NAME`, `user/NAME` or
+    /// its ARN (inline, attached and group policies as identity policies; its boundary).
+    #[arg(long, value_name = "role/NAME|user/NAME")]
+    pub principal_of: Option<String>,
+    /// The output of `aws iam get-account-authorization-details`.
+    #[arg(long, value_name = "FILE", conflicts_with = "template")]
+    pub account_snapshot: Option<PathBuf>,
+    /// A CloudFormation / CDK template: `--principal-of LOGICAL_ID` (or `role/LOGICAL_ID`) is a
+    /// role or user it defines, with its inline, attached and group policies and boundary.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+}
+
+/// One IaC input to read.
+struct Input {
+    path: PathBuf,
+    /// 0 template, 1 plan, 2 snapshot.
+    what: u8,
+    opts: cloudformation::Options,
+    /// For a nested stack's template: which parent names it.
+    from: Option<String>,
+}
+
+/// The IaC inputs with their kind (0 template, 1 plan, 2 snapshot) and template values: the
+/// templates given, then the nested stacks' templates they name as local files (CDK's
+/// `aws:asset:path`, SAM's `Location`), each with the parameter values its parent passes.
+fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
+    let mut out: Vec<Input> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    // A directory (a CDK `cdk.out`) stands for its templates; nested ones are read through
+    // their parents, with the parameters those pass.
+    let mut given: Vec<PathBuf> = Vec::new();
+    for t in &a.templates {
+        match std::fs::read_dir(t) {
+            Ok(entries) => {
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                        [".template.json", ".template.yaml", ".template.yml"]
+                            .iter()
+                            .any(|x| n.ends_with(x))
+                            && !n.contains(".nested.template.")
+                    })
+                    .collect();
+                found.sort();
+                given.extend(found);
+            }
+            Err(_) => given.push(t.clone()),
+        }
+    }
+    type Queued = (PathBuf, cloudformation::Options, usize, Option<String>);
+    let mut queue: std::collections::VecDeque<Queued> = given
+        .into_iter()
+        .map(|p| (p, opts.clone(), 0, None))
+        .collect();
+    while let Some((path, o, depth, from)) = queue.pop_front() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        if depth < 8 {
+            if let Ok(text) = crate::load::read_text(&path) {
+                let ex = cloudformation::extract(&path.display().to_string(), &text, &o);
+                let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+                for n in ex.nested {
+                    let child = cloudformation::Options {
+                        parameters: n.parameters,
+                        parameter_vars: n.parameter_vars,
+                        ..o.clone()
+                    };
+                    let from = format!(
+                        "the template of nested stack `{}` in {}",
+                        n.id,
+                        path.display()
+                    );
+                    queue.push_back((dir.join(&n.path), child, depth + 1, Some(from)));
+                }
+            }
+        }
+        out.push(Input {
+            path,
+            what: 0,
+            opts: o,
+            from,
+        });
+    }
+    out.extend(a.terraform_plans.iter().map(|p| Input {
+        path: p.clone(),
+        what: 1,
+        opts: opts.clone(),
+        from: None,
+    }));
+    out.extend(a.account_snapshots.iter().map(|p| Input {
+        path: p.clone(),
+        what: 2,
+        opts: opts.clone(),
+        from: None,
+    }));
+    out
+}
+
+fn loc(o: &iac::Origin) -> Location {
+    Location {
+        file: o.file.clone(),
+        line: o.line,
+        column: o.column,
+    }
+}
+
+/// The first error of a checked policy, as a record message.
+fn first_error(c: &iac::Checked) -> (String, Option<u32>) {
+    c.diagnostics
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .map(|d| (format!("{} [{}]", d.message, d.code), Some(d.span.start)))
+        .unwrap_or_else(|| ("the policy could not be built".to_string(), None))
+}

@@ -1,0 +1,228 @@
+//! `--principal-of` for `eval` and `can`: a principal's policies from an account snapshot or a
+//! template, and the policy sets of template principals (also used by `batch`).
+
+use anyhow::{anyhow, bail, Result};
+use tarski_compiler::iac::{self, cloudformation, snapshot, Extraction, FoundPolicy};
+use tarski_compiler::policy::PolicyKind;
+use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
+
+use super::{first_error, PrincipalOfArgs};
+use crate::cli::SetArgs;
+
+fn set_given(s: &SetArgs) -> bool {
+    !s.identity.is_empty()
+        || s.manifest.is_some()
+        || s.boundary.is_some()
+        || !s.scps.is_empty()
+        || !s.rcps.is_empty()
+        || s.session_policy.is_some()
+        || s.resource_policy.is_some()
+}
+
+fn loaded(p: &FoundPolicy) -> Result<LoadedPolicy> {
+    if p.opaque() {
+        // Snapshots have no unknowns; an opaque placeholder is never used in a proof.
+        bail!(
+            "{}: the policy has unknown values; proofs over it are not supported",
+            p.origin.address
+        );
+    }
+    let c = iac::check(p, false);
+    match c.policy {
+        Some(l) => Ok(l),
+        None => {
+            crate::render::text(std::slice::from_ref(&c.diagnostics));
+            bail!(
+                "{} ({}): the policy has errors",
+                p.origin.address,
+                p.origin.file
+            )
+        }
+    }
+}
+
+/// A template principal's policy sets: the widest and the narrowest (equal unless a policy has
+/// opaque values, docs/iac.md "Bounds"). An attachment Tarski cannot resolve is an error:
+/// leaving a policy out would under-approximate what the principal may do.
+pub fn template_principal_sets(
+    ex: &Extraction,
+    tp: &iac::attachments::TemplatePrincipal,
+    managed_dir: Option<&std::path::Path>,
+) -> std::result::Result<(PolicySet, PolicySet), (String, Option<iac::Origin>)> {
+    if let Some(d) = tp.problems.first() {
+        return Err((format!("{} [{}]", d.message, d.code), None));
+    }
+    let mut over = PolicySet::default();
+    let mut under = PolicySet::default();
+    let both = |fp: &FoundPolicy, kind: PolicyKind| {
+        let side = |b| -> std::result::Result<LoadedPolicy, (String, Option<iac::Origin>)> {
+            let mut f = if fp.opaque() {
+                fp.bounded(b).unwrap_or_else(|| fp.clone())
+            } else {
+                fp.clone()
+            };
+            f.kind = Some(kind);
+            let c = iac::check(&f, false);
+            let (msg, _) = first_error(&c);
+            c.policy.ok_or_else(|| {
+                (
+                    format!("policy {} has errors: {msg}", fp.origin.address),
+                    Some(fp.origin.clone()),
+                )
+            })
+        };
+        Ok::<_, (String, Option<iac::Origin>)>((
+            side(iac::bounds::Bound::Over)?,
+            side(iac::bounds::Bound::Under)?,
+        ))
+    };
+    for &i in &tp.identity {
+        let (o, u) = both(&ex.policies[i], PolicyKind::Identity)?;
+        over.identity.push(o);
+        under.identity.push(u);
+    }
+    if let Some(b) = tp.boundary {
+        let (o, u) = both(&ex.policies[b], PolicyKind::Boundary)?;
+        over.boundary = Some(o);
+        under.boundary = Some(u);
+    }
+    for (name, _) in &tp.aws_managed {
+        let Some(dir) = managed_dir else {
+            return Err((
+                format!(
+                    "`{}` attaches the AWS managed policy `{name}`, which is not in the template: \
+                     pass --managed-policies DIR (a directory of NAME.json documents, such as \
+                     corpus/aws-managed)",
+                    tp.id
+                ),
+                None,
+            ));
+        };
+        let path = dir.join(format!("{name}.json"));
+        let lp = crate::load::policies(&path, PolicyKind::Identity)
+            .map_err(|e| (format!("`{}` attaches `{name}`: {e:#}", tp.id), None))?;
+        over.identity.extend(lp.iter().cloned());
+        under.identity.extend(lp);
+    }
+    Ok((over, under))
+}
+
+fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
+    let text = crate::load::read_text(path)?;
+    let values = crate::reference::values_args();
+    let ex = cloudformation::extract(&path.display().to_string(), &text, &values.0);
+    let id = who
+        .strip_prefix("role/")
+        .or_else(|| who.strip_prefix("user/"))
+        .unwrap_or(who);
+    let tp = ex.principals.iter().find(|t| t.id == id).ok_or_else(|| {
+        let names: Vec<String> = ex
+            .principals
+            .iter()
+            .map(|t| format!("{}/{}", t.kind, t.id))
+            .collect();
+        anyhow!(
+            "{}: no role or user `{id}` in the template (it defines: {})",
+            path.display(),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )
+    })?;
+    let (over, _) = template_principal_sets(&ex, tp, values.1.as_deref())
+        .map_err(|(m, _)| anyhow!("{}: {m}", path.display()))?;
+    let opaque = tp
+        .identity
+        .iter()
+        .chain(tp.boundary.iter())
+        .any(|&i| ex.policies[i].opaque());
+    if opaque {
+        bail!(
+            "{}: `{id}` has policies with values known only at deploy time that cannot be \
+             policy variables; give them (--parameter, ...), or check it with `tarski batch \
+             --template` (which bounds them)",
+            path.display()
+        );
+    }
+    Ok(over)
+}
+
+fn principal(p: &PrincipalOfArgs) -> Result<Option<snapshot::PrincipalPolicies>> {
+    let Some(who) = &p.principal_of else {
+        return Ok(None);
+    };
+    if p.template.is_some() {
+        return Ok(None);
+    }
+    let path = p.account_snapshot.as_ref().ok_or_else(|| {
+        anyhow!("--principal-of needs --account-snapshot FILE or --template FILE")
+    })?;
+    let text = crate::load::read_text(path)?;
+    let snap = snapshot::read(&path.display().to_string(), &text);
+    if !snap.problems.diagnostics.is_empty() {
+        crate::render::text(&snap.problems.diagnostics);
+        bail!("{}: not a readable account snapshot", path.display());
+    }
+    snap.principal(who).map(Some).map_err(|e| anyhow!(e))
+}
+
+/// The policy set from flags, plus the policies of `--principal-of`.
+pub fn policy_set(set: &SetArgs, p: &PrincipalOfArgs) -> Result<PolicySet> {
+    if let (Some(who), Some(t)) = (&p.principal_of, &p.template) {
+        let mut out = if set_given(set) {
+            crate::load::policy_set(set)?
+        } else {
+            PolicySet::default()
+        };
+        let tset = template_principal(who, t)?;
+        out.identity.extend(tset.identity);
+        if let Some(b) = tset.boundary {
+            if out.boundary.is_some() {
+                bail!("--boundary given, but `{who}` has a permissions boundary in the template");
+            }
+            out.boundary = Some(b);
+        }
+        return Ok(out);
+    }
+    let Some(pp) = principal(p)? else {
+        return crate::load::policy_set(set);
+    };
+    let mut out = if set_given(set) {
+        crate::load::policy_set(set)?
+    } else {
+        PolicySet::default()
+    };
+    for fp in &pp.identity {
+        out.identity.push(loaded(fp)?);
+    }
+    if let Some(b) = &pp.boundary {
+        if out.boundary.is_some() {
+            bail!(
+                "--boundary given, but {} has a permissions boundary in the snapshot",
+                pp.arn
+            );
+        }
+        out.boundary = Some(loaded(b)?);
+    }
+    Ok(out)
+}
+
+/// The request principal for `--principal-of`: the user's ARN, or a session of the role.
+pub fn default_principal(p: &PrincipalOfArgs) -> Result<Option<String>> {
+    let Some(pp) = principal(p)? else {
+        return Ok(None);
+    };
+    let arn = pp.arn;
+    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME -> arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/tarski
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[5].starts_with("role/") {
+        let name = parts[5].rsplit('/').next().unwrap_or("");
+        return Ok(Some(format!(
+            "arn:{}:sts::{}:assumed-role/{name}/tarski",
+            parts[1], parts[4]
+        )));
+    }
+    Ok(Some(arn))
+}
