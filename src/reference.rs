@@ -169,6 +169,17 @@ fn bound_key(lp: &LoadedPolicy) -> BoundKey {
     )
 }
 
+/// Keep `under` as the narrowed version of the loaded (widened) `over`; a policy without
+/// opaque values is its own narrowed version and is not kept.
+pub fn register_under(over: &LoadedPolicy, under: LoadedPolicy) {
+    if over.policy == under.policy {
+        return;
+    }
+    if let Ok(mut reg) = UNDER.lock() {
+        reg.push((bound_key(over), under));
+    }
+}
+
 /// For a set with bounded policies (a template policy with opaque values): the same set with
 /// each one narrowed; the set itself holds the widened ones. `None`: nothing is bounded.
 pub fn under_set(set: &PolicySet) -> Option<PolicySet> {
@@ -225,9 +236,7 @@ fn loaded(p: &FoundPolicy, kind: PolicyKind) -> Result<LoadedPolicy> {
                 p.source.name, u.what
             );
         }
-        if let Ok(mut reg) = UNDER.lock() {
-            reg.push((bound_key(&over), under));
-        }
+        register_under(&over, under);
         return Ok(over);
     }
     parse_as(p, kind, &at)

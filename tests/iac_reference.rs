@@ -387,6 +387,27 @@ fn bounded_references_answer_for_every_value() {
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = run(&["subset", "t.yaml#P", "known.json"]);
     assert_eq!(code, 2, "{out}");
+    // A template role whose policy is bounded: `--principal-of` answers the same way.
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "Parameters:\n  Res:\n    Type: String\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement: []\n      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource: ['arn:aws:s3:::known/*', !Ref Res]\n",
+    )
+    .unwrap();
+    let role = [
+        "can",
+        "--principal-of",
+        "R",
+        "--template",
+        "r.yaml",
+        "--resource",
+    ];
+    let with = |r: &str| {
+        let mut a = role.to_vec();
+        a.push(r);
+        run(&a).0
+    };
+    assert_eq!(with("arn:aws:s3:::known/a"), 0);
+    assert_eq!(with("arn:aws:s3:::other/a"), 2);
     // Specs: a `can` assertion holds only through the narrowed policy.
     std::fs::write(
         dir.path().join("s.tq"),

@@ -131,20 +131,15 @@ fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
             }
         )
     })?;
-    let (over, _) = template_principal_sets(&ex, tp, values.1.as_deref())
+    let (over, under) = template_principal_sets(&ex, tp, values.1.as_deref())
         .map_err(|(m, _)| anyhow!("{}: {m}", path.display()))?;
-    let opaque = tp
-        .identity
-        .iter()
-        .chain(tp.boundary.iter())
-        .any(|&i| ex.policies[i].opaque());
-    if opaque {
-        bail!(
-            "{}: `{id}` has policies with values known only at deploy time that cannot be \
-             policy variables; give them (--parameter, ...), or check it with `tarski batch \
-             --template` (which bounds them)",
-            path.display()
-        );
+    // Policies with opaque values are bounded: keep each narrowed policy beside its widened one
+    // (docs/iac.md, "Bounds"), as for a `FILE#SELECTOR`.
+    for (o, u) in over.identity.iter().zip(under.identity) {
+        crate::reference::register_under(o, u);
+    }
+    if let (Some(o), Some(u)) = (&over.boundary, under.boundary) {
+        crate::reference::register_under(o, u);
     }
     Ok(over)
 }
