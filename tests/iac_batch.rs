@@ -140,16 +140,54 @@ fn opaque_values_are_bounded() {
 /// ARNs are bounded.
 #[test]
 fn terraform_data_sources_read_during_apply_are_bounded() {
-    let (code, rows, raw) = records(&["--terraform-plan", "terraform-deferred/plan.json"]);
+    let (code, rows, raw) = records(&[
+        "--terraform-plan",
+        "terraform-deferred/plan.json",
+        "--managed-policies",
+        "../aws-managed",
+    ]);
     let p = "terraform-deferred/plan.json#/resource_changes/";
     let mut expected = vec![
         row(
             "error",
             "input",
             &format!("{p}5/change/after/policy"),
-            "terraform-deferred/plan.json:239",
+            "terraform-deferred/plan.json:240",
         ),
         row("pass", "no-admin", &format!("{p}1/change/after/json"), "-"),
+        // The boundary policy, the role's trust policy, and the role's effective permissions
+        // (its linked policy, AWSLambdaBasicExecutionRole from --managed-policies, within the
+        // boundary).
+        row(
+            "pass",
+            "no-admin",
+            &format!("{p}6/change/after/policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            &format!("{p}6/change/after/policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-public-access",
+            &format!("{p}7/change/after/assume_role_policy"),
+            "-",
+        ),
+        row(
+            "pass",
+            "no-admin",
+            "terraform-deferred/plan.json:role/aws_iam_role.reports_app",
+            "-",
+        ),
+        row(
+            "pass",
+            "no-passrole-wildcard",
+            "terraform-deferred/plan.json:role/aws_iam_role.reports_app",
+            "-",
+        ),
         row(
             "pass",
             "no-admin",
@@ -172,13 +210,13 @@ fn terraform_data_sources_read_during_apply_are_bounded() {
             "fail",
             "no-public-access",
             &format!("{p}3/change/after/json"),
-            "terraform-deferred/plan.json:155",
+            "terraform-deferred/plan.json:156",
         ),
         row(
             "fail",
             "no-public-access",
             &format!("{p}4/change/after/policy"),
-            "terraform-deferred/plan.json:155",
+            "terraform-deferred/plan.json:156",
         ),
     ];
     expected.sort();
@@ -205,7 +243,7 @@ fn terraform_data_sources_read_during_apply_are_bounded() {
     );
     assert!(
         public["message"].as_str().unwrap().contains(
-            "statement[0].resources[1] (known after apply) (terraform-deferred/plan.json:175:17)"
+            "statement[0].resources[1] (known after apply) (terraform-deferred/plan.json:176:17)"
         ),
         "{public}"
     );
@@ -304,6 +342,14 @@ fn terraform_plan_unknown_policy_is_an_input_error() {
             "error",
             "input",
             &format!("{p}3/change/after/policy"),
+            "terraform/plan.json:89",
+        ),
+        // The role's effective permissions include that policy (linked by the role's name):
+        // the role cannot be checked either.
+        row(
+            "error",
+            "input",
+            "terraform/plan.json:role/aws_iam_role.app",
             "terraform/plan.json:89",
         ),
         row(

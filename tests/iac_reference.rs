@@ -424,3 +424,36 @@ fn bounded_references_answer_for_every_value() {
     assert_eq!(status("known"), "pass");
     assert_eq!(status("other"), "unknown");
 }
+
+/// A Terraform plan's role as `--principal-of` (the file is sniffed): its linked role policy,
+/// the AWS managed policy it attaches, and its boundary.
+#[test]
+fn principal_of_a_terraform_role() {
+    let managed = common::root()
+        .join("corpus/aws-managed")
+        .display()
+        .to_string();
+    let run = |action: &str| {
+        tarski(
+            &corpus().join("terraform-deferred"),
+            &[
+                "can",
+                "--principal-of",
+                "aws_iam_role.reports_app",
+                "--template",
+                "plan.json",
+                "--managed-policies",
+                &managed,
+                "--action",
+                action,
+            ],
+        )
+        .0
+    };
+    // AWSLambdaBasicExecutionRole grants logs, within the boundary (logs:*).
+    assert_eq!(run("logs:CreateLogGroup"), 0);
+    // Nothing grants s3:PutObject (and the boundary would not allow it).
+    assert_eq!(run("s3:PutObject"), 1);
+    // Reads on the bucket whose ARN is computed at apply: depends on its value.
+    assert_eq!(run("s3:GetObject"), 2);
+}

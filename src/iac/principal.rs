@@ -90,7 +90,7 @@ pub fn template_principal_sets(
         let Some(dir) = managed_dir else {
             return Err((
                 format!(
-                    "`{}` attaches the AWS managed policy `{name}`, which is not in the template: \
+                    "`{}` attaches the AWS managed policy `{name}`, which is not in the template or plan: \
                      pass --managed-policies DIR (a directory of NAME.json documents, such as \
                      corpus/aws-managed)",
                     tp.id
@@ -110,7 +110,14 @@ pub fn template_principal_sets(
 fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
     let text = crate::load::read_text(path)?;
     let values = crate::reference::values_args();
-    let ex = cloudformation::extract(&path.display().to_string(), &text, &values.0);
+    let name = path.display().to_string();
+    // A Terraform plan's roles work the same way (`--template plan.json`).
+    let ex = match iac::sniff(&name, &text) {
+        Some(iac::InputKind::TerraformPlan) => {
+            tarski_compiler::iac::terraform::extract(&name, &text)
+        }
+        _ => cloudformation::extract(&name, &text, &values.0),
+    };
     let id = who
         .strip_prefix("role/")
         .or_else(|| who.strip_prefix("user/"))

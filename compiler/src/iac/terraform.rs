@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::attachments::TemplatePrincipal;
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
 use crate::diagnostic::Diagnostic;
 use crate::json::{self, Json, JsonKind, Member};
@@ -170,7 +171,7 @@ pub fn extract(name: &str, text: &str) -> Extraction {
         }
     }
     let config = configuration(&root);
-    for r in res {
+    for r in &res {
         for (mode, ty, attr, kind) in TYPES {
             if r.ty != *ty || r.mode != *mode {
                 continue;
@@ -207,7 +208,7 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             }
             one(
                 &source,
-                &r,
+                r,
                 attr,
                 r.values.get(attr),
                 unknown,
@@ -240,7 +241,7 @@ pub fn extract(name: &str, text: &str) -> Extraction {
                 let attr = format!("inline_policy[{i}].policy");
                 one(
                     &source,
-                    &r,
+                    r,
                     &attr,
                     it.get("policy"),
                     u,
@@ -250,6 +251,201 @@ pub fn extract(name: &str, text: &str) -> Extraction {
                 );
             }
         }
+    }
+    out.principals = roles(&res, &config, &out.policies);
+    out
+}
+
+type Config<'a> = HashMap<String, (String, &'a Json)>;
+
+/// The resources an attribute's configuration expression refers to (module prefix applied,
+/// instance keys dropped), e.g. `aws_iam_policy.deploy`.
+fn refs(config: &Config, address: &str, attr: &str) -> Vec<String> {
+    let Some((prefix, exprs)) = config.get(&strip_keys(address)) else {
+        return Vec::new();
+    };
+    match exprs
+        .get(attr)
+        .and_then(|e| e.get("references"))
+        .map(|r| &r.kind)
+    {
+        Some(JsonKind::Array(v)) => v
+            .iter()
+            .filter_map(Json::as_str)
+            .map(|r| strip_keys(&format!("{prefix}{r}")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the references name `target` (an address) or one of its attributes.
+fn names(refs: &[String], target: &str) -> bool {
+    let t = strip_keys(target);
+    refs.iter()
+        .any(|r| *r == t || r.starts_with(&format!("{t}.")))
+}
+
+/// `aws_iam_role`s with the policies that apply to them, as for a template's roles
+/// (attachments.rs): inline policies, `aws_iam_role_policy` and
+/// `aws_iam_role_policy_attachment` / `aws_iam_policy_attachment` naming the role (by
+/// configuration reference, or by a name known at plan time), `managed_policy_arns`, and
+/// `permissions_boundary`. Policies created in the same plan are followed by reference; AWS
+/// managed ones are left to the caller (`aws_managed`); anything else is a problem of the role.
+fn roles(res: &[Res], config: &Config, policies: &[FoundPolicy]) -> Vec<TemplatePrincipal> {
+    let docs_of = |address: &str| -> Vec<usize> {
+        policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.origin.address == address && p.origin.pointer.ends_with("/policy"))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let policy_resource = |refs: &[String]| {
+        res.iter()
+            .find(|x| x.mode == "managed" && x.ty == "aws_iam_policy" && names(refs, &x.address))
+    };
+    let mut out = Vec::new();
+    for role in res
+        .iter()
+        .filter(|r| r.mode == "managed" && r.ty == "aws_iam_role")
+    {
+        let name = role.values.get("name").and_then(Json::as_str);
+        let mut tp = TemplatePrincipal {
+            kind: "role",
+            id: role.address.clone(),
+            span: role.values.span,
+            identity: policies
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    p.origin.address == role.address && p.origin.pointer.contains("/inline_policy/")
+                })
+                .map(|(i, _)| i)
+                .collect(),
+            boundary: None,
+            aws_managed: Vec::new(),
+            problems: Vec::new(),
+        };
+        let names_role = |x: &Res, attr: &str| {
+            names(&refs(config, &x.address, attr), &role.address)
+                || (name.is_some() && x.values.get(attr).and_then(Json::as_str) == name)
+        };
+        // A managed policy by ARN (known) or by reference to a policy of the plan.
+        let attach = |tp: &mut TemplatePrincipal,
+                      arn: Option<&Json>,
+                      refs: Vec<String>,
+                      at: Span,
+                      boundary: bool| {
+            if let Some(p) = policy_resource(&refs) {
+                let d = docs_of(&p.address);
+                if boundary {
+                    tp.boundary = d.first().copied();
+                } else {
+                    tp.identity.extend(d);
+                }
+                return;
+            }
+            match arn.and_then(Json::as_str) {
+                Some(a) if !boundary && super::attachments::aws_managed_name(a).is_some() => {
+                    let n = super::attachments::aws_managed_name(a).unwrap_or_default();
+                    tp.aws_managed.push((n.to_string(), at));
+                }
+                Some(a) => tp.problems.push(Diagnostic::error(
+                    "T0302",
+                    at,
+                    format!("`{}` {} `{a}`, which is not a policy of this plan; its permissions cannot be checked", role.address, if boundary { "has the permissions boundary" } else { "attaches" }),
+                )),
+                None => tp.problems.push(Diagnostic::error(
+                    "T0302",
+                    at,
+                    format!("`{}` {} a policy known only after apply", role.address, if boundary { "has as permissions boundary" } else { "attaches" }),
+                )),
+            }
+        };
+        for x in res.iter().filter(|x| x.mode == "managed") {
+            match x.ty.as_str() {
+                "aws_iam_role_policy" if names_role(x, "role") => {
+                    tp.identity.extend(docs_of(&x.address))
+                }
+                "aws_iam_role_policy_attachment" if names_role(x, "role") => attach(
+                    &mut tp,
+                    x.values.get("policy_arn"),
+                    refs(config, &x.address, "policy_arn"),
+                    x.values.span,
+                    false,
+                ),
+                "aws_iam_policy_attachment"
+                    if names(&refs(config, &x.address, "roles"), &role.address)
+                        || matches!(x.values.get("roles").map(|v| &v.kind), Some(JsonKind::Array(v))
+                            if name.is_some() && v.iter().any(|r| r.as_str() == name)) =>
+                {
+                    attach(
+                        &mut tp,
+                        x.values.get("policy_arn"),
+                        refs(config, &x.address, "policy_arn"),
+                        x.values.span,
+                        false,
+                    )
+                }
+                _ => {}
+            }
+        }
+        let role_refs = |attr: &str| refs(config, &role.address, attr);
+        match role.values.get("managed_policy_arns").map(|v| &v.kind) {
+            Some(JsonKind::Array(arns)) => {
+                for a in arns {
+                    attach(&mut tp, Some(a), Vec::new(), a.span, false);
+                }
+            }
+            // Unknown and configured (not configured, the provider computes it from the
+            // attachments, which are read above).
+            _ if is_unknown(role.unknown.and_then(|u| u.get("managed_policy_arns")))
+                && config
+                    .get(&strip_keys(&role.address))
+                    .is_some_and(|(_, e)| e.get("managed_policy_arns").is_some()) =>
+            {
+                let rs = role_refs("managed_policy_arns");
+                let ps: Vec<&Res> = res
+                    .iter()
+                    .filter(|x| {
+                        x.mode == "managed" && x.ty == "aws_iam_policy" && names(&rs, &x.address)
+                    })
+                    .collect();
+                if ps.is_empty() {
+                    attach(&mut tp, None, Vec::new(), role.values.span, false);
+                }
+                for p in ps {
+                    tp.identity.extend(docs_of(&p.address));
+                }
+                // Other entries of the list (literal AWS managed ARNs) are in the configuration.
+                if let Some((_, e)) = config.get(&strip_keys(&role.address)) {
+                    if let Some(JsonKind::Array(v)) = e
+                        .get("managed_policy_arns")
+                        .and_then(|m| m.get("constant_value"))
+                        .map(|c| &c.kind)
+                    {
+                        for a in v {
+                            attach(&mut tp, Some(a), Vec::new(), a.span, false);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        let b = role.values.get("permissions_boundary");
+        let b_unknown = is_unknown(role.unknown.and_then(|u| u.get("permissions_boundary")));
+        if b_unknown || b.and_then(Json::as_str).is_some_and(|s| !s.is_empty()) {
+            attach(
+                &mut tp,
+                if b_unknown { None } else { b },
+                role_refs("permissions_boundary"),
+                b.map_or(role.values.span, |b| b.span),
+                true,
+            );
+        }
+        tp.identity.sort_unstable();
+        tp.identity.dedup();
+        out.push(tp);
     }
     out
 }
