@@ -40,6 +40,8 @@ fn can_on_a_template_policy_gives_a_witness_with_the_deploy_value() {
     let w = &r["witnesses"][0];
     let arn = context(w, "tarski:GetAtt/DataBucketE3889A50.Arn")
         .expect("the witness gives the bucket ARN it needs");
+    // A readable value of the action's service, not whatever string Z3 picked.
+    assert_eq!(arn, "arn:aws:s3:::tarski-example-bucket", "{w}");
     assert!(
         w["resource"]
             .as_str()

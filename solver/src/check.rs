@@ -412,6 +412,7 @@ fn solve(
         if replay(&w, &problem).is_ok() {
             minimise(&mut w, &problem, replay);
             harmonize(&mut w, &problem, replay);
+            readable_deploy_values(&mut w, &problem, replay);
         }
         if let Err((expected, got)) = replay(&w, &problem) {
             if inexact {
@@ -532,6 +533,60 @@ fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
             trial.request.resource_account = Some(acct);
             if replay(&trial, p).is_ok() {
                 *w = trial;
+            }
+        }
+    }
+}
+
+/// Z3 picks any string that fits a deploy-time value (`tarski:GetAtt/Bucket.Arn =
+/// arn:A:B:::CDEFG`). Try readable values in its place — everywhere it occurs in the request —
+/// and keep the first with which the witness still replays.
+fn readable_deploy_values(w: &mut Witness, p: &Problem, replay: &Replay) {
+    const ARNS: &[&str] = &[
+        "arn:aws:s3:::tarski-example-bucket",
+        "arn:aws:iam::999900000001:role/tarski-example-role",
+        "arn:aws:sqs:us-east-1:999900000001:tarski-example-queue",
+        "arn:aws:sns:us-east-1:999900000001:tarski-example-topic",
+        "arn:aws:lambda:us-east-1:999900000001:function:tarski-example-function",
+        "arn:aws:dynamodb:us-east-1:999900000001:table/tarski-example-table",
+        "arn:aws:kms:us-east-1:999900000001:key/tarski-example-key",
+    ];
+    // ARNs of the action's service first: a function's ARN for `lambda:InvokeFunction`.
+    let service = w.request.action.split(':').next().unwrap_or("").to_string();
+    let mut arns: Vec<&str> = ARNS.to_vec();
+    arns.sort_by_key(|a| a.split(':').nth(2) != Some(service.as_str()));
+    let keys: Vec<(String, String)> = w
+        .request
+        .context
+        .iter()
+        .filter(|(k, v)| v.len() == 1 && k.to_ascii_lowercase().starts_with("tarski:"))
+        .map(|(k, v)| (k.to_string(), v[0].clone()))
+        .collect();
+    for (key, value) in keys {
+        let k = key.to_ascii_lowercase();
+        let candidates: Vec<&str> = if k.starts_with("tarski:getatt/") && k.ends_with(".arn") {
+            arns.clone()
+        } else if k == "tarski:aws::accountid" {
+            vec!["999900000001"]
+        } else if k == "tarski:aws::region" {
+            vec!["us-east-1"]
+        } else if k == "tarski:aws::partition" {
+            vec!["aws"]
+        } else {
+            continue;
+        };
+        for nice in candidates {
+            if value == nice {
+                break;
+            }
+            let mut trial = w.clone();
+            if !value.is_empty() {
+                trial.request.resource = trial.request.resource.replace(&value, nice);
+            }
+            trial.request.context.set(&key, vec![nice.to_string()]);
+            if replay(&trial, p).is_ok() {
+                *w = trial;
+                break;
             }
         }
     }
