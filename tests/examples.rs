@@ -3,12 +3,18 @@
 //! the decision and exit code must be the expected ones. Every policy file must also pass
 //! `tarski check` as the kind its manifest gives it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
+use common::{examples_dir, output_in, read_json};
 use serde_json::Value;
+
+fn tarski(args: &[&str]) -> std::process::Output {
+    output_in(&common::root(), args)
+}
 
 /// The scenarios this test knows; `every_folder_is_tested` keeps the list complete.
 const SCENARIOS: &[&str] = &[
@@ -20,24 +26,6 @@ const SCENARIOS: &[&str] = &[
     "region-deny",
     "scp-deny-leave-org",
 ];
-
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/examples")
-}
-
-fn tarski(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn requests(dir: &Path) -> Vec<Value> {
     read_json(&dir.join("requests.json"))

@@ -1,23 +1,12 @@
 //! The command line of `tarski can`, `subset` and `equiv`: the JSON schema, `--witnesses`,
 //! errors in `--where` and in the inputs (exit 3), `--timeout`, `--stats` and `--help`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::process::Output;
+
+use common::{examples_dir as examples, output_in as tarski_in};
 use serde_json::Value;
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/examples")
-}
-
-fn tarski_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski")
-}
 
 fn in_scenario(name: &str, args: &[&str]) -> Output {
     tarski_in(&examples().join(name), args)

@@ -6,10 +6,12 @@
 //!
 //! Tests marked `#[ignore = "bug: ..."]` at the end pin down answers Tarski gets wrong today.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::io::Write as _;
+use std::path::Path;
+
+use common::{examples_dir, output_in as tarski_in, read_json};
 use serde_json::Value;
 
 const SCENARIOS: &[&str] = &[
@@ -25,25 +27,6 @@ const SCENARIOS: &[&str] = &[
 const MANIFEST_KEYS: &[&str] = &[
     "identity", "boundary", "scps", "rcps", "session", "resource",
 ];
-
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/examples")
-}
-
-fn tarski_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tarski"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tarski")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// Is this file a policy-set manifest (as `tarski subset`/`equiv` decide)?
 fn is_manifest(path: &Path) -> bool {

@@ -58,3 +58,32 @@ pub fn json_lines(text: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// `corpus/examples` of the repository.
+pub fn examples_dir() -> PathBuf {
+    root().join("corpus/examples")
+}
+
+/// Run `tarski ARGS` in `dir` and keep the raw output (for tests that read bytes or the
+/// status); a panic fails the test.
+pub fn output_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tarski");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "tarski {args:?} panicked:\n{stderr}"
+    );
+    out
+}
+
+/// A JSON file of the repository's test data.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
