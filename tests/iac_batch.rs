@@ -769,3 +769,45 @@ fn a_missing_nested_template_is_an_input_error() {
         "{out}"
     );
 }
+
+/// An unchanged policy with a value that may hold a wildcard passes `no-new-access`: both
+/// versions are the same deployment (taken on their own, the bounds could only say unknown).
+/// A change to it is still compared through the bounds.
+#[test]
+fn no_new_access_of_an_unchanged_bounded_policy_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("base")).unwrap();
+    let t = |extra: &str| {
+        format!("Parameters:\n  Res:\n    Type: String\nResources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Action: s3:GetObject\n            Resource: !Ref Res\n{extra}")
+    };
+    std::fs::write(d.join("base/t.yaml"), t("")).unwrap();
+    let run = || {
+        let (code, out, _) = tarski(
+            d,
+            &[
+                "batch",
+                "--template",
+                "t.yaml",
+                "--no-new-access",
+                "--baseline",
+                "base",
+                "--format",
+                "json",
+            ],
+        );
+        let r: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        (code, r)
+    };
+    std::fs::write(d.join("t.yaml"), t("")).unwrap();
+    let (code, r) = run();
+    assert_eq!((code, r["status"].as_str()), (0, Some("pass")), "{r}");
+    // A new statement on a known bucket is new access whatever `Res` is.
+    std::fs::write(
+        d.join("t.yaml"),
+        t("          - Effect: Allow\n            Action: s3:PutObject\n            Resource: arn:aws:s3:::known/*\n"),
+    )
+    .unwrap();
+    let (code, r) = run();
+    assert_eq!((code, r["status"].as_str()), (1, Some("fail")), "{r}");
+}

@@ -93,6 +93,55 @@ fn doc_sets(p: &FoundPolicy, kind: PolicyKind) -> Option<Sets> {
     }
 }
 
+/// The same document (ignoring where it is written) with the same deploy-time values.
+fn unchanged(a: &FoundPolicy, b: &FoundPolicy) -> bool {
+    fn same(x: &tarski_compiler::json::Json, y: &tarski_compiler::json::Json) -> bool {
+        use tarski_compiler::json::JsonKind as K;
+        match (&x.kind, &y.kind) {
+            (K::Array(u), K::Array(v)) => {
+                u.len() == v.len() && u.iter().zip(v).all(|(p, q)| same(p, q))
+            }
+            (K::Object(u), K::Object(v)) => {
+                u.len() == v.len()
+                    && u.iter()
+                        .zip(v)
+                        .all(|(p, q)| p.key == q.key && same(&p.value, &q.value))
+            }
+            (k, l) => k == l,
+        }
+    }
+    // Each value as written (the intrinsic's text): the same expression of the same inputs is
+    // the same value in both versions; a description alone ("Fn::Select on values known only at
+    // deploy time") would not tell two expressions apart.
+    let whats = |p: &FoundPolicy| {
+        p.unknowns
+            .iter()
+            .map(|u| {
+                let text = p
+                    .source
+                    .text
+                    .get(u.span.start as usize..u.span.end as usize)
+                    .unwrap_or("");
+                (u.what.clone(), text.to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    // Only values named by what they are (variables, parameters, imports) are the same in
+    // both versions; a compound expression (`Fn::If` on a condition whose definition may have
+    // changed) or a value computed at apply is not.
+    let named = |p: &FoundPolicy| {
+        p.unknowns.iter().all(|u| {
+            u.modelled
+                || u.what.starts_with("the parameter ")
+                || u.what.starts_with("Fn::ImportValue ")
+        })
+    };
+    match (&a.document, &b.document) {
+        (Some(x), Some(y)) => named(a) && named(b) && same(x, y) && whats(a) == whats(b),
+        _ => false,
+    }
+}
+
 /// `no-new-access`: the new version allows nothing its baseline did not (for every value of
 /// opaque deploy-time values when `bounded`).
 fn no_new_access_job(file: &str, subject: &str, new: Sets, old: Sets, bounded: bool) -> Job {
@@ -321,6 +370,14 @@ impl BatchIac {
                     Some(q) => doc_sets(q, kind),
                 };
                 match (new, old_sets) {
+                    // Unchanged (the same document and the same deploy-time values): the
+                    // same deployment on both sides, so nothing is new — which bounds, taken
+                    // for each side on its own, could not show.
+                    (Some(n), Some(_)) if old.is_some_and(|q| unchanged(p, q)) => {
+                        let same = (n.0.clone(), n.0.clone());
+                        self.jobs
+                            .push(no_new_access_job(&p.origin.file, &subject, n, same, false));
+                    }
                     (Some(n), Some(o)) => {
                         let opaque = p.opaque() || old.is_some_and(|q| q.opaque());
                         self.jobs.push(no_new_access_job(&p.origin.file, &subject, n, o, opaque));
