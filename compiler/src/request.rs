@@ -67,6 +67,21 @@ impl Context {
     }
 }
 
+/// A session of the role `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`:
+/// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION` (the path is not part of a session
+/// ARN); `None` when `arn` is not a role ARN.
+pub fn role_session(arn: &str, session: &str) -> Option<String> {
+    match split_arn(arn)? {
+        [_, part, "iam", "", acct, res] if res.starts_with("role/") => {
+            let name = res.rsplit('/').next().unwrap_or("");
+            Some(format!(
+                "arn:{part}:sts::{acct}:assumed-role/{name}/{session}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// What Tarski knows about a caller from its ARN.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -231,6 +246,14 @@ mod tests {
 
     #[test]
     fn callers_are_classified_from_arns() {
+        assert_eq!(
+            role_session("arn:aws:iam::111122223333:role/ops/Admin", "s").as_deref(),
+            Some("arn:aws:sts::111122223333:assumed-role/Admin/s")
+        );
+        assert_eq!(
+            role_session("arn:aws:iam::111122223333:user/bob", "s"),
+            None
+        );
         let s = Caller::of("arn:aws:sts::111122223333:assumed-role/Admin/alice");
         assert_eq!(s.kind, CallerKind::RoleSession);
         assert_eq!(s.role_name.as_deref(), Some("Admin"));

@@ -491,16 +491,16 @@ fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
     let mut candidates: Vec<String> = Vec::new();
     if let Some(arn) = ctx.single("aws:PrincipalArn") {
         // For a role session AWS gives the role's ARN; the caller is a session of it.
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        match parts.as_slice() {
-            ["arn", part, "iam", "", acct, res] if res.starts_with("role/") => {
-                let name = res.rsplit('/').next().unwrap_or("");
-                candidates.push(format!(
-                    "arn:{part}:sts::{acct}:assumed-role/{name}/tarski-session"
-                ));
+        match tarski_compiler::request::role_session(&arn, "tarski-session") {
+            Some(session) => candidates.push(session),
+            None if matches!(
+                tarski_compiler::value::split_arn(&arn),
+                Some([_, _, "iam", "", _, _])
+            ) =>
+            {
+                candidates.push(arn)
             }
-            ["arn", _, "iam", "", _, _] => candidates.push(arn.clone()),
-            _ => {}
+            None => {}
         }
     }
     if let (Some(user), Some(acct)) = (ctx.single("aws:username"), account.as_ref()) {

@@ -216,15 +216,7 @@ pub fn default_principal(p: &PrincipalOfArgs) -> Result<Option<String>> {
     let Some(pp) = principal(p)? else {
         return Ok(None);
     };
-    let arn = pp.arn;
-    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME -> arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/tarski
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() == 6 && parts[5].starts_with("role/") {
-        let name = parts[5].rsplit('/').next().unwrap_or("");
-        return Ok(Some(format!(
-            "arn:{}:sts::{}:assumed-role/{name}/tarski",
-            parts[1], parts[4]
-        )));
-    }
-    Ok(Some(arn))
+    Ok(Some(
+        tarski_compiler::request::role_session(&pp.arn, "tarski").unwrap_or(pp.arn),
+    ))
 }
