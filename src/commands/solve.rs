@@ -177,12 +177,13 @@ fn escapes(
         return Ok(proof);
     }
     let mut witness = tarski_solver::escapes(au, b, c, opts)?;
-    if !matches!(witness.verdict, Verdict::Witnesses(_)) {
+    if matches!(witness.verdict, Verdict::None) {
         witness.verdict = match proof.verdict {
             Verdict::Unknown(why) => Verdict::Unknown(why),
             _ => depends("escapes"),
         };
     }
+    // (A witness query that is itself unknown keeps its own reason.)
     Ok(witness)
 }
 
