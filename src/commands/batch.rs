@@ -43,6 +43,12 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
             out.extend(found);
         } else if p.is_dir() {
             out.extend(glob_files(p, "*.json"));
+            // Templates in YAML too (read as templates by content, src/iac/mod.rs).
+            for (f, _) in crate::iac::iac_files(p) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
         } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
             let text = crate::load::read_text(p)?;
             let base = p.parent().unwrap_or(Path::new("."));
@@ -154,7 +160,9 @@ pub fn write_report(
 
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let opts = crate::commands::verify::options(&args.run)?;
-    let files = collect(&args.inputs)?;
+    // Templates, plans and snapshots among the inputs are read as what they are.
+    let mut iac_args = args.iac.clone();
+    let files = crate::iac::split_inputs(collect(&args.inputs)?, &mut iac_args);
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
     for c in &args.checks {
@@ -309,7 +317,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     }
     // Templates, plans and snapshots (src/iac.rs).
     let iac = crate::iac::batch(
-        &args.iac,
+        &iac_args,
         &crate::iac::BatchCx {
             checks: &checks,
             spec: spec.as_ref().zip(names.as_ref()),

@@ -253,6 +253,7 @@ pub fn extract(name: &str, text: &str) -> Extraction {
         }
     }
     out.principals = roles(&res, &config, &out.policies);
+    super::managed::resolve(&mut out, name);
     out
 }
 
