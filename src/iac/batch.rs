@@ -405,7 +405,13 @@ impl BatchIac {
         for g in groups {
             // T0307 (the SAM transform is modelled) is a note: each part not read has its own
             // T0305.
-            for d in g.diagnostics.iter().filter(|d| d.code != "T0307") {
+            // T0308 (a duplicate key outside policies and the values they use) is a warning
+            // of `check` only.
+            for d in g
+                .diagnostics
+                .iter()
+                .filter(|d| !matches!(d.code, "T0307" | "T0308"))
+            {
                 let at = diag_loc(&g.source, d.span.start);
                 let subject = format!("{file}:{}", at.line);
                 if !(cx.in_shard)(&subject) {

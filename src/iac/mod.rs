@@ -260,7 +260,13 @@ pub fn iac_files(input: &std::path::Path) -> Vec<(PathBuf, iac::InputKind)> {
         .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
         .filter_map(|p| {
             let text = crate::load::read_text(&p).ok()?;
-            let kind = iac::sniff(&p.display().to_string(), &text)?;
+            // A template that does not parse is still a template: read it, so its error is
+            // reported rather than the file skipped.
+            let kind = iac::sniff(&p.display().to_string(), &text).or_else(|| {
+                (text.contains("AWSTemplateFormatVersion")
+                    || text.lines().any(|l| l.trim_end() == "Resources:"))
+                .then_some(iac::InputKind::Template)
+            })?;
             Some((p, kind))
         })
         .collect()

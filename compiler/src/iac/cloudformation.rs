@@ -37,10 +37,16 @@ const MARK: char = '\u{1}';
 pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
     let source = Arc::new(SourceFile::new(name, text));
     let mut out = Extraction::default();
+    let mut duplicates: Vec<super::yaml::YamlError> = Vec::new();
     let root = if text.trim_start().starts_with('{') {
         json::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
     } else {
-        super::yaml::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
+        super::yaml::parse_lenient(text)
+            .map(|(j, d)| {
+                duplicates = d;
+                j
+            })
+            .map_err(|e| Diagnostic::error("T0300", e.span, e.message))
     };
     let root = match root {
         Ok(r) => r,
@@ -548,6 +554,36 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
     }
     out.principals = super::attachments::link(&facts);
     super::managed::resolve(&mut out, name);
+    // A duplicate key (cfn-lint: E0000) is an error of the policies of the resource holding it;
+    // in Parameters, Mappings or Conditions (values every resource may use) of the template;
+    // elsewhere (Outputs, Metadata, a resource with no policy) a warning.
+    for d in duplicates {
+        let inside = |sp: Span| sp.start <= d.span.start && d.span.end <= sp.end;
+        let holder = resources.iter().find(|m| inside(m.value.span));
+        let in_values = ["Parameters", "Mappings", "Conditions"]
+            .iter()
+            .any(|k| root.get(k).is_some_and(|v| inside(v.span)));
+        let diag = Diagnostic::error("T0300", d.span, d.message.clone());
+        let mut hit = false;
+        if let Some(m) = holder {
+            for p in out
+                .policies
+                .iter_mut()
+                .filter(|p| p.origin.address == m.key)
+            {
+                p.diagnostics.push(diag.clone());
+                hit = true;
+            }
+        }
+        if !hit {
+            let diag = if in_values {
+                diag
+            } else {
+                Diagnostic::warning("T0308", d.span, d.message)
+            };
+            out.file_diag(&source, diag);
+        }
+    }
     out
 }
 

@@ -329,7 +329,7 @@ pub fn sniff(name: &str, text: &str) -> Option<InputKind> {
             .lines()
             .any(|l| keys.iter().any(|k| l.starts_with(&format!("{k}:"))))
     {
-        yaml::parse(text).ok()?
+        yaml::parse_lenient(text).ok()?.0
     } else {
         return None;
     };
