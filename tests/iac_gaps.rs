@@ -241,3 +241,44 @@ fn critical_spec_holds_for_queue_and_trust_policies() {
         assert_eq!(status(&m, "no critical access", p), "pass", "{p}");
     }
 }
+
+/// The Access Analyzer Terraform wrapper's public-access fixture: every resource-policy type
+/// of its plan is read (DynamoDB, Kinesis stream and consumer, OpenSearch, Backup,
+/// CodeArtifact, S3 Tables bucket and table, API Gateway, SNS, S3, Lambda permission, public
+/// trust policies); a role with no `inline_policy` block and a bucket or topic whose `policy`
+/// is computed are not errors.
+#[test]
+fn terraform_public_access_fixture_is_read_whole() {
+    let plan = "../shared/corpus/iac-real/awslabs+terraform-iam-policy-validator/iam_check/test/public_access/test_plan.json";
+    let (_, m, err) = batch(&["--terraform-plan", plan, "--check", "no-public-access"]);
+    let failing: Vec<&str> = m
+        .iter()
+        .filter(|(_, s)| s.as_str() == "fail")
+        .map(|((_, subj), _)| subj.as_str())
+        .collect();
+    assert!(
+        !m.values().any(|s| s.starts_with("error") || s == "unknown"),
+        "no input error, nothing unread: {m:#?}\n{err}"
+    );
+    for (i, attr) in [
+        (3, "policy"),             // aws_backup_vault_policy
+        (5, "policy_document"),    // aws_codeartifact_domain_permissions_policy
+        (6, "policy"),             // aws_dynamodb_resource_policy
+        (10, "policy"),            // aws_kinesis_resource_policy (consumer)
+        (11, "policy"),            // aws_kinesis_resource_policy (stream)
+        (17, "access_policies"),   // aws_opensearch_domain_policy
+        (25, "resource_policy"),   // aws_s3tables_table_bucket_policy
+        (26, "resource_policy"),   // aws_s3tables_table_policy
+        (8, "assume_role_policy"), // Principal {"AWS": "*"}
+        (9, "assume_role_policy"),
+    ] {
+        let s = format!("#/resource_changes/{i}/change/after/{attr}");
+        assert!(failing.contains(&s.as_str()), "{s} is public: {failing:?}");
+    }
+    // aws_lambda_permission with principal `*`: the statement it adds.
+    assert!(
+        failing.contains(&"#/resource_changes/15/change/after"),
+        "{failing:?}"
+    );
+    assert!(failing.len() >= 12, "{failing:?}");
+}
