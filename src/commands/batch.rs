@@ -160,8 +160,16 @@ pub fn write_report(
 
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let opts = crate::commands::verify::options(&args.run)?;
+    // tarski.toml (src/config.rs): template values here, the rest on the records.
+    let config = crate::config::load(args.config.as_deref())?;
+    let baseline_findings = args
+        .baseline_findings
+        .as_deref()
+        .map(crate::config::read_baseline)
+        .transpose()?;
     // Templates, plans and snapshots among the inputs are read as what they are.
     let mut iac_args = args.iac.clone();
+    config.template_values(&mut iac_args.values);
     let files = crate::iac::split_inputs(collect(&args.inputs)?, &mut iac_args);
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
@@ -331,6 +339,11 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
     iac.relocate(&mut done);
     records.append(&mut done);
+    config.apply(
+        &mut records,
+        baseline_findings.as_ref(),
+        &crate::config::today(),
+    );
     records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
     let counted = files
         .iter()
@@ -338,7 +351,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         .count()
         + iac.inputs;
     write_report(&records, counted, &descriptions, &args.run)?;
-    Ok(crate::commands::verify::exit_code(&records))
+    Ok(config.exit_code(&records))
 }
 
 fn first_error(l: &tarski_compiler::load::Loaded) -> Option<(String, Option<Location>)> {
