@@ -1343,12 +1343,12 @@ impl Cx<'_> {
                     let key = self.unknowns.get(i).and_then(|u| u.2.as_ref());
                     let modelled = self.variables
                         && key.is_some()
-                        && matches!(cx, Ctx::Resource | Ctx::Condition);
+                        && matches!(cx, Ctx::Resource | Ctx::Condition | Ctx::ArnCondition);
                     let ph = if let (true, Some(key)) = (modelled, key) {
                         format!("${{{key}}}")
                     } else if text.is_empty()
                         && !t.starts_with("arn:")
-                        && matches!(cx, Ctx::Arn | Ctx::Resource)
+                        && matches!(cx, Ctx::Arn | Ctx::Resource | Ctx::ArnCondition)
                     {
                         format!("arn:tarski-unknown:unknown:unknown:unknown:unknown-{n}")
                     } else if text.is_empty() && cx == Ctx::Action {
@@ -1383,7 +1383,18 @@ impl Cx<'_> {
                         .map(|m| {
                             let c = match m.key.as_str() {
                                 "Resource" | "NotResource" if self.variables => Ctx::Resource,
-                                "Condition" if self.variables => Ctx::Condition,
+                                "Condition" => Ctx::Condition,
+                                // The values of an `Arn*` operator: an unknown one stands as
+                                // an ARN-shaped placeholder (IAM user guide, "ARN condition
+                                // operators": the value must be an ARN).
+                                k if cx == Ctx::Condition
+                                    && k.rsplit(':')
+                                        .next()
+                                        .is_some_and(|op| op.starts_with("Arn")) =>
+                                {
+                                    Ctx::ArnCondition
+                                }
+                                _ if cx == Ctx::ArnCondition => Ctx::ArnCondition,
                                 "Resource" | "NotResource" | "Principal" | "NotPrincipal" => {
                                     Ctx::Arn
                                 }
@@ -1874,8 +1885,10 @@ enum Ctx {
     Other,
     /// A `Resource`/`NotResource` value in a `2012-10-17` document.
     Resource,
-    /// A condition value in a `2012-10-17` document.
+    /// A condition block (values modelled only in a `2012-10-17` document).
     Condition,
+    /// The values of an `Arn*` condition operator.
+    ArnCondition,
 }
 
 #[cfg(test)]
@@ -1911,6 +1924,22 @@ mod tests {
 
     /// A value that may hold a wildcard stays opaque in a `Resource`: the deployed `*` would
     /// match everything, which a literally matched policy variable cannot stand for.
+    #[test]
+    fn an_unknown_arn_condition_value_stands_as_an_arn_in_a_versionless_document() {
+        let t = r#"{"Resources": {"T": {"Type": "AWS::SNS::Topic"}, "Q": {"Type": "AWS::SQS::Queue"},
+          "P": {"Type": "AWS::SQS::QueuePolicy", "Properties": {"Queues": [{"Ref": "Q"}], "PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+              "Resource": "*", "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "T"}}}}]}}}}}"#;
+        let ex = extract("t.json", t, &Options::default());
+        let c = super::super::check(&ex.policies[0], false);
+        assert!(
+            !c.diagnostics.diagnostics.iter().any(|d| d.is_error()),
+            "{:?}",
+            c.diagnostics.diagnostics
+        );
+        assert!(c.policy.is_some());
+    }
+
     #[test]
     fn wildcard_capable_unknowns_are_not_policy_variables() {
         let t = r#"{"Parameters": {"Res": {"Type": "String"}, "Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}},
