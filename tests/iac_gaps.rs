@@ -282,3 +282,33 @@ fn terraform_public_access_fixture_is_read_whole() {
     );
     assert!(failing.len() >= 12, "{failing:?}");
 }
+
+/// A bucket policy that delegates access control to the account's access points
+/// (`s3:DataAccessPointAccount`) is not public; the same policy without the condition is.
+#[test]
+fn access_point_delegation_is_not_public() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |cond: &str| {
+        format!(
+            "Resources:\n  B:\n    Type: AWS::S3::Bucket\n  P:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n      Bucket: !Ref B\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {{AWS: '*'}}\n            Action: '*'\n            Resource: [arn:aws:s3:::b, 'arn:aws:s3:::b/*']\n{cond}"
+        )
+    };
+    let t = dir.path().join("t.yaml");
+    for (cond, want, code) in [
+        (
+            "            Condition:\n              StringEquals:\n                s3:DataAccessPointAccount: '111122223333'\n",
+            "pass",
+            0,
+        ),
+        ("", "fail", 1),
+    ] {
+        std::fs::write(&t, doc(cond)).unwrap();
+        let (c, m, _) = batch(&["--template", &t.display().to_string()]);
+        assert_eq!(
+            status(&m, "no-public-access", "#/Resources/P/Properties/PolicyDocument"),
+            want,
+            "{cond}"
+        );
+        assert_eq!(c, code);
+    }
+}
