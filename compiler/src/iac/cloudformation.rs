@@ -173,6 +173,19 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 policies_list(&mut cx, props, &base, &mut docs);
             }
             "AWS::IAM::User" | "AWS::IAM::Group" => policies_list(&mut cx, props, &base, &mut docs),
+            "AWS::SSO::PermissionSet" => {
+                // The inline policy of an IAM Identity Center permission set becomes an identity
+                // policy of the role it provisions in each account (CloudFormation reference,
+                // AWS::SSO::PermissionSet `InlinePolicy`).
+                if let Some(p) = prop("InlinePolicy") {
+                    docs.push((
+                        format!("{base}/InlinePolicy"),
+                        Some(p),
+                        PolicyKind::Identity,
+                        key_span,
+                    ));
+                }
+            }
             "AWS::IAM::RolePolicy" | "AWS::IAM::UserPolicy" | "AWS::IAM::GroupPolicy" => {
                 docs.push((
                     format!("{base}/PolicyDocument"),
