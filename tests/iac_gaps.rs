@@ -312,3 +312,30 @@ fn access_point_delegation_is_not_public() {
         assert_eq!(c, code);
     }
 }
+
+/// AWS managed policies are built in for snapshots and plans too: a snapshot exported without
+/// `--filter AWSManagedPolicy` and a plan attaching an AWS managed policy by ARN need no flag.
+#[test]
+fn built_in_managed_policies_in_snapshots_and_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("account.json");
+    std::fs::write(
+        &snap,
+        r#"{"UserDetailList": [], "GroupDetailList": [], "Policies": [], "RoleDetailList": [
+          {"Path": "/", "RoleName": "Ops", "RoleId": "AROAEXAMPLEOPS", "Arn": "arn:aws:iam::111122223333:role/Ops",
+           "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+           "RolePolicyList": [], "AttachedManagedPolicies": [{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}]},
+          {"Path": "/", "RoleName": "Reader", "RoleId": "AROAEXAMPLEREAD", "Arn": "arn:aws:iam::111122223333:role/Reader",
+           "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+           "RolePolicyList": [], "AttachedManagedPolicies": [{"PolicyName": "AmazonS3ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}]}]}"#,
+    )
+    .unwrap();
+    let (_, m, err) = batch(&[
+        "--account-snapshot",
+        &snap.display().to_string(),
+        "--check",
+        "no-admin",
+    ]);
+    assert_eq!(status(&m, "no-admin", ":role/Ops"), "fail", "{err}");
+    assert_eq!(status(&m, "no-admin", ":role/Reader"), "pass", "{err}");
+}
