@@ -904,7 +904,7 @@ fn permission(source: &Arc<SourceFile>, r: &Res, out: &mut Extraction) {
             ),
         ]
     };
-    let principal_key = if layer { "principal" } else { "principal" };
+    let principal_key = "principal";
     let ptr = r.pointer.clone();
     for k in std::iter::once(principal_key).chain(conds.iter().map(|c| c.0)) {
         if unknown(k) {
