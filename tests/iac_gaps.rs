@@ -339,3 +339,61 @@ fn built_in_managed_policies_in_snapshots_and_plans() {
     assert_eq!(status(&m, "no-admin", ":role/Ops"), "fail", "{err}");
     assert_eq!(status(&m, "no-admin", ":role/Reader"), "pass", "{err}");
 }
+
+/// A `for_each` role whose trust policy is `data.aws_iam_policy_document.trust[each.key].json`,
+/// read during apply: each role instance gets the data source instance of its own key (no
+/// T0302).
+#[test]
+fn terraform_for_each_role_uses_its_own_data_source_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |svc: &str| {
+        format!(
+            r#"{{"statement": [{{"sid": "", "effect": "Allow", "actions": ["sts:AssumeRole"], "not_actions": [], "resources": [], "not_resources": [], "condition": [],
+                "principals": [{{"type": "{}", "identifiers": ["{svc}"]}}], "not_principals": []}}]}}"#,
+            if svc == "*" { "AWS" } else { "Service" }
+        )
+    };
+    let plan = format!(
+        r#"{{"format_version": "1.2", "resource_changes": [
+      {{"address": "data.aws_iam_policy_document.trust[\"a\"]", "mode": "data", "type": "aws_iam_policy_document", "name": "trust", "index": "a",
+        "change": {{"actions": ["read"], "after": {doc_a}, "after_unknown": {{"json": true}}}}}},
+      {{"address": "data.aws_iam_policy_document.trust[\"b\"]", "mode": "data", "type": "aws_iam_policy_document", "name": "trust", "index": "b",
+        "change": {{"actions": ["read"], "after": {doc_b}, "after_unknown": {{"json": true}}}}}},
+      {{"address": "aws_iam_role.r[\"a\"]", "mode": "managed", "type": "aws_iam_role", "name": "r", "index": "a",
+        "change": {{"actions": ["create"], "after": {{"name": "a"}}, "after_unknown": {{"assume_role_policy": true, "inline_policy": true, "arn": true}}}}}},
+      {{"address": "aws_iam_role.r[\"b\"]", "mode": "managed", "type": "aws_iam_role", "name": "r", "index": "b",
+        "change": {{"actions": ["create"], "after": {{"name": "b"}}, "after_unknown": {{"assume_role_policy": true, "inline_policy": true, "arn": true}}}}}}],
+      "configuration": {{"root_module": {{"resources": [
+        {{"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role", "name": "r",
+          "expressions": {{"name": {{"references": ["each.key"]}}, "assume_role_policy": {{"references": ["data.aws_iam_policy_document.trust", "each.key"]}}}}}},
+        {{"address": "data.aws_iam_policy_document.trust", "mode": "data", "type": "aws_iam_policy_document", "name": "trust", "expressions": {{}}}}]}}}}}}"#,
+        doc_a = doc("lambda.amazonaws.com"),
+        doc_b = doc("*"),
+    );
+    let p = dir.path().join("plan.json");
+    std::fs::write(&p, plan).unwrap();
+    let (_, m, err) = batch(&[
+        "--terraform-plan",
+        &p.display().to_string(),
+        "--check",
+        "no-public-access",
+    ]);
+    assert_eq!(
+        status(
+            &m,
+            "no-public-access",
+            "#/resource_changes/2/change/after/assume_role_policy"
+        ),
+        "pass",
+        "{err}"
+    );
+    assert_eq!(
+        status(
+            &m,
+            "no-public-access",
+            "#/resource_changes/3/change/after/assume_role_policy"
+        ),
+        "fail",
+        "{err}"
+    );
+}

@@ -746,11 +746,21 @@ fn linked_document(
         Some(JsonKind::Array(v)) => v,
         _ => return None,
     };
-    let mut target: Option<&str> = None;
+    let mut target: Option<String> = None;
+    let mut by_instance = false;
     for r in refs {
         let r = r.as_str()?;
-        let base = r.strip_suffix(".json").unwrap_or(r);
-        if !base.starts_with("data.aws_iam_policy_document.") || target.is_some_and(|t| t != base) {
+        // `data.X[each.key].json` (a `for_each` resource using the data source's instance of
+        // the same key) references `each.key` / `count.index` beside the data source.
+        if matches!(r, "each.key" | "each.value" | "count.index") {
+            by_instance = true;
+            continue;
+        }
+        let base = strip_keys(r.strip_suffix(".json").unwrap_or(r));
+        let base = base.strip_suffix(".json").unwrap_or(&base).to_string();
+        if !base.starts_with("data.aws_iam_policy_document.")
+            || target.as_ref().is_some_and(|t| *t != base)
+        {
             return None;
         }
         target = Some(base);
@@ -762,7 +772,26 @@ fn linked_document(
         .collect();
     match candidates.as_slice() {
         [one] => Some((*one).clone()),
+        many if by_instance => {
+            // The instance with the resource's own key (`aws_iam_role.r["a"]` uses
+            // `data.aws_iam_policy_document.d["a"]`).
+            let key = instance_key(address);
+            let hits: Vec<&&String> = many.iter().filter(|a| instance_key(a) == key).collect();
+            match hits.as_slice() {
+                [one] => Some((**one).clone()),
+                _ => None,
+            }
+        }
         _ => None,
+    }
+}
+
+/// The instance key at the end of an address (`["a"]`, `[0]`), or "".
+fn instance_key(address: &str) -> &str {
+    if address.ends_with(']') {
+        address.rfind('[').map_or("", |i| &address[i..])
+    } else {
+        ""
     }
 }
 
