@@ -68,6 +68,18 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
         get(Status::Unknown),
         get(Status::Error)
     )?;
+    // Findings that do not decide the exit code on their own, so a count above never reads
+    // as blocking when it is not (docs/ci.md: severities, suppressions, baseline).
+    let below = records
+        .iter()
+        .filter(|r| r.status != Status::Pass && r.severity != Level::Error)
+        .count();
+    if below > 0 {
+        writeln!(
+            out,
+            "{below} of them below severity error (warning, info: suppressed, in the baseline findings, or lowered in tarski.toml); `fail-on` decides whether they fail the run"
+        )?;
+    }
     let mut slow: Vec<&Record> = records
         .iter()
         .filter(|r| r.status != Status::Error)

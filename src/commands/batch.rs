@@ -44,7 +44,7 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
         } else if p.is_dir() {
             out.extend(glob_files(p, "*.json"));
             // Templates in YAML too (read as templates by content, src/iac/mod.rs).
-            for (f, _) in crate::iac::iac_files(p) {
+            for (f, _) in crate::iac::scan(p).0 {
                 if !out.contains(&f) {
                     out.push(f);
                 }

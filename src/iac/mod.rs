@@ -238,6 +238,29 @@ const IAC_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tpl", "cfn
 /// (`stacks/*.yaml`), recognised by content (`iac::sniff`), in a stable order. Only regular
 /// files are read (a FIFO would block); unreadable files and files of other kinds are left out.
 pub fn iac_files(input: &std::path::Path) -> Vec<(PathBuf, iac::InputKind)> {
+    let (found, skipped) = scan(input);
+    if !skipped.is_empty() {
+        // Never skipped without a word: files there that are not inputs of this kind.
+        eprintln!(
+            "note: {}: {} file{} not a template, plan or snapshot, not read: {}{}",
+            input.display(),
+            skipped.len(),
+            if skipped.len() == 1 { " is" } else { "s are" },
+            skipped
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if skipped.len() > 5 { ", ..." } else { "" }
+        );
+    }
+    found
+}
+
+/// The templates, plans and snapshots under `input` (see `iac_files`), and the other files
+/// (with why, when they could not be read).
+pub fn scan(input: &std::path::Path) -> (Vec<(PathBuf, iac::InputKind)>, Vec<String>) {
     let text = input.display().to_string();
     let candidates = if text.contains(['*', '?']) {
         let cut = text.find(['*', '?']).unwrap_or(0);
@@ -255,21 +278,35 @@ pub fn iac_files(input: &std::path::Path) -> Vec<(PathBuf, iac::InputKind)> {
             })
             .collect()
     };
-    candidates
+    let mut skipped: Vec<String> = Vec::new();
+    let found: Vec<(PathBuf, iac::InputKind)> = candidates
         .into_iter()
         .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
         .filter_map(|p| {
-            let text = crate::load::read_text(&p).ok()?;
+            let text = match crate::load::read_text(&p) {
+                Ok(t) => t,
+                Err(e) => {
+                    skipped.push(format!("{e:#}"));
+                    return None;
+                }
+            };
             // A template that does not parse is still a template: read it, so its error is
             // reported rather than the file skipped.
             let kind = iac::sniff(&p.display().to_string(), &text).or_else(|| {
                 (text.contains("AWSTemplateFormatVersion")
                     || text.lines().any(|l| l.trim_end() == "Resources:"))
                 .then_some(iac::InputKind::Template)
-            })?;
-            Some((p, kind))
+            });
+            match kind {
+                Some(k) => Some((p, k)),
+                None => {
+                    skipped.push(p.display().to_string());
+                    None
+                }
+            }
         })
-        .collect()
+        .collect();
+    (found, skipped)
 }
 
 /// Split `batch`'s positional inputs: templates, plans and snapshots (by content) go to the IaC

@@ -878,6 +878,17 @@ fn policies_list<'a>(cx: &mut Cx, props: Option<&'a Json>, base: &str, docs: &mu
             // `Fn::If` as an item, on a condition known from the parameters: its branch
             // (`AWS::NoValue` removes the item).
             let Some(it) = cx.pick(it) else { continue };
+            if intrinsic(it).is_some_and(|(f, _)| f == "Fn::If") {
+                // Its condition depends on unknown values: reading it reports that (T0302,
+                // with which parameters to give), rather than "no policy document".
+                docs.push((
+                    format!("{base}/Policies/{i}"),
+                    Some(it),
+                    PolicyKind::Identity,
+                    it.span,
+                ));
+                continue;
+            }
             docs.push((
                 format!("{base}/Policies/{i}/PolicyDocument"),
                 it.get("PolicyDocument"),
@@ -1949,6 +1960,20 @@ mod tests {
 
     /// A value that may hold a wildcard stays opaque in a `Resource`: the deployed `*` would
     /// match everything, which a literally matched policy variable cannot stand for.
+    #[test]
+    fn an_if_policy_item_on_an_unknown_condition_says_so() {
+        let t = "Parameters:\n  K:\n    Type: String\nConditions:\n  HasK: !Not [!Equals [!Ref K, '']]\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n      Policies:\n        - !If [HasK, {PolicyName: p, PolicyDocument: {Version: '2012-10-17', Statement: []}}, !Ref AWS::NoValue]\n";
+        let ex = extract("t.yaml", t, &Options::default());
+        let p = ex
+            .policies
+            .iter()
+            .find(|p| p.origin.pointer.ends_with("Policies/0"))
+            .unwrap();
+        let d = &p.diagnostics[0];
+        assert_eq!(d.code, "T0302");
+        assert!(d.message.contains("HasK"), "{}", d.message);
+    }
+
     #[test]
     fn sam_alias_references_are_deploy_time_values() {
         let t = r#"{"Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"AutoPublishAlias": "live"}},
