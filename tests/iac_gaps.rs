@@ -397,3 +397,42 @@ fn terraform_for_each_role_uses_its_own_data_source_instance() {
         "{err}"
     );
 }
+
+/// Over the real templates of `../shared/corpus/iac-real/`: no template is rejected as a whole
+/// (YAML that cfn-lint reads — PyYAML's continuation indentation, `!ValueOf`, `Fn::FindInMap`
+/// inside `Fn::Sub` — parses; a duplicate key is an error of the values that hold it), and every
+/// policy-bearing part is read or reported.
+#[test]
+fn real_templates_are_read_not_rejected() {
+    let dir = "../shared/corpus/iac-real/awslabs+aws-cloudformation-templates";
+    let (_, out, err) = tarski(&root(), &["check", "--template", dir, "--format", "json"]);
+    let recs = json_lines(&out);
+    let whole: Vec<String> = recs
+        .iter()
+        .filter(|r| r["code"] == "T0300" && r["severity"] == "error")
+        .map(|r| format!("{} {}", r["file"], r["message"]))
+        .collect();
+    // event.json / event_bad.json are Lambda test events, not templates: not inputs at all.
+    assert!(whole.is_empty(), "templates rejected whole: {whole:#?}");
+    for f in [
+        "FindInMap_Inside_Sub.yaml",
+        "SapPrivateLink.yaml",
+        "CreateHanaBackupSecureBackut.yaml",
+    ] {
+        assert!(
+            !recs
+                .iter()
+                .any(|r| r["file"].as_str().unwrap_or("").ends_with(f) && r["severity"] == "error"),
+            "{f}"
+        );
+    }
+    // Duplicate keys: reported (T0308 outside policies), the rest of the file read.
+    assert!(
+        recs.iter().any(
+            |r| r["code"] == "T0308" && r["file"].as_str().unwrap().ends_with("Portfolio.yaml")
+        ),
+        "{err}"
+    );
+    let policies = recs.iter().filter(|r| r.get("policy").is_some()).count();
+    assert!(policies >= 200, "{policies} policies read");
+}
