@@ -436,3 +436,22 @@ fn real_templates_are_read_not_rejected() {
     let policies = recs.iter().filter(|r| r.get("policy").is_some()).count();
     assert!(policies >= 200, "{policies} policies read");
 }
+
+/// A glob that matches nothing or a directory without templates is an input error (exit 3),
+/// never an empty pass.
+#[test]
+fn an_input_that_stands_for_nothing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().display().to_string();
+    let glob = format!("{empty}/*.yaml");
+    for t in [&empty, &glob] {
+        let (code, m, _) = batch(&["--template", t]);
+        assert_eq!(code, 3, "{t}: {m:#?}");
+        let (code, _, err) = tarski(&root(), &["check", "--template", t]);
+        assert_eq!(code, 3, "{t}: {err}");
+        assert!(
+            err.contains("no template") || err.contains("no file matches"),
+            "{err}"
+        );
+    }
+}

@@ -131,6 +131,9 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
     // A directory (a CDK `cdk.out`) stands for its templates; nested ones are read through
     // their parents, with the parameters those pass.
     let mut given: Vec<PathBuf> = Vec::new();
+    // Inputs that stand for nothing (a glob that matches no file, a directory with no
+    // template): an input error each, never an empty pass.
+    let mut nothing: Vec<(PathBuf, String)> = Vec::new();
     let mut plans: Vec<PathBuf> = a.terraform_plans.clone();
     let mut snapshots: Vec<PathBuf> = a.account_snapshots.clone();
     for t in &a.templates {
@@ -139,7 +142,21 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
             // Every template below the directory (or matching the glob), by content: a
             // directory of `*.yaml` templates, a CDK `cdk.out`; plans and snapshots found
             // there are read as what they are.
-            for (p, kind) in iac_files(t) {
+            let found = iac_files(t);
+            if found.is_empty() {
+                nothing.push((
+                    t.clone(),
+                    if t.is_dir() {
+                        format!(
+                            "no template, plan or snapshot in the directory {}",
+                            t.display()
+                        )
+                    } else {
+                        format!("no file matches `{}`", t.display())
+                    },
+                ));
+            }
+            for (p, kind) in found {
                 match kind {
                     iac::InputKind::Template => given.push(p),
                     iac::InputKind::TerraformPlan => plans.push(p),
@@ -171,6 +188,12 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
         .into_iter()
         .map(|p| (p, opts.clone(), 0, None))
         .collect();
+    // Reading such an input fails (a directory, a path that does not exist), with why first.
+    queue.extend(
+        nothing
+            .into_iter()
+            .map(|(p, why)| (p, opts.clone(), 8, Some(why))),
+    );
     while let Some((path, o, depth, from)) = queue.pop_front() {
         if !seen.insert(path.clone()) {
             continue;
