@@ -455,3 +455,15 @@ fn an_input_that_stands_for_nothing_is_an_error() {
         );
     }
 }
+
+/// `batch DIR` on a directory with nothing to check is an error, not a pass.
+#[test]
+fn batch_of_an_empty_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = tarski(
+        &root(),
+        &["batch", "--no-progress", &dir.path().display().to_string()],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no policy file"), "{err}");
+}

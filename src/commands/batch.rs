@@ -42,12 +42,17 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
             }
             out.extend(found);
         } else if p.is_dir() {
+            let before = out.len();
             out.extend(glob_files(p, "*.json"));
             // Templates in YAML too (read as templates by content, src/iac/mod.rs).
             for (f, _) in crate::iac::scan(p).0 {
                 if !out.contains(&f) {
                     out.push(f);
                 }
+            }
+            if out.len() == before {
+                // Nothing to check is not a pass.
+                bail!("{i}: no policy file (*.json) or template in this directory");
             }
         } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
             let text = crate::load::read_text(p)?;
