@@ -1,6 +1,27 @@
 //! `tarski`: the command line. Argument parsing, file reading, output formats and exit codes
 //! live here; all policy semantics live in `tarski-compiler`, all solving in `tarski-solver`.
 
+// Standard output carries answers: a failed write must end the run with a code that is not an
+// answer (src/exit.rs), never be ignored or panic. Standard error carries diagnostics: a failed
+// write there must not change the answer or abort (`2>/dev/full`). These shadow std's macros
+// for every module of this crate.
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($t:tt)*) => { $crate::exit::out(format_args!($($t)*)) };
+}
+macro_rules! println {
+    () => { $crate::exit::out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::exit::out_line(format_args!($($t)*)) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::exit::err(format_args!($($t)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::exit::err(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::exit::err_line(format_args!($($t)*)) };
+}
+
 mod cli;
 mod commands;
 mod exit;
@@ -30,13 +51,11 @@ fn main() -> ExitCode {
         }
     };
     // A panic is a bug: say so plainly and exit with the internal-error code, never with a
-    // code that could be read as an answer. A closed output pipe (`| head`) is not a bug.
+    // code that could be read as an answer. Writes to stdout never panic (`exit::out`); the
+    // hook writes with `eprintln!` of this crate, which ignores a failing stderr instead of
+    // panicking inside the hook (an abort).
     std::panic::set_hook(Box::new(|info| {
-        let msg = info.to_string();
-        if msg.contains("Broken pipe") || msg.contains("failed printing to stdout") {
-            std::process::exit(0);
-        }
-        eprintln!("internal error: {msg}");
+        eprintln!("internal error: {info}");
         eprintln!("this is a bug in Tarski; please report it with the input that caused it");
     }));
     let values = match &cli.command {
@@ -68,6 +87,7 @@ fn main() -> ExitCode {
         cli::Command::Batch(a) => commands::batch::run_batch(a),
         cli::Command::Merge(a) => commands::merge::run(a),
     });
+    exit::flush_stdout();
     match result {
         Ok(Ok(c)) => exit::code(c),
         Ok(Err(e)) => {

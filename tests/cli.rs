@@ -633,3 +633,159 @@ fn help_exits_0_and_lists_exit_codes() {
     let r = s.run(&["--bogus-flag"]);
     assert_eq!(r.code, Some(3), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------------------
+// hardening (issue 15): output failures, exit codes
+// ---------------------------------------------------------------------------------------
+
+/// Run with stdout sent to `stdout` and stderr to `stderr`; the exit code (None: a signal).
+fn run_with(
+    s: &Scratch,
+    args: &[&str],
+    stdout: std::process::Stdio,
+    stderr: std::process::Stdio,
+) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(args)
+        .current_dir(s.0.path())
+        .env("NO_COLOR", "1")
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    // A piped stdout is dropped unread: its reader is gone (`| true`).
+    drop(child.stdout.take());
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+    }
+    (child.wait().unwrap().code(), err)
+}
+
+fn dev_full() -> std::process::Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const READ_ONE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+/// Issue 15 finding 1: `subset A R >/dev/full` exited 0 ("holds") where the answer is 1.
+#[test]
+fn a_failed_stdout_write_never_exits_0() {
+    use std::process::Stdio;
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    s.file("bad.json", BAD_EFFECT);
+    s.file(
+        "req.json",
+        r#"{"principal":"arn:aws:iam::111122223333:user/u","action":"s3:PutObject","resource":"arn:aws:s3:::b/k"}"#,
+    );
+    let cases: [&[&str]; 5] = [
+        &["subset", "A.json", "R.json"],
+        &["can", "R.json", "--action", "iam:CreateUser"],
+        &["eval", "R.json", "--request", "req.json"],
+        &["check", "bad.json", "--format", "json"],
+        &["batch", "A.json", "--format", "json", "--no-progress"],
+    ];
+    for args in cases {
+        let full = run_with(&s, args, dev_full(), Stdio::piped());
+        assert_eq!(full.0, Some(3), "{args:?} >/dev/full: {}", full.1);
+        assert!(
+            full.1.contains("cannot write to standard output"),
+            "{args:?}: {}",
+            full.1
+        );
+        let closed = run_with(&s, args, Stdio::piped(), Stdio::piped());
+        assert_eq!(closed.0, Some(141), "{args:?} | true: {}", closed.1);
+        assert!(!closed.1.contains("panicked"), "{}", closed.1);
+    }
+}
+
+/// Issue 15 finding 14: `check bad.json 2>/dev/full` aborted; a failing stderr must neither
+/// abort nor change the answer.
+#[test]
+fn a_full_stderr_does_not_change_the_answer() {
+    use std::process::Stdio;
+    let s = Scratch::new();
+    s.file("bad.json", BAD_EFFECT);
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    let r = run_with(&s, &["check", "bad.json"], Stdio::null(), dev_full());
+    assert_eq!(r.0, Some(1));
+    let r = run_with(
+        &s,
+        &["subset", "A.json", "R.json"],
+        Stdio::null(),
+        dev_full(),
+    );
+    assert_eq!(r.0, Some(1));
+    let r = run_with(&s, &["check", "missing.json"], Stdio::null(), dev_full());
+    assert_eq!(r.0, Some(3));
+}
+
+/// Issue 15 findings 1 and 12: `--output` is opened before the work, written through a
+/// temporary file and renamed; a failure leaves the previous report untouched and no
+/// temporary file behind.
+#[test]
+fn output_is_opened_first_and_replaced_atomically() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    // A directory that does not exist: refused before any work.
+    let r = s.run(&["batch", "A.json", "--output", "nodir/out.json"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot write nodir/out.json"),
+        "{}",
+        r.stderr
+    );
+    // A run that fails after the output was opened keeps the old report.
+    s.file("out.json", "OLD");
+    let r = s.run(&[
+        "batch",
+        "A.json",
+        "--spec",
+        "missing.tq",
+        "--output",
+        "out.json",
+    ]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(s.0.path().join("out.json")).unwrap(),
+        "OLD"
+    );
+    // A run that succeeds replaces it.
+    let r = s.run(&[
+        "batch",
+        "A.json",
+        "--format",
+        "json",
+        "--no-progress",
+        "--output",
+        "out.json",
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let text = std::fs::read_to_string(s.0.path().join("out.json")).unwrap();
+    assert!(text.contains("no-admin"), "{text}");
+    let names: Vec<String> = std::fs::read_dir(s.0.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    // A device cannot take the report: exit 3, not a success with an empty report.
+    for cmd in ["batch", "merge"] {
+        let args: &[&str] = if cmd == "batch" {
+            &["batch", "A.json", "--no-progress", "--output", "/dev/full"]
+        } else {
+            &["merge", "out.json", "--output", "/dev/full"]
+        };
+        let r = s.run(args);
+        assert_eq!(r.code, Some(3), "{cmd}: {}", r.stderr);
+        assert!(r.stderr.contains("cannot write /dev/full"), "{}", r.stderr);
+    }
+}

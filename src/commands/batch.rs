@@ -4,7 +4,6 @@
 //! A bad input is reported as an error record for its file; the rest of the run goes on.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::parse_expr;
 use tarski_compiler::spec::ast::{Level, Quantifier};
 
-use crate::cli::{BatchArgs, ReportFormat, RunArgs};
+use crate::cli::{BatchArgs, ReportFormat};
 use crate::run::{input_error, question, run, Job, Location, Question, Record};
 use crate::spec_load::{glob_files, set_of_policies};
 
@@ -119,25 +118,18 @@ pub fn write_report(
     records: &[Record],
     files: usize,
     descriptions: &BTreeMap<String, String>,
-    run: &RunArgs,
+    format: ReportFormat,
+    sink: crate::report::Sink,
 ) -> Result<()> {
     let mut buf: Vec<u8> = Vec::new();
-    match run.format {
+    match format {
         ReportFormat::Text => crate::report::human(records, files, &mut buf)?,
         ReportFormat::Json => crate::report::json_lines(records, &mut buf)?,
         ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
     }
-    match &run.output {
-        Some(p) => {
-            std::fs::write(p, &buf).map_err(|e| anyhow!("cannot write {}: {e}", p.display()))?
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = out.write_all(&buf);
-        }
-    }
-    if run.output.is_some() && run.format != ReportFormat::Text {
+    let to_file = sink.is_file();
+    sink.finish(&buf)?;
+    if to_file && format != ReportFormat::Text {
         // Keep the human summary on the terminal when the report goes to a file.
         let c = crate::report::counts(records);
         eprintln!(
@@ -154,6 +146,7 @@ pub fn write_report(
 
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let opts = crate::commands::verify::options(&args.run)?;
+    let sink = crate::report::Sink::open(args.run.output.as_deref())?;
     let files = collect(&args.inputs)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
@@ -329,7 +322,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         .filter(|f| in_shard(&f.display().to_string()))
         .count()
         + iac.inputs;
-    write_report(&records, counted, &descriptions, &args.run)?;
+    write_report(&records, counted, &descriptions, args.run.format, sink)?;
     Ok(crate::commands::verify::exit_code(&records))
 }
 

@@ -2,9 +2,10 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{MergeArgs, RunArgs};
+use crate::cli::MergeArgs;
 
 pub fn run(args: &MergeArgs) -> Result<u8> {
+    let sink = crate::report::Sink::open(args.output.as_deref())?;
     let mut records = Vec::new();
     for f in &args.files {
         let text = crate::load::read_text(f)?;
@@ -27,14 +28,6 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         f.dedup();
         f.len()
     };
-    let run = RunArgs {
-        timeout: 1.0,
-        witnesses: 1,
-        known_actions: false,
-        jobs: None,
-        format: args.format,
-        output: args.output.clone(),
-    };
-    crate::commands::batch::write_report(&records, files, &Default::default(), &run)?;
+    crate::commands::batch::write_report(&records, files, &Default::default(), args.format, sink)?;
     Ok(crate::commands::verify::exit_code(&records))
 }

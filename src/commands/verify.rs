@@ -42,17 +42,19 @@ pub fn exit_code(records: &[crate::run::Record]) -> u8 {
 }
 
 pub fn run(args: &VerifyArgs) -> Result<u8> {
+    let opts = options(&args.run)?;
+    let sink = crate::report::Sink::open(args.run.output.as_deref())?;
     let spec = crate::spec_load::read(&args.spec)?;
     let names = crate::spec_load::resolve(&spec)?;
     let jobs = crate::spec_load::jobs(&spec, &names, None);
-    let opts = options(&args.run)?;
     let records = crate::commands::batch::run_jobs(&jobs, &opts, args.run.jobs, false)?;
     let files = names.len();
     crate::commands::batch::write_report(
         &records,
         files,
         &crate::spec_load::descriptions(&spec),
-        &args.run,
+        args.run.format,
+        sink,
     )?;
     Ok(exit_code(&records))
 }
