@@ -789,3 +789,38 @@ fn output_is_opened_first_and_replaced_atomically() {
         assert!(r.stderr.contains("cannot write /dev/full"), "{}", r.stderr);
     }
 }
+
+/// Issue 15 finding 2: a duplicated manifest key kept the last one (`can` then said
+/// "unreachable, proved"); every JSON input refuses duplicates, with line and column.
+#[test]
+fn duplicate_keys_in_manifests_and_requests_are_refused() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    s.file(
+        "set.json",
+        "{\"identity\": [\"A.json\"],\n \"identity\": [\"R.json\"]}",
+    );
+    let r = s.run(&["can", "--set", "set.json", "--action", "iam:CreateUser"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("set.json: line 2, column 2: duplicate key `identity`"),
+        "{}",
+        r.stderr
+    );
+    s.file(
+        "set.toml",
+        "identity = [\"A.json\"]\nidentity = [\"R.json\"]\n",
+    );
+    let r = s.run(&["can", "--set", "set.toml", "--action", "iam:CreateUser"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("duplicate key"), "{}", r.stderr);
+    s.file(
+        "req.json",
+        r#"{"principal":"arn:aws:iam::111122223333:user/u","action":"s3:GetObject","action":"s3:PutObject","resource":"*"}"#,
+    );
+    let r = s.run(&["eval", "R.json", "--request", "req.json"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("duplicate key `action`"), "{}", r.stderr);
+}

@@ -12,8 +12,8 @@ fn request(args: &EvalArgs) -> Result<Request> {
     let mut req = match &args.request {
         Some(p) => {
             let text = crate::load::read_text(p)?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+            let v = tarski_compiler::json::parse_value(&text)
+                .map_err(|e| anyhow!("{}: {e}", p.display()))?;
             Request::from_json(&v).map_err(|e| anyhow!("{}: {e}", p.display()))?
         }
         None => Request::default(),
@@ -36,8 +36,8 @@ fn request(args: &EvalArgs) -> Result<Request> {
     }
     if let Some(p) = &args.context_json {
         let text = crate::load::read_text(p)?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        let v = tarski_compiler::json::parse_value(&text)
+            .map_err(|e| anyhow!("{}: {e}", p.display()))?;
         let c = Context::from_json(&v).map_err(|e| anyhow!("{}: {e}", p.display()))?;
         for (k, vals) in c.iter() {
             req.context.set(k, vals.to_vec());

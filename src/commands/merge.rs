@@ -14,7 +14,7 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let v: serde_json::Value = serde_json::from_str(line)
+            let v = tarski_compiler::json::parse_value(line)
                 .map_err(|e| anyhow!("{}:{}: {e}", f.display(), i + 1))?;
             let r = crate::report::from_json(&v)
                 .ok_or_else(|| anyhow!("{}:{}: not a tarski batch record", f.display(), i + 1))?;
