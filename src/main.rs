@@ -58,6 +58,10 @@ fn main() -> ExitCode {
         eprintln!("internal error: {info}");
         eprintln!("this is a bug in Tarski; please report it with the input that caused it");
     }));
+    if let Err(e) = load::allow_paths(&cli.allow_path) {
+        eprintln!("error: {e:#}");
+        return exit::code(exit::BAD_INPUT);
+    }
     let values = match &cli.command {
         cli::Command::Check(a) => Some(&a.iac.values),
         cli::Command::Batch(a) => Some(&a.iac.values),

@@ -824,3 +824,117 @@ fn duplicate_keys_in_manifests_and_requests_are_refused() {
     assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("duplicate key `action`"), "{}", r.stderr);
 }
+
+/// Issue 15 finding 3: manifest entries could name any file (`/etc/passwd`, `../`); they stay
+/// in the manifest's directory tree unless `--allow-path` widens it.
+#[test]
+fn manifest_paths_stay_inside_the_manifest_tree() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    std::fs::create_dir(s.0.path().join("sub")).unwrap();
+    s.file("sub/abs.json", r#"{"identity": ["/etc/passwd"]}"#);
+    s.file("sub/up.json", r#"{"identity": ["../A.json"]}"#);
+    s.file("sub/dev.json", r#"{"identity": ["/dev/zero"]}"#);
+    for m in ["sub/abs.json", "sub/up.json", "sub/dev.json"] {
+        let r = s.run(&["can", "--set", m, "--action", "iam:CreateUser"]);
+        assert_eq!(r.code, Some(3), "{m}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("outside"), "{m}: {}", r.stderr);
+        assert!(!r.stderr.contains("root:"), "{m}: {}", r.stderr);
+    }
+    let r = s.run(&[
+        "can",
+        "--set",
+        "sub/up.json",
+        "--action",
+        "iam:CreateUser",
+        "--allow-path",
+        ".",
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // Widened to /dev, a device is still not a policy file.
+    let r = s.run(&[
+        "can",
+        "--set",
+        "sub/dev.json",
+        "--action",
+        "iam:CreateUser",
+        "--allow-path",
+        "/dev",
+    ]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a device, not a regular file"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 15 finding 6: `check /dev/zero` and `merge /dev/zero` read until 3 GB (the size
+/// check used the length of the file, 0 for a device); a FIFO in a batch directory hung.
+#[test]
+fn devices_and_fifos_neither_exhaust_memory_nor_hang() {
+    let s = Scratch::new();
+    for args in [
+        &["check", "/dev/zero"][..],
+        &["merge", "/dev/zero"],
+        &["eval", "/dev/zero", "--action", "s3:GetObject"],
+    ] {
+        let r = s.run(args);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("larger than the limit"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    std::fs::create_dir(s.0.path().join("dir")).unwrap();
+    s.file("dir/ok.json", CLEAN);
+    let fifo = s.0.path().join("dir/a.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = s.run(&["batch", "dir", "--format", "json", "--no-progress"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    let recs = json_lines(&r.stdout);
+    let fifo_rec = recs
+        .iter()
+        .find(|r| r["file"] == "dir/a.json")
+        .unwrap_or_else(|| panic!("the FIFO is reported: {}", r.stdout));
+    assert_eq!(fifo_rec["status"], "error");
+    assert!(
+        fifo_rec["message"]
+            .as_str()
+            .unwrap()
+            .contains("a FIFO, not a regular file"),
+        "{fifo_rec}"
+    );
+}
+
+/// Issue 15 finding 9: a directory symlink cycle made `batch` count a file twice (two made it
+/// hang).
+#[test]
+fn batch_directory_walks_survive_symlink_cycles() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.0.path().join("d/e")).unwrap();
+    s.file("d/e/p.json", CLEAN);
+    std::os::unix::fs::symlink("..", s.0.path().join("d/e/up")).unwrap();
+    std::os::unix::fs::symlink("../e", s.0.path().join("d/e/again")).unwrap();
+    let r = s.run(&["batch", "d", "--format", "json", "--no-progress"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let files: std::collections::BTreeSet<String> = json_lines(&r.stdout)
+        .iter()
+        .map(|r| r["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    // A list file naming paths outside its tree is refused.
+    s.file("list.txt", "/etc/passwd\n");
+    let r = s.run(&["batch", "list.txt", "--no-progress"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("list.txt:1:") && r.stderr.contains("outside"),
+        "{}",
+        r.stderr
+    );
+}

@@ -20,8 +20,10 @@ use crate::cli::{BatchArgs, ReportFormat};
 use crate::run::{input_error, question, run, Job, Location, Question, Record};
 use crate::spec_load::{glob_files, set_of_policies};
 
-/// Expand the inputs to files, in a stable order.
-fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
+/// Expand the inputs to files, in a stable order; `true` marks a file named on the command
+/// line (which may be any kind of file, `<(...)` too), `false` one found in a directory, by a
+/// glob or in a list file (a regular file inside its tree, or an error record).
+fn collect(inputs: &[String]) -> Result<Vec<(PathBuf, bool)>> {
     let mut out = Vec::new();
     for i in inputs {
         let p = Path::new(i);
@@ -39,22 +41,29 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
             if found.is_empty() {
                 bail!("no file matches `{i}`");
             }
-            out.extend(found);
+            out.extend(found.into_iter().map(|f| (f, false)));
         } else if p.is_dir() {
-            out.extend(glob_files(p, "*.json"));
+            out.extend(glob_files(p, "*.json").into_iter().map(|f| (f, false)));
         } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
             let text = crate::load::read_text(p)?;
             let base = p.parent().unwrap_or(Path::new("."));
-            out.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| base.join(l)),
-            );
+            let root = crate::load::root_of(p)?;
+            for (n, l) in text.lines().enumerate() {
+                let l = l.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                let f = crate::load::resolve_inside(&root, base, l, "listed file")
+                    .map_err(|e| anyhow!("{}:{}: {e:#}", p.display(), n + 1))?;
+                out.push((f, false));
+            }
         } else {
-            out.push(p.to_path_buf());
+            out.push((p.to_path_buf(), true));
         }
     }
+    // A file named twice (or reached by two routes) is checked once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|(f, _)| std::fs::canonicalize(f).map_or(true, |c| seen.insert(c)));
     Ok(out)
 }
 
@@ -210,12 +219,18 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
                 .filter(|j| in_shard(&format!("{}\u{0}{}", j.subject, j.check))),
         );
     }
-    for f in &files {
+    for (f, named) in &files {
         let name = f.display().to_string();
         if !in_shard(&name) {
             continue;
         }
-        let text = match crate::load::read_text(f) {
+        let text = match (if *named {
+            Ok(())
+        } else {
+            crate::load::check_regular(f)
+        })
+        .and_then(|()| crate::load::read_text(f))
+        {
             Ok(t) => t,
             Err(e) => {
                 records.push(input_error(&name, format!("{e:#}"), None));
@@ -319,7 +334,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
     let counted = files
         .iter()
-        .filter(|f| in_shard(&f.display().to_string()))
+        .filter(|(f, _)| in_shard(&f.display().to_string()))
         .count()
         + iac.inputs;
     write_report(&records, counted, &descriptions, args.run.format, sink)?;
