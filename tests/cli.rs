@@ -938,3 +938,29 @@ fn batch_directory_walks_survive_symlink_cycles() {
         r.stderr
     );
 }
+
+/// Issue 15 finding 14: `--timeout 1e20` panicked (exit 4); `--jobs 10000` on one file hung.
+#[test]
+fn absurd_timeouts_and_job_counts_are_bad_input() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    for t in ["1e20", "0.0001", "NaN", "inf", "-1"] {
+        let r = s.run(&["subset", "A.json", "R.json", &format!("--timeout={t}")]);
+        assert_eq!(r.code, Some(3), "--timeout {t}: {}", r.stderr);
+        assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+        let r = s.run(&[
+            "batch",
+            "A.json",
+            "--no-progress",
+            &format!("--timeout={t}"),
+        ]);
+        assert_eq!(r.code, Some(3), "batch --timeout {t}: {}", r.stderr);
+    }
+    let r = s.run(&["batch", "A.json", "--no-progress", "--jobs", "10000"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.stderr.contains("--jobs"), "{}", r.stderr);
+    // Many threads for one job: as many as there are jobs.
+    let r = s.run(&["batch", "A.json", "--no-progress", "--jobs", "256"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+}

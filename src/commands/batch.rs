@@ -92,6 +92,8 @@ pub fn run_jobs(
     threads: Option<usize>,
     progress: bool,
 ) -> Result<Vec<Record>> {
+    // Never more threads than jobs (`--jobs 10000` on one file hung starting threads).
+    let threads = threads.map(|t| t.min(jobs.len()).max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()?;

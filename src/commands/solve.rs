@@ -2,7 +2,6 @@
 //! the solver with a proof or a replayed witness.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
@@ -49,11 +48,8 @@ fn constraint(c: &ConstraintArgs) -> Result<Option<Expr>> {
 }
 
 fn options(s: &SolveArgs) -> Result<Options> {
-    if !(s.timeout.is_finite() && s.timeout > 0.0) {
-        return Err(anyhow!("--timeout must be a positive number of seconds"));
-    }
     Ok(Options {
-        timeout: Duration::from_secs_f64(s.timeout),
+        timeout: crate::commands::timeout(s.timeout)?,
         witnesses: s.witnesses.max(1),
         known_actions: s.known_actions,
         syntactic: !s.no_fast_path,

@@ -1,18 +1,18 @@
 //! `tarski verify SPEC.tq`: every assertion's result, with witnesses; exit 0 only when all hold.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use crate::cli::{RunArgs, VerifyArgs};
 use crate::run::Status;
 
 pub fn options(r: &RunArgs) -> Result<tarski_solver::Options> {
-    if !(r.timeout.is_finite() && r.timeout > 0.0) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
+    if r.jobs
+        .is_some_and(|j| j == 0 || j > crate::commands::MAX_JOBS)
+    {
+        anyhow::bail!("--jobs: must be from 1 to {}", crate::commands::MAX_JOBS);
     }
     Ok(tarski_solver::Options {
-        timeout: Duration::from_secs_f64(r.timeout),
+        timeout: crate::commands::timeout(r.timeout)?,
         witnesses: r.witnesses.max(1),
         known_actions: r.known_actions,
         syntactic: true,
