@@ -95,7 +95,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(c)) => exit::code(c),
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render::clean_lines(&format!("{e:#}")));
             exit::code(exit::BAD_INPUT)
         }
         Err(_) => exit::code(exit::INTERNAL),

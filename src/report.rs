@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 use tarski_compiler::spec::ast::Level;
 
+use crate::render::clean;
 use crate::run::{Location, Record, Status};
 
 pub fn counts(records: &[Record]) -> BTreeMap<Status, usize> {
@@ -28,10 +29,10 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
             out,
             "{}: {} [{}] {}: {}",
             r.status.as_str().to_uppercase(),
-            loc,
-            r.check,
-            r.subject,
-            r.message
+            clean(&loc),
+            clean(&r.check),
+            clean(&r.subject),
+            clean(&r.message)
         )?;
         if let Some(w) = r.witnesses.first() {
             let ctx: Vec<String> = w
@@ -40,8 +41,7 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
                 .iter()
                 .map(|(k, v)| format!("{k}={}", v.join(",")))
                 .collect();
-            writeln!(
-                out,
+            let line = format!(
                 "    witness: {} {} on {}{}",
                 w.request.principal,
                 w.request.action,
@@ -51,9 +51,10 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
                 } else {
                     format!(" with {}", ctx.join(" "))
                 }
-            )?;
+            );
+            writeln!(out, "{}", clean(&line))?;
             for n in &w.notes {
-                writeln!(out, "    note: {n}")?;
+                writeln!(out, "    note: {}", clean(n))?;
             }
         }
     }
@@ -80,8 +81,8 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
                 out,
                 "  {:>9.1} ms  {} [{}]",
                 r.elapsed.as_secs_f64() * 1000.0,
-                r.subject,
-                r.check
+                clean(&r.subject),
+                clean(&r.check)
             )?;
         }
     }

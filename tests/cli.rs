@@ -964,3 +964,88 @@ fn absurd_timeouts_and_job_counts_are_bad_input() {
     let r = s.run(&["batch", "A.json", "--no-progress", "--jobs", "256"]);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
 }
+
+/// Issue 15 finding 4: a Sid holding `\r\u001b[1A\u001b[2K` made a terminal show an allowed
+/// request as "ImplicitDeny"; Sids, actions, resources and file names reach text output
+/// escaped, and the Sid is linted (T0220).
+#[test]
+fn control_characters_never_reach_text_output() {
+    let s = Scratch::new();
+    let sid = "Ok\r\u{1b}[1A\u{1b}[2KImplicitDeny";
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    .to_string();
+    s.file("p.json", &policy);
+    let name = "evil\u{1b}[2K.json";
+    s.file(name, &policy);
+    s.file("R.json", READ_ONE);
+    let runs = [
+        s.run(&[
+            "eval",
+            "p.json",
+            "--principal",
+            "arn:aws:iam::111122223333:user/u",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::b/k",
+        ]),
+        s.run(&["check", "p.json"]),
+        s.run(&["check", name, "--kind", "identity"]),
+        s.run(&["batch", name, "--no-progress"]),
+        s.run(&["batch", "p.json", "--check", "no-admin", "--no-progress"]),
+        s.run(&["subset", "p.json", "R.json"]),
+        s.run(&["check", "missing\u{1b}[2K.json"]),
+    ];
+    for r in &runs {
+        assert!(
+            !r.stdout.contains('\u{1b}') && !r.stderr.contains('\u{1b}'),
+            "raw escape in output:\n{:?}\n{:?}",
+            r.stdout,
+            r.stderr
+        );
+        assert!(!r.stdout.contains('\r') && !r.stderr.contains('\r'));
+    }
+    assert_eq!(runs[0].code, Some(0), "{}", runs[0].stderr);
+    assert!(runs[0].stdout.starts_with("Allow\n"), "{}", runs[0].stdout);
+    assert!(
+        runs[1].stderr.contains("warning[T0220]"),
+        "{}",
+        runs[1].stderr
+    );
+    assert!(runs[1].stderr.contains("\\u{1b}"), "{}", runs[1].stderr);
+    assert!(
+        runs[2].stderr.contains("evil\\u{1b}[2K.json"),
+        "{}",
+        runs[2].stderr
+    );
+}
+
+/// Issue 15 finding 10: diagnostics on a one-line (minified) document echoed the whole line
+/// each (20,000 statements: 356 MB of output). Snippets are clipped around the span, with the
+/// real line and column.
+#[test]
+fn snippets_on_minified_documents_are_clipped() {
+    let s = Scratch::new();
+    let n = 2000;
+    let statements: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}))
+        .collect();
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    assert!(doc.len() > 100_000);
+    s.file("min.json", &doc);
+    let r = s.run(&["check", "min.json"]);
+    assert_eq!(r.code, Some(0), "{}", &r.stderr[..2000.min(r.stderr.len())]);
+    assert_eq!(r.stderr.matches("warning[T0201]").count(), n);
+    let longest = r.stderr.lines().map(str::len).max().unwrap();
+    assert!(longest < 400, "a line of {longest} bytes");
+    assert!(r.stderr.len() < n * 1000, "{} bytes", r.stderr.len());
+    // The last one points at its real column.
+    let last = doc.rfind("s3:GetObjekt").unwrap();
+    assert!(
+        r.stderr.contains(&format!("min.json:1:{last}")),
+        "column {} missing",
+        last
+    );
+    assert!(r.stderr.contains('…'));
+}

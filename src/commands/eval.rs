@@ -7,6 +7,7 @@ use tarski_compiler::request::{Context, Request};
 
 use crate::cli::{EvalArgs, Format};
 use crate::exit;
+use crate::render::clean;
 
 fn request(args: &EvalArgs) -> Result<Request> {
     let mut req = match &args.request {
@@ -99,14 +100,14 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
                         tarski_compiler::policy::Effect::Allow => "allow",
                         tarski_compiler::policy::Effect::Deny => "deny",
                     },
-                    m.file,
+                    clean(&m.file),
                     m.line,
-                    m.statement,
+                    clean(&m.statement.to_string()),
                     m.role.describe()
                 );
             }
             for b in &ev.blocked_by {
-                println!("  blocked: {b}");
+                println!("  blocked: {}", clean(&b.to_string()));
             }
         }
         Format::Json => {

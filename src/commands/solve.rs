@@ -60,17 +60,20 @@ use crate::run::witness_json;
 
 fn print_witness(w: &Witness, n: usize) {
     println!("  witness {n}:");
-    println!("    principal  {}", w.request.principal);
-    println!("    action     {}", w.request.action);
-    println!("    resource   {}", w.request.resource);
+    // Witness values come from policy text: never print them raw (src/render.rs, `clean`).
+    use crate::render::clean;
+    println!("    principal  {}", clean(&w.request.principal));
+    println!("    action     {}", clean(&w.request.action));
+    println!("    resource   {}", clean(&w.request.resource));
     if let Some(a) = &w.request.resource_account {
         println!("    (resource in account {a})");
     }
     for (k, v) in w.request.context.iter() {
         println!(
-            "    context    {k} = {}",
+            "    context    {} = {}",
+            clean(k),
             if v.len() == 1 {
-                v[0].clone()
+                clean(&v[0]).into_owned()
             } else {
                 format!("{v:?}")
             }
@@ -80,7 +83,7 @@ fn print_witness(w: &Witness, n: usize) {
         println!("    context    (none needed)");
     }
     for note in &w.notes {
-        println!("    note: {note}");
+        println!("    note: {}", clean(note));
     }
 }
 
