@@ -37,6 +37,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Stack of the thread doing the work, and of batch workers (`commands::batch::run_jobs`).
+pub const WORK_STACK: usize = 1 << 30;
+
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
@@ -80,7 +83,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let result = std::panic::catch_unwind(|| match &cli.command {
+    // The work runs on a thread with a large stack: Z3 rewrites regular expressions
+    // recursively, one frame per pattern character (a resource of `?*` x 5000 overflowed the
+    // 8 MiB main stack and aborted with exit 134). The stack is reserved, not committed.
+    let work = || match &cli.command {
         cli::Command::Check(a) => commands::check::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),
         cli::Command::Expand(a) => commands::expand::run(a),
@@ -90,6 +96,16 @@ fn main() -> ExitCode {
         cli::Command::Verify(a) => commands::verify::run(a),
         cli::Command::Batch(a) => commands::batch::run_batch(a),
         cli::Command::Merge(a) => commands::merge::run(a),
+    };
+    let result = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tarski".into())
+            .stack_size(WORK_STACK)
+            .spawn_scoped(scope, || std::panic::catch_unwind(work))
+            .map_or_else(
+                |_| Ok(Err(anyhow::anyhow!("cannot start the worker thread"))),
+                |h| h.join().unwrap_or_else(Err),
+            )
     });
     exit::flush_stdout();
     match result {

@@ -408,3 +408,28 @@ fn a_diamond_of_includes_reads_each_file_once() {
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("1 checks over"), "{}", r.stdout);
 }
+
+/// Issue 15 finding 8: a spec with 10,000 nested `not` (40 KB) aborted `verify` and
+/// `batch --spec` with a stack overflow (exit 134, no message).
+#[test]
+fn deeply_nested_specs_are_parse_errors() {
+    let deep = format!(
+        "policy esc = \"esc.json\"\nassert cannot(esc, {}action == \"s3:GetObject\")\n",
+        "not ".repeat(10_000)
+    );
+    let d = scratch(&[("deep.tq", &deep)]);
+    for args in [
+        &["verify", "deep.tq"][..],
+        &["batch", "esc.json", "--spec", "deep.tq", "--no-progress"],
+    ] {
+        let r = tarski_in(d.path(), args);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("error[T0400]"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("nested deeper than 100 levels"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("deep.tq:2:"), "{}", r.stderr);
+    }
+}

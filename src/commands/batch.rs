@@ -96,6 +96,7 @@ pub fn run_jobs(
     let threads = threads.map(|t| t.min(jobs.len()).max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
+        .stack_size(crate::WORK_STACK / 4)
         .build()?;
     let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let b = indicatif::ProgressBar::new(jobs.len() as u64);
