@@ -40,7 +40,45 @@ use clap::Parser;
 /// Stack of the thread doing the work, and of batch workers (`commands::batch::run_jobs`).
 pub const WORK_STACK: usize = 1 << 30;
 
+/// Ctrl-C (SIGINT) and SIGTERM stop the run, say so, and leave no report behind. They are
+/// blocked in every thread (threads inherit the mask of the thread that starts them, so this
+/// runs first) and taken by one thread with `sigwait`: Z3 installs its own SIGINT handler
+/// during a check, which cancelled that one check and let a batch run on and write a report
+/// that looked complete (issue 15, finding 11). A blocked signal never reaches that handler.
+fn handle_interrupts() {
+    // SAFETY: plain libc calls on a local, zero-initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut sig: libc::c_int = 0;
+                if libc::sigwait(&set, &mut sig) == 0 {
+                    report::discard_pending_output();
+                    eprintln!(
+                        "tarski: interrupted ({}); the run stopped and wrote no report",
+                        if sig == libc::SIGINT {
+                            "Ctrl-C"
+                        } else {
+                            "SIGTERM"
+                        }
+                    );
+                    // Straight out: other threads may be inside Z3, whose state must not be
+                    // torn down under them by exit handlers.
+                    libc::_exit(i32::from(exit::INTERRUPTED));
+                }
+            });
+    }
+}
+
 fn main() -> ExitCode {
+    handle_interrupts();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

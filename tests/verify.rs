@@ -433,3 +433,43 @@ fn deeply_nested_specs_are_parse_errors() {
         assert!(r.stderr.contains("deep.tq:2:"), "{}", r.stderr);
     }
 }
+
+/// Issue 15 finding 11: Ctrl-C inside a Z3 call was swallowed by Z3's handler (the check
+/// became unknown and the run went on to write a complete-looking report). Now the run stops
+/// at once with exit 130, says so, and the previous report is left as it was.
+#[test]
+fn ctrl_c_stops_the_run_and_writes_no_report() {
+    // A question that keeps Z3 busy for minutes (regex derivatives of a long pattern).
+    let slow = format!(
+        "policy esc = \"esc.json\"\nassert cannot(esc, resource like \"arn:aws:s3:::{}\")\n",
+        "?*".repeat(1500)
+    );
+    let d = scratch(&[("slow.tq", &slow), ("out.json", "OLD")]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(["verify", "slow.tq", "--output", "out.json"])
+        .current_dir(d.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it get into the solver (the outcome must not depend on how far it got).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (Ctrl-C)"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("out.json")).unwrap(),
+        "OLD"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
