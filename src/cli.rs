@@ -9,6 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Let files named inside inputs (spec `include`/`policy`/`set`, manifest entries, batch
+    /// list files) resolve below DIR too. By default they must stay in the directory tree of
+    /// the file naming them (the top spec's, the manifest's, the list's).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub allow_path: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
