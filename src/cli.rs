@@ -113,6 +113,13 @@ pub struct BatchArgs {
     /// Templates, Terraform plans and account snapshots (docs/iac.md, docs/ci.md).
     #[command(flatten)]
     pub iac: crate::iac::IacCheckArgs,
+    /// The configuration (suppressions, severities, what blocks, template values; docs/ci.md)
+    /// (default: `tarski.toml` in the working directory or the nearest one above it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A JSON report of an earlier run (`batch --format json`): only findings not in it block.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_findings: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
