@@ -107,6 +107,31 @@ impl Decimal {
     }
 }
 
+/// The decimal `n · 10^-scale` for an integer numeral `n` as a solver prints it (`123`,
+/// `-123` or `(- 123)`), of any size; `None` when `n` is not an integer numeral.
+pub fn scaled_numeral(n: &str, scale: u32) -> Option<String> {
+    let t = n.trim();
+    let (neg, digits) = match t.strip_prefix("(-").and_then(|r| r.strip_suffix(')')) {
+        Some(inner) => (true, inner.trim()),
+        None => match t.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, t),
+        },
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    let sign = if neg { "-" } else { "" };
+    Some(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
+}
+
 impl std::fmt::Display for Decimal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.scale == 0 {
@@ -471,6 +496,14 @@ mod tests {
         assert_eq!(compare_numbers("-2.5", "-2.25"), Some(Ordering::Less));
         assert_eq!(compare_numbers(".5", "0.5"), Some(Ordering::Equal));
         assert_eq!(d("2.5").scaled_text(3), "2500");
+        let big = format!("(- 1{})", "0".repeat(40));
+        let text = scaled_numeral(&big, 2).unwrap();
+        assert_eq!(
+            compare_numbers(&text, &format!("-1{}", "0".repeat(38))),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(scaled_numeral("5", 2).as_deref(), Some("0.05"));
+        assert_eq!(scaled_numeral("x", 2), None);
         assert_eq!(d("-7").scaled_text(2), "-700");
         assert_eq!(d("3.250").to_string(), "3.25");
         assert_eq!(d("-0.05").to_string(), "-0.05");

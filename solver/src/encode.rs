@@ -562,10 +562,23 @@ impl Encoded {
         for (v, t) in &self.vars {
             let val = match t {
                 VarTerm::Choice(x) => Value::Cell(usize::try_from(int_of(x)).unwrap_or(0)),
-                VarTerm::Number { ok, n, scale } => Value::Number(bool_of(ok).then(|| Decimal {
-                    mantissa: int_of(n),
-                    scale: *scale,
-                })),
+                VarTerm::Number { ok, n, scale } => {
+                    let v = m.eval(n, true);
+                    match (bool_of(ok), v.as_ref().and_then(|v| v.as_i128())) {
+                        (false, _) => Value::Number(None),
+                        (true, Some(mantissa)) => Value::Number(Some(Decimal {
+                            mantissa,
+                            scale: *scale,
+                        })),
+                        // Beyond i128 (policy numbers have up to 38 digits): the numeral's text.
+                        (true, None) => Value::Text(
+                            v.and_then(|v| {
+                                tarski_compiler::value::scaled_numeral(&v.to_string(), *scale)
+                            })
+                            .unwrap_or_else(|| "not-a-number".into()),
+                        ),
+                    }
+                }
                 VarTerm::Date { ok, t } => Value::Date(bool_of(ok).then(|| int_of(t))),
                 VarTerm::Ip { ok, v6, a } => Value::Ip(bool_of(ok).then(|| {
                     // Read the 128 bits as two 64-bit numerals (a `bv2int` term is not a numeral).
