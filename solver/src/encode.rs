@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
 use tarski_compiler::logic::problem::{Problem, VarKind};
@@ -19,9 +20,6 @@ use z3::ast::{Bool, Int, Regexp, String as ZString, BV};
 use z3::{Model, Solver};
 
 use crate::assignment::{Assignment, Value};
-
-/// Latest instant a witness date may take (9999-12-31T23:59:59Z), for readable witnesses.
-const MAX_DATE_NANOS: i128 = 253_402_300_799 * 1_000_000_000;
 
 enum VarTerm {
     Choice(Int),
@@ -186,8 +184,20 @@ impl Encoded {
                 },
                 VarKind::Date => {
                     let t = Int::new_const(format!("date:{name}"));
-                    solver.assert(t.ge(Int::from_i64(0)));
-                    solver.assert(t.le(int(MAX_DATE_NANOS)));
+                    // Exactly the instants the evaluator's dates denote (value::in_date_domain).
+                    use tarski_compiler::value as v;
+                    let (lo, hi) = v::DATE_EPOCH_SECONDS;
+                    let step = int(v::DATE_EPOCH_STEP);
+                    let secs = Int::new_const(format!("datesecs:{name}"));
+                    solver.assert(Bool::or(&[
+                        Bool::and(&[t.ge(int(v::DATE_ISO_MIN)), t.le(int(v::DATE_ISO_MAX))]),
+                        // Whole epoch seconds: t = secs * 10^9 (linear, no `mod`).
+                        Bool::and(&[
+                            secs.ge(int(i128::from(lo))),
+                            secs.le(int(i128::from(hi))),
+                            t.eq(Int::mul(&[&secs, &step])),
+                        ]),
+                    ]));
                     VarTerm::Date {
                         ok: Bool::new_const(format!("isdate:{name}")),
                         t,
@@ -198,11 +208,14 @@ impl Encoded {
                     let v6 = Bool::new_const(format!("v6:{name}"));
                     // An IPv4 address lives in the low 32 bits.
                     solver.assert(v6.not().implies(a.extract(127, 32).eq(BV::from_u64(0, 96))));
-                    VarTerm::Ip {
-                        ok: Bool::new_const(format!("isip:{name}")),
-                        v6,
-                        a,
+                    let ok = Bool::new_const(format!("isip:{name}"));
+                    // A key of type IPAddress always holds an address (atoms::value_domain).
+                    if let StrVar::Slot(k, _) = v {
+                        if atoms::value_domain(k) == atoms::ValueDomain::Ip {
+                            solver.assert(&ok);
+                        }
                     }
+                    VarTerm::Ip { ok, v6, a }
                 }
                 VarKind::Strings => {
                     let x = ZString::new_const(format!("str:{name}"));
@@ -493,8 +506,9 @@ impl Encoded {
                 let Some(r) = base.ordering() else {
                     return Bool::from_bool(false);
                 };
-                let k = d.mantissa * 10i128.pow(scale.saturating_sub(d.scale));
-                Bool::and(&[ok.clone(), rel(n, r, &int(k))])
+                // A numeral of any size: `mantissa * 10^(scale - d.scale)` can pass i128.
+                let k = Int::from_str(&d.scaled_text(*scale)).unwrap_or_else(|_| int(0));
+                Bool::and(&[ok.clone(), rel(n, r, &k)])
             }
             (Some(VarTerm::Date { ok, t }), CondValue::Date(d)) => {
                 let Some(r) = base.ordering() else {
@@ -548,10 +562,23 @@ impl Encoded {
         for (v, t) in &self.vars {
             let val = match t {
                 VarTerm::Choice(x) => Value::Cell(usize::try_from(int_of(x)).unwrap_or(0)),
-                VarTerm::Number { ok, n, scale } => Value::Number(bool_of(ok).then(|| Decimal {
-                    mantissa: int_of(n),
-                    scale: *scale,
-                })),
+                VarTerm::Number { ok, n, scale } => {
+                    let v = m.eval(n, true);
+                    match (bool_of(ok), v.as_ref().and_then(|v| v.as_i128())) {
+                        (false, _) => Value::Number(None),
+                        (true, Some(mantissa)) => Value::Number(Some(Decimal {
+                            mantissa,
+                            scale: *scale,
+                        })),
+                        // Beyond i128 (policy numbers have up to 38 digits): the numeral's text.
+                        (true, None) => Value::Text(
+                            v.and_then(|v| {
+                                tarski_compiler::value::scaled_numeral(&v.to_string(), *scale)
+                            })
+                            .unwrap_or_else(|| "not-a-number".into()),
+                        ),
+                    }
+                }
                 VarTerm::Date { ok, t } => Value::Date(bool_of(ok).then(|| int_of(t))),
                 VarTerm::Ip { ok, v6, a } => Value::Ip(bool_of(ok).then(|| {
                     // Read the 128 bits as two 64-bit numerals (a `bv2int` term is not a numeral).
