@@ -35,6 +35,13 @@ fn opts() -> Options {
         witnesses: 1,
         known_actions: false,
         syntactic: true,
+        // Deterministic per-query limits (Z3 rlimit; cvc5 only races string queries when
+        // installed): a busy machine cannot turn a proof into `unknown`.
+        resources: Some(tarski_solver::backend::ResourceLimit {
+            z3: 4_000_000,
+            cvc5: 4_000_000,
+        }),
+        ..Options::default()
     }
 }
 
