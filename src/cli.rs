@@ -9,6 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Let files named inside inputs (spec `include`/`policy`/`set`, manifest entries, batch
+    /// list files) resolve below DIR too. By default they must stay in the directory tree of
+    /// the file naming them (the top spec's, the manifest's, the list's).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub allow_path: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,6 +155,25 @@ pub struct SolveArgs {
     /// Skip the syntactic shortcuts and always run the cell/Z3 engine (for measurement).
     #[arg(long)]
     pub no_fast_path: bool,
+    /// Which solver answers: `portfolio` races Z3 and cvc5 on policy-variable (string)
+    /// queries, first definitive answer wins (docs/z3.md).
+    #[arg(long, value_enum, default_value = "portfolio")]
+    pub solver: SolverArg,
+    /// Run Z3 and cvc5 to the end on every solver query; a contradiction is an internal
+    /// error (exit 4).
+    #[arg(long)]
+    pub cross_check: bool,
+    /// Write every solver problem to DIR as an SMT-LIB file (query-N.smt2) that the
+    /// standalone `z3` and `cvc5 --strings-exp` accept.
+    #[arg(long, value_name = "DIR")]
+    pub emit_smt2: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    Z3,
+    Cvc5,
+    Portfolio,
 }
 
 /// A request constraint: flags and a `--where` expression (docs/cli.md).

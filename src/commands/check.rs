@@ -19,7 +19,9 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             Err(e) => {
                 unreadable += 1;
                 match args.format {
-                    Format::Text => eprintln!("error: {e:#}"),
+                    Format::Text => {
+                        eprintln!("error: {}", crate::render::clean_lines(&format!("{e:#}")))
+                    }
                     Format::Json => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
                 }
                 continue;
@@ -41,7 +43,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                     if p.policy.kind_inferred {
                         eprintln!(
                             "note: {}: read as a{} {} policy (inferred; set it with --kind)",
-                            p.source.name,
+                            crate::render::clean(&p.source.name),
                             if p.policy
                                 .kind
                                 .as_str()

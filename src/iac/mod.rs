@@ -334,9 +334,9 @@ pub fn scan(input: &std::path::Path) -> (Vec<(PathBuf, iac::InputKind)>, Vec<Str
 
 /// Split `batch`'s positional inputs: templates, plans and snapshots (by content) go to the IaC
 /// inputs; the rest are policy files.
-pub fn split_inputs(files: Vec<PathBuf>, iac: &mut IacCheckArgs) -> Vec<PathBuf> {
+pub fn split_inputs(files: Vec<(PathBuf, bool)>, iac: &mut IacCheckArgs) -> Vec<(PathBuf, bool)> {
     let mut policies = Vec::new();
-    for f in files {
+    for (f, named) in files {
         let kind = std::fs::metadata(&f)
             .is_ok_and(|m| m.is_file())
             .then(|| crate::load::read_text(&f).ok())
@@ -346,7 +346,7 @@ pub fn split_inputs(files: Vec<PathBuf>, iac: &mut IacCheckArgs) -> Vec<PathBuf>
             Some(iac::InputKind::Template) => iac.templates.push(f),
             Some(iac::InputKind::TerraformPlan) => iac.terraform_plans.push(f),
             Some(iac::InputKind::AccountSnapshot) => iac.account_snapshots.push(f),
-            None => policies.push(f),
+            None => policies.push((f, named)),
         }
     }
     policies
