@@ -143,7 +143,7 @@ pub fn parse(text: &str) -> Result<Config> {
         let (line, col) = e
             .span()
             .map(|s| {
-                let before = &text[..s.start.min(text.len())];
+                let before = text.get(..s.start).unwrap_or(text);
                 (
                     before.matches('\n').count() + 1,
                     before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,

@@ -964,10 +964,10 @@ fn lambda_permission(cx: &mut Cx, p: &Json, at: Span) -> Json {
     let principal = match p.get("Principal") {
         None => text("*"),
         Some(v) => match cx.item(v) {
-            Item::Text(t) if t == "*" => s("*", v.span),
-            Item::Text(t) if t.ends_with(".amazonaws.com") || t.ends_with(".amazonaws.com.cn") => {
-                obj(vec![("Service", v.clone())])
-            }
+            Item::Text(t) => match super::lambda_principal_kind(&t) {
+                None => s("*", v.span),
+                Some(k) => obj(vec![(k, v.clone())]),
+            },
             _ => obj(vec![("AWS", v.clone())]),
         },
     };
@@ -1001,21 +1001,7 @@ fn lambda_permission(cx: &mut Cx, p: &Json, at: Span) -> Json {
         )]),
     };
     let mut conds: Vec<(&str, Json)> = Vec::new();
-    for (prop, op, key) in [
-        ("SourceArn", "ArnLike", "AWS:SourceArn"),
-        ("SourceAccount", "StringEquals", "AWS:SourceAccount"),
-        ("PrincipalOrgID", "StringEquals", "aws:PrincipalOrgID"),
-        (
-            "FunctionUrlAuthType",
-            "StringEquals",
-            "lambda:FunctionUrlAuthType",
-        ),
-        (
-            "EventSourceToken",
-            "StringEquals",
-            "lambda:EventSourceToken",
-        ),
-    ] {
+    for &(prop, _, op, key) in super::LAMBDA_PERMISSION_CONDITIONS {
         if let Some(v) = p.get(prop) {
             match conds.iter_mut().find(|(o, _)| *o == op) {
                 Some((_, existing)) => {
@@ -1222,8 +1208,7 @@ impl Cx<'_> {
             return None;
         }
         if let Some(("Fn::If", JsonKind::Array(a))) = intrinsic(j).map(|(f, v)| (f, &v.kind)) {
-            if let ([c, yes, no], Some(name)) = (a.as_slice(), a.first().and_then(Json::as_str)) {
-                let _ = c;
+            if let ([_, yes, no], Some(name)) = (a.as_slice(), a.first().and_then(Json::as_str)) {
                 let mark = self.unknowns.len();
                 let v = self.condition(name, j.span);
                 self.unknowns.truncate(mark);

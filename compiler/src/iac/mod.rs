@@ -272,6 +272,50 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
     }
 }
 
+/// The conditions Lambda's `AddPermission` writes into a function's policy (Lambda developer
+/// guide, "Viewing resource-based IAM policies in Lambda"), one rule for CloudFormation's
+/// `AWS::Lambda::Permission` and Terraform's `aws_lambda_permission`: (CloudFormation property,
+/// Terraform attribute, operator, condition key).
+pub(crate) const LAMBDA_PERMISSION_CONDITIONS: &[(&str, &str, &str, &str)] = &[
+    ("SourceArn", "source_arn", "ArnLike", "AWS:SourceArn"),
+    (
+        "SourceAccount",
+        "source_account",
+        "StringEquals",
+        "AWS:SourceAccount",
+    ),
+    (
+        "PrincipalOrgID",
+        "principal_org_id",
+        "StringEquals",
+        "aws:PrincipalOrgID",
+    ),
+    (
+        "FunctionUrlAuthType",
+        "function_url_auth_type",
+        "StringEquals",
+        "lambda:FunctionUrlAuthType",
+    ),
+    (
+        "EventSourceToken",
+        "event_source_token",
+        "StringEquals",
+        "lambda:EventSourceToken",
+    ),
+];
+
+/// How a Lambda permission's `Principal` is written in the statement (same source): `*` as is,
+/// a service (`s3.amazonaws.com`) as `Service`, an account or ARN as `AWS`.
+pub(crate) fn lambda_principal_kind(p: &str) -> Option<&'static str> {
+    if p == "*" {
+        None
+    } else if p.ends_with(".amazonaws.com") || p.ends_with(".amazonaws.com.cn") {
+        Some("Service")
+    } else {
+        Some("AWS")
+    }
+}
+
 /// JSON pointer escaping (RFC 6901).
 pub(crate) fn ptr_escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
