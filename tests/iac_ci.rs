@@ -118,6 +118,13 @@ fn the_documented_ci_example_runs_as_documented() {
         ]
     );
 
+    // `check --template` reads the same template values: with Env = prod, no DevBucketPolicy.
+    let (_, out, err) = tarski(
+        d,
+        &["check", "--template", "template.yaml", "--format", "json"],
+    );
+    assert!(!out.contains("DevBucketPolicy"), "{out}{err}");
+
     // The command line wins over tarski.toml: with Env=dev the public bucket policy is there
     // (and new).
     let (code, rs4, _) = batch(

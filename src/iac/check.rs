@@ -47,7 +47,13 @@ fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
 
 /// Check every policy in the IaC inputs of `check`; adds to `counts` and `records`.
 pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) -> Result<()> {
-    let a = &args.iac;
+    // Template values of tarski.toml (found from the working directory up) fill what the
+    // command line does not give, as for `batch` (docs/ci.md).
+    let mut with_config = args.iac.clone();
+    if with_config.count() > 0 {
+        crate::config::load(None)?.template_values(&mut with_config.values);
+    }
+    let a = &with_config;
     let opts = a.options()?;
     for Input {
         path,
