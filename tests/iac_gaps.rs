@@ -467,3 +467,35 @@ fn batch_of_an_empty_directory_is_an_error() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("no policy file"), "{err}");
 }
+
+/// A KMS key with no `policy` in the configuration (the default key policy, read back after
+/// apply) is not an error; one whose configured policy is computed at apply still is (T0302).
+#[test]
+fn terraform_kms_key_without_a_configured_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |exprs: &str| {
+        format!(
+            r#"{{"format_version": "1.2", "resource_changes": [
+          {{"address": "aws_kms_key.k", "mode": "managed", "type": "aws_kms_key", "name": "k",
+            "change": {{"actions": ["create"], "after": {{"description": "k"}}, "after_unknown": {{"policy": true, "arn": true}}}}}}],
+          "configuration": {{"root_module": {{"resources": [
+            {{"address": "aws_kms_key.k", "mode": "managed", "type": "aws_kms_key", "name": "k", "expressions": {exprs}}}]}}}}}}"#
+        )
+    };
+    let p = dir.path().join("plan.json");
+    std::fs::write(&p, plan(r#"{"description": {"constant_value": "k"}}"#)).unwrap();
+    let (code, m, err) = batch(&["--terraform-plan", &p.display().to_string()]);
+    assert!(m.is_empty(), "no policy, no record: {m:#?}");
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        &p,
+        plan(r#"{"policy": {"references": ["aws_iam_role.r.arn", "aws_iam_role.r"]}}"#),
+    )
+    .unwrap();
+    let (code, m, _) = batch(&["--terraform-plan", &p.display().to_string()]);
+    assert_eq!(code, 3, "{m:#?}");
+    assert!(
+        status(&m, "input", "#/resource_changes/0/change/after/policy").contains("T0302"),
+        "{m:#?}"
+    );
+}
