@@ -187,7 +187,8 @@ fn a_directory_of_yaml_templates_is_read() {
     let (_, _, err) = tarski(&root(), &["check", "--template", &dir]);
     assert!(
         err.contains("tdir/bare-role.yaml: 1 policies found")
-            && err.contains("tdir/idioms.yaml: 4 policies found"),
+            && err.contains("tdir/idioms.yaml: 4 policies found")
+            && err.contains("checked 2 files"),
         "{err}"
     );
 }

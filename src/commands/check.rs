@@ -84,7 +84,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     unreadable += iac.unreadable;
     match args.format {
         Format::Text => {
-            let files = args.files.len() + args.iac.count();
+            let files = args.files.len() + iac.files;
             eprintln!(
                 "checked {files} file{}: {errors} error{}, {warnings} warning{}{}",
                 if files == 1 { "" } else { "s" },

@@ -17,6 +17,8 @@ pub struct Counts {
     pub unreadable: usize,
     /// Policy-bearing parts not read (T0305): the run's answer is `unknown` (exit 2).
     pub unread: usize,
+    /// Templates, plans and snapshots read (a directory or glob counts its files).
+    pub files: usize,
 }
 
 fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
@@ -63,6 +65,7 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
     } in inputs(a, &opts)
     {
         let name = path.display().to_string();
+        counts.files += 1;
         let text = match crate::load::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
