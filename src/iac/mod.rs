@@ -63,8 +63,8 @@ pub struct IacValueArgs {
     /// AWS::Region for templates (unknown when not given).
     #[arg(long)]
     pub region: Option<String>,
-    /// A directory of AWS managed policy documents named `NAME.json` (such as `corpus/aws-managed`
-    /// of the Tarski repository), for templates whose roles attach them by ARN.
+    /// A directory of AWS managed policy documents named `NAME.json`, for names that are not
+    /// built in (the latest version of every AWS managed policy is built into Tarski).
     #[arg(long, value_name = "DIR")]
     pub managed_policies: Option<PathBuf>,
     /// Do not model values known only at deploy time as symbolic strings: questions about a
