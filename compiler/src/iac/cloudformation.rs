@@ -380,7 +380,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             fact.users = list(&mut cx, "Users");
             fact.groups = list(&mut cx, "Groups");
             fact.managed_arns = list(&mut cx, "ManagedPolicyArns");
-            fact.boundary = prop("PermissionsBoundary").map(|b| (cx.item(b), b.span));
+            // `!If [Cond, X, !Ref AWS::NoValue]` with the condition false: no boundary.
+            fact.boundary = match prop("PermissionsBoundary").and_then(|b| cx.pick(b)) {
+                Some(b) => Some((cx.item(b), b.span)),
+                None => None,
+            };
             // `AWS::IAM::RolePolicy` (and the user and group forms) name the one principal
             // they are embedded in (CloudFormation resource reference, AWS::IAM::RolePolicy).
             for (k, list) in [
@@ -441,7 +445,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 };
                 fact.managed_arns.push((item, it.span));
             }
-            fact.boundary = prop("PermissionsBoundary").map(|b| (cx.item(b), b.span));
+            // `!If [Cond, X, !Ref AWS::NoValue]` with the condition false: no boundary.
+            fact.boundary = match prop("PermissionsBoundary").and_then(|b| cx.pick(b)) {
+                Some(b) => Some((cx.item(b), b.span)),
+                None => None,
+            };
             // What SAM adds to the role it creates (SAM specification, AWS::Serverless::Function:
             // `Tracing`, `VpcConfig`, and the event sources that Lambda polls with the
             // function's role).
@@ -1957,6 +1965,15 @@ mod tests {
         let d = &p.diagnostics[0];
         assert_eq!(d.code, "T0302");
         assert!(d.message.contains("HasK"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_boundary_removed_by_its_condition_is_no_boundary() {
+        let t = "Parameters:\n  B:\n    Type: String\n    Default: ''\nConditions:\n  HasB: !Not [!Equals [!Ref B, '']]\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n      PermissionsBoundary: !If [HasB, !Ref B, !Ref AWS::NoValue]\n";
+        let ex = extract("t.yaml", t, &Options::default());
+        let r = ex.principals.iter().find(|p| p.id == "R").unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert!(r.boundary.is_none());
     }
 
     #[test]
