@@ -381,10 +381,9 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             fact.groups = list(&mut cx, "Groups");
             fact.managed_arns = list(&mut cx, "ManagedPolicyArns");
             // `!If [Cond, X, !Ref AWS::NoValue]` with the condition false: no boundary.
-            fact.boundary = match prop("PermissionsBoundary").and_then(|b| cx.pick(b)) {
-                Some(b) => Some((cx.item(b), b.span)),
-                None => None,
-            };
+            fact.boundary = prop("PermissionsBoundary")
+                .and_then(|b| cx.pick(b))
+                .map(|b| (cx.item(b), b.span));
             // `AWS::IAM::RolePolicy` (and the user and group forms) name the one principal
             // they are embedded in (CloudFormation resource reference, AWS::IAM::RolePolicy).
             for (k, list) in [
@@ -446,10 +445,9 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 fact.managed_arns.push((item, it.span));
             }
             // `!If [Cond, X, !Ref AWS::NoValue]` with the condition false: no boundary.
-            fact.boundary = match prop("PermissionsBoundary").and_then(|b| cx.pick(b)) {
-                Some(b) => Some((cx.item(b), b.span)),
-                None => None,
-            };
+            fact.boundary = prop("PermissionsBoundary")
+                .and_then(|b| cx.pick(b))
+                .map(|b| (cx.item(b), b.span));
             // What SAM adds to the role it creates (SAM specification, AWS::Serverless::Function:
             // `Tracing`, `VpcConfig`, and the event sources that Lambda polls with the
             // function's role).
