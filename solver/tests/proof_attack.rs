@@ -822,7 +822,7 @@ fn number_neighbours(lit: &str, out: &mut Vec<String>) {
     out.push(format!("{lit}.0000000000000000000000000000000000000001"));
     out.push(format!("-{lit}"));
     out.push(format!("{lit}0"));
-    out.push(format!("{}", "9".repeat(60)));
+    out.push("9".repeat(60));
     out.push(format!("-{}", "9".repeat(60)));
     out.push("1e3".into());
     out.push("0".into());
