@@ -538,8 +538,10 @@ fn relaxation_unsat(p: &Problem, opts: &Options) -> bool {
     p.goal.atoms_into(&mut ids);
     ids.sort_unstable();
     ids.dedup();
+    // A quarter of the time limit: the full question still gets all of it afterwards.
     let one = Options {
         witnesses: 1,
+        timeout: opts.timeout / 4,
         ..opts.clone()
     };
     match enumerate_single_var(p, &ids, 1) {

@@ -1067,6 +1067,12 @@ fn attack(claim: &Claim, rng: &mut Rng, n: usize) -> Option<Request> {
         pols.push(b);
     }
     let miner = Miner::new(&pols, rng);
+    if dumping() {
+        let mut sample = rng.clone();
+        for _ in 0..DUMP_PER_PROOF {
+            dump(claim, &miner.request(&mut sample), "attack");
+        }
+    }
     let a = policy_set(&pol_json(&claim.a));
     let b = claim.b.as_ref().map(|b| policy_set(&pol_json(b)));
     (0..n).map(|_| miner.request(rng)).find(|req| {
@@ -1135,10 +1141,107 @@ fn record(t: &mut Tally, v: &Verdict) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// External-oracle mode: with `PROOF_ATTACK_DUMP=FILE`, the questions' witnesses and a sample of
+// each proof's attack requests are written to FILE as conformance-format cases (the evaluator's
+// decision as `expect`), for `tests/differential/iam-simulate.mjs --cases FILE`.
+
+static DUMP: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Attack requests per proof written to the dump.
+const DUMP_PER_PROOF: usize = 8;
+
+fn dumping() -> bool {
+    std::env::var_os("PROOF_ATTACK_DUMP").is_some()
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn request_json(r: &Request) -> String {
+    let ctx: Vec<String> = r
+        .context
+        .iter()
+        .map(|(k, vs)| {
+            let v = match vs {
+                [one] => json_str(one),
+                _ => format!(
+                    "[{}]",
+                    vs.iter()
+                        .map(|v| json_str(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            format!("{}: {v}", json_str(k))
+        })
+        .collect();
+    let account = r
+        .resource_account
+        .as_deref()
+        .map(|a| format!(r#", "resource_account": {}"#, json_str(a)))
+        .unwrap_or_default();
+    format!(
+        r#"{{"principal": {}, "action": {}, "resource": {}{account}, "context": {{{}}}}}"#,
+        json_str(&r.principal),
+        json_str(&r.action),
+        json_str(&r.resource),
+        ctx.join(", ")
+    )
+}
+
+/// Record `req` against each side of `claim`, with the evaluator's decisions.
+fn dump(claim: &Claim, req: &Request, what: &str) {
+    if !dumping() {
+        return;
+    }
+    let mut cases = DUMP.lock().unwrap_or_else(|e| e.into_inner());
+    let sides: Vec<&Pol> = std::iter::once(&claim.a).chain(claim.b.as_ref()).collect();
+    for (i, p) in sides.into_iter().enumerate() {
+        let text = pol_json(p);
+        let expect = evaluate(&policy_set(&text), req).decision.as_str();
+        let n = cases.len();
+        cases.push(format!(
+            r#"{{"name": "{what}-{n}-side{i}", "doc": "solver/tests/proof_attack.rs", "policies": {{"identity": [{text}]}}, "request": {}, "expect": "{expect}"}}"#,
+            request_json(req)
+        ));
+    }
+}
+
+fn write_dump() {
+    let Some(path) = std::env::var_os("PROOF_ATTACK_DUMP") else {
+        return;
+    };
+    let cases = DUMP.lock().unwrap_or_else(|e| e.into_inner());
+    let text = format!(
+        "{{\"topic\": \"proof-attack\", \"cases\": [\n{}\n]}}\n",
+        cases.join(",\n")
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    eprintln!("wrote {} cases to {path:?}", cases.len());
+}
+
 /// Ask one claim; attack it when proved. Panics on an escape (with the shrunk pair) or an
 /// internal error (a witness the evaluator does not replay).
 fn check_claim(t: &mut Tally, rng: &mut Rng, claim: Claim, seed: u64, it: usize, per_proof: usize) {
     let verdict = match claim.ask() {
+        Ok(Verdict::Witnesses(ws)) => {
+            for w in &ws {
+                dump(&claim, &w.request, "witness");
+            }
+            Verdict::Witnesses(ws)
+        }
         Ok(v) => v,
         // Finding 4 of issue 11 (Z3's `\u{..}` string escapes are not decoded, so a witness
         // with non-ASCII text does not replay) belongs to the solver-backend work (issue 12).
@@ -1287,14 +1390,15 @@ fn report(name: &str, t: &Tally) {
 fn attack_slice() {
     let t = campaign(11, 40, 300);
     report("attack_slice", &t);
+    write_dump();
     // The slice must exercise proofs, or it attacks nothing.
     assert!(t.proved >= 10, "only {} proofs to attack: {t:?}", t.proved);
 }
 
 /// The long run (issue 11: at least 5,000 questions), one command:
 /// `cargo test --release -p tarski-solver --test proof_attack attack_long -- --ignored --nocapture`
-/// `PROOF_ATTACK_ITERATIONS` (default 1,250 iterations = 5,000 questions) and
-/// `PROOF_ATTACK_SEED` (default 1) change it. Latest numbers: docs/encoding.md.
+/// The sweep, then `PROOF_ATTACK_ITERATIONS` random iterations (default 1,000: 5,000
+/// questions), from `PROOF_ATTACK_SEED` (default 1). Latest numbers: docs/encoding.md.
 #[test]
 #[ignore = "long run: see the doc comment"]
 fn attack_long() {
@@ -1305,9 +1409,10 @@ fn attack_long() {
             .unwrap_or(d)
     };
     let seed = env("PROOF_ATTACK_SEED", 1);
-    let iterations = env("PROOF_ATTACK_ITERATIONS", 1250) as usize;
+    let iterations = env("PROOF_ATTACK_ITERATIONS", 1000) as usize;
     let t = campaign(seed, iterations, 1000);
     report("attack_long", &t);
+    write_dump();
 }
 
 #[test]
