@@ -9,6 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Let files named inside inputs (spec `include`/`policy`/`set`, manifest entries, batch
+    /// list files) resolve below DIR too. By default they must stay in the directory tree of
+    /// the file naming them (the top spec's, the manifest's, the list's).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub allow_path: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +113,13 @@ pub struct BatchArgs {
     /// Templates, Terraform plans and account snapshots (docs/iac.md, docs/ci.md).
     #[command(flatten)]
     pub iac: crate::iac::IacCheckArgs,
+    /// The configuration (suppressions, severities, what blocks, template values; docs/ci.md)
+    /// (default: `tarski.toml` in the working directory or the nearest one above it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A JSON report of an earlier run (`batch --format json`): only findings not in it block.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_findings: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }

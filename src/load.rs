@@ -9,22 +9,133 @@ use tarski_compiler::policy_set::{Entry, LoadedPolicy, Manifest, PolicySet};
 
 use crate::cli::SetArgs;
 
-/// Read a file as text; a clear error for missing files, directories and non-UTF-8.
+/// Directories that files named inside inputs (spec `include`/`policy`/`set`, manifest
+/// entries, batch list files) may resolve into besides their own root: `--allow-path DIR`.
+static ALLOWED: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// Set the `--allow-path` directories (once, at start-up).
+pub fn allow_paths(dirs: &[PathBuf]) -> Result<()> {
+    let mut canon = Vec::new();
+    for d in dirs {
+        canon.push(
+            std::fs::canonicalize(d).with_context(|| format!("--allow-path {}", d.display()))?,
+        );
+    }
+    let _ = ALLOWED.set(canon);
+    Ok(())
+}
+
+/// The directory tree a file's references must stay in by default: the canonical directory of
+/// the file that was named on the command line (a spec, a manifest, a list file).
+pub fn root_of(file: &Path) -> Result<PathBuf> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::canonicalize(dir).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// Resolve a path written inside an input (`rel`, relative to `base`) and refuse it unless it
+/// lands, after following symbolic links and `..`, inside `root` or an `--allow-path`
+/// directory, and is a regular file. Issue 15: `include "/proc/self/environ"` printed the
+/// environment as an error snippet, a manifest could name `/dev/zero` or a FIFO. The path is
+/// returned as written (joined to `base`), so reports keep the names users wrote.
+/// A policy reference `FILE#SELECTOR` is checked by its file part.
+pub fn resolve_inside(root: &Path, base: &Path, rel: &str, what: &str) -> Result<PathBuf> {
+    let joined = base.join(rel);
+    check_inside(root, &joined, &format!("{what} `{rel}`"))?;
+    Ok(joined)
+}
+
+/// The check of `resolve_inside` for a path already joined: inside `root` (or an
+/// `--allow-path` directory) after following links, and a regular file.
+pub fn check_inside(root: &Path, path: &Path, what: &str) -> Result<()> {
+    let file = match crate::reference::split(path) {
+        Some((file, _)) => file,
+        None => path.to_path_buf(),
+    };
+    let canon = std::fs::canonicalize(&file)
+        .with_context(|| format!("{what}: cannot read {}", file.display()))?;
+    let allowed = ALLOWED.get().map(Vec::as_slice).unwrap_or(&[]);
+    if !canon.starts_with(root) && !allowed.iter().any(|a| canon.starts_with(a)) {
+        bail!(
+            "{what} resolves to {}, outside {}; files named inside an input must stay in its \
+             directory tree (pass --allow-path DIR to allow another)",
+            canon.display(),
+            root.display()
+        );
+    }
+    let meta = std::fs::metadata(&canon)
+        .with_context(|| format!("{what}: cannot read {}", file.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "{what}: {} is {}, not a regular file",
+            file.display(),
+            file_type_name(&meta)
+        );
+    }
+    Ok(())
+}
+
+fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Refuse anything but a regular file (for files found by walking a directory or named in a
+/// list: a FIFO there would block the run forever).
+pub fn check_regular(path: &Path) -> Result<()> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "{} is {}, not a regular file",
+            path.display(),
+            file_type_name(&meta)
+        );
+    }
+    Ok(())
+}
+
+/// Read a file as text; a clear error for missing files, directories and non-UTF-8. The size
+/// limit holds for every kind of file: a device or `/proc` file reports length 0, so the read
+/// itself stops one byte past the limit (`check /dev/zero` reached 3 GB in 2 s).
 pub fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read as _;
+    let limit = tarski_compiler::json::MAX_BYTES;
+    let too_big = || {
+        anyhow!(
+            "{} is larger than the limit of {limit} bytes",
+            path.display()
+        )
+    };
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.is_dir() {
         bail!("{} is a directory, not a policy file", path.display());
     }
-    if meta.len() > tarski_compiler::json::MAX_BYTES as u64 {
-        bail!(
-            "{} is {} bytes; the limit is {} bytes",
-            path.display(),
-            meta.len(),
-            tarski_compiler::json::MAX_BYTES
-        );
+    if meta.len() > limit as u64 {
+        return Err(too_big());
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() > limit {
+        return Err(too_big());
+    }
     String::from_utf8(bytes).map_err(|e| {
         anyhow!(
             "{}: not UTF-8 text (invalid byte at offset {})",
@@ -85,63 +196,87 @@ fn one(path: &Path, kind: PolicyKind) -> Result<LoadedPolicy> {
     Ok(ps.remove(0))
 }
 
-fn entry(base: &Path, e: &Entry, kind: PolicyKind, what: &str) -> Result<Vec<LoadedPolicy>> {
+fn entry(
+    root: &Path,
+    base: &Path,
+    e: &Entry,
+    kind: PolicyKind,
+    what: &str,
+) -> Result<Vec<LoadedPolicy>> {
     match e {
-        Entry::Path(p) => policies(&base.join(p), kind),
+        Entry::Path(p) => policies(&resolve_inside(root, base, p, what)?, kind),
         Entry::Inline(text) => {
             from_text(&format!("{} (inline {what})", base.display()), text, kind)
         }
     }
 }
 
-fn single(base: &Path, e: &Entry, kind: PolicyKind, what: &str) -> Result<LoadedPolicy> {
-    let mut ps = entry(base, e, kind, what)?;
+fn single(
+    root: &Path,
+    base: &Path,
+    e: &Entry,
+    kind: PolicyKind,
+    what: &str,
+) -> Result<LoadedPolicy> {
+    let mut ps = entry(root, base, e, kind, what)?;
     if ps.len() != 1 {
         bail!("{what}: expected one policy document, found {}", ps.len());
     }
     Ok(ps.remove(0))
 }
 
-/// Build the policy set from a manifest and/or flags (flags add to the manifest).
+/// Build the policy set from a manifest and/or flags (flags add to the manifest). The
+/// manifest's entries must stay in its directory tree (`resolve_inside`).
 pub fn policy_set(args: &SetArgs) -> Result<PolicySet> {
+    policy_set_in(args, None)
+}
+
+/// `policy_set`, with the manifest's entries held to `root` (a spec's tree) instead of the
+/// manifest's own directory.
+pub fn policy_set_in(args: &SetArgs, root: Option<&Path>) -> Result<PolicySet> {
     let mut set = PolicySet::default();
     if let Some(m) = &args.manifest {
+        let root = match root {
+            Some(r) => r.to_path_buf(),
+            None => root_of(m)?,
+        };
+        let root = root.as_path();
         let text = read_text(m)?;
         let toml = m.extension().is_some_and(|e| e == "toml");
         let man = Manifest::parse(&text, toml).map_err(|e| anyhow!("{}: {e}", m.display()))?;
         let base: PathBuf = m.parent().map(Path::to_path_buf).unwrap_or_default();
         for e in &man.identity {
             set.identity
-                .extend(entry(&base, e, PolicyKind::Identity, "identity")?);
+                .extend(entry(root, &base, e, PolicyKind::Identity, "identity")?);
         }
         set.boundary = man
             .boundary
             .as_ref()
-            .map(|e| single(&base, e, PolicyKind::Boundary, "boundary"))
+            .map(|e| single(root, &base, e, PolicyKind::Boundary, "boundary"))
             .transpose()?;
         for layer in &man.scps {
             let mut l = Vec::new();
             for e in layer {
-                l.extend(entry(&base, e, PolicyKind::Scp, "scp")?);
+                l.extend(entry(root, &base, e, PolicyKind::Scp, "scp")?);
             }
             set.scps.push(l);
         }
         for layer in &man.rcps {
             let mut l = Vec::new();
             for e in layer {
-                l.extend(entry(&base, e, PolicyKind::Rcp, "rcp")?);
+                l.extend(entry(root, &base, e, PolicyKind::Rcp, "rcp")?);
             }
             set.rcps.push(l);
         }
         set.session = man
             .session
             .as_ref()
-            .map(|e| single(&base, e, PolicyKind::Session, "session"))
+            .map(|e| single(root, &base, e, PolicyKind::Session, "session"))
             .transpose()?;
         set.resource = man
             .resource
             .as_ref()
-            .map(|e| single(&base, e, PolicyKind::Resource, "resource"))
+            .map(|e| single(root, &base, e, PolicyKind::Resource, "resource"))
             .transpose()?;
     }
     for p in &args.identity {

@@ -1,8 +1,30 @@
 //! `tarski`: the command line. Argument parsing, file reading, output formats and exit codes
 //! live here; all policy semantics live in `tarski-compiler`, all solving in `tarski-solver`.
 
+// Standard output carries answers: a failed write must end the run with a code that is not an
+// answer (src/exit.rs), never be ignored or panic. Standard error carries diagnostics: a failed
+// write there must not change the answer or abort (`2>/dev/full`). These shadow std's macros
+// for every module of this crate.
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($t:tt)*) => { $crate::exit::out(format_args!($($t)*)) };
+}
+macro_rules! println {
+    () => { $crate::exit::out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::exit::out_line(format_args!($($t)*)) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::exit::err(format_args!($($t)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::exit::err(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::exit::err_line(format_args!($($t)*)) };
+}
+
 mod cli;
 mod commands;
+mod config;
 mod exit;
 mod iac;
 mod load;
@@ -16,7 +38,48 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Stack of the thread doing the work, and of batch workers (`commands::batch::run_jobs`).
+pub const WORK_STACK: usize = 1 << 30;
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the run, say so, and leave no report behind. They are
+/// blocked in every thread (threads inherit the mask of the thread that starts them, so this
+/// runs first) and taken by one thread with `sigwait`: Z3 installs its own SIGINT handler
+/// during a check, which cancelled that one check and let a batch run on and write a report
+/// that looked complete (issue 15, finding 11). A blocked signal never reaches that handler.
+fn handle_interrupts() {
+    // SAFETY: plain libc calls on a local, zero-initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut sig: libc::c_int = 0;
+                if libc::sigwait(&set, &mut sig) == 0 {
+                    report::discard_pending_output();
+                    eprintln!(
+                        "tarski: interrupted ({}); the run stopped and wrote no report",
+                        if sig == libc::SIGINT {
+                            "Ctrl-C"
+                        } else {
+                            "SIGTERM"
+                        }
+                    );
+                    // Straight out: other threads may be inside Z3, whose state must not be
+                    // torn down under them by exit handlers.
+                    libc::_exit(i32::from(exit::INTERRUPTED));
+                }
+            });
+    }
+}
+
 fn main() -> ExitCode {
+    handle_interrupts();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -30,15 +93,17 @@ fn main() -> ExitCode {
         }
     };
     // A panic is a bug: say so plainly and exit with the internal-error code, never with a
-    // code that could be read as an answer. A closed output pipe (`| head`) is not a bug.
+    // code that could be read as an answer. Writes to stdout never panic (`exit::out`); the
+    // hook writes with `eprintln!` of this crate, which ignores a failing stderr instead of
+    // panicking inside the hook (an abort).
     std::panic::set_hook(Box::new(|info| {
-        let msg = info.to_string();
-        if msg.contains("Broken pipe") || msg.contains("failed printing to stdout") {
-            std::process::exit(0);
-        }
-        eprintln!("internal error: {msg}");
+        eprintln!("internal error: {info}");
         eprintln!("this is a bug in Tarski; please report it with the input that caused it");
     }));
+    if let Err(e) = load::allow_paths(&cli.allow_path) {
+        eprintln!("error: {e:#}");
+        return exit::code(exit::BAD_INPUT);
+    }
     let values = match &cli.command {
         cli::Command::Check(a) => Some(&a.iac.values),
         cli::Command::Batch(a) => Some(&a.iac.values),
@@ -57,7 +122,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let result = std::panic::catch_unwind(|| match &cli.command {
+    // The work runs on a thread with a large stack: Z3 rewrites regular expressions
+    // recursively, one frame per pattern character (a resource of `?*` x 5000 overflowed the
+    // 8 MiB main stack and aborted with exit 134). The stack is reserved, not committed.
+    let work = || match &cli.command {
         cli::Command::Check(a) => commands::check::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),
         cli::Command::Expand(a) => commands::expand::run(a),
@@ -67,11 +135,22 @@ fn main() -> ExitCode {
         cli::Command::Verify(a) => commands::verify::run(a),
         cli::Command::Batch(a) => commands::batch::run_batch(a),
         cli::Command::Merge(a) => commands::merge::run(a),
+    };
+    let result = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tarski".into())
+            .stack_size(WORK_STACK)
+            .spawn_scoped(scope, || std::panic::catch_unwind(work))
+            .map_or_else(
+                |_| Ok(Err(anyhow::anyhow!("cannot start the worker thread"))),
+                |h| h.join().unwrap_or_else(Err),
+            )
     });
+    exit::flush_stdout();
     match result {
         Ok(Ok(c)) => exit::code(c),
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render::clean_lines(&format!("{e:#}")));
             exit::code(exit::BAD_INPUT)
         }
         Err(_) => exit::code(exit::INTERNAL),

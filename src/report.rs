@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 use tarski_compiler::spec::ast::Level;
 
+use crate::render::clean;
 use crate::run::{Location, Record, Status};
 
 pub fn counts(records: &[Record]) -> BTreeMap<Status, usize> {
@@ -28,10 +29,10 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
             out,
             "{}: {} [{}] {}: {}",
             r.status.as_str().to_uppercase(),
-            loc,
-            r.check,
-            r.subject,
-            r.message
+            clean(&loc),
+            clean(&r.check),
+            clean(&r.subject),
+            clean(&r.message)
         )?;
         if let Some(w) = r.witnesses.first() {
             let ctx: Vec<String> = w
@@ -40,8 +41,7 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
                 .iter()
                 .map(|(k, v)| format!("{k}={}", v.join(",")))
                 .collect();
-            writeln!(
-                out,
+            let line = format!(
                 "    witness: {} {} on {}{}",
                 w.request.principal,
                 w.request.action,
@@ -51,9 +51,10 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
                 } else {
                     format!(" with {}", ctx.join(" "))
                 }
-            )?;
+            );
+            writeln!(out, "{}", clean(&line))?;
             for n in &w.notes {
-                writeln!(out, "    note: {n}")?;
+                writeln!(out, "    note: {}", clean(n))?;
             }
         }
     }
@@ -80,8 +81,8 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
                 out,
                 "  {:>9.1} ms  {} [{}]",
                 r.elapsed.as_secs_f64() * 1000.0,
-                r.subject,
-                r.check
+                clean(&r.subject),
+                clean(&r.check)
             )?;
         }
     }
@@ -225,4 +226,132 @@ fn uri(path: &str) -> String {
     path.trim_start_matches("./")
         .replace('\\', "/")
         .replace(' ', "%20")
+}
+
+/// Where a report goes: standard output, or a file. A file is opened before any work (a bad
+/// `--output` fails at once, not after an hour of solving), written to a temporary file beside
+/// it and renamed over it only when everything was written: a full disk or an interrupted run
+/// never leaves an empty or cut report that looks complete. A device or FIFO named by
+/// `--output` is written in place (it cannot be renamed over).
+pub struct Sink {
+    target: Target,
+}
+
+enum Target {
+    Stdout,
+    Direct(std::fs::File, std::path::PathBuf),
+    Temp {
+        file: std::fs::File,
+        tmp: std::path::PathBuf,
+        dest: std::path::PathBuf,
+    },
+}
+
+/// The temporary report file of this run, removed when the run is interrupted or its output
+/// fails (`discard_pending_output`).
+static PENDING: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Remove the temporary report file, if any (Ctrl-C, a failed write).
+pub fn discard_pending_output() {
+    let taken = match PENDING.lock() {
+        Ok(mut p) => p.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    if let Some(p) = taken {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+impl Sink {
+    pub fn open(output: Option<&std::path::Path>) -> anyhow::Result<Sink> {
+        use anyhow::{anyhow, bail};
+        let Some(dest) = output else {
+            return Ok(Sink {
+                target: Target::Stdout,
+            });
+        };
+        match std::fs::metadata(dest) {
+            Ok(m) if m.is_dir() => bail!("--output {}: is a directory", dest.display()),
+            Ok(m) if !m.is_file() => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(dest)
+                    .map_err(|e| anyhow!("cannot write {}: {e}", dest.display()))?;
+                return Ok(Sink {
+                    target: Target::Direct(f, dest.to_path_buf()),
+                });
+            }
+            _ => {}
+        }
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = dest
+            .file_name()
+            .ok_or_else(|| anyhow!("--output {}: not a file name", dest.display()))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tarski-{}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| anyhow!("cannot write {}: {e}", dest.display()))?;
+        if let Ok(mut p) = PENDING.lock() {
+            *p = Some(tmp.clone());
+        }
+        Ok(Sink {
+            target: Target::Temp {
+                file,
+                tmp,
+                dest: dest.to_path_buf(),
+            },
+        })
+    }
+
+    pub fn is_file(&self) -> bool {
+        !matches!(self.target, Target::Stdout)
+    }
+
+    /// Write the whole report. Standard output that fails ends the run
+    /// (`exit::stdout_failed`); a file that fails is an error and leaves no report behind.
+    pub fn finish(mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        use anyhow::anyhow;
+        match std::mem::replace(&mut self.target, Target::Stdout) {
+            Target::Stdout => {
+                let mut out = std::io::stdout().lock();
+                if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+                    crate::exit::stdout_failed(&e);
+                }
+                Ok(())
+            }
+            Target::Direct(mut f, dest) => f
+                .write_all(bytes)
+                .and_then(|()| f.flush())
+                .map_err(|e| anyhow!("cannot write {}: {e}", dest.display())),
+            Target::Temp {
+                mut file,
+                tmp,
+                dest,
+            } => {
+                let written = file
+                    .write_all(bytes)
+                    .and_then(|()| file.sync_all())
+                    .and_then(|()| std::fs::rename(&tmp, &dest));
+                drop(file);
+                discard_pending_output();
+                written.map_err(|e| anyhow!("cannot write {}: {e}", dest.display()))
+            }
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Target::Temp { .. } = self.target {
+            discard_pending_output();
+        }
+    }
 }

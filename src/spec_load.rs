@@ -21,6 +21,9 @@ use crate::run::{question, Job};
 /// and the source file it was written in.
 pub struct Spec {
     pub items: Vec<(PathBuf, Item)>,
+    /// The directory tree every path in the spec must stay in (the top spec's directory;
+    /// `--allow-path` widens it): see `load::resolve_inside`.
+    pub root: PathBuf,
     sources: Vec<Arc<SourceFile>>,
     item_source: Vec<usize>,
 }
@@ -35,11 +38,13 @@ fn render(source: Arc<SourceFile>, diags: Vec<Diagnostic>) {
 pub fn read(path: &Path) -> Result<Spec> {
     let mut spec = Spec {
         items: Vec::new(),
+        root: crate::load::root_of(path)?,
         sources: Vec::new(),
         item_source: Vec::new(),
     };
     let mut stack = Vec::new();
-    read_into(path, &mut spec, &mut stack)?;
+    let mut seen = std::collections::HashSet::new();
+    read_into(path, &mut spec, &mut stack, &mut seen)?;
     // Check names and types over the whole; each error is shown in the file it is in.
     let items: Vec<Item> = spec.items.iter().map(|(_, i)| i.clone()).collect();
     let (_, diags) = check(&items);
@@ -66,11 +71,22 @@ pub fn read(path: &Path) -> Result<Spec> {
     Ok(spec)
 }
 
-fn read_into(path: &Path, spec: &mut Spec, stack: &mut Vec<PathBuf>) -> Result<()> {
+/// Splice `path` and its includes into `spec`. A file is read once: a second include of the
+/// same file (after following links) adds nothing, as its declarations are already in (issue
+/// 15: a diamond of includes 30 deep never finished).
+fn read_into(
+    path: &Path,
+    spec: &mut Spec,
+    stack: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> Result<()> {
     let canon =
         std::fs::canonicalize(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
     if stack.contains(&canon) {
         bail!("{}: include cycle", path.display());
+    }
+    if !seen.insert(canon.clone()) {
+        return Ok(());
     }
     let text = crate::load::read_text(path)?;
     let items = match parse_spec(&text) {
@@ -90,7 +106,9 @@ fn read_into(path: &Path, spec: &mut Spec, stack: &mut Vec<PathBuf>) -> Result<(
         .push(Arc::new(SourceFile::new(path.display().to_string(), text)));
     for it in items {
         if let Item::Include(f) = &it {
-            read_into(&dir.join(&f.value), spec, stack)?;
+            let p = crate::load::resolve_inside(&spec.root, &dir, &f.value, "include")
+                .map_err(|e| anyhow!("{}: {e:#}", path.display()))?;
+            read_into(&p, spec, stack, seen)?;
         } else {
             spec.items.push((dir.clone(), it));
             spec.item_source.push(src);
@@ -126,10 +144,18 @@ pub fn set_of_policies(ps: Vec<LoadedPolicy>, kind: PolicyKind) -> PolicySet {
     set
 }
 
-/// Files under `dir` whose path relative to `dir` matches the glob (`*` crosses `/`).
+/// Files under `dir` whose path relative to `dir` matches the glob (`*` crosses `/`). Each
+/// directory is entered once (after following links: a symlink cycle neither loops nor
+/// counts a file twice) and each file is listed once, under its first name in sorted order.
+/// Entries that are not directories are all listed, FIFOs and devices too, so the caller can
+/// report them instead of skipping them silently.
 pub fn glob_files(dir: &Path, pattern: &str) -> Vec<PathBuf> {
     let g = Glob::wild(pattern);
     let mut out = Vec::new();
+    let mut dirs_seen = std::collections::HashSet::new();
+    if let Ok(c) = std::fs::canonicalize(dir) {
+        dirs_seen.insert(c);
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
@@ -138,7 +164,11 @@ pub fn glob_files(dir: &Path, pattern: &str) -> Vec<PathBuf> {
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
-                stack.push(p);
+                if let Ok(c) = std::fs::canonicalize(&p) {
+                    if dirs_seen.insert(c) {
+                        stack.push(p);
+                    }
+                }
             } else if let Ok(rel) = p.strip_prefix(dir) {
                 if g.matches(&rel.to_string_lossy().replace('\\', "/"), false) {
                     out.push(p);
@@ -147,6 +177,8 @@ pub fn glob_files(dir: &Path, pattern: &str) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    let mut files_seen = std::collections::HashSet::new();
+    out.retain(|p| std::fs::canonicalize(p).map_or(true, |c| files_seen.insert(c)));
     out
 }
 
@@ -157,7 +189,7 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
         match it {
             Item::Policy { name, kind, path } => {
                 let k = kind_of(kind.as_ref());
-                let p = dir.join(&path.value);
+                let p = crate::load::resolve_inside(&spec.root, dir, &path.value, "policy")?;
                 let ps = crate::load::policies(&p, k)?;
                 if ps.len() == 1 {
                     singles.insert(name.value.clone(), (ps[0].clone(), k));
@@ -175,6 +207,11 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                 let k = kind_of(kind.as_ref());
                 let mut many = Vec::new();
                 for f in glob_files(dir, &pattern.value) {
+                    crate::load::check_inside(
+                        &spec.root,
+                        &f,
+                        &format!("policies `{}`: {}", pattern.value, f.display()),
+                    )?;
                     many.push((
                         Arc::new(set_of_policies(crate::load::policies(&f, k)?, k)),
                         f.display().to_string(),
@@ -196,16 +233,19 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
     for (dir, it) in &spec.items {
         match it {
             Item::SetManifest { name, path } => {
-                let p = dir.join(&path.value);
-                let set = crate::load::policy_set(&crate::cli::SetArgs {
-                    identity: Vec::new(),
-                    manifest: Some(p.clone()),
-                    boundary: None,
-                    scps: Vec::new(),
-                    rcps: Vec::new(),
-                    session_policy: None,
-                    resource_policy: None,
-                })?;
+                let p = crate::load::resolve_inside(&spec.root, dir, &path.value, "set")?;
+                let set = crate::load::policy_set_in(
+                    &crate::cli::SetArgs {
+                        identity: Vec::new(),
+                        manifest: Some(p.clone()),
+                        boundary: None,
+                        scps: Vec::new(),
+                        rcps: Vec::new(),
+                        session_policy: None,
+                        resource_policy: None,
+                    },
+                    Some(&spec.root),
+                )?;
                 out.insert(
                     name.value.clone(),
                     Resolved::One(Arc::new(set), p.display().to_string()),
@@ -224,7 +264,13 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                             })
                             .ok_or_else(|| anyhow!("`{}` is not a single policy", n.value)),
                         Ref::Path(p) => {
-                            let mut ps = crate::load::policies(&dir.join(&p.value), kind)?;
+                            let path = crate::load::resolve_inside(
+                                &spec.root,
+                                dir,
+                                &p.value,
+                                "set member",
+                            )?;
+                            let mut ps = crate::load::policies(&path, kind)?;
                             if ps.len() != 1 {
                                 bail!("{}: expected one policy document", p.value);
                             }

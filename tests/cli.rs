@@ -633,3 +633,419 @@ fn help_exits_0_and_lists_exit_codes() {
     let r = s.run(&["--bogus-flag"]);
     assert_eq!(r.code, Some(3), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------------------
+// hardening (issue 15): output failures, exit codes
+// ---------------------------------------------------------------------------------------
+
+/// Run with stdout sent to `stdout` and stderr to `stderr`; the exit code (None: a signal).
+fn run_with(
+    s: &Scratch,
+    args: &[&str],
+    stdout: std::process::Stdio,
+    stderr: std::process::Stdio,
+) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(args)
+        .current_dir(s.0.path())
+        .env("NO_COLOR", "1")
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    // A piped stdout is dropped unread: its reader is gone (`| true`).
+    drop(child.stdout.take());
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+    }
+    (child.wait().unwrap().code(), err)
+}
+
+fn dev_full() -> std::process::Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const READ_ONE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+/// Issue 15 finding 1: `subset A R >/dev/full` exited 0 ("holds") where the answer is 1.
+#[test]
+fn a_failed_stdout_write_never_exits_0() {
+    use std::process::Stdio;
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    s.file("bad.json", BAD_EFFECT);
+    s.file(
+        "req.json",
+        r#"{"principal":"arn:aws:iam::111122223333:user/u","action":"s3:PutObject","resource":"arn:aws:s3:::b/k"}"#,
+    );
+    let cases: [&[&str]; 5] = [
+        &["subset", "A.json", "R.json"],
+        &["can", "R.json", "--action", "iam:CreateUser"],
+        &["eval", "R.json", "--request", "req.json"],
+        &["check", "bad.json", "--format", "json"],
+        &["batch", "A.json", "--format", "json", "--no-progress"],
+    ];
+    for args in cases {
+        let full = run_with(&s, args, dev_full(), Stdio::piped());
+        assert_eq!(full.0, Some(3), "{args:?} >/dev/full: {}", full.1);
+        assert!(
+            full.1.contains("cannot write to standard output"),
+            "{args:?}: {}",
+            full.1
+        );
+        let closed = run_with(&s, args, Stdio::piped(), Stdio::piped());
+        assert_eq!(closed.0, Some(141), "{args:?} | true: {}", closed.1);
+        assert!(!closed.1.contains("panicked"), "{}", closed.1);
+    }
+}
+
+/// Issue 15 finding 14: `check bad.json 2>/dev/full` aborted; a failing stderr must neither
+/// abort nor change the answer.
+#[test]
+fn a_full_stderr_does_not_change_the_answer() {
+    use std::process::Stdio;
+    let s = Scratch::new();
+    s.file("bad.json", BAD_EFFECT);
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    let r = run_with(&s, &["check", "bad.json"], Stdio::null(), dev_full());
+    assert_eq!(r.0, Some(1));
+    let r = run_with(
+        &s,
+        &["subset", "A.json", "R.json"],
+        Stdio::null(),
+        dev_full(),
+    );
+    assert_eq!(r.0, Some(1));
+    let r = run_with(&s, &["check", "missing.json"], Stdio::null(), dev_full());
+    assert_eq!(r.0, Some(3));
+}
+
+/// Issue 15 findings 1 and 12: `--output` is opened before the work, written through a
+/// temporary file and renamed; a failure leaves the previous report untouched and no
+/// temporary file behind.
+#[test]
+fn output_is_opened_first_and_replaced_atomically() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    // A directory that does not exist: refused before any work.
+    let r = s.run(&["batch", "A.json", "--output", "nodir/out.json"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot write nodir/out.json"),
+        "{}",
+        r.stderr
+    );
+    // A run that fails after the output was opened keeps the old report.
+    s.file("out.json", "OLD");
+    let r = s.run(&[
+        "batch",
+        "A.json",
+        "--spec",
+        "missing.tq",
+        "--output",
+        "out.json",
+    ]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(s.0.path().join("out.json")).unwrap(),
+        "OLD"
+    );
+    // A run that succeeds replaces it.
+    let r = s.run(&[
+        "batch",
+        "A.json",
+        "--format",
+        "json",
+        "--no-progress",
+        "--output",
+        "out.json",
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let text = std::fs::read_to_string(s.0.path().join("out.json")).unwrap();
+    assert!(text.contains("no-admin"), "{text}");
+    let names: Vec<String> = std::fs::read_dir(s.0.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    // A device cannot take the report: exit 3, not a success with an empty report.
+    for cmd in ["batch", "merge"] {
+        let args: &[&str] = if cmd == "batch" {
+            &["batch", "A.json", "--no-progress", "--output", "/dev/full"]
+        } else {
+            &["merge", "out.json", "--output", "/dev/full"]
+        };
+        let r = s.run(args);
+        assert_eq!(r.code, Some(3), "{cmd}: {}", r.stderr);
+        assert!(r.stderr.contains("cannot write /dev/full"), "{}", r.stderr);
+    }
+}
+
+/// Issue 15 finding 2: a duplicated manifest key kept the last one (`can` then said
+/// "unreachable, proved"); every JSON input refuses duplicates, with line and column.
+#[test]
+fn duplicate_keys_in_manifests_and_requests_are_refused() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    s.file(
+        "set.json",
+        "{\"identity\": [\"A.json\"],\n \"identity\": [\"R.json\"]}",
+    );
+    let r = s.run(&["can", "--set", "set.json", "--action", "iam:CreateUser"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("set.json: line 2, column 2: duplicate key `identity`"),
+        "{}",
+        r.stderr
+    );
+    s.file(
+        "set.toml",
+        "identity = [\"A.json\"]\nidentity = [\"R.json\"]\n",
+    );
+    let r = s.run(&["can", "--set", "set.toml", "--action", "iam:CreateUser"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("duplicate key"), "{}", r.stderr);
+    s.file(
+        "req.json",
+        r#"{"principal":"arn:aws:iam::111122223333:user/u","action":"s3:GetObject","action":"s3:PutObject","resource":"*"}"#,
+    );
+    let r = s.run(&["eval", "R.json", "--request", "req.json"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("duplicate key `action`"), "{}", r.stderr);
+}
+
+/// Issue 15 finding 3: manifest entries could name any file (`/etc/passwd`, `../`); they stay
+/// in the manifest's directory tree unless `--allow-path` widens it.
+#[test]
+fn manifest_paths_stay_inside_the_manifest_tree() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    std::fs::create_dir(s.0.path().join("sub")).unwrap();
+    s.file("sub/abs.json", r#"{"identity": ["/etc/passwd"]}"#);
+    s.file("sub/up.json", r#"{"identity": ["../A.json"]}"#);
+    s.file("sub/dev.json", r#"{"identity": ["/dev/zero"]}"#);
+    for m in ["sub/abs.json", "sub/up.json", "sub/dev.json"] {
+        let r = s.run(&["can", "--set", m, "--action", "iam:CreateUser"]);
+        assert_eq!(r.code, Some(3), "{m}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("outside"), "{m}: {}", r.stderr);
+        assert!(!r.stderr.contains("root:"), "{m}: {}", r.stderr);
+    }
+    let r = s.run(&[
+        "can",
+        "--set",
+        "sub/up.json",
+        "--action",
+        "iam:CreateUser",
+        "--allow-path",
+        ".",
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // Widened to /dev, a device is still not a policy file.
+    let r = s.run(&[
+        "can",
+        "--set",
+        "sub/dev.json",
+        "--action",
+        "iam:CreateUser",
+        "--allow-path",
+        "/dev",
+    ]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a device, not a regular file"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 15 finding 6: `check /dev/zero` and `merge /dev/zero` read until 3 GB (the size
+/// check used the length of the file, 0 for a device); a FIFO in a batch directory hung.
+#[test]
+fn devices_and_fifos_neither_exhaust_memory_nor_hang() {
+    let s = Scratch::new();
+    for args in [
+        &["check", "/dev/zero"][..],
+        &["merge", "/dev/zero"],
+        &["eval", "/dev/zero", "--action", "s3:GetObject"],
+    ] {
+        let r = s.run(args);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("larger than the limit"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    std::fs::create_dir(s.0.path().join("dir")).unwrap();
+    s.file("dir/ok.json", CLEAN);
+    let fifo = s.0.path().join("dir/a.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = s.run(&["batch", "dir", "--format", "json", "--no-progress"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    let recs = json_lines(&r.stdout);
+    let fifo_rec = recs
+        .iter()
+        .find(|r| r["file"] == "dir/a.json")
+        .unwrap_or_else(|| panic!("the FIFO is reported: {}", r.stdout));
+    assert_eq!(fifo_rec["status"], "error");
+    assert!(
+        fifo_rec["message"]
+            .as_str()
+            .unwrap()
+            .contains("a FIFO, not a regular file"),
+        "{fifo_rec}"
+    );
+}
+
+/// Issue 15 finding 9: a directory symlink cycle made `batch` count a file twice (two made it
+/// hang).
+#[test]
+fn batch_directory_walks_survive_symlink_cycles() {
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.0.path().join("d/e")).unwrap();
+    s.file("d/e/p.json", CLEAN);
+    std::os::unix::fs::symlink("..", s.0.path().join("d/e/up")).unwrap();
+    std::os::unix::fs::symlink("../e", s.0.path().join("d/e/again")).unwrap();
+    let r = s.run(&["batch", "d", "--format", "json", "--no-progress"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let files: std::collections::BTreeSet<String> = json_lines(&r.stdout)
+        .iter()
+        .map(|r| r["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    // A list file naming paths outside its tree is refused.
+    s.file("list.txt", "/etc/passwd\n");
+    let r = s.run(&["batch", "list.txt", "--no-progress"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("list.txt:1:") && r.stderr.contains("outside"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 15 finding 14: `--timeout 1e20` panicked (exit 4); `--jobs 10000` on one file hung.
+#[test]
+fn absurd_timeouts_and_job_counts_are_bad_input() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    s.file("R.json", READ_ONE);
+    for t in ["1e20", "0.0001", "NaN", "inf", "-1"] {
+        let r = s.run(&["subset", "A.json", "R.json", &format!("--timeout={t}")]);
+        assert_eq!(r.code, Some(3), "--timeout {t}: {}", r.stderr);
+        assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+        let r = s.run(&[
+            "batch",
+            "A.json",
+            "--no-progress",
+            &format!("--timeout={t}"),
+        ]);
+        assert_eq!(r.code, Some(3), "batch --timeout {t}: {}", r.stderr);
+    }
+    let r = s.run(&["batch", "A.json", "--no-progress", "--jobs", "10000"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.stderr.contains("--jobs"), "{}", r.stderr);
+    // Many threads for one job: as many as there are jobs.
+    let r = s.run(&["batch", "A.json", "--no-progress", "--jobs", "256"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+}
+
+/// Issue 15 finding 4: a Sid holding `\r\u001b[1A\u001b[2K` made a terminal show an allowed
+/// request as "ImplicitDeny"; Sids, actions, resources and file names reach text output
+/// escaped, and the Sid is linted (T0220).
+#[test]
+fn control_characters_never_reach_text_output() {
+    let s = Scratch::new();
+    let sid = "Ok\r\u{1b}[1A\u{1b}[2KImplicitDeny";
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    .to_string();
+    s.file("p.json", &policy);
+    let name = "evil\u{1b}[2K.json";
+    s.file(name, &policy);
+    s.file("R.json", READ_ONE);
+    let runs = [
+        s.run(&[
+            "eval",
+            "p.json",
+            "--principal",
+            "arn:aws:iam::111122223333:user/u",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::b/k",
+        ]),
+        s.run(&["check", "p.json"]),
+        s.run(&["check", name, "--kind", "identity"]),
+        s.run(&["batch", name, "--no-progress"]),
+        s.run(&["batch", "p.json", "--check", "no-admin", "--no-progress"]),
+        s.run(&["subset", "p.json", "R.json"]),
+        s.run(&["check", "missing\u{1b}[2K.json"]),
+    ];
+    for r in &runs {
+        assert!(
+            !r.stdout.contains('\u{1b}') && !r.stderr.contains('\u{1b}'),
+            "raw escape in output:\n{:?}\n{:?}",
+            r.stdout,
+            r.stderr
+        );
+        assert!(!r.stdout.contains('\r') && !r.stderr.contains('\r'));
+    }
+    assert_eq!(runs[0].code, Some(0), "{}", runs[0].stderr);
+    assert!(runs[0].stdout.starts_with("Allow\n"), "{}", runs[0].stdout);
+    assert!(
+        runs[1].stderr.contains("warning[T0220]"),
+        "{}",
+        runs[1].stderr
+    );
+    assert!(runs[1].stderr.contains("\\u{1b}"), "{}", runs[1].stderr);
+    assert!(
+        runs[2].stderr.contains("evil\\u{1b}[2K.json"),
+        "{}",
+        runs[2].stderr
+    );
+}
+
+/// Issue 15 finding 10: diagnostics on a one-line (minified) document echoed the whole line
+/// each (20,000 statements: 356 MB of output). Snippets are clipped around the span, with the
+/// real line and column.
+#[test]
+fn snippets_on_minified_documents_are_clipped() {
+    let s = Scratch::new();
+    let n = 2000;
+    let statements: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}))
+        .collect();
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    assert!(doc.len() > 100_000);
+    s.file("min.json", &doc);
+    let r = s.run(&["check", "min.json"]);
+    assert_eq!(r.code, Some(0), "{}", &r.stderr[..2000.min(r.stderr.len())]);
+    assert_eq!(r.stderr.matches("warning[T0201]").count(), n);
+    let longest = r.stderr.lines().map(str::len).max().unwrap();
+    assert!(longest < 400, "a line of {longest} bytes");
+    assert!(r.stderr.len() < n * 1000, "{} bytes", r.stderr.len());
+    // The last one points at its real column.
+    let last = doc.rfind("s3:GetObjekt").unwrap();
+    assert!(
+        r.stderr.contains(&format!("min.json:1:{last}")),
+        "column {} missing",
+        last
+    );
+    assert!(r.stderr.contains('…'));
+}

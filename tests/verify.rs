@@ -18,6 +18,9 @@ fn scratch(files: &[(&str, &str)]) -> TempDir {
     )
     .unwrap();
     for (name, text) in files {
+        if let Some(dir) = std::path::Path::new(name).parent() {
+            std::fs::create_dir_all(d.path().join(dir)).unwrap();
+        }
         std::fs::write(d.path().join(name), text).unwrap();
     }
     d
@@ -47,7 +50,19 @@ assert cannot(esc, action == \"iam:CreateUser\") label \"no user creation\" seve
 
 #[test]
 fn the_examples_spec_holds() {
+    // The spec names files in corpus/examples, outside its own directory: allowed by flag.
     let r = tarski_in(&root(), &["verify", "corpus/specs/examples.tq"]);
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--allow-path"), "{}", r.stderr);
+    let r = tarski_in(
+        &root(),
+        &[
+            "verify",
+            "corpus/specs/examples.tq",
+            "--allow-path",
+            "corpus/examples",
+        ],
+    );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     let summary = r
         .stdout
@@ -308,4 +323,153 @@ fn sarif_output_points_at_the_statement() {
         .as_str()
         .unwrap()
         .contains("Witness:"));
+}
+
+/// Issue 15 finding 3: `include "/proc/self/environ"` printed the environment as an error
+/// snippet. Paths in a spec stay in its directory tree unless `--allow-path` widens it, and
+/// the content of a refused file is never read, let alone printed.
+#[test]
+fn spec_paths_stay_inside_the_spec_tree() {
+    let outside = TempDir::new().unwrap();
+    std::fs::write(
+        outside.path().join("secret.json"),
+        "SECRET_TOKEN=hunter2 not json",
+    )
+    .unwrap();
+    let secret = outside.path().join("secret.json");
+    let secret = secret.to_str().unwrap();
+    let d = scratch(&[
+        ("env.tq", "include \"/proc/self/environ\"\n"),
+        (
+            "abs.tq",
+            &format!("policy p = \"{secret}\"\nassert can(p)\n"),
+        ),
+        ("sub/up.tq", "include \"../x.tq\"\n"),
+        ("x.tq", ""),
+        (
+            "set.tq",
+            &format!("set s = {{ identity = [\"{secret}\"] }}\nassert can(s)\n"),
+        ),
+        ("man.tq", "set s = \"m.json\"\nassert can(s)\n"),
+        ("m.json", &format!("{{\"identity\": [\"{secret}\"]}}")),
+        ("sub/inner.tq", ""),
+    ]);
+    for f in ["env.tq", "abs.tq", "sub/up.tq", "set.tq", "man.tq"] {
+        let r = tarski_in(d.path(), &["verify", f]);
+        assert_eq!(r.code, Some(3), "{f}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("outside") && r.stderr.contains("--allow-path"),
+            "{f}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("hunter2"), "{f}: {}", r.stderr);
+        assert!(!r.stderr.contains("PATH="), "{f}: {}", r.stderr);
+    }
+    // A symbolic link inside the tree that points out of it is outside too.
+    std::os::unix::fs::symlink(&secret, d.path().join("link.json")).unwrap();
+    std::fs::write(
+        d.path().join("link.tq"),
+        "policy p = \"link.json\"\nassert can(p)\n",
+    )
+    .unwrap();
+    let r = tarski_in(d.path(), &["verify", "link.tq"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.stderr.contains("outside"), "{}", r.stderr);
+    // --allow-path widens the tree: the file is then read (and is not a policy).
+    let r = tarski_in(
+        d.path(),
+        &[
+            "verify",
+            "abs.tq",
+            "--allow-path",
+            outside.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(!r.stderr.contains("outside"), "{}", r.stderr);
+    assert!(r.stderr.contains("secret.json"), "{}", r.stderr);
+}
+
+/// Issue 15 finding 9: a diamond of includes 30 deep (each level including the next one twice)
+/// never finished; each file is now read once.
+#[test]
+fn a_diamond_of_includes_reads_each_file_once() {
+    let d = scratch(&[]);
+    let depth = 30;
+    for i in 0..depth {
+        let text = format!("include \"l{}a.tq\"\ninclude \"l{}b.tq\"\n", i + 1, i + 1);
+        std::fs::write(d.path().join(format!("l{i}a.tq")), &text).unwrap();
+        std::fs::write(d.path().join(format!("l{i}b.tq")), &text).unwrap();
+    }
+    let last = "policy esc = \"esc.json\"\nassert can(esc, action == \"iam:CreateUser\")\n";
+    std::fs::write(d.path().join(format!("l{depth}a.tq")), last).unwrap();
+    std::fs::write(d.path().join(format!("l{depth}b.tq")), "").unwrap();
+    let r = tarski_in(d.path(), &["verify", "l0a.tq"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("1 checks over"), "{}", r.stdout);
+}
+
+/// Issue 15 finding 8: a spec with 10,000 nested `not` (40 KB) aborted `verify` and
+/// `batch --spec` with a stack overflow (exit 134, no message).
+#[test]
+fn deeply_nested_specs_are_parse_errors() {
+    let deep = format!(
+        "policy esc = \"esc.json\"\nassert cannot(esc, {}action == \"s3:GetObject\")\n",
+        "not ".repeat(10_000)
+    );
+    let d = scratch(&[("deep.tq", &deep)]);
+    for args in [
+        &["verify", "deep.tq"][..],
+        &["batch", "esc.json", "--spec", "deep.tq", "--no-progress"],
+    ] {
+        let r = tarski_in(d.path(), args);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("error[T0400]"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("nested deeper than 100 levels"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("deep.tq:2:"), "{}", r.stderr);
+    }
+}
+
+/// Issue 15 finding 11: Ctrl-C inside a Z3 call was swallowed by Z3's handler (the check
+/// became unknown and the run went on to write a complete-looking report). Now the run stops
+/// at once with exit 130, says so, and the previous report is left as it was.
+#[test]
+fn ctrl_c_stops_the_run_and_writes_no_report() {
+    // A question that keeps Z3 busy for minutes (regex derivatives of a long pattern).
+    let slow = format!(
+        "policy esc = \"esc.json\"\nassert cannot(esc, resource like \"arn:aws:s3:::{}\")\n",
+        "?*".repeat(1500)
+    );
+    let d = scratch(&[("slow.tq", &slow), ("out.json", "OLD")]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+        .args(["verify", "slow.tq", "--output", "out.json"])
+        .current_dir(d.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it get into the solver (the outcome must not depend on how far it got).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (Ctrl-C)"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("out.json")).unwrap(),
+        "OLD"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

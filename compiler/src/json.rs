@@ -106,6 +106,40 @@ pub fn parse(text: &str) -> Result<Json, JsonError> {
     Ok(v)
 }
 
+/// Parse strictly (duplicate keys, depth and size limits as [`parse`]) into a
+/// `serde_json::Value`, for inputs that are not policies: manifests, request and context files,
+/// batch records. `serde_json::from_str` would keep the last of two duplicate keys without a
+/// word (issue 15: a duplicated `identity` or `scps` key in a manifest dropped a layer).
+/// The error names the 1-based line and column.
+pub fn parse_value(text: &str) -> Result<serde_json::Value, String> {
+    let j = parse(text).map_err(|e| {
+        let (line, col) = crate::source::SourceFile::new("", text).line_col(e.span.start as usize);
+        format!("line {line}, column {col}: {} [{}]", e.message, e.code)
+    })?;
+    Ok(to_value(&j))
+}
+
+/// The same value without spans. Numbers keep their text when `serde_json` can hold it.
+pub fn to_value(j: &Json) -> serde_json::Value {
+    use serde_json::Value;
+    match &j.kind {
+        JsonKind::Null => Value::Null,
+        JsonKind::Bool(b) => Value::Bool(*b),
+        JsonKind::Number(n) => n
+            .parse::<serde_json::Number>()
+            .map(Value::Number)
+            .unwrap_or_else(|_| Value::String(n.clone())),
+        JsonKind::String(s) => Value::String(s.clone()),
+        JsonKind::Array(items) => Value::Array(items.iter().map(to_value).collect()),
+        JsonKind::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|m| (m.key.clone(), to_value(&m.value)))
+                .collect(),
+        ),
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -369,6 +403,17 @@ fn line_of(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parse_value_rejects_duplicate_keys_with_line_and_column() {
+        let e = super::parse_value("{\"identity\": [\"A.json\"],\n \"identity\": [\"R.json\"]}")
+            .unwrap_err();
+        assert!(e.contains("duplicate key `identity`"), "{e}");
+        assert!(e.contains("line 2, column 2"), "{e}");
+        let v = super::parse_value(r#"{"a": [1, 2.50, "x", null, true]}"#).unwrap();
+        assert_eq!(v["a"][1].to_string(), "2.5");
+        assert_eq!(v["a"][2], "x");
+    }
+
     use super::*;
 
     #[test]

@@ -9,12 +9,63 @@ use crate::glob::has_wildcard;
 use crate::operator::{Family, Qualifier};
 use crate::policy::{Effect, Policy, PrincipalEntry};
 
+/// T0220: a `Sid` with characters other than ASCII letters and digits. "The Sid element
+/// supports ASCII uppercase letters (A-Z), lowercase letters (a-z), and numbers (0-9)" (IAM
+/// JSON policy elements: Sid): IAM refuses other characters in the policies it stores
+/// (identity policies and permissions boundaries). Other services accept more in resource
+/// policies, so there only control and bidirectional-override characters are reported: they
+/// rewrite what a terminal or review tool shows (issue 15: a Sid holding
+/// `\r\u001b[1A\u001b[2K` made an allowed request look like "ImplicitDeny").
+fn sid_characters(
+    kind: crate::policy::PolicyKind,
+    sid: &crate::span::Spanned<String>,
+) -> Option<Diagnostic> {
+    use crate::policy::PolicyKind;
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            )
+    };
+    let escaped: String = sid.value.escape_debug().collect();
+    if sid.value.chars().any(hostile) {
+        return Some(Diagnostic::warning(
+            "T0220",
+            sid.span,
+            format!(
+                "`Sid` \"{escaped}\" holds control or text-direction characters, which change \
+                 what a terminal shows"
+            ),
+        ));
+    }
+    let iam_stored = matches!(kind, PolicyKind::Identity | PolicyKind::Boundary);
+    if iam_stored && !sid.value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Some(
+            Diagnostic::warning(
+                "T0220",
+                sid.span,
+                format!(
+                    "`Sid` \"{escaped}\" has characters other than A-Z, a-z and 0-9, which IAM \
+                     does not accept in {} policies",
+                    kind.as_str()
+                ),
+            )
+            .with_note("IAM JSON policy elements: Sid"),
+        );
+    }
+    None
+}
+
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let cat = catalog();
     let mut sids: HashMap<&str, usize> = HashMap::new();
     for st in &policy.statements {
         if let Some(sid) = &st.sid {
+            if let Some(d) = sid_characters(policy.kind, sid) {
+                out.push(d);
+            }
             if let Some(first) = sids.insert(sid.value.as_str(), st.index) {
                 out.push(Diagnostic::warning(
                     "T0205",
@@ -197,4 +248,45 @@ fn closest_global_key(key: &str) -> Option<String> {
         .filter(|(d, _)| *d <= 3)
         .min()
         .map(|(_, s)| s)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::load;
+    use crate::policy::PolicyKind;
+
+    fn codes(sid: &str, kind: PolicyKind) -> Vec<(String, String)> {
+        let mut st = serde_json::json!(
+            {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
+        if kind == PolicyKind::Resource {
+            st["Principal"] = serde_json::json!({"AWS": "arn:aws:iam::111122223333:root"});
+        }
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [st]});
+        load("p.json", &doc.to_string(), Some(kind), true)
+            .diagnostics
+            .iter()
+            .flat_map(|g| g.diagnostics.iter())
+            .map(|d| (d.code.to_string(), d.message.clone()))
+            .collect()
+    }
+
+    /// Issue 15 finding 4: Sids are linted by IAM's rule (ASCII letters and digits); control
+    /// characters are reported for every kind, escaped in the message.
+    #[test]
+    fn sids_outside_iams_alphabet_are_t0220() {
+        assert!(codes("ReadReports2", PolicyKind::Identity).is_empty());
+        let d = codes("read-reports", PolicyKind::Identity);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].0, "T0220");
+        assert!(d[0].1.contains("A-Z, a-z and 0-9"), "{d:?}");
+        // S3 and KMS accept more in resource policies.
+        assert!(codes("Allow get requests", PolicyKind::Resource).is_empty());
+        let d = codes("ok\r\u{1b}[1A\u{1b}[2K", PolicyKind::Resource);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].0, "T0220");
+        assert!(d[0].1.contains("\\r\\u{1b}[1A"), "{d:?}");
+        assert!(!d[0].1.contains('\u{1b}'), "{d:?}");
+        let d = codes("abc\u{202e}fed", PolicyKind::Boundary);
+        assert_eq!(d[0].0, "T0220");
+    }
 }

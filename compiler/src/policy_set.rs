@@ -116,7 +116,7 @@ impl Manifest {
             let t: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
             serde_json::to_value(t).map_err(|e| e.to_string())?
         } else {
-            serde_json::from_str(text).map_err(|e| e.to_string())?
+            crate::json::parse_value(text)?
         };
         Manifest::from_value(&v)
     }
@@ -195,6 +195,28 @@ mod tests {
         .unwrap();
         assert_eq!(j, t);
         assert_eq!(j.scps.len(), 2);
+    }
+
+    /// Issue 15 finding 2: `{"identity": ["A.json"], "identity": ["R.json"]}` kept the last
+    /// key; a duplicated `scps` key dropped a Deny layer. Both formats refuse duplicates.
+    #[test]
+    fn duplicate_keys_are_rejected_in_json_and_toml() {
+        let e = Manifest::parse(r#"{"identity": ["A.json"], "identity": ["R.json"]}"#, false)
+            .unwrap_err();
+        assert!(e.contains("duplicate key `identity`"), "{e}");
+        let e =
+            Manifest::parse(r#"{"scps": [["a.json"]], "scps": [["b.json"]]}"#, false).unwrap_err();
+        assert!(e.contains("duplicate key `scps`"), "{e}");
+        let e = Manifest::parse("identity = [\"A.json\"]\nidentity = [\"R.json\"]\n", true)
+            .unwrap_err();
+        assert!(e.contains("duplicate key"), "{e}");
+        // Inside an inline policy too.
+        let e = Manifest::parse(
+            r#"{"identity": [{"Version": "2012-10-17", "Statement": [], "Statement": []}]}"#,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("duplicate key `Statement`"), "{e}");
     }
 
     #[test]

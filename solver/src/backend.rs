@@ -174,11 +174,21 @@ impl Session for Z3 {
                         .and_then(|v| v.as_bool())
                         .ok_or_else(|| missing(n))?,
                 ),
-                Sort::Int => Val::Int(
-                    m.eval(&Int::new_const(n.as_str()), true)
-                        .and_then(|v| v.as_i128())
-                        .ok_or_else(|| missing(n))?,
-                ),
+                Sort::Int => {
+                    let v = m
+                        .eval(&Int::new_const(n.as_str()), true)
+                        .ok_or_else(|| missing(n))?;
+                    match v.as_i128() {
+                        Some(x) => Val::Int(x),
+                        // Beyond i128 (numbers of up to 38 digits, scaled): Z3's numeral text.
+                        None => {
+                            match smt::parse_sexp(&v.to_string()).and_then(|e| smt::value_of(&e)) {
+                                Some(big @ Val::BigInt(_)) => big,
+                                _ => return Err(missing(n)),
+                            }
+                        }
+                    }
+                }
                 // Z3 writes characters outside printable ASCII as `\u{..}`: decode them
                 // (issue 11, finding 4).
                 Sort::String => Val::Str(
@@ -246,6 +256,10 @@ fn z3_int(t: &Term, sorts: &HashMap<String, Sort>) -> Result<z3::ast::Int, Backe
     use z3::ast::Int;
     match t {
         Term::Int(v) => Ok(Int::from_i128(*v)),
+        Term::Num(n) => {
+            use std::str::FromStr;
+            Int::from_str(n).map_err(|_| BackendError::Rejected("Z3", format!("numeral {n}")))
+        }
         Term::Sym(n) if sorts.get(n) == Some(&Sort::Int) => Ok(Int::new_const(n.as_str())),
         _ => Err(BackendError::Rejected(
             "Z3",

@@ -408,6 +408,24 @@ fn solve(
         max_states: 50_000,
         iam_callers,
     };
+    // Policy variables used only positively, replaced by globs (logic::relax, issue 11
+    // finding 5): no string theory, and an unsatisfiable relaxation is a proof.
+    if let Some(relaxed) = tarski_compiler::logic::relax::relax_positive_templates(&builder, &goal)
+    {
+        let p = Problem::new(builder.clone(), relaxed, slots.clone(), principals, &dopts);
+        if relaxation_unsat(&p, opts) {
+            return Ok(Report {
+                verdict: Verdict::None,
+                stats: Stats {
+                    atoms: p.builder.atoms().len(),
+                    goal_size: p.goal.size(),
+                    elapsed: start.elapsed(),
+                    search: start.elapsed(),
+                    ..Stats::default()
+                },
+            });
+        }
+    }
     let problem = Problem::new(builder, goal, slots, principals, &dopts);
     let prepared = Instant::now();
     let mut stats = Stats {
@@ -505,6 +523,33 @@ fn solve(
         },
         stats,
     })
+}
+
+/// Is the relaxed problem (`logic::relax`) unsatisfiable? Only when decided without string
+/// theory; anything else (a model, unknown, strings left) is no conclusion.
+fn relaxation_unsat(p: &Problem, opts: &Options) -> bool {
+    if p.unsupported.is_some() || p.vars.values().any(|k| matches!(k, VarKind::Strings)) {
+        return false;
+    }
+    if let Some(b) = p.goal.as_const() {
+        return !b;
+    }
+    let mut ids: Vec<AtomId> = Vec::new();
+    p.goal.atoms_into(&mut ids);
+    ids.sort_unstable();
+    ids.dedup();
+    let one = Options {
+        witnesses: 1,
+        ..opts.clone()
+    };
+    match enumerate_single_var(p, &ids, 1) {
+        Some(points) => points.is_empty(),
+        // No model at all, from an exact encoding: the relaxation is unsatisfiable.
+        None => matches!(
+            solver_points(p, &ids, &one, &mut Stats::default()),
+            Ok(Ok((points, false))) if points.is_empty()
+        ),
+    }
 }
 
 /// Drop what the witness does not need: context keys whose removal keeps it a witness, and

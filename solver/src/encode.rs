@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
+use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
 use tarski_compiler::logic::problem::{Problem, VarKind};
@@ -22,9 +23,6 @@ use tarski_compiler::value::Decimal;
 
 use crate::assignment::{Assignment, Value};
 use crate::smt::{self, and, app, eq, not, or, re_concat, re_lit, sym, Script, Sort, Term, Val};
-
-/// Latest instant a witness date may take (9999-12-31T23:59:59Z), for readable witnesses.
-const MAX_DATE_NANOS: i128 = 253_402_300_799 * 1_000_000_000;
 
 /// A case the encoder cannot state exactly; the question is answered `unknown` with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,8 +43,7 @@ pub enum EncodeError {
     SlotMissing(String, u32),
     #[error("internal: atom {0} of the goal has no definition")]
     AtomMissing(AtomId),
-    #[error("the number {0} does not fit the solver's exact integers")]
-    NumberTooLarge(String),
+
     #[error(
         "the string {0:?} holds a character beyond U+2FFFF, which SMT-LIB strings cannot hold"
     )]
@@ -266,8 +263,27 @@ impl Encoded {
                     let t = symbol("date", i, &name);
                     script.declare(ok.clone(), Sort::Bool);
                     script.declare(t.clone(), Sort::Int);
-                    script.assert(app(">=", vec![sym(&t), Term::Int(0)]));
-                    script.assert(app("<=", vec![sym(&t), Term::Int(MAX_DATE_NANOS)]));
+                    // Exactly the instants the evaluator's dates denote (value::in_date_domain):
+                    // ISO dates of years 0000-9999 with offsets, or whole epoch seconds
+                    // (t = secs * 10^9: linear, no `mod`). Issue 11, finding 2.
+                    use tarski_compiler::value as v;
+                    let (lo, hi) = v::DATE_EPOCH_SECONDS;
+                    let secs = symbol("datesecs", i, &name);
+                    script.declare(secs.clone(), Sort::Int);
+                    script.assert(or(vec![
+                        and(vec![
+                            app(">=", vec![sym(&t), Term::Int(v::DATE_ISO_MIN)]),
+                            app("<=", vec![sym(&t), Term::Int(v::DATE_ISO_MAX)]),
+                        ]),
+                        and(vec![
+                            app(">=", vec![sym(&secs), Term::Int(i128::from(lo))]),
+                            app("<=", vec![sym(&secs), Term::Int(i128::from(hi))]),
+                            eq(
+                                sym(&t),
+                                app("*", vec![sym(&secs), Term::Int(v::DATE_EPOCH_STEP)]),
+                            ),
+                        ]),
+                    ]));
                     VarTerm::Date { ok, t }
                 }
                 VarKind::Ip => {
@@ -291,6 +307,13 @@ impl Encoded {
                             ),
                         ],
                     ));
+                    // A key of type IPAddress always holds an address (atoms::value_domain;
+                    // issue 11, finding 3).
+                    if let StrVar::Slot(k, _) = v {
+                        if atoms::value_domain(k) == atoms::ValueDomain::Ip {
+                            script.assert(sym(&ok));
+                        }
+                    }
                     VarTerm::Ip { ok, v6, a }
                 }
                 VarKind::Strings => {
@@ -618,11 +641,12 @@ impl Encoded {
         match (self.vars.get(var), value) {
             (Some(VarTerm::Number { ok, n, scale }), CondValue::Number(d)) => {
                 let r = base.ordering().ok_or_else(unexpected)?;
+                // A numeral of any size: `mantissa * 10^(scale - d.scale)` can pass i128.
                 let k = 10i128
                     .checked_pow(scale.saturating_sub(d.scale))
                     .and_then(|f| d.mantissa.checked_mul(f))
-                    .ok_or_else(|| EncodeError::NumberTooLarge(format!("{d:?}")))?;
-                Ok(and(vec![sym(ok), rel(sym(n), r, Term::Int(k))]))
+                    .map_or_else(|| Term::Num(d.scaled_text(*scale)), Term::Int);
+                Ok(and(vec![sym(ok), rel(sym(n), r, k)]))
             }
             (Some(VarTerm::Date { ok, t }), CondValue::Date(d)) => {
                 let r = base.ordering().ok_or_else(unexpected)?;
@@ -719,14 +743,19 @@ impl Encoded {
         for (v, t) in &self.vars {
             let val = match t {
                 VarTerm::Choice(x) => Value::Cell(index(x)?),
-                VarTerm::Number { ok, n, scale } => Value::Number(if bool_of(ok)? {
-                    Some(Decimal {
-                        mantissa: int_of(n)?,
+                VarTerm::Number { ok, n, scale } => match (bool_of(ok)?, m.get(n)) {
+                    (false, _) => Value::Number(None),
+                    (true, Some(Val::Int(mantissa))) => Value::Number(Some(Decimal {
+                        mantissa: *mantissa,
                         scale: *scale,
-                    })
-                } else {
-                    None
-                }),
+                    })),
+                    // Beyond i128 (policy numbers have up to 38 digits): the numeral's text.
+                    (true, Some(Val::BigInt(big))) => Value::Text(
+                        tarski_compiler::value::scaled_numeral(big, *scale)
+                            .ok_or_else(|| missing(n))?,
+                    ),
+                    (true, _) => return Err(missing(n)),
+                },
                 VarTerm::Date { ok, t } => {
                     Value::Date(if bool_of(ok)? { Some(int_of(t)?) } else { None })
                 }

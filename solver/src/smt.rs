@@ -33,6 +33,9 @@ impl Sort {
 pub enum Term {
     Bool(bool),
     Int(i128),
+    /// An integer numeral of any size (`-` first when negative): policy numbers have up to 38
+    /// digits before scaling (issue 11, finding 6).
+    Num(String),
     /// A string literal (its characters, unescaped).
     Str(String),
     Bv {
@@ -188,6 +191,12 @@ pub fn write_term(t: &Term, out: &mut String) -> Result<(), String> {
         Term::Int(v) => {
             let _ = write!(out, "{v}");
         }
+        Term::Num(n) => match n.strip_prefix('-') {
+            Some(abs) => {
+                let _ = write!(out, "(- {abs})");
+            }
+            None => out.push_str(n),
+        },
         Term::Str(s) => out.push_str(&quote(s).ok_or_else(|| s.clone())?),
         Term::Bv { width, value } => {
             let _ = write!(out, "(_ bv{value} {width})");
@@ -265,6 +274,8 @@ impl Script {
 pub enum Val {
     Bool(bool),
     Int(i128),
+    /// An integer beyond `i128`, as decimal text (`-` first when negative).
+    BigInt(String),
     Str(String),
     Bv(u128),
 }
@@ -360,10 +371,17 @@ pub fn value_of(e: &Sexp) -> Option<Val> {
         Sexp::Atom(a) if a == "false" => Some(Val::Bool(false)),
         Sexp::Atom(a) if a.starts_with("#b") => u128::from_str_radix(&a[2..], 2).ok().map(Val::Bv),
         Sexp::Atom(a) if a.starts_with("#x") => u128::from_str_radix(&a[2..], 16).ok().map(Val::Bv),
-        Sexp::Atom(a) => a.parse().ok().map(Val::Int),
+        Sexp::Atom(a) => match a.parse() {
+            Ok(v) => Some(Val::Int(v)),
+            Err(_) if !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(Val::BigInt(a.clone()))
+            }
+            Err(_) => None,
+        },
         Sexp::List(xs) => match xs.as_slice() {
             [Sexp::Atom(m), x] if m == "-" => match value_of(x)? {
                 Val::Int(v) => Some(Val::Int(-v)),
+                Val::BigInt(v) => Some(Val::BigInt(format!("-{v}"))),
                 _ => None,
             },
             [Sexp::Atom(u), Sexp::Atom(bv), Sexp::Atom(_w)] if u == "_" && bv.starts_with("bv") => {

@@ -4,7 +4,6 @@
 //! A bad input is reported as an error record for its file; the rest of the run goes on.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,12 +16,14 @@ use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::parse_expr;
 use tarski_compiler::spec::ast::{Level, Quantifier};
 
-use crate::cli::{BatchArgs, ReportFormat, RunArgs};
+use crate::cli::{BatchArgs, ReportFormat};
 use crate::run::{input_error, question, run, Job, Location, Question, Record};
 use crate::spec_load::{glob_files, set_of_policies};
 
-/// Expand the inputs to files, in a stable order.
-fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
+/// Expand the inputs to files, in a stable order; `true` marks a file named on the command
+/// line (which may be any kind of file, `<(...)` too), `false` one found in a directory, by a
+/// glob or in a list file (a regular file inside its tree, or an error record).
+fn collect(inputs: &[String]) -> Result<Vec<(PathBuf, bool)>> {
     let mut out = Vec::new();
     for i in inputs {
         let p = Path::new(i);
@@ -40,22 +41,36 @@ fn collect(inputs: &[String]) -> Result<Vec<PathBuf>> {
             if found.is_empty() {
                 bail!("no file matches `{i}`");
             }
-            out.extend(found);
+            out.extend(found.into_iter().map(|f| (f, false)));
         } else if p.is_dir() {
-            out.extend(glob_files(p, "*.json"));
+            let start = out.len();
+            out.extend(glob_files(p, "*.json").into_iter().map(|f| (f, false)));
+            // Templates in YAML too (read as templates by content, src/iac/mod.rs).
+            for (f, _) in crate::iac::iac_files(p) {
+                if !out[start..].iter().any(|(g, _)| *g == f) {
+                    out.push((f, false));
+                }
+            }
         } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
             let text = crate::load::read_text(p)?;
             let base = p.parent().unwrap_or(Path::new("."));
-            out.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| base.join(l)),
-            );
+            let root = crate::load::root_of(p)?;
+            for (n, l) in text.lines().enumerate() {
+                let l = l.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                let f = crate::load::resolve_inside(&root, base, l, "listed file")
+                    .map_err(|e| anyhow!("{}:{}: {e:#}", p.display(), n + 1))?;
+                out.push((f, false));
+            }
         } else {
-            out.push(p.to_path_buf());
+            out.push((p.to_path_buf(), true));
         }
     }
+    // A file named twice (or reached by two routes) is checked once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|(f, _)| std::fs::canonicalize(f).map_or(true, |c| seen.insert(c)));
     Ok(out)
 }
 
@@ -84,8 +99,11 @@ pub fn run_jobs(
     threads: Option<usize>,
     progress: bool,
 ) -> Result<Vec<Record>> {
+    // Never more threads than jobs (`--jobs 10000` on one file hung starting threads).
+    let threads = threads.map(|t| t.min(jobs.len()).max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
+        .stack_size(crate::WORK_STACK / 4)
         .build()?;
     let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let b = indicatif::ProgressBar::new(jobs.len() as u64);
@@ -119,25 +137,18 @@ pub fn write_report(
     records: &[Record],
     files: usize,
     descriptions: &BTreeMap<String, String>,
-    run: &RunArgs,
+    format: ReportFormat,
+    sink: crate::report::Sink,
 ) -> Result<()> {
     let mut buf: Vec<u8> = Vec::new();
-    match run.format {
+    match format {
         ReportFormat::Text => crate::report::human(records, files, &mut buf)?,
         ReportFormat::Json => crate::report::json_lines(records, &mut buf)?,
         ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
     }
-    match &run.output {
-        Some(p) => {
-            std::fs::write(p, &buf).map_err(|e| anyhow!("cannot write {}: {e}", p.display()))?
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = out.write_all(&buf);
-        }
-    }
-    if run.output.is_some() && run.format != ReportFormat::Text {
+    let to_file = sink.is_file();
+    sink.finish(&buf)?;
+    if to_file && format != ReportFormat::Text {
         // Keep the human summary on the terminal when the report goes to a file.
         let c = crate::report::counts(records);
         eprintln!(
@@ -154,7 +165,18 @@ pub fn write_report(
 
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let opts = crate::commands::verify::options(&args.run)?;
-    let files = collect(&args.inputs)?;
+    let sink = crate::report::Sink::open(args.run.output.as_deref())?;
+    // tarski.toml (src/config.rs): template values here, the rest on the records.
+    let config = crate::config::load(args.config.as_deref())?;
+    let baseline_findings = args
+        .baseline_findings
+        .as_deref()
+        .map(crate::config::read_baseline)
+        .transpose()?;
+    // Templates, plans and snapshots among the inputs are read as what they are.
+    let mut iac_args = args.iac.clone();
+    config.template_values(&mut iac_args.values);
+    let files = crate::iac::split_inputs(collect(&args.inputs)?, &mut iac_args);
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
     for c in &args.checks {
@@ -217,12 +239,18 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
                 .filter(|j| in_shard(&format!("{}\u{0}{}", j.subject, j.check))),
         );
     }
-    for f in &files {
+    for (f, named) in &files {
         let name = f.display().to_string();
         if !in_shard(&name) {
             continue;
         }
-        let text = match crate::load::read_text(f) {
+        let text = match (if *named {
+            Ok(())
+        } else {
+            crate::load::check_regular(f)
+        })
+        .and_then(|()| crate::load::read_text(f))
+        {
             Ok(t) => t,
             Err(e) => {
                 records.push(input_error(&name, format!("{e:#}"), None));
@@ -309,7 +337,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     }
     // Templates, plans and snapshots (src/iac.rs).
     let iac = crate::iac::batch(
-        &args.iac,
+        &iac_args,
         &crate::iac::BatchCx {
             checks: &checks,
             spec: spec.as_ref().zip(names.as_ref()),
@@ -323,14 +351,19 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
     iac.relocate(&mut done);
     records.append(&mut done);
+    config.apply(
+        &mut records,
+        baseline_findings.as_ref(),
+        &crate::config::today(),
+    );
     records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
     let counted = files
         .iter()
-        .filter(|f| in_shard(&f.display().to_string()))
+        .filter(|(f, _)| in_shard(&f.display().to_string()))
         .count()
         + iac.inputs;
-    write_report(&records, counted, &descriptions, &args.run)?;
-    Ok(crate::commands::verify::exit_code(&records))
+    write_report(&records, counted, &descriptions, args.run.format, sink)?;
+    Ok(config.exit_code(&records))
 }
 
 fn first_error(l: &tarski_compiler::load::Loaded) -> Option<(String, Option<Location>)> {

@@ -19,7 +19,9 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             Err(e) => {
                 unreadable += 1;
                 match args.format {
-                    Format::Text => eprintln!("error: {e:#}"),
+                    Format::Text => {
+                        eprintln!("error: {}", crate::render::clean_lines(&format!("{e:#}")))
+                    }
                     Format::Json => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
                 }
                 continue;
@@ -41,7 +43,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                     if p.policy.kind_inferred {
                         eprintln!(
                             "note: {}: read as a{} {} policy (inferred; set it with --kind)",
-                            p.source.name,
+                            crate::render::clean(&p.source.name),
                             if p.policy
                                 .kind
                                 .as_str()
@@ -94,6 +96,17 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                     String::new()
                 }
             );
+            if iac.unread > 0 {
+                eprintln!(
+                    "{} polic{} not read (T0305): the answer is unknown",
+                    iac.unread,
+                    if iac.unread == 1 {
+                        "y-bearing part"
+                    } else {
+                        "y-bearing parts"
+                    }
+                );
+            }
         }
         Format::Json => {
             for r in &records {
@@ -105,6 +118,9 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         exit::BAD_INPUT
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
         exit::NO
+    } else if iac.unread > 0 {
+        // Something that can carry a policy was not read: never a clean pass.
+        exit::UNKNOWN
     } else {
         exit::OK
     })

@@ -7,13 +7,14 @@ use tarski_compiler::request::{Context, Request};
 
 use crate::cli::{EvalArgs, Format};
 use crate::exit;
+use crate::render::clean;
 
 fn request(args: &EvalArgs) -> Result<Request> {
     let mut req = match &args.request {
         Some(p) => {
             let text = crate::load::read_text(p)?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+            let v = tarski_compiler::json::parse_value(&text)
+                .map_err(|e| anyhow!("{}: {e}", p.display()))?;
             Request::from_json(&v).map_err(|e| anyhow!("{}: {e}", p.display()))?
         }
         None => Request::default(),
@@ -36,8 +37,8 @@ fn request(args: &EvalArgs) -> Result<Request> {
     }
     if let Some(p) = &args.context_json {
         let text = crate::load::read_text(p)?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        let v = tarski_compiler::json::parse_value(&text)
+            .map_err(|e| anyhow!("{}: {e}", p.display()))?;
         let c = Context::from_json(&v).map_err(|e| anyhow!("{}: {e}", p.display()))?;
         for (k, vals) in c.iter() {
             req.context.set(k, vals.to_vec());
@@ -67,6 +68,10 @@ fn request(args: &EvalArgs) -> Result<Request> {
     }
     if let Some(why) = tarski_compiler::parse::action_syntax_error(&req.action) {
         bail!("invalid action `{}`: {why}", req.action);
+    }
+    // A typed key's value outside its type (docs/semantics.md, "Request values").
+    if let Some(why) = tarski_compiler::atoms::request_domain_error(&req) {
+        bail!("not a request AWS can make: {why}");
     }
     Ok(req)
 }
@@ -99,14 +104,14 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
                         tarski_compiler::policy::Effect::Allow => "allow",
                         tarski_compiler::policy::Effect::Deny => "deny",
                     },
-                    m.file,
+                    clean(&m.file),
                     m.line,
-                    m.statement,
+                    clean(&m.statement.to_string()),
                     m.role.describe()
                 );
             }
             for b in &ev.blocked_by {
-                println!("  blocked: {b}");
+                println!("  blocked: {}", clean(&b.to_string()));
             }
         }
         Format::Json => {

@@ -2,9 +2,10 @@
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{MergeArgs, RunArgs};
+use crate::cli::MergeArgs;
 
 pub fn run(args: &MergeArgs) -> Result<u8> {
+    let sink = crate::report::Sink::open(args.output.as_deref())?;
     let mut records = Vec::new();
     for f in &args.files {
         let text = crate::load::read_text(f)?;
@@ -13,7 +14,7 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let v: serde_json::Value = serde_json::from_str(line)
+            let v = tarski_compiler::json::parse_value(line)
                 .map_err(|e| anyhow!("{}:{}: {e}", f.display(), i + 1))?;
             let r = crate::report::from_json(&v)
                 .ok_or_else(|| anyhow!("{}:{}: not a tarski batch record", f.display(), i + 1))?;
@@ -27,14 +28,6 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         f.dedup();
         f.len()
     };
-    let run = RunArgs {
-        timeout: 1.0,
-        witnesses: 1,
-        known_actions: false,
-        jobs: None,
-        format: args.format,
-        output: args.output.clone(),
-    };
-    crate::commands::batch::write_report(&records, files, &Default::default(), &run)?;
+    crate::commands::batch::write_report(&records, files, &Default::default(), args.format, sink)?;
     Ok(crate::commands::verify::exit_code(&records))
 }

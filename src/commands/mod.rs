@@ -7,3 +7,22 @@ pub mod expand;
 pub mod merge;
 pub mod solve;
 pub mod verify;
+
+/// The longest `--timeout` accepted, in seconds (about 11 days; Z3 takes milliseconds as a
+/// 32-bit number).
+pub const MAX_TIMEOUT_SECS: f64 = 1_000_000.0;
+
+/// `--timeout SECONDS` as a duration: a finite number from 0.001 (below a millisecond Z3 would
+/// get 0, which it reads as "no limit") to `MAX_TIMEOUT_SECS` (`--timeout 1e20` panicked in
+/// `Duration::from_secs_f64`).
+pub fn timeout(secs: f64) -> anyhow::Result<std::time::Duration> {
+    if !(secs.is_finite() && (0.001..=MAX_TIMEOUT_SECS).contains(&secs)) {
+        anyhow::bail!(
+            "--timeout {secs}: must be a number of seconds from 0.001 to {MAX_TIMEOUT_SECS}"
+        );
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Most worker threads `--jobs` accepts; more would only exhaust memory (each holds a solver).
+pub const MAX_JOBS: usize = 256;

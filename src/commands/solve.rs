@@ -2,7 +2,6 @@
 //! the solver with a proof or a replayed witness.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
@@ -49,9 +48,6 @@ fn constraint(c: &ConstraintArgs) -> Result<Option<Expr>> {
 }
 
 fn options(s: &SolveArgs) -> Result<Options> {
-    if !(s.timeout.is_finite() && s.timeout > 0.0) {
-        return Err(anyhow!("--timeout must be a positive number of seconds"));
-    }
     if s.cross_check || s.solver == SolverArg::Cvc5 {
         tarski_solver::backend::cvc5_path()?;
     }
@@ -59,7 +55,7 @@ fn options(s: &SolveArgs) -> Result<Options> {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
     }
     Ok(Options {
-        timeout: Duration::from_secs_f64(s.timeout),
+        timeout: crate::commands::timeout(s.timeout)?,
         witnesses: s.witnesses.max(1),
         known_actions: s.known_actions,
         syntactic: !s.no_fast_path,
@@ -93,17 +89,20 @@ use crate::run::witness_json;
 
 fn print_witness(w: &Witness, n: usize) {
     println!("  witness {n}:");
-    println!("    principal  {}", w.request.principal);
-    println!("    action     {}", w.request.action);
-    println!("    resource   {}", w.request.resource);
+    // Witness values come from policy text: never print them raw (src/render.rs, `clean`).
+    use crate::render::clean;
+    println!("    principal  {}", clean(&w.request.principal));
+    println!("    action     {}", clean(&w.request.action));
+    println!("    resource   {}", clean(&w.request.resource));
     if let Some(a) = &w.request.resource_account {
         println!("    (resource in account {a})");
     }
     for (k, v) in w.request.context.iter() {
         println!(
-            "    context    {k} = {}",
+            "    context    {} = {}",
+            clean(k),
             if v.len() == 1 {
-                v[0].clone()
+                clean(&v[0]).into_owned()
             } else {
                 format!("{v:?}")
             }
@@ -113,7 +112,7 @@ fn print_witness(w: &Witness, n: usize) {
         println!("    context    (none needed)");
     }
     for note in &w.notes {
-        println!("    note: {note}");
+        println!("    note: {}", clean(note));
     }
 }
 

@@ -1,18 +1,18 @@
 //! `tarski verify SPEC.tq`: every assertion's result, with witnesses; exit 0 only when all hold.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use crate::cli::{RunArgs, VerifyArgs};
 use crate::run::Status;
 
 pub fn options(r: &RunArgs) -> Result<tarski_solver::Options> {
-    if !(r.timeout.is_finite() && r.timeout > 0.0) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
+    if r.jobs
+        .is_some_and(|j| j == 0 || j > crate::commands::MAX_JOBS)
+    {
+        anyhow::bail!("--jobs: must be from 1 to {}", crate::commands::MAX_JOBS);
     }
     Ok(tarski_solver::Options {
-        timeout: Duration::from_secs_f64(r.timeout),
+        timeout: crate::commands::timeout(r.timeout)?,
         witnesses: r.witnesses.max(1),
         known_actions: r.known_actions,
         syntactic: true,
@@ -43,17 +43,19 @@ pub fn exit_code(records: &[crate::run::Record]) -> u8 {
 }
 
 pub fn run(args: &VerifyArgs) -> Result<u8> {
+    let opts = options(&args.run)?;
+    let sink = crate::report::Sink::open(args.run.output.as_deref())?;
     let spec = crate::spec_load::read(&args.spec)?;
     let names = crate::spec_load::resolve(&spec)?;
     let jobs = crate::spec_load::jobs(&spec, &names, None);
-    let opts = options(&args.run)?;
     let records = crate::commands::batch::run_jobs(&jobs, &opts, args.run.jobs, false)?;
     let files = names.len();
     crate::commands::batch::write_report(
         &records,
         files,
         &crate::spec_load::descriptions(&spec),
-        &args.run,
+        args.run.format,
+        sink,
     )?;
     Ok(exit_code(&records))
 }
