@@ -807,6 +807,8 @@ fn points(
 }
 
 fn gave_up(name: &str, reason: &str, limit: Limit) -> String {
+    // As users (and tests/batch.rs) read it: "Z3 gave up after ...".
+    let name = if name == "z3" { "Z3" } else { name };
     let out_of_time = ["timeout", "canceled", "cancelled", "interrupted"]
         .iter()
         .any(|w| reason.contains(w));
@@ -934,4 +936,22 @@ fn race(
         (Ok(p), Err(_)) => (Ok(p), "z3"),
         (Err(a), Err(b)) => (Err(format!("no solver decided the query: {a}; {b}")), "z3"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running out of time reads "Z3 gave up after the ... time limit", as before the backends
+    /// (users and tests/batch.rs look for it).
+    #[test]
+    fn timeouts_read_as_before() {
+        let t = Limit::Time(Duration::from_secs(10));
+        assert!(gave_up("z3", "timeout", t).starts_with("Z3 gave up after the 10s time limit"));
+        assert!(gave_up("z3", "canceled", t).starts_with("Z3 gave up after"));
+        assert!(gave_up("cvc5", "timeout", t).starts_with("cvc5 gave up after"));
+        let r = Limit::Resources(ResourceLimit { z3: 1, cvc5: 1 });
+        assert!(gave_up("z3", "max. resource limit exceeded", r).contains("resource limit"));
+        assert!(gave_up("z3", "incomplete quantifiers", t).contains("could not decide"));
+    }
 }

@@ -359,7 +359,8 @@ impl Encoded {
             let n = p.slots.count(&k);
             let ms: Vec<String> = (0..n)
                 .map(|j| {
-                    let m = symbol("member", i, &format!("{k}#{j}"));
+                    // The slot number goes before the (truncated) key text: names stay distinct.
+                    let m = symbol(&format!("member_{i}"), j as usize, &k);
                     script.declare(m.clone(), Sort::Bool);
                     m
                 })
@@ -850,6 +851,25 @@ mod tests {
     const USERNAME: &str = r#"{"Effect": "Allow", "Action": "s3:GetObject",
         "Resource": "arn:aws:s3:::b/${aws:username}/*",
         "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}"#;
+
+    /// Keys longer than a symbol's text, with several slots, get distinct names (W5 found
+    /// `route53:ChangeResourceRecordSetsNormalizedRecordNames` declared twice).
+    #[test]
+    fn long_keys_with_several_slots_get_distinct_symbols() {
+        let p = problem(
+            r#"{"Effect": "Allow", "Action": "route53:ChangeResourceRecordSets", "Resource": "*",
+                "Condition": {"ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["a*", "${aws:username}.b"]},
+                              "ForAnyValue:StringEquals": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["x", "y"]}}}"#,
+        );
+        let enc = Encoded::new(&p, &atoms(&p)).unwrap();
+        let mut names: Vec<&str> = enc.script.decls.iter().map(|(n, _)| n.as_str()).collect();
+        let members = names.iter().filter(|n| n.starts_with("member_")).count();
+        assert!(members > 1, "{names:?}");
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "duplicate declarations");
+    }
 
     #[test]
     fn every_goal_atom_is_defined_and_the_goal_asserted() {

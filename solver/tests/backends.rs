@@ -163,8 +163,8 @@ fn golden_cases() -> Vec<(&'static str, PolicySet, PolicySet, &'static str)> {
     vec![
         (
             "username-home",
+            allow("arn:aws:s3:::b/home/${aws:username}/k*"),
             allow("arn:aws:s3:::b/home/${aws:username}/*"),
-            allow("arn:aws:s3:::b/home/*"),
             "unsat",
         ),
         (

@@ -612,10 +612,12 @@ fn w5(a: &Args, jobs: usize) -> String {
     let (mut unknown, mut errors) = (0, 0);
     let mut wins: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut lat, mut pv_lat, mut pv_unknown) = (Vec::new(), Vec::new(), 0);
-    let mut slow: Vec<(f64, &str)> = Vec::new();
+    let mut slow: Vec<(f64, String)> = Vec::new();
     for ((name, old, new), (more, less)) in pairs.iter().zip(&results) {
         let pv = uses_vars(old) || uses_vars(new);
-        for q in [more, less] {
+        // `more`: does the new version escape the old one; `less`: the old the new one.
+        for (q, dir) in [(more, "new-in-old"), (less, "old-in-new")] {
+            let name = format!("{name} {dir}");
             lat.push(q.ms);
             unknown += q.unknown() as usize;
             errors += q.error() as usize;
