@@ -1659,6 +1659,15 @@ impl Cx<'_> {
                     }
                 }
             }
+            "Fn::Transform" => {
+                let name = v.get("Name").and_then(Json::as_str).unwrap_or("?");
+                return Err(Diagnostic::error(
+                    "T0302",
+                    span,
+                    format!("the macro `{name}` (`Fn::Transform`) builds this value when the stack is deployed; macros are not expanded, so this policy cannot be checked"),
+                )
+                .with_note("help: check the processed template (`aws cloudformation get-template --template-stage Processed`)"));
+            }
             _ => {
                 return Err(Diagnostic::error(
                     "T0302",
