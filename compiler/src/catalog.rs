@@ -11,6 +11,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 
 use crate::glob;
+use crate::glob::{Glob, Tok};
 
 /// The gzipped catalog, produced by `corpus/scripts/refresh-catalog.py`.
 static CATALOG_GZ: &[u8] = include_bytes!("../data/catalog.tsv.gz");
@@ -154,6 +155,35 @@ pub struct ActionResource {
     pub arn: Option<String>,
     /// Condition keys applicable when the action is used with this resource type.
     pub condition_keys: Vec<String>,
+}
+
+/// The glob of the resource ARNs a resource type's ARN template stands for, e.g.
+/// `arn:${Partition}:s3:::${BucketName}/${ObjectName}` → `arn:*:s3:::*/*`. A `${...}` field in
+/// the first five colon-separated segments (partition, service, region, account) never holds a
+/// `:`; in the resource part it may hold anything (S3 keys, log stream names and paths contain
+/// `:` and `/`). Fields may be empty here although AWS names never are: the glob
+/// over-approximates the ARNs of the type (docs/encoding.md, "The request space").
+pub fn arn_glob(template: &str) -> Glob {
+    let mut toks = Vec::new();
+    let mut colons = 0;
+    let mut rest = template;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("${") {
+            if let Some(end) = after.find('}') {
+                toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        if c == ':' {
+            colons += 1;
+        }
+        toks.push(Tok::Char(c));
+        rest = &rest[c.len_utf8()..];
+    }
+    // Adjacent fields (`${A}${B}`) are one run of characters.
+    toks.dedup_by(|a, b| a == b && matches!(a, Tok::Star | Tok::StarSeg));
+    Glob(toks)
 }
 
 /// One piece of a templated condition key such as `aws:RequestTag/${TagKey}`.

@@ -453,3 +453,120 @@ pub fn decide_set<V: RequestView>(v: &V, set: &crate::policy_set::PolicySet) -> 
     };
     combine(v.logic(), v.scope(), &effects)
 }
+
+/// The resources AWS sends with one catalog action: the typed request space.
+///
+/// Service Authorization Reference, "Actions defined by ..." tables: "The Resource types column
+/// of the Actions table indicates whether each action supports resource-level permissions. If
+/// there is no value for this column, you must specify all resources ("*") ... If the column
+/// includes a resource type, then you can specify an ARN of that type in a statement with that
+/// action." A request's resource is therefore an ARN of one of the action's resource types, or
+/// `*` for an action that declares none. Tarski also admits `*` when none of the action's
+/// types is marked required (conservative: more requests, never fewer).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceTypes {
+    /// The request may name `*`.
+    pub star: bool,
+    /// The ARN formats of the action's resource types (`catalog::arn_glob`), sorted, unique.
+    pub arns: Vec<crate::glob::Glob>,
+}
+
+impl ResourceTypes {
+    /// Can a request for the action name this resource?
+    pub fn admits(&self, resource: &str) -> bool {
+        (self.star && resource == "*") || self.arns.iter().any(|g| g.matches(resource, false))
+    }
+}
+
+struct TypingTable {
+    groups: Vec<ResourceTypes>,
+    /// Every ARN glob of every group, unique.
+    globs: Vec<crate::glob::Glob>,
+    /// Lower-cased `service:name` → index in `groups`.
+    of_action: std::collections::HashMap<String, u32>,
+}
+
+fn typing_table() -> &'static TypingTable {
+    static TABLE: std::sync::OnceLock<TypingTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let cat = crate::catalog::catalog();
+        let mut index: std::collections::BTreeMap<ResourceTypes, Vec<String>> = Default::default();
+        for a in cat.actions() {
+            // A resource type without an ARN format leaves the action untyped.
+            if let Some(t) = action_types(a) {
+                index
+                    .entry(t)
+                    .or_default()
+                    .push(a.full_name().to_lowercase());
+            }
+        }
+        let mut groups = Vec::with_capacity(index.len());
+        let mut of_action = std::collections::HashMap::new();
+        for (i, (g, actions)) in index.into_iter().enumerate() {
+            groups.push(g);
+            for a in actions {
+                of_action.insert(a, i as u32);
+            }
+        }
+        let mut globs: Vec<crate::glob::Glob> =
+            groups.iter().flat_map(|g| g.arns.iter().cloned()).collect();
+        globs.sort();
+        globs.dedup();
+        TypingTable {
+            groups,
+            globs,
+            of_action,
+        }
+    })
+}
+
+/// The typing group of a catalog action (actions with the same `ResourceTypes` share one);
+/// `None` for an action the catalog does not know: its resource is untyped.
+pub fn typing_group(action: &str) -> Option<u32> {
+    typing_table()
+        .of_action
+        .get(&action.to_lowercase())
+        .copied()
+}
+
+/// The resource types of a typing group.
+pub fn typing_group_types(group: u32) -> &'static ResourceTypes {
+    &typing_table().groups[group as usize]
+}
+
+/// The resource types of a catalog action; `None` when the catalog does not know it (or one of
+/// its resource types has no ARN format): its resource is untyped.
+pub fn resource_types(action: &str) -> Option<ResourceTypes> {
+    let a = crate::catalog::catalog().lookup(action)?;
+    action_types(a)
+}
+
+fn action_types(a: &crate::catalog::Action) -> Option<ResourceTypes> {
+    let mut arns = Vec::new();
+    for r in &a.resource_types {
+        arns.push(crate::catalog::arn_glob(r.arn.as_deref()?));
+    }
+    arns.sort();
+    arns.dedup();
+    Some(ResourceTypes {
+        star: a.resource_types.iter().all(|r| !r.required),
+        arns,
+    })
+}
+
+/// Can AWS send this (action, resource) pair? Always for actions the catalog does not know
+/// (future actions: untyped). The one rule behind the symbolic request space
+/// (`logic::problem`) and `eval`'s warning.
+pub fn well_typed(action: &str, resource: &str) -> bool {
+    resource_types(action).is_none_or(|t| t.admits(resource))
+}
+
+/// How many typing groups the catalog has (`typing_group` returns indices below it).
+pub fn typing_group_count() -> u32 {
+    typing_table().groups.len() as u32
+}
+
+/// Every resource type glob of the catalog (unique).
+pub fn typing_globs() -> &'static [crate::glob::Glob] {
+    &typing_table().globs
+}

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use tarski_compiler::catalog::catalog;
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, StrVar};
-use tarski_compiler::logic::problem::{Problem, VarKind};
+use tarski_compiler::logic::problem::{type_sample, Problem, VarKind};
 use tarski_compiler::request::{Context, Request};
+use tarski_compiler::semantics::{resource_types, well_typed};
 use tarski_compiler::value::{format_date, Decimal};
 
 /// A value chosen for one string variable.
@@ -63,21 +64,64 @@ impl Assignment {
     /// The request this point stands for. Only keys the goal mentions appear in the context.
     pub fn to_request(&self, p: &Problem, goal_atoms: &[AtomId]) -> Witness {
         let mut notes = Vec::new();
-        let action = self
-            .string_of(p, &StrVar::Action)
-            .unwrap_or_else(|| "s3:GetObject".to_string());
+        // The resource first when the action is free: an action that takes it.
+        let resource_cell = match self.values.get(&StrVar::Resource) {
+            Some(Value::Cell(i)) => Some(*i as u32),
+            None if matches!(p.vars.get(&StrVar::Resource), Some(VarKind::Cells(_))) => Some(0),
+            _ => None,
+        };
+        let action = match self.string_of(p, &StrVar::Action) {
+            Some(a) => a,
+            None => {
+                let r = self.string_of(p, &StrVar::Resource);
+                let takes = |a: &str| r.as_deref().is_none_or(|r| well_typed(a, r));
+                // `*` reads best with an action that declares no resource type at all.
+                let star_only = |a: &&tarski_compiler::catalog::Action| {
+                    r.as_deref() != Some("*") || a.resource_types.is_empty()
+                };
+                if r.as_deref() != Some("*") && takes("s3:GetObject") {
+                    "s3:GetObject".to_string()
+                } else if r.as_deref() == Some("*") {
+                    "s3:ListAllMyBuckets".to_string()
+                } else {
+                    catalog()
+                        .actions()
+                        .filter(star_only)
+                        .map(|a| a.full_name())
+                        .find(|a| takes(a))
+                        .unwrap_or_else(|| "tarski:FutureAction".to_string())
+                }
+            }
+        };
         let action = match catalog().lookup(&action) {
             Some(a) => a.full_name(),
             None => {
                 if p.vars.contains_key(&StrVar::Action) {
-                    notes.push(format!("`{action}` is not an action in today's catalog: the difference is in actions AWS may add later (use --known-actions to compare over known actions only)"));
+                    notes.push(format!("`{action}` is not an action in today's catalog: the difference is in actions AWS may add later (use --known-actions to compare over known actions only); its resource is untyped (any ARN or `*`)"));
+                } else if action == "tarski:FutureAction" {
+                    notes.push("no action in today's catalog takes this resource: the request is one a future action could make (its resource is untyped)".to_string());
                 }
                 action
             }
         };
-        let resource = self
-            .string_of(p, &StrVar::Resource)
-            .unwrap_or_else(|| "arn:aws:s3:::tarski-example-bucket/example-object".to_string());
+        let resource = match (resource_cell, resource_types(&action)) {
+            (Some(c), Some(_)) => p
+                .typed_resource(&action, c)
+                .or_else(|| self.string_of(p, &StrVar::Resource)),
+            (None, Some(t)) if !p.vars.contains_key(&StrVar::Resource) => Some(if t.star {
+                "*".to_string()
+            } else {
+                t.arns
+                    .first()
+                    .map(type_sample)
+                    .unwrap_or_else(|| "*".to_string())
+            }),
+            _ => self.string_of(p, &StrVar::Resource),
+        }
+        .unwrap_or_else(|| "arn:aws:s3:::tarski-example-bucket/example-object".to_string());
+        if let Some(why) = &p.untyped {
+            notes.push(format!("the request space was not narrowed to the resource types AWS sends with each action ({why}): this request may be one AWS never sends"));
+        }
         let principal = p
             .domains
             .principals

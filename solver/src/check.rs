@@ -272,7 +272,9 @@ pub fn escapes(
             return Ok(fast(Verdict::None));
         }
         if opts.witnesses <= 1 {
-            if let Some(request) = crate::fastpath::guess_escape(a, b) {
+            if let Some(request) = crate::fastpath::guess_escape(a, b)
+                .filter(|r| tarski_compiler::semantics::well_typed(&r.action, &r.resource))
+            {
                 return Ok(fast(Verdict::Witnesses(vec![Witness {
                     request,
                     notes: Vec::new(),
@@ -393,6 +395,10 @@ fn slots(sets: &[&PolicySet], constraint: Option<&Expr>) -> Slots {
 
 type Replay<'a> = dyn Fn(&Witness, &Problem) -> Result<(), (String, String)> + 'a;
 
+/// The typed request space (issue 10) costs cells per resource type, so the question is first
+/// asked over every (action, resource) pair, a superset: no witness there is a proof for the
+/// typed space too, and witnesses AWS would send are answers. Only otherwise (a witness AWS
+/// never sends, or unknown) is the typed question asked.
 fn solve(
     builder: Builder,
     goal: Formula,
@@ -402,11 +408,59 @@ fn solve(
     opts: &Options,
     replay: &Replay,
 ) -> Result<Report, Box<ReplayMismatch>> {
+    let (typed_builder, typed_goal, typed_slots) =
+        (builder.duplicate(), goal.clone(), slots.clone());
+    let first = solve_in(
+        builder,
+        goal,
+        slots,
+        principals,
+        iam_callers,
+        opts,
+        replay,
+        false,
+    )?;
+    let done = match &first.verdict {
+        Verdict::None => true,
+        Verdict::Witnesses(ws) => ws.iter().all(|w| {
+            tarski_compiler::semantics::well_typed(&w.request.action, &w.request.resource)
+        }),
+        Verdict::Unknown(_) => false,
+    };
+    if done {
+        return Ok(first);
+    }
+    let mut r = solve_in(
+        typed_builder,
+        typed_goal,
+        typed_slots,
+        principals,
+        iam_callers,
+        opts,
+        replay,
+        true,
+    )?;
+    r.stats.elapsed += first.stats.elapsed;
+    Ok(r)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn solve_in(
+    builder: Builder,
+    goal: Formula,
+    slots: Slots,
+    principals: &[&str],
+    iam_callers: bool,
+    opts: &Options,
+    replay: &Replay,
+    typed: bool,
+) -> Result<Report, Box<ReplayMismatch>> {
     let start = Instant::now();
     let dopts = DomainOptions {
         known_actions: opts.known_actions,
         max_states: 50_000,
         iam_callers,
+        typed,
     };
     // Policy variables used only positively, replaced by globs (logic::relax, issue 11
     // finding 5): no string theory, and an unsatisfiable relaxation is a proof.
@@ -491,6 +545,17 @@ fn solve(
             minimise(&mut w, &problem, replay);
             harmonize(&mut w, &problem, replay);
             readable_deploy_values(&mut w, &problem, replay);
+        }
+        // The typed request space (issue 10): a witness is a request AWS sends.
+        if typed
+            && problem.untyped.is_none()
+            && !tarski_compiler::semantics::well_typed(&w.request.action, &w.request.resource)
+        {
+            return Err(Box::new(ReplayMismatch {
+                witness: w,
+                expected: "a resource of one of the action's resource types".to_string(),
+                got: "a resource the action does not take".to_string(),
+            }));
         }
         if let Err((expected, got)) = replay(&w, &problem) {
             if inexact {

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
-use tarski_compiler::logic::problem::{Problem, VarKind};
+use tarski_compiler::logic::problem::{Problem, TypedResources, VarKind};
 use tarski_compiler::operator::{Base, Family, Ordering};
 use tarski_compiler::policy::CondValue;
 use tarski_compiler::request::Request;
@@ -469,6 +469,35 @@ impl Encoded {
                     })
                     .map(|(i, _)| i);
                 Ok(any_eq(&self.principal, yes))
+            }
+            // The typed request space (issue 10): each rule of `Problem::typing` says which
+            // resources its action cells take.
+            Atom::WellTyped => {
+                let Some(VarTerm::Choice(action)) = self.vars.get(&StrVar::Action) else {
+                    return Bool::from_bool(true);
+                };
+                let rules: Vec<Bool> = p
+                    .typing
+                    .iter()
+                    .map(|r| {
+                        let takes = match (&r.resources, self.vars.get(&StrVar::Resource)) {
+                            (TypedResources::Cells(cs), Some(VarTerm::Choice(x))) => {
+                                in_cells(x, cs)
+                            }
+                            (TypedResources::Types(t), Some(VarTerm::Str(s))) => {
+                                let mut any: Vec<Bool> =
+                                    t.arns.iter().map(|g| s.regex_matches(&regex(g))).collect();
+                                if t.star {
+                                    any.push(s.regex_matches(&regex(&Glob::literal("*"))));
+                                }
+                                Bool::or(&any)
+                            }
+                            _ => Bool::from_bool(true),
+                        };
+                        Bool::or(&[in_cells(action, &r.actions).not(), takes])
+                    })
+                    .collect();
+                Bool::and(&rules)
             }
             Atom::Scope(_) => {
                 let mut cases = Vec::new();

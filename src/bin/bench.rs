@@ -1116,6 +1116,7 @@ fn profile(a: &Args, jobs: usize) -> String {
                         known_actions: false,
                         max_states: 200_000,
                         iam_callers: true,
+                        typed: false,
                     };
                     let p = Problem::new(builder, goal, slots, &[], &dopts);
                     let problem = ms(t1.elapsed());

@@ -78,6 +78,10 @@ pub enum Atom {
     Member(String, u32),
     Principal(PrincipalEntry, PrincipalHow),
     Scope(ScopeAtom),
+    /// The resource is one AWS sends with the action (`semantics::well_typed`): the typed
+    /// request space. `logic::problem` turns it into a relation between action and resource
+    /// cells (`Problem::typing`).
+    WellTyped,
 }
 
 pub type AtomId = u32;
@@ -184,6 +188,13 @@ impl Builder {
 
     pub fn atoms(&self) -> std::cell::Ref<'_, Atoms> {
         self.atoms.borrow()
+    }
+
+    /// An independent copy (to build a second problem from the same goal).
+    pub fn duplicate(&self) -> Builder {
+        Builder {
+            atoms: RefCell::new(self.atoms.borrow().clone()),
+        }
     }
 
     pub fn into_atoms(self) -> Atoms {
@@ -321,6 +332,7 @@ pub fn eval_atom(atom: &Atom, req: &Request) -> bool {
                 ScopeAtom::Root => sc.root,
             }
         }
+        Atom::WellTyped => crate::semantics::well_typed(&req.action, &req.resource),
     }
 }
 

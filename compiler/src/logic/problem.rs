@@ -45,6 +45,47 @@ pub struct Problem {
     pub unsupported: Option<String>,
     /// Variables that had too many cells and use string theory instead.
     pub string_fallbacks: Vec<String>,
+    /// The meaning of `Atom::WellTyped` (the typed request space): each rule restricts the
+    /// resource of the action cells it lists. Empty when the goal has no `WellTyped` atom.
+    pub typing: Vec<TypingRule>,
+    /// For a resource type glob (or the literal `*`): the resource cells with a string of
+    /// that type, and such a string (the witness of a typed request).
+    pub typed_resources: HashMap<Glob, BTreeMap<u32, String>>,
+    /// Why the request space could not be typed (the answer then ranges over more requests
+    /// than AWS sends: conservative for proofs, and witnesses say so).
+    pub untyped: Option<String>,
+    res_ctx: Option<ResourceCtx>,
+    max_states: usize,
+}
+
+/// One rule of the typed request space: when the action is in one of `actions` (cells), the
+/// resource is in `resources`.
+#[derive(Clone, Debug)]
+pub struct TypingRule {
+    pub actions: Vec<u32>,
+    pub resources: TypedResources,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypedResources {
+    /// Resource cells (sorted).
+    Cells(Vec<u32>),
+    /// The resource is a string (string theory): it must be admitted by these types.
+    Types(&'static crate::semantics::ResourceTypes),
+}
+
+/// How the resource's cells were computed, to find the cells a resource type meets.
+#[derive(Clone, Debug)]
+enum ResourceCtx {
+    /// The goal fixes the resource (one cell).
+    Fixed(String),
+    Cells {
+        /// The partition's patterns (with the domain's `*` and `arn:*`).
+        globs: Vec<Glob>,
+        require: Vec<Glob>,
+        /// Full signature of each cell → its index.
+        sigs: HashMap<Vec<u32>, u32>,
+    },
 }
 
 /// Options that change the domain.
@@ -56,6 +97,10 @@ pub struct DomainOptions {
     pub max_states: usize,
     /// The caller is an IAM user or role session (the sets have identity-side policies).
     pub iam_callers: bool,
+    /// Range over the typed request space (`semantics::ResourceTypes`). Off: every action
+    /// with every resource (`*` or an ARN), a superset, so "no witness" still proves the
+    /// question for the typed space; the solver asks that cheaper question first.
+    pub typed: bool,
 }
 
 /// Resource witnesses read better when they look like ARNs.
@@ -87,6 +132,11 @@ impl Problem {
             slots,
             unsupported: None,
             string_fallbacks: Vec::new(),
+            typing: Vec::new(),
+            typed_resources: HashMap::new(),
+            untyped: None,
+            res_ctx: None,
+            max_states: opts.max_states.max(1),
         };
         if p.goal.as_const().is_some() {
             return p;
@@ -179,7 +229,20 @@ impl Problem {
                 }
             }
         }
-        for (var, ks) in &kinds {
+        // The typed request space relates the action and the resource: with --known-actions a
+        // constrained resource needs the action's cells too (every catalog action is typed).
+        if opts.known_actions
+            && opts.typed
+            && kinds.contains_key(&StrVar::Resource)
+            && !kinds.contains_key(&StrVar::Action)
+        {
+            kinds.entry(StrVar::Action).or_default().insert("string");
+        }
+        // The resource first: the action's cells are refined by the resources they take.
+        let mut order: Vec<(&StrVar, &BTreeSet<&'static str>)> = kinds.iter().collect();
+        order.sort_by_key(|(v, _)| **v != StrVar::Resource);
+        let mut res_ctx: Option<ResourceCtx> = None;
+        for (var, ks) in order {
             let kind = if ks.contains("template") {
                 if ks.iter().any(|k| !["template", "string"].contains(k)) {
                     self.unsupported = Some(format!("{} is both read by a policy variable and compared as a number, date or IP address", describe(var)));
@@ -212,8 +275,14 @@ impl Problem {
                     .get(var)
                     .map(|v| v.iter().map(|(_, g)| g.clone()).collect())
                     .unwrap_or_default();
-                let mut req = required.get(var).cloned().unwrap_or_default();
-                let computed = if let Some(lit) = fixed.get(var) {
+                let req = required.get(var).cloned().unwrap_or_default();
+                let computed = if let (StrVar::Action, None) = (var, fixed.get(var)) {
+                    self.res_ctx = res_ctx.take();
+                    self.typed_action_cells(&globs, opts)
+                } else if let Some(lit) = fixed.get(var) {
+                    if *var == StrVar::Resource {
+                        res_ctx = Some(ResourceCtx::Fixed(lit.clone()));
+                    }
                     let m = |g: &Glob| match var {
                         StrVar::Action => crate::atoms::action_matches(g, lit),
                         _ => g.matches(lit, false),
@@ -229,12 +298,37 @@ impl Problem {
                     }])
                 } else {
                     match var {
-                        StrVar::Action => action_cells(&globs, opts),
+                        StrVar::Action => unreachable!("handled above"),
                         StrVar::Resource => {
-                            req.push(Glob::wild("arn:*"));
+                            // A request names an ARN, or `*` for an action without resource
+                            // types (`semantics::ResourceTypes`).
+                            let n = globs.len() as u32;
+                            let mut all = globs.clone();
+                            all.push(Glob::literal("*"));
+                            all.push(Glob::wild("arn:*"));
                             let samples: Vec<String> =
                                 RESOURCE_SAMPLES.iter().map(|s| s.to_string()).collect();
-                            plain_cells(&globs, &req, &samples, opts)
+                            plain_cells(&all, &req, &samples, opts).map(|cs| {
+                                let cs: Vec<Cell> = cs
+                                    .into_iter()
+                                    .filter(|c| c.matches.iter().any(|&i| i >= n))
+                                    .collect();
+                                res_ctx = Some(ResourceCtx::Cells {
+                                    globs: all.clone(),
+                                    require: req.clone(),
+                                    sigs: cs
+                                        .iter()
+                                        .enumerate()
+                                        .map(|(i, c)| (c.matches.clone(), i as u32))
+                                        .collect(),
+                                });
+                                cs.into_iter()
+                                    .map(|c| Cell {
+                                        matches: c.matches.into_iter().filter(|&i| i < n).collect(),
+                                        witness: c.witness,
+                                    })
+                                    .collect()
+                            })
                         }
                         StrVar::Slot(k, _) => {
                             // The key's value domain (atoms::value_domain, issue 11 finding 3).
@@ -274,6 +368,12 @@ impl Problem {
             };
             self.vars.insert(var.clone(), kind);
         }
+        if self.res_ctx.is_none() {
+            self.res_ctx = res_ctx;
+        }
+        if opts.typed {
+            self.apply_typing();
+        }
         // Fold pattern atoms that hold in every cell or in none.
         let fold: HashMap<AtomId, bool> = self
             .atom_cells
@@ -302,6 +402,403 @@ impl Problem {
                 .substitute(&self.goal, &|id| fold.get(&id).copied());
         }
     }
+}
+
+impl Problem {
+    /// The resource cells with a string of the type `t` (a resource type's ARN glob, or the
+    /// literal `*`), computed once per type: the partition's cells intersected with `t`. Exact:
+    /// the resource appears in the goal only through its cell, so a cell meeting the type has a
+    /// string of the type with the same truth for every other atom.
+    fn typed(&mut self, t: &Glob) -> Result<&BTreeMap<u32, String>, CellError> {
+        if !self.typed_resources.contains_key(t) {
+            self.prepare_typed(std::slice::from_ref(t))?;
+        }
+        Ok(&self.typed_resources[t])
+    }
+
+    /// Compute `typed_resources` for these types. A type that is disjoint from or inside each
+    /// pattern (the common case) has one signature, checked on a sample, and needs no
+    /// automaton; the others are partitioned together with the patterns, one automaton search
+    /// per service (the types as extra patterns: a cell whose signature has type `t` holds
+    /// strings of `t`).
+    fn prepare_typed(&mut self, ts: &[Glob]) -> Result<(), CellError> {
+        let mut pending: BTreeMap<String, Vec<Glob>> = BTreeMap::new();
+        for t in ts {
+            if self.typed_resources.contains_key(t) {
+                continue;
+            }
+            let mut map = BTreeMap::new();
+            match &self.res_ctx {
+                Some(ResourceCtx::Fixed(lit)) => {
+                    if t.matches(lit, false) {
+                        map.insert(0, lit.clone());
+                    }
+                }
+                Some(ResourceCtx::Cells {
+                    globs,
+                    require,
+                    sigs,
+                }) => {
+                    let sample = type_sample(t);
+                    let quick = uniform(t, globs, require).filter(|sig| {
+                        let real: Vec<u32> = globs
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, g)| g.matches(&sample, false))
+                            .map(|(i, _)| i as u32)
+                            .collect();
+                        real == *sig
+                            && t.matches(&sample, false)
+                            && require.iter().all(|r| r.matches(&sample, false))
+                    });
+                    match quick {
+                        Some(sig) => {
+                            if let Some(&i) = sigs.get(&sig) {
+                                map.insert(i, sample);
+                            }
+                        }
+                        None => {
+                            let svc: String = t
+                                .splitn(4, ':')
+                                .get(2)
+                                .and_then(Glob::as_literal)
+                                .unwrap_or_default();
+                            pending.entry(svc).or_default().push(t.clone());
+                            continue;
+                        }
+                    }
+                }
+                None => {}
+            }
+            self.typed_resources.insert(t.clone(), map);
+        }
+        let Some(ResourceCtx::Cells {
+            globs,
+            require,
+            sigs,
+        }) = &self.res_ctx
+        else {
+            return Ok(());
+        };
+        let n = globs.len();
+        for batch in pending.values() {
+            let mut all = globs.clone();
+            all.extend(batch.iter().cloned());
+            let prefer: Vec<String> = batch.iter().map(type_sample).collect();
+            let cs = cells(&CellProblem {
+                globs: &all,
+                require,
+                forbid: &[],
+                prefer: &prefer,
+                filler: 'x',
+                max_states: self.max_states,
+            })?;
+            let mut maps: Vec<BTreeMap<u32, String>> = vec![BTreeMap::new(); batch.len()];
+            for c in cs {
+                let base: Vec<u32> = c
+                    .matches
+                    .iter()
+                    .copied()
+                    .filter(|&i| (i as usize) < n)
+                    .collect();
+                let Some(&cell) = sigs.get(&base) else {
+                    continue;
+                };
+                for &k in c.matches.iter().filter(|&&i| (i as usize) >= n) {
+                    maps[k as usize - n]
+                        .entry(cell)
+                        .or_insert_with(|| c.witness.clone());
+                }
+            }
+            for (t, m) in batch.iter().zip(maps) {
+                self.typed_resources.insert(t.clone(), m);
+            }
+        }
+        Ok(())
+    }
+
+    /// The resource cells an action of the typing group can take (sorted).
+    fn group_cells(&mut self, group: u32) -> Result<Vec<u32>, CellError> {
+        let types = crate::semantics::typing_group_types(group);
+        let mut out: BTreeSet<u32> = BTreeSet::new();
+        if types.star {
+            out.extend(self.typed(&Glob::literal("*"))?.keys().copied());
+        }
+        for t in &types.arns {
+            out.extend(self.typed(t)?.keys().copied());
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn resource_cell_count(&self) -> Option<usize> {
+        match self.vars.get(&StrVar::Resource) {
+            Some(VarKind::Cells(cs)) => Some(cs.len()),
+            _ => None,
+        }
+    }
+
+    /// Action cells, refined so that each is homogeneous for the typed request space: actions
+    /// that take the same resource cells (or, with a string resource, the same typing group).
+    fn typed_action_cells(
+        &mut self,
+        globs: &[Glob],
+        opts: &DomainOptions,
+    ) -> Result<Vec<Cell>, CellError> {
+        match (self.vars.get(&StrVar::Resource), self.resource_cell_count()) {
+            (None, _) => untyped_action_cells(globs, opts),
+            _ if !opts.typed => untyped_action_cells(globs, opts),
+            (Some(VarKind::Strings), _) => action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1)),
+            (Some(_), Some(n)) => {
+                let mut classes: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
+                let mut class_of: HashMap<u32, u32> = HashMap::new();
+                let groups = crate::semantics::typing_group_count();
+                let mut all: Vec<Glob> = vec![Glob::literal("*")];
+                all.extend(crate::semantics::typing_globs().iter().cloned());
+                if let Err(CellError::Budget { states }) = self.prepare_typed(&all) {
+                    self.untyped = Some(format!(
+                        "the resource types' cells took more than {states} automaton states"
+                    ));
+                    return untyped_action_cells(globs, opts);
+                }
+                for g in 0..groups {
+                    let cs = match self.group_cells(g) {
+                        Ok(cs) => cs,
+                        Err(CellError::Budget { states }) => {
+                            self.untyped = Some(format!(
+                                "the resource types' cells took more than {states} automaton states"
+                            ));
+                            return untyped_action_cells(globs, opts);
+                        }
+                    };
+                    let c = if cs.len() == n {
+                        0
+                    } else {
+                        let next = classes.len() as u32 + 1;
+                        *classes.entry(cs).or_insert(next)
+                    };
+                    class_of.insert(g, c);
+                }
+                action_cells(globs, opts, &|g| {
+                    g.and_then(|g| class_of.get(&g).copied()).unwrap_or(0)
+                })
+            }
+            _ => untyped_action_cells(globs, opts),
+        }
+    }
+
+    /// Add the typed request space to the goal (`Atom::WellTyped` and its rules), when the
+    /// goal constrains the resource. Without such a constraint every action has a resource it
+    /// takes, and the witness picks one (`solver::assignment`).
+    fn apply_typing(&mut self) {
+        let Some(res) = self.vars.get(&StrVar::Resource).cloned() else {
+            return;
+        };
+        let acs = match self.vars.get(&StrVar::Action) {
+            Some(VarKind::Cells(cs)) => cs.clone(),
+            Some(_) => {
+                self.untyped
+                    .get_or_insert_with(|| "the action is kept as a string".to_string());
+                return;
+            }
+            // The action is free (and unknown actions are in the space): untyped.
+            None => return,
+        };
+        if self.untyped.is_some() {
+            return;
+        }
+        let mut rules: Vec<TypingRule> = Vec::new();
+        match res {
+            VarKind::Cells(rcs) => {
+                let mut by_set: BTreeMap<Vec<u32>, Vec<u32>> = BTreeMap::new();
+                for (i, c) in acs.iter().enumerate() {
+                    let Some(g) = crate::semantics::typing_group(&c.witness) else {
+                        continue;
+                    };
+                    match self.group_cells(g) {
+                        Ok(cs) if cs.len() == rcs.len() => {}
+                        Ok(cs) => by_set.entry(cs).or_default().push(i as u32),
+                        Err(CellError::Budget { states }) => {
+                            self.untyped = Some(format!(
+                                "the resource types' cells took more than {states} automaton states"
+                            ));
+                            return;
+                        }
+                    }
+                }
+                rules = by_set
+                    .into_iter()
+                    .map(|(cells, actions)| TypingRule {
+                        actions,
+                        resources: TypedResources::Cells(cells),
+                    })
+                    .collect();
+            }
+            VarKind::Strings => {
+                let mut by_group: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+                for (i, c) in acs.iter().enumerate() {
+                    if let Some(g) = crate::semantics::typing_group(&c.witness) {
+                        by_group.entry(g).or_default().push(i as u32);
+                    }
+                }
+                rules = by_group
+                    .into_iter()
+                    .map(|(g, actions)| TypingRule {
+                        actions,
+                        resources: TypedResources::Types(crate::semantics::typing_group_types(g)),
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+        if !rules.is_empty() {
+            self.typing = rules;
+            let wt = self.builder.atom(Atom::WellTyped);
+            self.goal = self.builder.and(vec![self.goal.clone(), wt]);
+        }
+    }
+
+    /// A resource of the chosen action's type in the chosen resource cell (the cell's own
+    /// witness may be of another type).
+    pub fn typed_resource(&self, action: &str, cell: u32) -> Option<String> {
+        let types = crate::semantics::resource_types(action)?;
+        if types.star {
+            if let Some(w) = self
+                .typed_resources
+                .get(&Glob::literal("*"))
+                .and_then(|m| m.get(&cell))
+            {
+                return Some(w.clone());
+            }
+        }
+        types
+            .arns
+            .iter()
+            .find_map(|t| self.typed_resources.get(t).and_then(|m| m.get(&cell)))
+            .cloned()
+    }
+}
+
+/// When every string of `t` matches the same patterns of `globs` (each is disjoint from `t` or
+/// contains it) and `t` lies inside every `require` pattern: that signature. `None` when this
+/// cheap test cannot tell (the caller then partitions `t` with automata), or when `t` is
+/// disjoint from a `require` pattern (then the signature is empty and no cell is hit; the
+/// caller's automata find that out too).
+fn uniform(t: &Glob, globs: &[Glob], require: &[Glob]) -> Option<Vec<u32>> {
+    if !require.iter().all(|r| within(t, r)) {
+        return None;
+    }
+    let mut sig = Vec::new();
+    for (i, g) in globs.iter().enumerate() {
+        if within(t, g) {
+            sig.push(i as u32);
+        } else if meets(t, g) {
+            return None;
+        }
+    }
+    Some(sig)
+}
+
+/// Is every string of `t` in `p`? Only the cases that decide cheaply: `p` matches everything,
+/// or `p` is a literal prefix and one `*` which `t` starts with, or `p == t`; `false` otherwise
+/// (unknown counts as "no": the caller then checks `meets`).
+fn within(t: &Glob, p: &Glob) -> bool {
+    if p.is_universal() || p == t {
+        return true;
+    }
+    match p.0.split_last() {
+        Some((Tok::Star, prefix)) if prefix.iter().all(|x| matches!(x, Tok::Char(_))) => {
+            t.0.len() >= prefix.len() && t.0[..prefix.len()] == *prefix
+        }
+        _ => false,
+    }
+}
+
+/// Do two globs share a string? Exact: a search over pairs of positions, each step consuming
+/// one character both tokens accept.
+pub fn meets(a: &Glob, b: &Glob) -> bool {
+    #[derive(Clone, Copy)]
+    enum Class {
+        Any,
+        NoColon,
+        Chars(char, char),
+    }
+    fn class(t: Tok) -> Class {
+        match t {
+            Tok::Char(c) => Class::Chars(c, c),
+            Tok::Fold(c) => {
+                let lo = c.to_lowercase().next().unwrap_or(c);
+                let up = c.to_uppercase().next().unwrap_or(c);
+                Class::Chars(lo, up)
+            }
+            Tok::One | Tok::Star => Class::Any,
+            Tok::StarSeg => Class::NoColon,
+        }
+    }
+    fn common(x: Class, y: Class) -> bool {
+        match (x, y) {
+            (Class::Any, _) | (_, Class::Any) => true,
+            (Class::NoColon, Class::NoColon) => true,
+            (Class::NoColon, Class::Chars(c, d)) | (Class::Chars(c, d), Class::NoColon) => {
+                c != ':' || d != ':'
+            }
+            (Class::Chars(c, d), Class::Chars(e, f)) => c == e || c == f || d == e || d == f,
+        }
+    }
+    let star = |t: Tok| matches!(t, Tok::Star | Tok::StarSeg);
+    let (n, m) = (a.0.len(), b.0.len());
+    let mut seen = vec![false; (n + 1) * (m + 1)];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        if seen[i * (m + 1) + j] {
+            continue;
+        }
+        seen[i * (m + 1) + j] = true;
+        if i == n && j == m {
+            return true;
+        }
+        // A star may match nothing.
+        if i < n && star(a.0[i]) {
+            stack.push((i + 1, j));
+        }
+        if j < m && star(b.0[j]) {
+            stack.push((i, j + 1));
+        }
+        if i < n && j < m && common(class(a.0[i]), class(b.0[j])) {
+            let ni = if star(a.0[i]) { i } else { i + 1 };
+            let nj = if star(b.0[j]) { j } else { j + 1 };
+            if (ni, nj) != (i, j) {
+                stack.push((ni, nj));
+            }
+        }
+    }
+    false
+}
+
+/// A readable resource of a type glob: `aws` partition, `us-east-1`, account 999900000001,
+/// `example` for names.
+pub fn type_sample(t: &Glob) -> String {
+    let mut out = String::new();
+    let mut seg = 0;
+    for tok in &t.0 {
+        match tok {
+            Tok::Char(c) => {
+                if *c == ':' {
+                    seg += 1;
+                }
+                out.push(*c);
+            }
+            Tok::Fold(c) => out.push(*c),
+            Tok::One => out.push('x'),
+            Tok::Star | Tok::StarSeg => out.push_str(match seg {
+                1 => "aws",
+                2 => "tarski",
+                3 => "us-east-1",
+                4 => "999900000001",
+                _ => "example",
+            }),
+        }
+    }
+    out
 }
 
 /// Keys documented as Boolean carry `true` or `false` in real requests: partition with the
@@ -456,11 +953,12 @@ fn plain_cells(
     Ok(cs)
 }
 
-/// Cells of the action variable. Actions are `service:name` with one colon, so a pattern
+/// Cells of the action variable when the request space is not typed (one cell per signature,
+/// catalog actions preferred as witnesses). Actions are `service:name` with one colon, so a pattern
 /// `S:N` splits into a service pattern and a name pattern; cells are computed per service
 /// (small problems) instead of over all actions at once, and real catalog actions are
 /// preferred as witnesses.
-pub fn action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, CellError> {
+pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, CellError> {
     let split: Vec<Option<(Glob, Glob)>> = globs.iter().map(split_action).collect();
     let cat = catalog();
     // Literal service prefixes named by the patterns.
@@ -609,6 +1107,199 @@ fn known_cells(names: &[Glob], known: &[String]) -> Vec<Cell> {
         .into_iter()
         .map(|(matches, witness)| Cell { matches, witness })
         .collect()
+}
+
+/// Cells of the action variable. Actions are `service:name` with one colon, so a pattern
+/// `S:N` splits into a service pattern and a name pattern.
+///
+/// The typed request space (`semantics::ResourceTypes`) needs every cell to be homogeneous:
+/// either catalog actions of one typing group, or strings the catalog does not know (future
+/// actions, untyped). So catalog actions are classified directly (signature and typing group,
+/// one cell per pair, the first action as witness), and the other strings come from automata
+/// with the catalog's names forbidden: per service named literally by a pattern, and for all
+/// other services through a service name the catalog does not know (which realises every name
+/// signature any service in its service cell does). With `--known-actions` only catalog actions.
+/// `class` sorts catalog actions by typing group (`None`: not in the catalog) into the classes
+/// the caller needs apart; with one class, each signature gets one cell (a catalog action as
+/// witness where there is one).
+pub fn action_cells(
+    globs: &[Glob],
+    opts: &DomainOptions,
+    class: &dyn Fn(Option<u32>) -> u32,
+) -> Result<Vec<Cell>, CellError> {
+    let split: Vec<Option<(Glob, Glob)>> = globs.iter().map(split_action).collect();
+    let cat = catalog();
+    let whole: Vec<usize> = split
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    // Literal service prefixes named by the patterns, and the patterns with a wildcard service.
+    let mut by_service: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut wild_services: Vec<usize> = Vec::new();
+    for (i, p) in split.iter().enumerate() {
+        if let Some((s, _)) = p {
+            match s.as_literal() {
+                Some(l) => by_service.entry(l).or_default().push(i),
+                None => wild_services.push(i),
+            }
+        }
+    }
+    // The patterns that can match an action of `svc`: (pattern index, name part).
+    let candidates = |svc: &str| -> (Vec<u32>, Vec<Glob>) {
+        let mut c: Vec<usize> = by_service.get(svc).cloned().unwrap_or_default();
+        c.extend(wild_services.iter().copied().filter(|&i| {
+            split[i]
+                .as_ref()
+                .is_some_and(|(s, _)| s.matches(svc, false))
+        }));
+        c.sort_unstable();
+        let mut idx = Vec::new();
+        let mut names = Vec::new();
+        for i in c {
+            if let Some((_, n)) = &split[i] {
+                idx.push(i as u32);
+                names.push(n.clone());
+            }
+        }
+        (idx, names)
+    };
+    let whole_matches = |action: &str, matches: &mut Vec<u32>| {
+        for &w in &whole {
+            if globs[w].matches(action, false) {
+                matches.push(w as u32);
+            }
+        }
+        matches.sort_unstable();
+    };
+    // Catalog actions, by (signature, typing group).
+    let mut typed: BTreeMap<(Vec<u32>, u32), String> = BTreeMap::new();
+    for svc in cat.services() {
+        let prefix = svc.prefix.to_lowercase();
+        let (idx, names) = candidates(&prefix);
+        for a in cat.service_actions(&svc.prefix) {
+            let name = a.name.to_lowercase();
+            let action = format!("{prefix}:{name}");
+            let mut matches: Vec<u32> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.matches(&name, false))
+                .map(|(j, _)| idx[j])
+                .collect();
+            whole_matches(&action, &mut matches);
+            let c = class(crate::semantics::typing_group(&action));
+            typed.entry((matches, c)).or_insert(action);
+        }
+    }
+    let untyped_class = class(None);
+    if !opts.known_actions {
+        let mut untyped: BTreeMap<Vec<u32>, String> = BTreeMap::new();
+        // Names of `svc` the catalog does not have, by signature.
+        let mut remainder = |svc: &str| -> Result<(), CellError> {
+            let (idx, names) = candidates(svc);
+            let known: BTreeSet<String> = cat
+                .service_actions(svc)
+                .iter()
+                .map(|a| a.name.to_lowercase())
+                .collect();
+            for c in outside(&names, &known, opts)? {
+                let action = format!("{svc}:{}", c.witness);
+                let mut matches: Vec<u32> = c.matches.iter().map(|&j| idx[j as usize]).collect();
+                whole_matches(&action, &mut matches);
+                untyped.entry(matches).or_insert(action);
+            }
+            Ok(())
+        };
+        for svc in by_service.keys() {
+            remainder(svc)?;
+        }
+        // Services not named literally: partition them by the wildcard service patterns, with
+        // service names the catalog does not have as representatives.
+        let svc_globs: Vec<Glob> = wild_services
+            .iter()
+            .filter_map(|&i| split[i].as_ref().map(|(s, _)| s.clone()))
+            .collect();
+        let literal: BTreeSet<String> = by_service.keys().cloned().collect();
+        let services: BTreeSet<String> = cat
+            .services()
+            .map(|s| s.prefix.to_lowercase())
+            .filter(|s| !literal.contains(s))
+            .collect();
+        let forbid: Vec<Glob> = literal.iter().map(|s| Glob::literal(s)).collect();
+        let svc_cells = outside_with(&svc_globs, &forbid, &services, opts)?;
+        let realised: BTreeSet<Vec<u32>> = svc_cells.iter().map(|c| c.matches.clone()).collect();
+        for sc in &svc_cells {
+            remainder(&sc.witness)?;
+        }
+        // A catalog service whose service signature no unknown service shares (a finite
+        // service pattern): its own unknown names.
+        for svc in &services {
+            let sig: Vec<u32> = svc_globs
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.matches(svc, false))
+                .map(|(i, _)| i as u32)
+                .collect();
+            if !realised.contains(&sig) {
+                remainder(svc)?;
+            }
+        }
+        // An unknown action shares a cell with the catalog actions of its class (a catalog
+        // action stays the witness).
+        for (matches, witness) in untyped {
+            typed.entry((matches, untyped_class)).or_insert(witness);
+        }
+    }
+    let mut out: Vec<Cell> = typed
+        .into_iter()
+        .map(|((matches, _), witness)| Cell { matches, witness })
+        .collect();
+    // Ordered by witness (service, then name), so that the cells of a service, or of a name
+    // prefix such as `get*`, are neighbours: the encoder turns such sets into ranges.
+    out.sort_by(|a, b| a.witness.cmp(&b.witness).then(a.matches.cmp(&b.matches)));
+    Ok(out)
+}
+
+/// Cells of non-empty names matching `names`, without the names in `known`.
+fn outside(
+    names: &[Glob],
+    known: &BTreeSet<String>,
+    opts: &DomainOptions,
+) -> Result<Vec<Cell>, CellError> {
+    outside_with(names, &[], known, opts)
+}
+
+/// Cells of non-empty strings (none matching `forbid`) over `globs`, each witnessed by a string
+/// outside `known`: cells whose every string is in `known` are dropped. The known strings a
+/// search returns as witnesses are forbidden and the search repeated, so only the known
+/// strings that matter are ever forbidden (few: witnesses are the shortest strings).
+fn outside_with(
+    globs: &[Glob],
+    forbid: &[Glob],
+    known: &BTreeSet<String>,
+    opts: &DomainOptions,
+) -> Result<Vec<Cell>, CellError> {
+    let mut forbid: Vec<Glob> = forbid.to_vec();
+    for _round in 0..64 {
+        let cs = cells(&CellProblem {
+            globs,
+            require: &[Glob::wild("?*")],
+            forbid: &forbid,
+            prefer: &[],
+            filler: 'x',
+            max_states: opts.max_states.max(1),
+        })?;
+        let hits: Vec<&Cell> = cs.iter().filter(|c| known.contains(&c.witness)).collect();
+        if hits.is_empty() {
+            return Ok(cs);
+        }
+        forbid.extend(hits.iter().map(|c| Glob::literal(&c.witness)));
+    }
+    // Give up as on a too large automaton: the caller keeps the variable exact with strings.
+    Err(CellError::Budget {
+        states: opts.max_states,
+    })
 }
 
 /// `s3:get*` → (`s3`, `get*`), splitting at the first literal colon.

@@ -1,0 +1,270 @@
+//! The typed request space (issue 10): the solver ranges over the requests AWS sends, where a
+//! request's resource is an ARN of one of its action's resource types, or `*` for an action
+//! that declares none (Service Authorization Reference). Each test states a scenario that was
+//! wrong before (a false alarm, or a proof that did not hold), and attacks the answer with the
+//! evaluator: the requests that made the old answer are allowed by `eval` but are not requests
+//! AWS sends (`semantics::well_typed`).
+
+use std::time::Duration;
+
+use tarski_compiler::eval::{evaluate, Decision};
+use tarski_compiler::load::load;
+use tarski_compiler::policy::PolicyKind;
+use tarski_compiler::policy_set::PolicySet;
+use tarski_compiler::query::parse_expr;
+use tarski_compiler::request::Request;
+use tarski_compiler::semantics::{resource_types, well_typed};
+use tarski_solver::{can, escapes, Options, Verdict, Witness};
+
+fn policy(text: &str, kind: PolicyKind) -> Vec<tarski_compiler::policy_set::LoadedPolicy> {
+    let loaded = load("p.json", text, Some(kind), false);
+    assert!(!loaded.has_errors(), "{:?}", loaded.first_error());
+    loaded.policies
+}
+
+fn identity(text: &str) -> PolicySet {
+    PolicySet {
+        identity: policy(text, PolicyKind::Identity),
+        ..PolicySet::default()
+    }
+}
+
+fn opts(syntactic: bool, known_actions: bool) -> Options {
+    Options {
+        timeout: Duration::from_secs(60),
+        witnesses: 1,
+        known_actions,
+        syntactic,
+    }
+}
+
+fn all_opts() -> Vec<Options> {
+    vec![
+        opts(true, false),
+        opts(false, false),
+        opts(true, true),
+        opts(false, true),
+    ]
+}
+
+fn witnesses(v: Verdict, what: &str) -> Vec<Witness> {
+    match v {
+        Verdict::Witnesses(ws) => ws,
+        other => panic!("{what}: expected a witness, got {other:?}"),
+    }
+}
+
+fn req(action: &str, resource: &str) -> Request {
+    Request {
+        principal: "arn:aws:iam::111122223333:user/u".into(),
+        action: action.into(),
+        resource: resource.into(),
+        ..Request::default()
+    }
+}
+
+const STAR: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ARN_STAR: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:*"}]}"#;
+
+const MFA: &str = r#"{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iam:ChangePassword","Resource":"*"},
+ {"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},
+ {"Effect":"Allow","Action":["s3:List*","s3:Get*"],
+  "Resource":["arn:aws:s3:::confidential-data","arn:aws:s3:::confidential-data/*"],
+  "Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#;
+
+#[test]
+fn the_rule_follows_the_catalog() {
+    // No resource type: only `*`.
+    assert!(resource_types("s3:ListAllMyBuckets").is_some_and(|t| t.star && t.arns.is_empty()));
+    assert!(well_typed("s3:ListAllMyBuckets", "*"));
+    assert!(!well_typed(
+        "s3:ListAllMyBuckets",
+        "arn:aws:s3:::confidential-data/"
+    ));
+    assert!(well_typed("ec2:DescribeInstances", "*"));
+    assert!(!well_typed(
+        "ec2:DescribeInstances",
+        "arn:aws:ec2:us-east-1:111122223333:instance/i-1"
+    ));
+    // A required resource type: ARNs of that type only.
+    assert!(well_typed(
+        "iam:ChangePassword",
+        "arn:aws:iam::111122223333:user/bob"
+    ));
+    assert!(!well_typed("iam:ChangePassword", "*"));
+    assert!(!well_typed(
+        "iam:ChangePassword",
+        "arn:aws:s3:::confidential-datax"
+    ));
+    assert!(well_typed(
+        "sqs:SendMessage",
+        "arn:aws:sqs:us-east-1:111111111111:orders"
+    ));
+    assert!(!well_typed(
+        "sqs:SendMessage",
+        "arn:aws:sqs:us-east-1:111111111111"
+    ));
+    // Partition, region and account fields hold no `:`; the resource part may.
+    assert!(!well_typed(
+        "cloudwatch:GetDashboard",
+        "arn:aws:s3:::CompanyConfidential/x:cloudwatch::1:dashboard/d"
+    ));
+    assert!(well_typed(
+        "s3:GetObject",
+        "arn:aws:s3:::CompanyConfidential/a:b/c"
+    ));
+    // Actions the catalog does not know: untyped.
+    assert!(resource_types("s3:SomeFutureAction").is_none());
+    assert!(well_typed("s3:SomeFutureAction", "anything"));
+}
+
+#[test]
+fn resource_star_and_arn_star_differ_by_actions_without_resource_types() {
+    let (star, arn) = (identity(STAR), identity(ARN_STAR));
+    // What made the old "equivalent (proved)" wrong: eval itself tells them apart.
+    let r = req("s3:ListAllMyBuckets", "*");
+    assert_eq!(evaluate(&star, &r).decision, Decision::Allow);
+    assert_eq!(evaluate(&arn, &r).decision, Decision::ImplicitDeny);
+    for o in all_opts() {
+        let what = format!("* escapes arn:* ({o:?})");
+        let ws = witnesses(escapes(&star, &arn, None, &o).unwrap().verdict, &what);
+        for w in &ws {
+            assert_eq!(w.request.resource, "*", "{what}: {w:?}");
+            let t = resource_types(&w.request.action)
+                .unwrap_or_else(|| panic!("{what}: a catalog action: {w:?}"));
+            assert!(
+                t.arns.is_empty(),
+                "{what}: an action with no resource type: {w:?}"
+            );
+        }
+        assert_eq!(
+            escapes(&arn, &star, None, &o).unwrap().verdict,
+            Verdict::None,
+            "arn:* within * ({o:?})"
+        );
+    }
+}
+
+#[test]
+fn a_deny_on_arn_star_leaves_actions_on_star() {
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"arn:*"}]}"#,
+    );
+    let c = parse_expr(r#"action like "ec2:DescribeInstances""#).unwrap();
+    for o in all_opts() {
+        let ws = witnesses(
+            can(&set, Some(&c), &o).unwrap().verdict,
+            "DescribeInstances",
+        );
+        assert_eq!(ws[0].request.resource, "*");
+    }
+    // ...and nothing that takes an ARN.
+    let c = parse_expr(r#"action like "s3:GetObject""#).unwrap();
+    let r = can(&set, Some(&c), &opts(false, false)).unwrap();
+    // s3:GetObject's resource types are all optional in the catalog, so `*` stays (conservative).
+    for w in witnesses(r.verdict, "GetObject") {
+        assert_eq!(w.request.resource, "*");
+    }
+    let c = parse_expr(r#"action like "iam:ChangePassword""#).unwrap();
+    assert_eq!(
+        can(&set, Some(&c), &opts(false, false)).unwrap().verdict,
+        Verdict::None
+    );
+}
+
+#[test]
+fn mfa_scenario_is_proved_unreachable_without_mfa() {
+    let set = identity(MFA);
+    // The old witnesses: allowed by eval, but requests AWS never sends.
+    for (a, r) in [
+        ("iam:ChangePassword", "arn:aws:s3:::confidential-datax"),
+        ("s3:ListAllMyBuckets", "arn:aws:s3:::confidential-data/"),
+    ] {
+        assert_eq!(evaluate(&set, &req(a, r)).decision, Decision::Allow);
+        assert!(!well_typed(a, r), "{a} on {r}");
+    }
+    let no_mfa = parse_expr(
+        r#"resource like "arn:aws:s3:::confidential-data*" and not aws:MultiFactorAuthPresent"#,
+    )
+    .unwrap();
+    let s3_no_mfa = parse_expr(
+        r#"action like "s3:*" and resource like "arn:aws:s3:::confidential-data*" and not aws:MultiFactorAuthPresent"#,
+    )
+    .unwrap();
+    let any = parse_expr(r#"resource like "arn:aws:s3:::confidential-data*""#).unwrap();
+    for o in all_opts() {
+        for c in [&no_mfa, &s3_no_mfa] {
+            assert_eq!(
+                can(&set, Some(c), &o).unwrap().verdict,
+                Verdict::None,
+                "{c:?} ({o:?})"
+            );
+        }
+        let ws = witnesses(can(&set, Some(&any), &o).unwrap().verdict, "with MFA");
+        let w = &ws[0].request;
+        assert!(w.action.starts_with("s3:"), "{w:?}");
+        assert!(
+            w.resource.starts_with("arn:aws:s3:::confidential-data"),
+            "{w:?}"
+        );
+        assert!(well_typed(&w.action, &w.resource), "{w:?}");
+    }
+}
+
+#[test]
+fn boundary_scenario_is_proved_unreachable() {
+    let set = PolicySet {
+        identity: policy(STAR, PolicyKind::Identity),
+        boundary: policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","Action":"*","Resource":["arn:aws:s3:::CompanyConfidential","arn:aws:s3:::CompanyConfidential/*"]}]}"#,
+            PolicyKind::Boundary,
+        )
+        .pop(),
+        ..PolicySet::default()
+    };
+    // The old witness: allowed by eval, never sent by AWS.
+    let old = req(
+        "cloudwatch:AssumeAccessProfile",
+        "arn:aws:s3:::CompanyConfidential/x",
+    );
+    assert!(!well_typed(&old.action, &old.resource));
+    let c = parse_expr(r#"resource like "arn:aws:s3:::CompanyConfidential/*""#).unwrap();
+    for o in all_opts() {
+        assert_eq!(
+            can(&set, Some(&c), &o).unwrap().verdict,
+            Verdict::None,
+            "{o:?}"
+        );
+    }
+    // Elsewhere the admin policy still reaches S3 objects, with typed witnesses.
+    let c = parse_expr(r#"resource like "arn:aws:s3:::Other/*""#).unwrap();
+    for o in all_opts() {
+        let ws = witnesses(can(&set, Some(&c), &o).unwrap().verdict, "Other/*");
+        assert!(well_typed(&ws[0].request.action, &ws[0].request.resource));
+    }
+}
+
+#[test]
+fn actions_outside_the_catalog_keep_an_untyped_resource() {
+    // Only an action the catalog does not know can reach this resource: the witness says so.
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#,
+    );
+    let c = parse_expr(r#"resource like "arn:aws:s3:::b/*" and not action like "s3:*Object*""#)
+        .unwrap();
+    let r = can(&set, Some(&c), &opts(false, false)).unwrap();
+    let ws = witnesses(r.verdict, "s3:* on objects");
+    // Some catalog s3 action on an object that is not *Object* (e.g. s3:AbortMultipartUpload)
+    // or an unknown action; either way a request AWS could send.
+    for w in &ws {
+        assert!(well_typed(&w.request.action, &w.request.resource), "{w:?}");
+        if resource_types(&w.request.action).is_none() {
+            assert!(w.notes.iter().any(|n| n.contains("untyped")), "{w:?}");
+        }
+    }
+}
