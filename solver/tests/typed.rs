@@ -35,6 +35,12 @@ fn opts(syntactic: bool, known_actions: bool) -> Options {
         witnesses: 1,
         known_actions,
         syntactic,
+        // Deterministic limits: a busy machine cannot turn an answer into `unknown`.
+        resources: Some(tarski_solver::backend::ResourceLimit {
+            z3: 4_000_000,
+            cvc5: 4_000_000,
+        }),
+        ..Options::default()
     }
 }
 
