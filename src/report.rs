@@ -96,6 +96,19 @@ pub fn json_lines(records: &[Record], out: &mut dyn Write) -> std::io::Result<()
     Ok(())
 }
 
+/// The last line of a sharded JSON report (docs/batch.md, "Sharding").
+pub fn shard_trailer(
+    sh: &crate::commands::batch::ShardInfo,
+    records: usize,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        json!({"tarski_shard": {"run": sh.run, "shard": sh.index, "shards": sh.count, "records": records}})
+    )
+}
+
 /// Read JSON lines back (for `tarski merge`).
 pub fn from_json(v: &Value) -> Option<Record> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);

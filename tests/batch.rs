@@ -291,7 +291,13 @@ fn three_shards_merged_equal_one_run() {
             ],
         );
         assert!(matches!(r.code, Some(0..=2)), "{}", r.stderr);
-        let n = json_lines(&std::fs::read_to_string(&path).unwrap()).len();
+        // Records, then the shard line (run identity, I/N, record count) that `merge` checks.
+        let lines = json_lines(&std::fs::read_to_string(&path).unwrap());
+        let trailer = &lines.last().expect("a shard line")["tarski_shard"];
+        assert_eq!(trailer["shard"], i);
+        assert_eq!(trailer["shards"], 3);
+        let n = lines.len() - 1;
+        assert_eq!(trailer["records"], n);
         assert!(n > 0, "shard {i} is empty");
         total += n;
         shard_files.push(path.to_str().unwrap().to_string());

@@ -1049,3 +1049,60 @@ fn snippets_on_minified_documents_are_clipped() {
     );
     assert!(r.stderr.contains('…'));
 }
+
+/// Issue 15 finding 13: `merge` accepted a shard twice, a missing shard, shards of different
+/// runs and a shard cut at a line boundary, without a word.
+#[test]
+fn merge_refuses_inconsistent_shard_sets() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.0.path().join("p")).unwrap();
+    for i in 0..8 {
+        s.file(
+            &format!("p/{i}.json"),
+            if i % 2 == 0 { ADMIN } else { READ_ONE },
+        );
+    }
+    let shard = |i: u32, n: u32, check: &str| {
+        let out = format!("s{i}of{n}-{check}.jsonl");
+        let r = s.run(&[
+            "batch",
+            "p",
+            "--check",
+            check,
+            "--shard",
+            &format!("{i}/{n}"),
+            "--format",
+            "json",
+            "--no-progress",
+            "--output",
+            &out,
+        ]);
+        assert!(matches!(r.code, Some(0..=1)), "{}", r.stderr);
+        out
+    };
+    let (a, b) = (shard(1, 2, "no-admin"), shard(2, 2, "no-admin"));
+    let other = shard(2, 2, "no-passrole-wildcard");
+    let r = s.run(&["merge", "--format", "json", &a, &b]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout).len(), 8);
+    let refused = |args: &[&str], why: &str| {
+        let mut full = vec!["merge"];
+        full.extend_from_slice(args);
+        let r = s.run(&full);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+    };
+    refused(&[&a, &a], "given twice");
+    refused(&[&a], "shard 2 of 2 missing");
+    refused(&[&a, &other], "not shards of one run");
+    // Cut at a line boundary: the last line (the shard line) lost, or a record lost.
+    let text = std::fs::read_to_string(s.0.path().join(&b)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    s.file("cut1.jsonl", lines[..lines.len() - 1].join("\n"));
+    refused(&[&a, "cut1.jsonl"], "incomplete");
+    refused(&["cut1.jsonl"], "incomplete");
+    let mut dropped = lines.clone();
+    dropped.remove(0);
+    s.file("cut2.jsonl", dropped.join("\n"));
+    refused(&[&a, "cut2.jsonl"], "incomplete");
+}

@@ -67,6 +67,34 @@ fn collect(inputs: &[String]) -> Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
+/// The identity of a sharded run: the same for every shard of one run, different when the
+/// inputs or the flags that shape the answers differ (a hash of the version, the expanded
+/// input list and the arguments other than `--shard`, `--output`, `--jobs`, `--no-progress`).
+fn run_identity(files: &[(PathBuf, bool)]) -> String {
+    let mut key = String::from(env!("CARGO_PKG_VERSION"));
+    let mut skip_value = false;
+    for a in std::env::args().skip(1) {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        let name = a.split('=').next().unwrap_or("");
+        if ["--shard", "--output", "--jobs"].contains(&name) {
+            skip_value = !a.contains('=');
+            continue;
+        }
+        if a == "--no-progress" {
+            continue;
+        }
+        key.push('\u{0}');
+        key.push_str(&a);
+    }
+    for (f, _) in files {
+        key.push('\u{1}');
+        key.push_str(&f.display().to_string());
+    }
+    format!("{:016x}", stable_hash(&key))
+}
+
 /// FNV-1a: a stable hash, so a job's shard does not depend on what else is in the run.
 fn stable_hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
@@ -126,17 +154,36 @@ pub fn run_jobs(
     Ok(records)
 }
 
+/// Which shard of which run a JSON report is (`--shard`): written as its last line so that
+/// `tarski merge` can refuse a repeated, missing or foreign shard and a cut file.
+pub struct ShardInfo {
+    pub run: String,
+    pub index: u64,
+    pub count: u64,
+}
+
 pub fn write_report(
     records: &[Record],
     files: usize,
     descriptions: &BTreeMap<String, String>,
     format: ReportFormat,
     sink: crate::report::Sink,
+    shard: Option<&ShardInfo>,
 ) -> Result<()> {
     let mut buf: Vec<u8> = Vec::new();
     match format {
         ReportFormat::Text => crate::report::human(records, files, &mut buf)?,
-        ReportFormat::Json => crate::report::json_lines(records, &mut buf)?,
+        ReportFormat::Json => match shard {
+            Some(sh) => {
+                for r in records {
+                    let mut v = r.to_json();
+                    v["run"] = serde_json::Value::String(sh.run.clone());
+                    buf.extend_from_slice(format!("{v}\n").as_bytes());
+                }
+                crate::report::shard_trailer(sh, records.len(), &mut buf)?;
+            }
+            None => crate::report::json_lines(records, &mut buf)?,
+        },
         ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
     }
     let to_file = sink.is_file();
@@ -340,7 +387,19 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         .filter(|(f, _)| in_shard(&f.display().to_string()))
         .count()
         + iac.inputs;
-    write_report(&records, counted, &descriptions, args.run.format, sink)?;
+    let shard_info = shard.map(|(i, n)| ShardInfo {
+        run: run_identity(&files),
+        index: i + 1,
+        count: n,
+    });
+    write_report(
+        &records,
+        counted,
+        &descriptions,
+        args.run.format,
+        sink,
+        shard_info.as_ref(),
+    )?;
     Ok(crate::commands::verify::exit_code(&records))
 }
 

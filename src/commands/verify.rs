@@ -55,6 +55,7 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
         &crate::spec_load::descriptions(&spec),
         args.run.format,
         sink,
+        None,
     )?;
     Ok(exit_code(&records))
 }
