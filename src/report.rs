@@ -199,6 +199,8 @@ pub fn sarif(
             "ruleId": rule_id,
             "level": if r.status == Status::Unknown { "warning".to_string() } else { level(r).to_string() },
             "message": {"text": text},
+            // Stable across runs and line moves: the same finding keeps its alert.
+            "partialFingerprints": {"tarskiFinding/v1": fingerprint(r)},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": uri(&file)},
                 "region": {"startLine": line.max(1), "startColumn": column.max(1)}
@@ -233,12 +235,51 @@ fn level(r: &Record) -> &'static str {
     }
 }
 
-/// SARIF wants URIs; relative paths with forward slashes are what code scanning resolves
-/// against the repository root.
-fn uri(path: &str) -> String {
-    path.trim_start_matches("./")
-        .replace('\\', "/")
-        .replace(' ', "%20")
+/// A finding's identity for code scanning: check, subject and file (not the line, which moves
+/// with unrelated edits), FNV-1a as 16 hex digits.
+fn fingerprint(r: &Record) -> String {
+    let key = format!("{}\u{0}{}\u{0}{}", r.check, r.subject, r.file);
+    let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    format!("{h:016x}")
+}
+
+/// SARIF wants URIs (RFC 3986, SARIF 2.1.0 §3.10): a relative path with forward slashes (what
+/// code scanning resolves against the repository root), `.` and `x/..` segments removed; an
+/// absolute path as a `file://` URI. Every byte outside the unreserved set and `/` is
+/// percent-encoded (`#`, `%`, `?`, spaces, non-ASCII as UTF-8 bytes), so no file name can read
+/// as a fragment, query or scheme.
+pub fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let absolute = path.starts_with('/');
+    let mut segs: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if segs.last().is_some_and(|s| *s != "..") => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    let mut out = String::new();
+    if absolute {
+        out.push_str("file:///");
+    }
+    for (i, seg) in segs.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for b in seg.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// Where a report goes: standard output, or a file. A file is opened before any work (a bad
@@ -366,5 +407,25 @@ impl Drop for Sink {
         if let Target::Temp { .. } = self.target {
             discard_pending_output();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn sarif_uris_are_percent_encoded_and_absolute_paths_are_file_uris() {
+        assert_eq!(uri("./a/b.json"), "a/b.json");
+        assert_eq!(uri("a b/c#d%e?f.json"), "a%20b/c%23d%25e%3Ff.json");
+        assert_eq!(uri("pol/é.json"), "pol/%C3%A9.json");
+        assert_eq!(uri("/tmp/x y.json"), "file:///tmp/x%20y.json");
+        assert_eq!(
+            uri("corpus/specs/../examples/s.json"),
+            "corpus/examples/s.json"
+        );
+        assert_eq!(uri("../up.json"), "../up.json");
+        assert_eq!(uri("c:x.json"), "c%3Ax.json");
+        assert_eq!(uri("win\\dir\\p.json"), "win/dir/p.json");
     }
 }
