@@ -1106,3 +1106,47 @@ fn merge_refuses_inconsistent_shard_sets() {
     s.file("cut2.jsonl", dropped.join("\n"));
     refused(&[&a, "cut2.jsonl"], "incomplete");
 }
+
+/// Issue 15 finding 7: `--timeout` bounded each Z3 call, not the question (`can --timeout 10`
+/// ran 54 s; a long resource pattern kept the solver busy for minutes). The whole question now
+/// answers `unknown` with the reason when the limit is reached. (The question below takes
+/// minutes, so the outcome does not depend on the machine's load.)
+#[test]
+fn timeout_bounds_the_whole_question() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    let pattern = format!("arn:aws:s3:::{}", "?*".repeat(1500));
+    let r = s.run(&["can", "A.json", "--resource", &pattern, "--timeout", "1"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("unknown: not decided within --timeout 1 s"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&[
+        "can",
+        "A.json",
+        "--resource",
+        &pattern,
+        "--timeout",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["result"], "unknown");
+    s.file(
+        "slow.tq",
+        format!("policy p = \"A.json\"\nassert cannot(p, resource like \"{pattern}\")\n"),
+    );
+    let r = s.run(&["verify", "slow.tq", "--timeout", "1", "--format", "json"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    assert_eq!(recs[0]["status"], "unknown");
+    assert!(recs[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not decided within --timeout 1 s"));
+}
