@@ -18,7 +18,12 @@ pub fn counts(records: &[Record]) -> BTreeMap<Status, usize> {
     c
 }
 
-pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn human(
+    records: &[Record],
+    files: usize,
+    timings: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for r in records.iter().filter(|r| r.status != Status::Pass) {
         let loc = r
             .location
@@ -74,7 +79,7 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
         .filter(|r| r.status != Status::Error)
         .collect();
     slow.sort_by_key(|r| std::cmp::Reverse(r.elapsed));
-    if !slow.is_empty() {
+    if timings && !slow.is_empty() {
         writeln!(out, "slowest checks:")?;
         for r in slow.iter().take(5) {
             writeln!(
@@ -89,9 +94,26 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
     Ok(())
 }
 
-pub fn json_lines(records: &[Record], out: &mut dyn Write) -> std::io::Result<()> {
+/// One JSON object per record; `run` (a sharded run's identity) is added to each, and
+/// `elapsed_ms` kept only with `--timings` (a report is otherwise the same byte for byte for
+/// the same inputs and flags).
+pub fn json_lines(
+    records: &[Record],
+    timings: bool,
+    run: Option<&str>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for r in records {
-        writeln!(out, "{}", r.to_json())?;
+        let mut v = r.to_json();
+        if let Some(o) = v.as_object_mut() {
+            if !timings {
+                o.remove("elapsed_ms");
+            }
+            if let Some(id) = run {
+                o.insert("run".into(), Value::String(id.to_string()));
+            }
+        }
+        writeln!(out, "{v}")?;
     }
     Ok(())
 }

@@ -228,7 +228,11 @@ fn include_cycles_are_reported() {
 #[test]
 fn json_output_is_one_record_per_assertion() {
     let d = scratch(&[("fail.tq", FAILING)]);
-    let r = tarski_in(d.path(), &["verify", "fail.tq", "--format", "json"]);
+    // With --timings each record has its wall time; without, the report is reproducible.
+    let r = tarski_in(
+        d.path(),
+        &["verify", "fail.tq", "--format", "json", "--timings"],
+    );
     assert_eq!(r.code, Some(1));
     let recs: Vec<Value> = r
         .stdout
@@ -566,4 +570,41 @@ assert cannot(esc, action == \"iam:CreateUser\" or action == \"iam:DeleteUser\")
         .unwrap();
     assert!(uri.starts_with("file:///"), "{uri}");
     assert!(uri.ends_with("/admin%20%231%20%C3%A9.json"), "{uri}");
+}
+
+/// Issue 15 finding 16: the same inputs and flags give the same report byte for byte, whatever
+/// `--jobs` is (wall times are only in the report with `--timings`).
+#[test]
+fn reports_are_the_same_byte_for_byte() {
+    let d = scratch(&[("fail.tq", FAILING)]);
+    let corpus = root().join("../shared/corpus/other/aws-scp-examples");
+    assert!(corpus.is_dir(), "{} is missing", corpus.display());
+    let corpus = corpus.to_str().unwrap();
+    for format in ["json", "text", "sarif"] {
+        let run = |jobs: &str| {
+            let r = tarski_in(
+                d.path(),
+                &[
+                    "batch",
+                    corpus,
+                    "--spec",
+                    "fail.tq",
+                    "--format",
+                    format,
+                    "--jobs",
+                    jobs,
+                    "--no-progress",
+                    "--allow-path",
+                    corpus,
+                ],
+            );
+            assert!(matches!(r.code, Some(0..=2)), "{}", r.stderr);
+            r.stdout
+        };
+        let one = run("1");
+        assert!(one.len() > 1000 || format == "text", "{one}");
+        assert!(one.contains("esc.json"), "{one}");
+        assert_eq!(one, run("1"), "{format}: two --jobs 1 runs differ");
+        assert_eq!(one, run("2"), "{format}: --jobs 1 and --jobs 2 differ");
+    }
 }

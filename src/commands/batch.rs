@@ -219,21 +219,17 @@ pub fn write_report(
     format: ReportFormat,
     sink: crate::report::Sink,
     shard: Option<&ShardInfo>,
+    timings: bool,
 ) -> Result<()> {
     let mut buf: Vec<u8> = Vec::new();
     match format {
-        ReportFormat::Text => crate::report::human(records, files, &mut buf)?,
-        ReportFormat::Json => match shard {
-            Some(sh) => {
-                for r in records {
-                    let mut v = r.to_json();
-                    v["run"] = serde_json::Value::String(sh.run.clone());
-                    buf.extend_from_slice(format!("{v}\n").as_bytes());
-                }
+        ReportFormat::Text => crate::report::human(records, files, timings, &mut buf)?,
+        ReportFormat::Json => {
+            crate::report::json_lines(records, timings, shard.map(|s| s.run.as_str()), &mut buf)?;
+            if let Some(sh) = shard {
                 crate::report::shard_trailer(sh, records.len(), &mut buf)?;
             }
-            None => crate::report::json_lines(records, &mut buf)?,
-        },
+        }
         ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
     }
     let to_file = sink.is_file();
@@ -449,6 +445,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         args.run.format,
         sink,
         shard_info.as_ref(),
+        args.run.timings,
     )?;
     Ok(crate::commands::verify::exit_code(&records))
 }

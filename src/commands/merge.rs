@@ -127,6 +127,7 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         args.format,
         sink,
         None,
+        args.timings,
     )?;
     Ok(crate::commands::verify::exit_code(&records))
 }

@@ -56,6 +56,7 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
         args.run.format,
         sink,
         None,
+        args.run.timings,
     )?;
     Ok(exit_code(&records))
 }
