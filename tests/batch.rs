@@ -3,7 +3,8 @@
 //! built-in checks: record counts, plausible pass/fail counts with known failures by name,
 //! every failure's witness replayed with `tarski eval`, unknowns listed, sharding + merge equal
 //! to one run, bad files reported per file, SARIF shape, and `--no-new-access` over two versions
-//! of a managed policy from the history cache (skipped when the cache is absent).
+//! of a managed policy from the history cache (skipped when the cache is absent; a failure
+//! under `CI=true`).
 
 mod common;
 
@@ -41,6 +42,15 @@ fn stable(r: &Value) -> Value {
     let located = !o["location"].is_null();
     o.insert("location".into(), Value::from(located));
     r
+}
+
+/// Data a test needs is missing: under `CI=true` that fails the test (a run that skipped its
+/// data must not pass as green); elsewhere it prints `SKIPPED: ...` and the test returns.
+fn data_missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{what} (CI=true: tests that need data fail when it is missing)");
+    }
+    eprintln!("SKIPPED: {what}");
 }
 
 fn stem(file: &str) -> &str {
@@ -462,8 +472,8 @@ fn sarif_is_valid_and_every_result_has_a_line() {
 fn no_new_access_finds_actions_a_new_version_adds() {
     let hist = root().join(".cache/aws-managed-history/AmazonS3FullAccess");
     if !hist.join("v2.json").exists() {
-        eprintln!(
-            "SKIPPED: no managed-policy history cache (python3 corpus/scripts/refresh-managed.py --history)"
+        data_missing(
+            "no managed-policy history cache (python3 corpus/scripts/refresh-managed.py --history)",
         );
         return;
     }
