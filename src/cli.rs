@@ -117,6 +117,13 @@ pub struct BatchArgs {
     /// Templates, Terraform plans and account snapshots (docs/iac.md, docs/ci.md).
     #[command(flatten)]
     pub iac: crate::iac::IacCheckArgs,
+    /// The configuration (suppressions, severities, what blocks, template values; docs/ci.md)
+    /// (default: `tarski.toml` in the working directory or the nearest one above it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A JSON report of an earlier run (`batch --format json`): only findings not in it block.
+    #[arg(long, value_name = "FILE")]
+    pub baseline_findings: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -155,6 +162,25 @@ pub struct SolveArgs {
     /// Skip the syntactic shortcuts and always run the cell/Z3 engine (for measurement).
     #[arg(long)]
     pub no_fast_path: bool,
+    /// Which solver answers: `portfolio` races Z3 and cvc5 on policy-variable (string)
+    /// queries, first definitive answer wins (docs/z3.md).
+    #[arg(long, value_enum, default_value = "portfolio")]
+    pub solver: SolverArg,
+    /// Run Z3 and cvc5 to the end on every solver query; a contradiction is an internal
+    /// error (exit 4).
+    #[arg(long)]
+    pub cross_check: bool,
+    /// Write every solver problem to DIR as an SMT-LIB file (query-N.smt2) that the
+    /// standalone `z3` and `cvc5 --strings-exp` accept.
+    #[arg(long, value_name = "DIR")]
+    pub emit_smt2: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    Z3,
+    Cvc5,
+    Portfolio,
 }
 
 /// A request constraint: flags and a `--where` expression (docs/cli.md).

@@ -24,6 +24,7 @@ macro_rules! eprintln {
 
 mod cli;
 mod commands;
+mod config;
 mod exit;
 mod iac;
 mod load;

@@ -309,6 +309,22 @@ fn aws_managed_policies_attached_by_arn() {
             .collect();
         (code, rows, err)
     };
+    // Built in: no flag needed, and the record points at the role, not into the built-in
+    // document.
+    let (code, rows, err) = batch(&[]);
+    assert_eq!(code, 1, "{rows:?}{err}");
+    let r = rows
+        .iter()
+        .find(|r| r["subject"] == "t.yaml:role/Admin")
+        .unwrap();
+    assert_eq!(r["status"], "fail", "{r}");
+    assert_eq!(r["location"]["file"], "t.yaml", "{r}");
+    // A name that is not an AWS managed policy Tarski knows is still an input error.
+    std::fs::write(
+        &t,
+        "Resources:\n  Admin:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: ec2.amazonaws.com}\n            Action: sts:AssumeRole\n      ManagedPolicyArns:\n        - arn:aws:iam::aws:policy/NoSuchManagedPolicyAnywhere\n",
+    )
+    .unwrap();
     let (code, rows, err) = batch(&[]);
     assert_eq!(code, 3, "{rows:?}{err}");
     let r = rows
@@ -323,6 +339,11 @@ fn aws_managed_policies_attached_by_arn() {
             .contains("--managed-policies"),
         "{r}"
     );
+    std::fs::write(
+        &t,
+        "Resources:\n  Admin:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: ec2.amazonaws.com}\n            Action: sts:AssumeRole\n      ManagedPolicyArns:\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess\n",
+    )
+    .unwrap();
     let m = managed.display().to_string();
     let (code, rows, err) = batch(&["--managed-policies", &m]);
     assert_eq!(code, 1, "{rows:?}{err}");

@@ -8,7 +8,7 @@
 use crate::glob::Glob;
 use crate::operator::{Base, Family};
 use crate::policy::CondValue;
-use crate::value::{parse_date, parse_ip, Decimal};
+use crate::value::{compare_numbers, parse_date, parse_ip};
 
 /// Action match: case-insensitive wildcard match ("IAM JSON policy elements: Action").
 pub fn action_matches(pattern: &Glob, action: &str) -> bool {
@@ -54,9 +54,11 @@ pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &
         return string_glob(base, value, resolved).is_some_and(|g| g.matches(actual, false));
     }
     match (base.family(), value) {
+        // Request numbers of any size and precision compare exactly, as text
+        // (`value::compare_numbers`); a value that is not a number matches nothing.
         (Family::Numeric, CondValue::Number(n)) => {
-            match (Decimal::parse(actual), base.ordering()) {
-                (Some(a), Some(rel)) => rel.holds(a.cmp_exact(n)),
+            match (compare_numbers(actual, &n.to_string()), base.ordering()) {
+                (Some(c), Some(rel)) => rel.holds(c),
                 _ => false,
             }
         }
@@ -67,6 +69,65 @@ pub fn compare(base: Base, value: &CondValue, resolved: Option<&Glob>, actual: &
         (Family::Ip, CondValue::Ip(c)) => parse_ip(actual).is_some_and(|ip| c.contains(ip)),
         _ => false,
     }
+}
+
+/// The values a request can carry for a context key, by the key's documented type. One rule
+/// for both sides: the evaluator refuses a request outside it (`request_domain_error`, used by
+/// `tarski eval`), and the solver's variables range over exactly it (`logic::problem` gives
+/// Boolean keys the two Boolean cells, `solver::encode` makes IP keys always addresses).
+///
+/// Source: the Service Authorization Reference and "AWS global condition context keys" give
+/// each key a data type; AWS fills a key of type `Bool` with `true` or `false` and a key of
+/// type `IPAddress` with an IP address (e.g. `aws:SecureTransport`, `aws:SourceIp`), so no
+/// request AWS makes carries `yes` or `not-an-ip` there (issue 11, finding 3). Keys of other
+/// types (and unknown keys) may carry any string: a `Numeric` or `Date` key's value that
+/// does not parse matches no numeric or date operator, on both sides alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueDomain {
+    /// Any string.
+    Any,
+    /// `true` or `false`, in any case (as `Bool` reads them, `value::parse_bool`).
+    Bool,
+    /// An IPv4 or IPv6 address (`value::parse_ip`).
+    Ip,
+}
+
+/// The domain of a context key's values (see [`ValueDomain`]).
+pub fn value_domain(key: &str) -> ValueDomain {
+    use crate::catalog::{catalog, KeyType};
+    match catalog().condition_key_type(key) {
+        Some(KeyType::Bool | KeyType::ArrayOfBool) => ValueDomain::Bool,
+        Some(KeyType::IpAddress) => ValueDomain::Ip,
+        _ => ValueDomain::Any,
+    }
+}
+
+/// Can a request carry `value` for `key`?
+pub fn in_value_domain(key: &str, value: &str) -> bool {
+    match value_domain(key) {
+        ValueDomain::Any => true,
+        ValueDomain::Bool => crate::value::parse_bool(value).is_some(),
+        ValueDomain::Ip => parse_ip(value).is_some(),
+    }
+}
+
+/// Why `req` is not a request AWS can make, if so: a context value outside its key's domain.
+pub fn request_domain_error(req: &crate::request::Request) -> Option<String> {
+    for (key, values) in req.context.iter() {
+        for v in values {
+            if !in_value_domain(key, v) {
+                let what = match value_domain(key) {
+                    ValueDomain::Bool => "a Boolean key: its values are `true` or `false`",
+                    ValueDomain::Ip => "an IP address key: its values are IPv4 or IPv6 addresses",
+                    ValueDomain::Any => "",
+                };
+                return Some(format!(
+                    "context key `{key}` = `{v}`: `{key}` is {what} (its type in AWS's Service Authorization Reference), so no request carries `{v}`"
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// The request values a Boolean condition value matches, as a glob.
@@ -89,6 +150,25 @@ mod tests {
         assert!(!arn_like(&g, "arn:aws:iam::1:2:3:role/x"));
         assert!(arn_like(&Glob::wild("*"), "anything"));
         assert!(!arn_like(&Glob::wild("arn:aws:s3:::b"), "not-an-arn"));
+    }
+
+    #[test]
+    fn typed_keys_have_typed_domains() {
+        assert_eq!(
+            value_domain("aws:MultiFactorAuthPresent"),
+            ValueDomain::Bool
+        );
+        assert_eq!(value_domain("AWS:SecureTransport"), ValueDomain::Bool);
+        assert_eq!(value_domain("aws:SourceIp"), ValueDomain::Ip);
+        assert_eq!(value_domain("aws:username"), ValueDomain::Any);
+        assert_eq!(value_domain("aws:CurrentTime"), ValueDomain::Any);
+        assert!(in_value_domain("aws:MultiFactorAuthPresent", "TRUE"));
+        assert!(!in_value_domain("aws:MultiFactorAuthPresent", "yes"));
+        assert!(in_value_domain("aws:SourceIp", "2001:db8::1"));
+        assert!(!in_value_domain("aws:SourceIp", "not-an-ip"));
+        let mut req = crate::request::Request::default();
+        req.context.push("aws:MultiFactorAuthPresent", "yes");
+        assert!(request_domain_error(&req).is_some_and(|e| e.contains("Boolean")));
     }
 
     #[test]

@@ -33,6 +33,12 @@ const RESTRICTING_KEYS: &[&str] = &[
     "aws:VpcSourceIp",
     "aws:userid",
     "aws:username",
+    // A bucket policy that delegates to access points (S3 user guide, "Configuring IAM policies
+    // for using access points", delegating access control to access points): a request through
+    // an access point must also be allowed by the access point's policy, which is checked on
+    // its own; Access Analyzer does not judge the delegation public.
+    "s3:DataAccessPointAccount",
+    "s3:DataAccessPointArn",
 ];
 
 pub const BUILTINS: &[Builtin] = &[

@@ -651,7 +651,12 @@ impl Reader {
             Family::Numeric => match Decimal::parse(s) {
                 Some(d) => CondValue::Number(d),
                 None => {
-                    self.error("T0133", r.span, bad("a number"));
+                    // "Numeric condition operators": an integer or decimal value.
+                    self.error(
+                        "T0133",
+                        r.span,
+                        bad("an integer or decimal number (such as `10` or `-2.5`; no exponent, at most 38 digits)"),
+                    );
                     return None;
                 }
             },

@@ -13,65 +13,123 @@ pub struct Decimal {
     pub scale: u32,
 }
 
-/// Largest number of fractional digits kept; more is rejected as not a number we can
-/// represent exactly (AWS documents no precision; 18 is far beyond any real policy).
-const MAX_SCALE: u32 = 18;
+/// Most significant digits a policy's number may have: every policy number is `m · 10^-s`
+/// with `|m| < 10^38` and `s ≤ 38`, so it fits an `i128` and comparisons cannot overflow.
+/// Longer policy numbers are rejected with a clear error (T0133), never rounded. Request
+/// values have no such limit: they are compared as text ([`compare_numbers`]).
+pub const MAX_DIGITS: u32 = 38;
+
+/// A number as AWS's numeric operators read it: an optional sign, digits, and an optional
+/// fraction: `10`, `-2.5`, `+4`, `.5`, `5.`. No exponent, no spaces, no `NaN`/`Infinity`.
+///
+/// Source: IAM User Guide, "Condition operators", Numeric condition operators: they compare
+/// "a key to an integer or decimal value". `1e3` is neither an integer nor a decimal literal,
+/// so it is not a number (issue 11, finding 6: before, `1e3` read as 1000 and `1e21` was
+/// rejected only for its size).
+///
+/// Returns `(negative, integer digits, fraction digits)`, normalised: no leading zeros in the
+/// integer part, no trailing zeros in the fraction, and `-0` is `0`.
+pub fn number_parts(s: &str) -> Option<(bool, &str, &str)> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = match body.find('.') {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    let zero = int.is_empty() && frac.is_empty();
+    Some((neg && !zero, int, frac))
+}
+
+/// Compare two numbers given as text (any size, any precision); `None` when either is not a
+/// number ([`number_parts`]).
+pub fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
+    let (na, ia, fa) = number_parts(a)?;
+    let (nb, ib, fb) = number_parts(b)?;
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(ib))
+        .then_with(|| fa.cmp(fb));
+    Some(match (na, nb) {
+        (false, true) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+    })
+}
 
 impl Decimal {
-    /// Parse `-12`, `3.25`, `1e3`, `+4`. Whitespace is not allowed.
+    /// Parse a policy's number ([`number_parts`]); `None` when it is not a number or has more
+    /// than [`MAX_DIGITS`] digits.
     pub fn parse(s: &str) -> Option<Decimal> {
-        let (neg, body) = match s.as_bytes().first()? {
-            b'-' => (true, &s[1..]),
-            b'+' => (false, &s[1..]),
-            _ => (false, s),
-        };
-        let (num, exp) = match body.find(['e', 'E']) {
-            Some(i) => (&body[..i], body[i + 1..].parse::<i32>().ok()?),
-            None => (body, 0),
-        };
-        let (int, frac) = match num.find('.') {
-            Some(i) => (&num[..i], &num[i + 1..]),
-            None => (num, ""),
-        };
-        if int.is_empty() && frac.is_empty() {
-            return None;
-        }
-        if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-            return None;
-        }
+        let (neg, int, frac) = number_parts(s)?;
         let digits = format!("{int}{frac}");
         let digits = digits.trim_start_matches('0');
-        let mut scale = i64::try_from(frac.len()).ok()? - i64::from(exp);
-        let mut mantissa: i128 = if digits.is_empty() {
+        if digits.len() > MAX_DIGITS as usize || frac.len() > MAX_DIGITS as usize {
+            return None;
+        }
+        let mantissa: i128 = if digits.is_empty() {
             0
         } else {
             digits.parse().ok()?
         };
-        while scale < 0 {
-            mantissa = mantissa.checked_mul(10)?;
-            scale += 1;
-        }
-        while scale > 0 && mantissa % 10 == 0 {
-            mantissa /= 10;
-            scale -= 1;
-        }
-        let scale = u32::try_from(scale).ok().filter(|s| *s <= MAX_SCALE)?;
-        // Keep headroom so that comparisons (which rescale) cannot overflow.
-        if mantissa.unsigned_abs() > 10u128.pow(20) {
-            return None;
-        }
         Some(Decimal {
             mantissa: if neg { -mantissa } else { mantissa },
-            scale,
+            scale: u32::try_from(frac.len()).ok()?,
         })
     }
 
+    /// Exact comparison, without overflow for any two parsed numbers.
     pub fn cmp_exact(&self, other: &Decimal) -> Ordering {
-        let s = self.scale.max(other.scale);
-        let a = self.mantissa * 10i128.pow(s - self.scale);
-        let b = other.mantissa * 10i128.pow(s - other.scale);
-        a.cmp(&b)
+        compare_numbers(&self.to_string(), &other.to_string()).unwrap_or(Ordering::Equal)
     }
+
+    /// The integer `self · 10^scale` as decimal text (`scale` at least `self.scale`), for
+    /// solvers that take numerals of any size.
+    pub fn scaled_text(&self, scale: u32) -> String {
+        let zeros = "0".repeat(scale.saturating_sub(self.scale) as usize);
+        if self.mantissa == 0 {
+            "0".to_string()
+        } else {
+            format!("{}{zeros}", self.mantissa)
+        }
+    }
+}
+
+/// The decimal `n · 10^-scale` for an integer numeral `n` as a solver prints it (`123`,
+/// `-123` or `(- 123)`), of any size; `None` when `n` is not an integer numeral.
+pub fn scaled_numeral(n: &str, scale: u32) -> Option<String> {
+    let t = n.trim();
+    let (neg, digits) = match t.strip_prefix("(-").and_then(|r| r.strip_suffix(')')) {
+        Some(inner) => (true, inner.trim()),
+        None => match t.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, t),
+        },
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    let sign = if neg { "-" } else { "" };
+    Some(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
 }
 
 impl std::fmt::Display for Decimal {
@@ -211,9 +269,77 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Format an instant as ISO 8601 UTC, for witnesses.
+/// Nanoseconds per second.
+const NS: i128 = 1_000_000_000;
+
+/// The instants a request's date value can denote: exactly the values `parse_date` produces.
+/// The solver's date variables range over this set and nothing else, so a "proved" covers
+/// every date the evaluator accepts (issue 11, finding 2: a bound kept for readable witnesses
+/// had excluded 1969 and the year 10000 from proofs).
+///
+/// - ISO 8601 with a four-digit year: `0000-01-01T00:00:00+23:59` ([`DATE_ISO_MIN`]) to
+///   `9999-12-31T23:59:60.999999999-23:59` ([`DATE_ISO_MAX`]), every nanosecond in between;
+/// - epoch seconds (a 64-bit signed integer): whole seconds from `i64::MIN` to `i64::MAX`.
+///
+/// Source: IAM User Guide, "Condition operators", Date condition operators: values are "W3C
+/// implementations of the ISO 8601 date formats" or "epoch (UNIX) time"; neither names a range.
+pub const DATE_ISO_MIN: Instant = (-62_167_219_200 - 86_340) * NS;
+/// See [`DATE_ISO_MIN`].
+pub const DATE_ISO_MAX: Instant = (253_402_214_400 + 86_400 + 86_340) * NS + (NS - 1);
+/// Epoch seconds: the whole seconds `parse_date` reads from an integer (see [`DATE_ISO_MIN`]).
+pub const DATE_EPOCH_SECONDS: (i64, i64) = (i64::MIN, i64::MAX);
+/// Nanoseconds per second, the step of the epoch-seconds part of the domain.
+pub const DATE_EPOCH_STEP: Instant = NS;
+
+/// Is `t` an instant some date value denotes (see [`DATE_ISO_MIN`])?
+pub fn in_date_domain(t: Instant) -> bool {
+    (DATE_ISO_MIN..=DATE_ISO_MAX).contains(&t)
+        || t.rem_euclid(NS) == 0
+            && (i128::from(DATE_EPOCH_SECONDS.0) * NS..=i128::from(DATE_EPOCH_SECONDS.1) * NS)
+                .contains(&t)
+}
+
+/// First instant of year 0000 and last of year 9999 (UTC).
+const YEAR_0: Instant = -62_167_219_200 * NS;
+const YEAR_10000: Instant = 253_402_300_800 * NS;
+
+/// Format an instant for witnesses so that `parse_date` reads it back exactly: ISO 8601 UTC
+/// for years 0000–9999; epoch seconds beyond them; a `+23:59`/`-23:59` offset (or the leap
+/// second `23:59:60`) for the fractional instants at the edges of the ISO range.
 pub fn format_date(t: Instant) -> String {
-    let secs = t.div_euclid(1_000_000_000) as i64;
+    if (YEAR_0..YEAR_10000).contains(&t) {
+        return iso_utc(t, "Z");
+    }
+    if t.rem_euclid(NS) == 0 {
+        if let Ok(secs) = i64::try_from(t / NS) {
+            return secs.to_string();
+        }
+    }
+    let offset = 86_340 * NS;
+    if t < YEAR_0 {
+        iso_utc(t + offset, "+23:59")
+    } else if t - offset < YEAR_10000 {
+        iso_utc(t - offset, "-23:59")
+    } else {
+        // Local time in the first second of year 10000: the leap second of 9999-12-31.
+        let frac = fraction(t - offset - YEAR_10000);
+        format!("9999-12-31T23:59:60{frac}-23:59")
+    }
+}
+
+fn fraction(nanos: Instant) -> String {
+    let nanos = nanos.rem_euclid(NS);
+    if nanos == 0 {
+        String::new()
+    } else {
+        // Exact: as many digits as needed, no rounding.
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    }
+}
+
+/// ISO 8601 rendering of a local time (years 0000–9999) with the given zone suffix.
+fn iso_utc(t: Instant, zone: &str) -> String {
+    let secs = t.div_euclid(NS) as i64;
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     // Inverse of days_from_civil.
@@ -226,15 +352,9 @@ pub fn format_date(t: Instant) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let nanos = t.rem_euclid(1_000_000_000);
-    let frac = if nanos == 0 {
-        String::new()
-    } else {
-        // Exact: as many digits as needed, no rounding.
-        format!(".{nanos:09}").trim_end_matches('0').to_string()
-    };
+    let frac = fraction(t);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}{zone}",
         sod / 3600,
         sod % 3600 / 60,
         sod % 60
@@ -336,18 +456,55 @@ mod tests {
 
     #[test]
     fn decimals_compare_exactly() {
-        let d = |s| Decimal::parse(s).unwrap();
+        let d = |s: &str| Decimal::parse(s).unwrap();
         assert_eq!(d("10").cmp_exact(&d("10.0")), Ordering::Equal);
-        assert_eq!(d("1e1").cmp_exact(&d("10")), Ordering::Equal);
         assert_eq!(
             d("0.1").cmp_exact(&d("0.10000000000000001")),
             Ordering::Less
         );
         assert_eq!(d("-3").cmp_exact(&d("2")), Ordering::Less);
         assert_eq!(d("-0").cmp_exact(&d("0")), Ordering::Equal);
-        for bad in ["", "-", ".", "1.2.3", "abc", "1e", "0x10", " 1", "1e99999"] {
+        for bad in [
+            "", "-", ".", "1.2.3", "abc", "1e", "0x10", " 1", "1e99999", "1e3", "1E3", "NaN",
+            "Infinity", "1_000",
+        ] {
             assert!(Decimal::parse(bad).is_none(), "{bad}");
+            assert!(compare_numbers(bad, "1").is_none(), "{bad}");
         }
+        // Large policy numbers are exact up to 38 digits; beyond, rejected (not rounded).
+        let big = "1000000000000000000000"; // 1e21
+        assert_eq!(
+            d(big).cmp_exact(&d("999999999999999999999")),
+            Ordering::Greater
+        );
+        assert!(Decimal::parse(&"9".repeat(38)).is_some());
+        assert!(Decimal::parse(&"9".repeat(39)).is_none());
+        assert!(Decimal::parse(&format!("0.{}1", "0".repeat(36))).is_some());
+        assert_eq!(
+            d(&"9".repeat(38)).cmp_exact(&d(&format!("0.{}", "9".repeat(38)))),
+            Ordering::Greater
+        );
+        // Request values compare as text, of any size.
+        let huge = format!("1{}", "0".repeat(60));
+        assert_eq!(compare_numbers(&huge, big), Some(Ordering::Greater));
+        assert_eq!(
+            compare_numbers(&format!("-{huge}"), "-1"),
+            Some(Ordering::Less)
+        );
+        assert_eq!(compare_numbers("-0.0", "0"), Some(Ordering::Equal));
+        assert_eq!(compare_numbers("007.50", "7.5"), Some(Ordering::Equal));
+        assert_eq!(compare_numbers("-2.5", "-2.25"), Some(Ordering::Less));
+        assert_eq!(compare_numbers(".5", "0.5"), Some(Ordering::Equal));
+        assert_eq!(d("2.5").scaled_text(3), "2500");
+        let big = format!("(- 1{})", "0".repeat(40));
+        let text = scaled_numeral(&big, 2).unwrap();
+        assert_eq!(
+            compare_numbers(&text, &format!("-1{}", "0".repeat(38))),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(scaled_numeral("5", 2).as_deref(), Some("0.05"));
+        assert_eq!(scaled_numeral("x", 2), None);
+        assert_eq!(d("-7").scaled_text(2), "-700");
         assert_eq!(d("3.250").to_string(), "3.25");
         assert_eq!(d("-0.05").to_string(), "-0.05");
     }
@@ -375,6 +532,66 @@ mod tests {
         ] {
             assert!(parse_date(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn date_domain_is_what_parse_date_reads() {
+        // The edges of the ISO range, as written.
+        assert_eq!(parse_date("0000-01-01T00:00:00+23:59"), Some(DATE_ISO_MIN));
+        assert_eq!(
+            parse_date("9999-12-31T23:59:60.999999999-23:59"),
+            Some(DATE_ISO_MAX)
+        );
+        assert_eq!(
+            parse_date("-9223372036854775808"),
+            Some(i128::from(i64::MIN) * NS)
+        );
+        assert_eq!(
+            parse_date("9223372036854775807"),
+            Some(i128::from(i64::MAX) * NS)
+        );
+        assert_eq!(parse_date("9223372036854775808"), None);
+        // Every instant of the domain renders to a value that reads back exactly (witnesses).
+        let samples = [
+            DATE_ISO_MIN,
+            DATE_ISO_MIN + 1,
+            YEAR_0 - 1,
+            YEAR_0,
+            -NS,
+            -1,
+            0,
+            1,
+            YEAR_10000 - 1,
+            YEAR_10000,
+            YEAR_10000 + 1,
+            YEAR_10000 + 86_340 * NS - 1,
+            YEAR_10000 + 86_340 * NS,
+            YEAR_10000 + 86_340 * NS + 1,
+            DATE_ISO_MAX - 1,
+            DATE_ISO_MAX,
+            DATE_ISO_MAX + 1,
+            i128::from(i64::MIN) * NS,
+            i128::from(i64::MAX) * NS,
+        ];
+        for t in samples {
+            assert!(in_date_domain(t), "{t}");
+            assert_eq!(
+                parse_date(&format_date(t)),
+                Some(t),
+                "{t}: {}",
+                format_date(t)
+            );
+        }
+        for t in [
+            DATE_ISO_MIN - 1,
+            DATE_ISO_MAX + 2,
+            i128::from(i64::MAX) * NS + NS,
+            i128::from(i64::MIN) * NS - NS,
+        ] {
+            assert!(!in_date_domain(t), "{t}");
+        }
+        assert_eq!(format_date(-NS), "1969-12-31T23:59:59Z");
+        assert_eq!(format_date(YEAR_10000), "253402300800");
     }
 
     #[test]

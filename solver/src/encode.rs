@@ -1,12 +1,17 @@
-//! The only module that builds Z3 terms: a `Problem` becomes Z3 assertions over finite
-//! choices (cells, candidates), exact integers (numbers, dates), bit-vectors (IP addresses),
-//! and strings only where policy variables couple them. `decode` reads a model back into an
+//! The only module that states problems for a solver: a `Problem` becomes an SMT-LIB `Script`
+//! (`smt`) over finite choices (cells, candidates), exact integers (numbers, dates),
+//! bit-vectors (IP addresses), and strings only where policy variables couple them. Every
+//! backend (`backend`) reads that script; `decode` reads a model's values back into an
 //! `Assignment`.
+//!
+//! A case the encoder does not expect is an `EncodeError`, which the caller answers `unknown`
+//! with its reason: falling back to `false` could turn into an unsound "proved" that no
+//! replay would catch (issue 11, finding 7).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
-use std::str::FromStr;
 
+use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
 use tarski_compiler::logic::problem::{Problem, VarKind};
@@ -15,32 +20,61 @@ use tarski_compiler::policy::CondValue;
 use tarski_compiler::request::Request;
 use tarski_compiler::template::Piece;
 use tarski_compiler::value::Decimal;
-use z3::ast::{Bool, Int, Regexp, String as ZString, BV};
-use z3::{Model, Solver};
 
 use crate::assignment::{Assignment, Value};
+use crate::smt::{self, and, app, eq, not, or, re_concat, re_lit, sym, Script, Sort, Term, Val};
 
-/// Latest instant a witness date may take (9999-12-31T23:59:59Z), for readable witnesses.
-const MAX_DATE_NANOS: i128 = 253_402_300_799 * 1_000_000_000;
+/// A case the encoder cannot state exactly; the question is answered `unknown` with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("internal: pattern atom over `{0}`, which has neither cells nor a string encoding")]
+    LikeOnNonString(String),
+    #[error("internal: policy-variable template over `{0}`, which is not a string variable")]
+    TemplateOnNonString(String),
+    #[error("internal: policy variable `{0}` has no string variable for its value")]
+    TemplateValueMissing(String),
+    #[error("internal: `{base:?}` comparison of `{var}` with {value}: no exact encoding")]
+    Comparison {
+        var: String,
+        base: Base,
+        value: String,
+    },
+    #[error("internal: slot {1} of key `{0}` was not declared")]
+    SlotMissing(String, u32),
+    #[error("internal: atom {0} of the goal has no definition")]
+    AtomMissing(AtomId),
 
+    #[error(
+        "the string {0:?} holds a character beyond U+2FFFF, which SMT-LIB strings cannot hold"
+    )]
+    Unrepresentable(String),
+    #[error("internal: the solver's model gives no value for `{0}`")]
+    ModelMissing(String),
+}
+
+#[derive(Clone, Debug)]
 enum VarTerm {
-    Choice(Int),
-    Number { ok: Bool, n: Int, scale: u32 },
-    Date { ok: Bool, t: Int },
-    Ip { ok: Bool, v6: Bool, a: BV },
-    Str(ZString),
+    Choice(String),
+    Number { ok: String, n: String, scale: u32 },
+    Date { ok: String, t: String },
+    Ip { ok: String, v6: String, a: String },
+    Str(String),
 }
 
 pub struct Encoded {
+    pub script: Script,
     vars: BTreeMap<StrVar, VarTerm>,
-    members: BTreeMap<String, Vec<Bool>>,
-    principal: Int,
-    resource_account: Int,
-    atoms: HashMap<AtomId, Bool>,
+    members: BTreeMap<String, Vec<String>>,
+    principal: String,
+    resource_account: String,
+    atoms: HashMap<AtomId, String>,
     /// Some template was encoded with existential parts (inexact under negation).
-    inexact: std::cell::Cell<bool>,
+    inexact: bool,
     /// Atoms that occur under a negation in the goal.
     negative: HashSet<AtomId>,
+    /// Does the script use the theory of strings (policy variables, string fallbacks)?
+    strings: bool,
+    fresh: usize,
 }
 
 /// Collect the atoms that occur negatively in `f` (`neg`: under an odd number of negations).
@@ -61,18 +95,17 @@ fn negative_atoms(f: &Formula, neg: bool, out: &mut HashSet<AtomId>) {
     }
 }
 
-fn int(v: i128) -> Int {
-    Int::from_str(&v.to_string()).unwrap_or_else(|_| Int::from_i64(0))
+fn num(k: usize) -> Term {
+    Term::Int(k as i128)
 }
 
-fn any_eq(x: &Int, ks: impl Iterator<Item = usize>) -> Bool {
-    let v: Vec<Bool> = ks.map(|k| x.eq(Int::from_u64(k as u64))).collect();
-    Bool::or(&v)
+fn any_eq(x: &str, ks: impl Iterator<Item = usize>) -> Term {
+    or(ks.map(|k| eq(sym(x), num(k))).collect())
 }
 
 /// `x` is one of the (sorted) cells: runs of consecutive cells become ranges, which keeps the
 /// encoding of broad patterns (`s3:*` over hundreds of cells) small.
-fn in_cells(x: &Int, sorted: &[u32]) -> Bool {
+fn in_cells(x: &str, sorted: &[u32]) -> Term {
     let mut parts = Vec::new();
     let mut i = 0;
     while i < sorted.len() {
@@ -83,26 +116,27 @@ fn in_cells(x: &Int, sorted: &[u32]) -> Bool {
             hi = sorted[i];
         }
         parts.push(if lo == hi {
-            x.eq(Int::from_u64(u64::from(lo)))
+            eq(sym(x), num(lo as usize))
         } else {
-            Bool::and(&[
-                x.ge(Int::from_u64(u64::from(lo))),
-                x.le(Int::from_u64(u64::from(hi))),
+            and(vec![
+                app(">=", vec![sym(x), num(lo as usize)]),
+                app("<=", vec![sym(x), num(hi as usize)]),
             ])
         });
         i += 1;
     }
-    Bool::or(&parts)
+    or(parts)
 }
 
-fn rel(a: &Int, r: Ordering, b: &Int) -> Bool {
-    match r {
-        Ordering::Eq => a.eq(b),
-        Ordering::Lt => a.lt(b),
-        Ordering::Le => a.le(b),
-        Ordering::Gt => a.gt(b),
-        Ordering::Ge => a.ge(b),
-    }
+fn rel(a: Term, r: Ordering, b: Term) -> Term {
+    let f = match r {
+        Ordering::Eq => "=",
+        Ordering::Lt => "<",
+        Ordering::Le => "<=",
+        Ordering::Gt => ">",
+        Ordering::Ge => ">=",
+    };
+    app(f, vec![a, b])
 }
 
 fn var_name(v: &StrVar) -> String {
@@ -113,50 +147,69 @@ fn var_name(v: &StrVar) -> String {
     }
 }
 
-/// Text for Z3's string literals, which interpret backslash escapes: everything but plain
-/// ASCII letters, digits and a few safe marks is written as `\u{hex}` (NUL included).
-fn z3_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() || "-_./: ".contains(c) {
-            out.push(c);
-        } else {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+/// A symbol SMT-LIB reads as a simple symbol: `prefix_N_text` with the text's other
+/// characters replaced (the index keeps names distinct).
+fn symbol(prefix: &str, index: usize, text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(40)
+        .collect();
+    format!("{prefix}_{index}_{clean}")
+}
+
+/// Check a literal can be written (SMT-LIB strings stop at U+2FFFF).
+fn literal(s: &str) -> Result<Term, EncodeError> {
+    if s.chars().any(|c| c as u32 > smt::MAX_CHAR) {
+        return Err(EncodeError::Unrepresentable(s.to_string()));
+    }
+    Ok(Term::Str(s.to_string()))
+}
+
+fn lit(s: &str) -> Result<Term, EncodeError> {
+    Ok(app("str.to_re", vec![literal(s)?]))
+}
+
+/// A glob as a regular expression (only for string-theory variables); runs of literal
+/// characters become one `str.to_re`.
+fn regex(g: &Glob) -> Result<Term, EncodeError> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    for t in &g.0 {
+        if let Tok::Char(c) = t {
+            text.push(*c);
+            continue;
         }
-    }
-    out
-}
-
-fn lit(s: &str) -> Regexp {
-    Regexp::literal(&z3_text(s))
-}
-
-fn zstr(s: &str) -> ZString {
-    ZString::from_str(&z3_text(s)).unwrap_or_else(|_| ZString::fresh_const("unrepresentable"))
-}
-
-/// A glob as a Z3 regular expression (only for string-theory variables).
-fn regex(g: &Glob) -> Regexp {
-    let no_colon = Regexp::allchar().diff(lit(":"));
-    let parts: Vec<Regexp> =
-        g.0.iter()
-            .map(|t| match t {
-                Tok::Char(c) => lit(&c.to_string()),
-                Tok::Fold(c) => {
-                    let lo = c.to_lowercase().to_string();
-                    let up = c.to_uppercase().to_string();
-                    Regexp::union(&[lit(&lo), lit(&up)])
+        if !text.is_empty() {
+            parts.push(lit(&std::mem::take(&mut text))?);
+        }
+        parts.push(match t {
+            Tok::Char(_) => continue,
+            Tok::Fold(c) => {
+                let lo = c.to_lowercase().to_string();
+                let up = c.to_uppercase().to_string();
+                if lo == up {
+                    lit(&lo)?
+                } else {
+                    app("re.union", vec![lit(&lo)?, lit(&up)?])
                 }
-                Tok::One => Regexp::allchar(),
-                Tok::Star => Regexp::full(),
-                Tok::StarSeg => no_colon.star(),
-            })
-            .collect();
-    match parts.len() {
-        0 => lit(""),
-        1 => parts.into_iter().next().unwrap_or_else(|| lit("")),
-        _ => Regexp::concat(&parts),
+            }
+            Tok::One => app("re.allchar", vec![]),
+            Tok::Star => app("re.all", vec![]),
+            Tok::StarSeg => app(
+                "re.*",
+                vec![app("re.diff", vec![app("re.allchar", vec![]), re_lit(":")])],
+            ),
+        });
     }
+    if !text.is_empty() {
+        parts.push(lit(&text)?);
+    }
+    Ok(re_concat(parts))
+}
+
+fn in_re(s: Term, re: Term) -> Term {
+    app("str.in_re", vec![s, re])
 }
 
 impl Encoded {
@@ -164,55 +217,116 @@ impl Encoded {
     /// existential parts, which over-approximate where the template is used negatively. A
     /// model is then only a candidate: one that does not replay is not a bug but "unknown".
     pub fn inexact(&self) -> bool {
-        self.inexact.get()
+        self.inexact
     }
 
-    /// Declare the variables and side constraints and define every atom the goal uses.
-    pub fn new(p: &Problem, solver: &Solver, goal_atoms: &[AtomId]) -> Encoded {
+    /// Does the problem use the theory of strings (the queries the portfolio races)?
+    pub fn uses_strings(&self) -> bool {
+        self.strings
+    }
+
+    fn fresh(&mut self, sort: Sort, what: &str) -> Term {
+        self.fresh += 1;
+        let name = symbol("fresh", self.fresh, what);
+        self.script.declare(name, sort)
+    }
+
+    /// Declare the variables and side constraints, define every atom the goal uses, and
+    /// assert the goal.
+    pub fn new(p: &Problem, goal_atoms: &[AtomId]) -> Result<Encoded, EncodeError> {
+        let mut script = Script::default();
         let mut vars = BTreeMap::new();
-        for (v, kind) in &p.vars {
+        let mut strings = false;
+        for (i, (v, kind)) in p.vars.iter().enumerate() {
             let name = var_name(v);
             let term = match kind {
                 VarKind::Cells(cs) => {
-                    let x = Int::new_const(format!("cell:{name}"));
-                    solver.assert(x.ge(Int::from_u64(0)));
-                    solver.assert(x.lt(Int::from_u64(cs.len() as u64)));
+                    let x = symbol("cell", i, &name);
+                    script.declare(x.clone(), Sort::Int);
+                    script.assert(app(">=", vec![sym(&x), num(0)]));
+                    script.assert(app("<", vec![sym(&x), num(cs.len())]));
                     VarTerm::Choice(x)
                 }
-                VarKind::Numeric { scale } => VarTerm::Number {
-                    ok: Bool::new_const(format!("isnum:{name}")),
-                    n: Int::new_const(format!("num:{name}")),
-                    scale: *scale,
-                },
-                VarKind::Date => {
-                    let t = Int::new_const(format!("date:{name}"));
-                    solver.assert(t.ge(Int::from_i64(0)));
-                    solver.assert(t.le(int(MAX_DATE_NANOS)));
-                    VarTerm::Date {
-                        ok: Bool::new_const(format!("isdate:{name}")),
-                        t,
+                VarKind::Numeric { scale } => {
+                    let ok = symbol("isnum", i, &name);
+                    let n = symbol("num", i, &name);
+                    script.declare(ok.clone(), Sort::Bool);
+                    script.declare(n.clone(), Sort::Int);
+                    VarTerm::Number {
+                        ok,
+                        n,
+                        scale: *scale,
                     }
+                }
+                VarKind::Date => {
+                    let ok = symbol("isdate", i, &name);
+                    let t = symbol("date", i, &name);
+                    script.declare(ok.clone(), Sort::Bool);
+                    script.declare(t.clone(), Sort::Int);
+                    // Exactly the instants the evaluator's dates denote (value::in_date_domain):
+                    // ISO dates of years 0000-9999 with offsets, or whole epoch seconds
+                    // (t = secs * 10^9: linear, no `mod`). Issue 11, finding 2.
+                    use tarski_compiler::value as v;
+                    let (lo, hi) = v::DATE_EPOCH_SECONDS;
+                    let secs = symbol("datesecs", i, &name);
+                    script.declare(secs.clone(), Sort::Int);
+                    script.assert(or(vec![
+                        and(vec![
+                            app(">=", vec![sym(&t), Term::Int(v::DATE_ISO_MIN)]),
+                            app("<=", vec![sym(&t), Term::Int(v::DATE_ISO_MAX)]),
+                        ]),
+                        and(vec![
+                            app(">=", vec![sym(&secs), Term::Int(i128::from(lo))]),
+                            app("<=", vec![sym(&secs), Term::Int(i128::from(hi))]),
+                            eq(
+                                sym(&t),
+                                app("*", vec![sym(&secs), Term::Int(v::DATE_EPOCH_STEP)]),
+                            ),
+                        ]),
+                    ]));
+                    VarTerm::Date { ok, t }
                 }
                 VarKind::Ip => {
-                    let a = BV::new_const(format!("ip:{name}"), 128);
-                    let v6 = Bool::new_const(format!("v6:{name}"));
+                    let ok = symbol("isip", i, &name);
+                    let v6 = symbol("v6", i, &name);
+                    let a = symbol("ip", i, &name);
+                    script.declare(ok.clone(), Sort::Bool);
+                    script.declare(v6.clone(), Sort::Bool);
+                    script.declare(a.clone(), Sort::BitVec(128));
                     // An IPv4 address lives in the low 32 bits.
-                    solver.assert(v6.not().implies(a.extract(127, 32).eq(BV::from_u64(0, 96))));
-                    VarTerm::Ip {
-                        ok: Bool::new_const(format!("isip:{name}")),
-                        v6,
-                        a,
+                    script.assert(app(
+                        "=>",
+                        vec![
+                            not(sym(&v6)),
+                            eq(
+                                Term::Extract(127, 32, Box::new(sym(&a))),
+                                Term::Bv {
+                                    width: 96,
+                                    value: 0,
+                                },
+                            ),
+                        ],
+                    ));
+                    // A key of type IPAddress always holds an address (atoms::value_domain;
+                    // issue 11, finding 3).
+                    if let StrVar::Slot(k, _) = v {
+                        if atoms::value_domain(k) == atoms::ValueDomain::Ip {
+                            script.assert(sym(&ok));
+                        }
                     }
+                    VarTerm::Ip { ok, v6, a }
                 }
                 VarKind::Strings => {
-                    let x = ZString::new_const(format!("str:{name}"));
+                    strings = true;
+                    let x = symbol("str", i, &name);
+                    script.declare(x.clone(), Sort::String);
                     // The same domains the cells use: resources are ARNs, actions `service:name`.
                     match v {
                         StrVar::Resource => {
-                            solver.assert(x.regex_matches(&regex(&Glob::wild("arn:*"))))
+                            script.assert(in_re(sym(&x), regex(&Glob::wild("arn:*"))?))
                         }
-                        StrVar::Action => solver
-                            .assert(x.regex_matches(&regex(&Glob::wild("?*:?*").arn_segments()))),
+                        StrVar::Action => script
+                            .assert(in_re(sym(&x), regex(&Glob::wild("?*:?*").arn_segments())?)),
                         StrVar::Slot(..) => {}
                     }
                     VarTerm::Str(x)
@@ -221,7 +335,7 @@ impl Encoded {
             vars.insert(v.clone(), term);
         }
         // Slots: a key is present iff some slot holds a value.
-        let mut members: BTreeMap<String, Vec<Bool>> = BTreeMap::new();
+        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let atoms = p.builder.atoms();
         let mut keys: Vec<String> = Vec::new();
         for id in goal_atoms {
@@ -233,6 +347,7 @@ impl Encoded {
                 _ => {}
             }
         }
+        drop(atoms);
         for v in p.vars.keys() {
             if let StrVar::Slot(k, _) = v {
                 keys.push(k.clone());
@@ -240,55 +355,76 @@ impl Encoded {
         }
         keys.sort();
         keys.dedup();
-        for k in keys {
+        for (i, k) in keys.into_iter().enumerate() {
             let n = p.slots.count(&k);
-            let ms: Vec<Bool> = (0..n)
-                .map(|j| Bool::new_const(format!("member:{k}#{j}")))
+            let ms: Vec<String> = (0..n)
+                .map(|j| {
+                    let m = symbol("member", i, &format!("{k}#{j}"));
+                    script.declare(m.clone(), Sort::Bool);
+                    m
+                })
                 .collect();
             members.insert(k, ms);
         }
-        let principal = Int::new_const("principal");
-        solver.assert(principal.ge(Int::from_u64(0)));
-        solver.assert(principal.lt(Int::from_u64(p.domains.principals.len().max(1) as u64)));
-        let resource_account = Int::new_const("resource_account");
-        solver.assert(resource_account.ge(Int::from_u64(0)));
-        solver.assert(resource_account.lt(Int::from_u64(
-            p.domains.resource_accounts.len().max(1) as u64
-        )));
+        let principal = "principal".to_string();
+        script.declare(principal.clone(), Sort::Int);
+        script.assert(app(">=", vec![sym(&principal), num(0)]));
+        script.assert(app(
+            "<",
+            vec![sym(&principal), num(p.domains.principals.len().max(1))],
+        ));
+        let resource_account = "resource_account".to_string();
+        script.declare(resource_account.clone(), Sort::Int);
+        script.assert(app(">=", vec![sym(&resource_account), num(0)]));
+        script.assert(app(
+            "<",
+            vec![
+                sym(&resource_account),
+                num(p.domains.resource_accounts.len().max(1)),
+            ],
+        ));
         let mut enc = Encoded {
+            script,
             vars,
             members,
             principal,
             resource_account,
             atoms: HashMap::new(),
-            inexact: std::cell::Cell::new(false),
+            inexact: false,
             negative: HashSet::new(),
+            strings,
+            fresh: 0,
         };
         negative_atoms(&p.goal, false, &mut enc.negative);
         for id in goal_atoms {
-            let t = enc.atom(p, *id);
-            enc.atoms.insert(*id, t);
+            let t = enc.atom(p, *id)?;
+            let name = format!("atom_{id}");
+            enc.script.defs.push((name.clone(), t));
+            enc.atoms.insert(*id, name);
         }
-        drop(atoms);
-        enc
+        let goal = enc.formula(&p.goal)?;
+        enc.script.assert(goal);
+        Ok(enc)
     }
 
-    fn member(&self, k: &str, j: u32) -> Bool {
+    fn member(&self, k: &str, j: u32) -> Result<Term, EncodeError> {
         self.members
             .get(k)
             .and_then(|m| m.get(j as usize))
-            .cloned()
-            .unwrap_or_else(|| Bool::from_bool(false))
+            .map(sym)
+            .ok_or_else(|| EncodeError::SlotMissing(k.to_string(), j))
     }
 
-    fn present(&self, k: &str) -> Bool {
-        match self.members.get(k) {
-            Some(ms) if !ms.is_empty() => Bool::or(ms),
-            _ => Bool::from_bool(false),
-        }
+    fn present(&self, k: &str) -> Result<Term, EncodeError> {
+        // A key with no slots at all cannot hold a value.
+        let ms = self
+            .members
+            .get(k)
+            .ok_or_else(|| EncodeError::SlotMissing(k.to_string(), 0))?;
+        Ok(or(ms.iter().map(sym).collect()))
     }
 
-    fn atom(&self, p: &Problem, id: AtomId) -> Bool {
+    fn atom(&mut self, p: &Problem, id: AtomId) -> Result<Term, EncodeError> {
         let atoms = p.builder.atoms();
         let a = atoms.get(id).clone();
         drop(atoms);
@@ -296,20 +432,21 @@ impl Encoded {
             Atom::Like(v, g) => match self.vars.get(v) {
                 Some(VarTerm::Choice(x)) => {
                     let holds = p.atom_cells.get(&id).cloned().unwrap_or_default();
-                    in_cells(x, &holds)
+                    Ok(in_cells(x, &holds))
                 }
-                Some(VarTerm::Str(s)) => s.regex_matches(&regex(g)),
-                _ => Bool::from_bool(false),
+                Some(VarTerm::Str(s)) => Ok(in_re(sym(s), regex(g)?)),
+                _ => Err(EncodeError::LikeOnNonString(var_name(v))),
             },
             Atom::Template {
                 var,
                 template,
                 mode,
             } => {
-                let Some(VarTerm::Str(s)) = self.vars.get(var) else {
-                    return Bool::from_bool(false);
+                let Some(VarTerm::Str(s)) = self.vars.get(var).cloned() else {
+                    return Err(EncodeError::TemplateOnNonString(var_name(var)));
                 };
-                self.template(s, template, *mode, self.negative.contains(&id))
+                let negative = self.negative.contains(&id);
+                self.template(&s, template, *mode, negative)
             }
             Atom::Cmp { var, base, value } => self.cmp(var, *base, value),
             Atom::Present(k) => self.present(k),
@@ -330,7 +467,7 @@ impl Encoded {
                         )
                     })
                     .map(|(i, _)| i);
-                any_eq(&self.principal, yes)
+                Ok(any_eq(&self.principal, yes))
             }
             Atom::Scope(_) => {
                 let mut cases = Vec::new();
@@ -343,14 +480,14 @@ impl Encoded {
                             ..Request::default()
                         };
                         if eval_atom(&a, &req) {
-                            cases.push(Bool::and(&[
-                                self.principal.eq(Int::from_u64(i as u64)),
-                                self.resource_account.eq(Int::from_u64(j as u64)),
+                            cases.push(and(vec![
+                                eq(sym(&self.principal), num(i)),
+                                eq(sym(&self.resource_account), num(j)),
                             ]));
                         }
                     }
                 }
-                Bool::or(&cases)
+                Ok(or(cases))
             }
         }
     }
@@ -358,12 +495,12 @@ impl Encoded {
     /// `s` matches the template with its variables' values substituted; false when a
     /// variable without default is absent (the key has no value, as `Context::single`).
     fn template(
-        &self,
-        s: &ZString,
+        &mut self,
+        s: &str,
         t: &tarski_compiler::template::Template,
         mode: TemplateMode,
         negative: bool,
-    ) -> Bool {
+    ) -> Result<Term, EncodeError> {
         let wild = match mode {
             TemplateMode::Resource => true,
             TemplateMode::Cond(b) => b.has_wildcards(),
@@ -374,7 +511,7 @@ impl Encoded {
         // The template as a sequence of glob parts and variable values (slot 0 of the key).
         enum Part {
             Re(Glob),
-            Str(ZString),
+            Str(Term),
         }
         let mut conds = Vec::new();
         let mut seq: Vec<Part> = Vec::new();
@@ -399,15 +536,13 @@ impl Encoded {
                     }
                     let k = v.key.to_ascii_lowercase();
                     let val = match self.vars.get(&StrVar::Slot(k.clone(), 0)) {
-                        Some(VarTerm::Str(x)) => x.clone(),
-                        _ => ZString::fresh_const("unread"),
+                        Some(VarTerm::Str(x)) => sym(x),
+                        _ => return Err(EncodeError::TemplateValueMissing(v.key.clone())),
                     };
-                    let present = self.member(&k, 0);
+                    let present = self.member(&k, 0)?;
                     match &v.default {
                         Some(d) => {
-                            let dv = ZString::from_str(d)
-                                .unwrap_or_else(|_| ZString::fresh_const("default"));
-                            seq.push(Part::Str(present.ite(&val, &dv)));
+                            seq.push(Part::Str(app("ite", vec![present, val, literal(d)?])));
                         }
                         None => {
                             conds.push(present);
@@ -436,169 +571,336 @@ impl Encoded {
             .enumerate()
             .all(|(i, p)| !matches!(p, Part::Re(g) if i + 1 < n && fixed(g).is_none()));
         if negative && determined {
-            let mut pos = int(0);
-            let len = s.length();
+            let len = app("str.len", vec![sym(s)]);
+            let mut pos = Term::Int(0);
+            let add = |a: Term, b: Term| match (&a, &b) {
+                (Term::Int(0), _) => b,
+                _ => app("+", vec![a, b]),
+            };
             for (i, part) in seq.iter().enumerate() {
                 match part {
                     Part::Re(g) if i + 1 == n => {
-                        conds.push(pos.le(&len));
-                        let rest = Int::sub(&[&len, &pos]);
-                        conds.push(s.substr(&pos, &rest).regex_matches(&regex(g)));
+                        conds.push(app("<=", vec![pos.clone(), len.clone()]));
+                        let rest = app("-", vec![len.clone(), pos.clone()]);
+                        conds.push(in_re(
+                            app("str.substr", vec![sym(s), pos.clone(), rest]),
+                            regex(g)?,
+                        ));
                         pos = len.clone();
                     }
                     Part::Re(g) => {
-                        let l = int(fixed(g).unwrap_or(0) as i128);
-                        conds.push(s.substr(&pos, &l).regex_matches(&regex(g)));
-                        pos = Int::add(&[&pos, &l]);
+                        let l = num(fixed(g).unwrap_or(0));
+                        conds.push(in_re(
+                            app("str.substr", vec![sym(s), pos.clone(), l.clone()]),
+                            regex(g)?,
+                        ));
+                        pos = add(pos, l);
                     }
                     Part::Str(v) => {
-                        conds.push(s.substr(&pos, v.length()).eq(v));
-                        pos = Int::add(&[&pos, &v.length()]);
+                        let l = app("str.len", vec![v.clone()]);
+                        conds.push(eq(
+                            app("str.substr", vec![sym(s), pos.clone(), l.clone()]),
+                            v.clone(),
+                        ));
+                        pos = add(pos, l);
                     }
                 }
             }
-            conds.push(len.eq(&pos));
-            return Bool::and(&conds);
+            conds.push(eq(len, pos));
+            return Ok(and(conds));
         }
-        // Otherwise split `s` with fresh constants (easier for Z3's string solver). This is
+        // Otherwise split `s` with fresh constants (easier for the string solvers). This is
         // exact where the atom is used positively; under a negation (a wildcard before a
         // variable) it over-approximates (more models, never fewer): proofs stay sound, and a
         // spurious witness is caught by replay and answered `unknown` (`inexact`).
         if negative {
-            self.inexact.set(true);
+            self.inexact = true;
         }
-        let mut pieces: Vec<ZString> = Vec::new();
+        let mut pieces: Vec<Term> = Vec::new();
         for (i, part) in seq.into_iter().enumerate() {
             match part {
                 Part::Re(g) => {
-                    let fresh = ZString::fresh_const(&format!("tpl{i}"));
-                    conds.push(fresh.regex_matches(&regex(&g)));
+                    let fresh = self.fresh(Sort::String, &format!("tpl{i}"));
+                    conds.push(in_re(fresh.clone(), regex(&g)?));
                     pieces.push(fresh);
                 }
                 Part::Str(v) => pieces.push(v),
             }
         }
-        let whole = match pieces.len() {
-            0 => zstr(""),
-            1 => pieces[0].clone(),
-            _ => ZString::concat(&pieces),
-        };
-        conds.push(s.eq(&whole));
-        Bool::and(&conds)
+        conds.push(eq(sym(s), smt::str_concat(pieces)));
+        Ok(and(conds))
     }
 
-    fn cmp(&self, var: &StrVar, base: Base, value: &CondValue) -> Bool {
+    fn cmp(&self, var: &StrVar, base: Base, value: &CondValue) -> Result<Term, EncodeError> {
+        let unexpected = || EncodeError::Comparison {
+            var: var_name(var),
+            base,
+            value: format!("{value:?}"),
+        };
         match (self.vars.get(var), value) {
             (Some(VarTerm::Number { ok, n, scale }), CondValue::Number(d)) => {
-                let Some(r) = base.ordering() else {
-                    return Bool::from_bool(false);
-                };
-                let k = d.mantissa * 10i128.pow(scale.saturating_sub(d.scale));
-                Bool::and(&[ok.clone(), rel(n, r, &int(k))])
+                let r = base.ordering().ok_or_else(unexpected)?;
+                // A numeral of any size: `mantissa * 10^(scale - d.scale)` can pass i128.
+                let k = 10i128
+                    .checked_pow(scale.saturating_sub(d.scale))
+                    .and_then(|f| d.mantissa.checked_mul(f))
+                    .map_or_else(|| Term::Num(d.scaled_text(*scale)), Term::Int);
+                Ok(and(vec![sym(ok), rel(sym(n), r, k)]))
             }
             (Some(VarTerm::Date { ok, t }), CondValue::Date(d)) => {
-                let Some(r) = base.ordering() else {
-                    return Bool::from_bool(false);
-                };
-                Bool::and(&[ok.clone(), rel(t, r, &int(*d))])
+                let r = base.ordering().ok_or_else(unexpected)?;
+                Ok(and(vec![sym(ok), rel(sym(t), r, Term::Int(*d))]))
             }
             (Some(VarTerm::Ip { ok, v6, a }), CondValue::Ip(c)) => {
                 let (is6, bits, width): (bool, u128, u32) = match c.addr {
                     IpAddr::V4(x) => (false, u128::from(u32::from(x)), 32),
                     IpAddr::V6(x) => (true, u128::from(x), 128),
                 };
-                let fam = if is6 { v6.clone() } else { v6.not() };
+                let fam = if is6 { sym(v6) } else { not(sym(v6)) };
                 let prefix = u32::from(c.prefix);
+                if prefix > width {
+                    return Err(unexpected());
+                }
                 let net = if prefix == 0 {
-                    Bool::from_bool(true)
+                    Term::Bool(true)
                 } else {
                     let shift = width - prefix;
-                    let want = bits >> shift;
-                    let got = a.extract(width - 1, shift);
-                    let want_bv = BV::from_str(prefix, &want.to_string())
-                        .unwrap_or_else(|| BV::from_u64(0, prefix));
-                    got.eq(&want_bv)
+                    eq(
+                        Term::Extract(width - 1, shift, Box::new(sym(a))),
+                        Term::Bv {
+                            width: prefix,
+                            value: bits >> shift,
+                        },
+                    )
                 };
-                Bool::and(&[ok.clone(), fam, net])
+                Ok(and(vec![sym(ok), fam, net]))
             }
-            _ => Bool::from_bool(false),
+            _ => Err(unexpected()),
         }
     }
 
-    /// The goal as a Z3 term.
-    pub fn formula(&self, f: &Formula) -> Bool {
-        match f {
-            Formula::Const(b) => Bool::from_bool(*b),
-            Formula::Atom(a) => self
-                .atoms
-                .get(a)
-                .cloned()
-                .unwrap_or_else(|| Bool::from_bool(false)),
-            Formula::Not(g) => self.formula(g).not(),
-            Formula::And(fs) => Bool::and(&fs.iter().map(|g| self.formula(g)).collect::<Vec<_>>()),
-            Formula::Or(fs) => Bool::or(&fs.iter().map(|g| self.formula(g)).collect::<Vec<_>>()),
-        }
+    /// The goal as a term over the defined atoms.
+    pub fn formula(&self, f: &Formula) -> Result<Term, EncodeError> {
+        Ok(match f {
+            Formula::Const(b) => Term::Bool(*b),
+            Formula::Atom(a) => sym(self.atoms.get(a).ok_or(EncodeError::AtomMissing(*a))?),
+            Formula::Not(g) => not(self.formula(g)?),
+            Formula::And(fs) => and(fs
+                .iter()
+                .map(|g| self.formula(g))
+                .collect::<Result<_, _>>()?),
+            Formula::Or(fs) => or(fs
+                .iter()
+                .map(|g| self.formula(g))
+                .collect::<Result<_, _>>()?),
+        })
     }
 
-    /// Read the model back.
-    pub fn decode(&self, m: &Model) -> Assignment {
-        let int_of = |x: &Int| m.eval(x, true).and_then(|v| v.as_i128()).unwrap_or(0);
-        let bool_of = |x: &Bool| m.eval(x, true).and_then(|v| v.as_bool()).unwrap_or(false);
+    /// The constants whose values `decode` reads.
+    pub fn wanted(&self) -> Vec<(String, Sort)> {
+        let mut out = Vec::new();
+        for t in self.vars.values() {
+            match t {
+                VarTerm::Choice(x) => out.push((x.clone(), Sort::Int)),
+                VarTerm::Number { ok, n, .. } => {
+                    out.push((ok.clone(), Sort::Bool));
+                    out.push((n.clone(), Sort::Int));
+                }
+                VarTerm::Date { ok, t } => {
+                    out.push((ok.clone(), Sort::Bool));
+                    out.push((t.clone(), Sort::Int));
+                }
+                VarTerm::Ip { ok, v6, a } => {
+                    out.push((ok.clone(), Sort::Bool));
+                    out.push((v6.clone(), Sort::Bool));
+                    out.push((a.clone(), Sort::BitVec(128)));
+                }
+                VarTerm::Str(s) => out.push((s.clone(), Sort::String)),
+            }
+        }
+        for ms in self.members.values() {
+            out.extend(ms.iter().map(|m| (m.clone(), Sort::Bool)));
+        }
+        out.push((self.principal.clone(), Sort::Int));
+        out.push((self.resource_account.clone(), Sort::Int));
+        out
+    }
+
+    /// Read the model's values (of `wanted()`) back.
+    pub fn decode(&self, m: &HashMap<String, Val>) -> Result<Assignment, EncodeError> {
+        let missing = |x: &str| EncodeError::ModelMissing(x.to_string());
+        let int_of = |x: &str| match m.get(x) {
+            Some(Val::Int(v)) => Ok(*v),
+            _ => Err(missing(x)),
+        };
+        let bool_of = |x: &str| match m.get(x) {
+            Some(Val::Bool(v)) => Ok(*v),
+            _ => Err(missing(x)),
+        };
+        let index = |x: &str| usize::try_from(int_of(x)?).map_err(|_| missing(x));
         let mut out = Assignment::default();
         for (v, t) in &self.vars {
             let val = match t {
-                VarTerm::Choice(x) => Value::Cell(usize::try_from(int_of(x)).unwrap_or(0)),
-                VarTerm::Number { ok, n, scale } => Value::Number(bool_of(ok).then(|| Decimal {
-                    mantissa: int_of(n),
-                    scale: *scale,
-                })),
-                VarTerm::Date { ok, t } => Value::Date(bool_of(ok).then(|| int_of(t))),
-                VarTerm::Ip { ok, v6, a } => Value::Ip(bool_of(ok).then(|| {
-                    // Read the 128 bits as two 64-bit numerals (a `bv2int` term is not a numeral).
-                    let half = |hi: u32, lo: u32| {
-                        m.eval(&a.extract(hi, lo), true)
-                            .and_then(|b| b.as_u64())
-                            .unwrap_or(0)
+                VarTerm::Choice(x) => Value::Cell(index(x)?),
+                VarTerm::Number { ok, n, scale } => match (bool_of(ok)?, m.get(n)) {
+                    (false, _) => Value::Number(None),
+                    (true, Some(Val::Int(mantissa))) => Value::Number(Some(Decimal {
+                        mantissa: *mantissa,
+                        scale: *scale,
+                    })),
+                    // Beyond i128 (policy numbers have up to 38 digits): the numeral's text.
+                    (true, Some(Val::BigInt(big))) => Value::Text(
+                        tarski_compiler::value::scaled_numeral(big, *scale)
+                            .ok_or_else(|| missing(n))?,
+                    ),
+                    (true, _) => return Err(missing(n)),
+                },
+                VarTerm::Date { ok, t } => {
+                    Value::Date(if bool_of(ok)? { Some(int_of(t)?) } else { None })
+                }
+                VarTerm::Ip { ok, v6, a } => Value::Ip(if bool_of(ok)? {
+                    let Some(Val::Bv(bits)) = m.get(a) else {
+                        return Err(missing(a));
                     };
-                    let bits = (u128::from(half(127, 64)) << 64) | u128::from(half(63, 0));
-                    if bool_of(v6) {
-                        IpAddr::V6(bits.into())
+                    Some(if bool_of(v6)? {
+                        IpAddr::V6((*bits).into())
                     } else {
-                        IpAddr::V4((bits as u32).into())
-                    }
-                })),
-                VarTerm::Str(s) => Value::Text(
-                    m.eval(s, true)
-                        .and_then(|x| x.as_string())
-                        .unwrap_or_default(),
-                ),
+                        IpAddr::V4((*bits as u32).into())
+                    })
+                } else {
+                    None
+                }),
+                VarTerm::Str(s) => match m.get(s) {
+                    Some(Val::Str(x)) => Value::Text(x.clone()),
+                    _ => return Err(missing(s)),
+                },
             };
             out.values.insert(v.clone(), val);
         }
         for (k, ms) in &self.members {
-            out.members
-                .insert(k.clone(), ms.iter().map(bool_of).collect());
+            out.members.insert(
+                k.clone(),
+                ms.iter().map(|x| bool_of(x)).collect::<Result<_, _>>()?,
+            );
         }
-        out.principal = usize::try_from(int_of(&self.principal)).unwrap_or(0);
-        out.resource_account = usize::try_from(int_of(&self.resource_account)).unwrap_or(0);
-        out
+        out.principal = index(&self.principal)?;
+        out.resource_account = index(&self.resource_account)?;
+        Ok(out)
     }
 
     /// A clause excluding this witness's action and resource cells (for `--witnesses N`), so
     /// the next witness shows another part of the difference; the principal when neither
     /// varies.
-    pub fn block(&self, a: &Assignment) -> Bool {
+    pub fn block(&self, a: &Assignment) -> Term {
         let mut same = Vec::new();
         for v in [StrVar::Action, StrVar::Resource] {
             if let (Some(VarTerm::Choice(x)), Some(Value::Cell(i))) =
                 (self.vars.get(&v), a.values.get(&v))
             {
-                same.push(x.eq(Int::from_u64(*i as u64)));
+                same.push(eq(sym(x), num(*i)));
             }
         }
         if same.is_empty() {
-            same.push(self.principal.eq(Int::from_u64(a.principal as u64)));
+            same.push(eq(sym(&self.principal), num(a.principal)));
         }
-        Bool::and(&same).not()
+        not(and(same))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tarski_compiler::load::load;
+    use tarski_compiler::logic::ir::Builder;
+    use tarski_compiler::logic::lower::{conditions, Slots, SymbolicView};
+    use tarski_compiler::logic::problem::DomainOptions;
+    use tarski_compiler::policy::PolicyKind;
+    use tarski_compiler::policy_set::PolicySet;
+
+    fn problem(statement: &str) -> Problem {
+        let text = format!(r#"{{"Version": "2012-10-17", "Statement": [{statement}]}}"#);
+        let loaded = load("p.json", &text, Some(PolicyKind::Identity), false);
+        assert!(!loaded.has_errors());
+        let set = PolicySet {
+            identity: loaded.policies,
+            ..PolicySet::default()
+        };
+        let builder = Builder::default();
+        let slots = Slots::for_conditions(conditions(&set));
+        let view = SymbolicView {
+            builder: &builder,
+            slots: &slots,
+        };
+        let goal = view.lower_set(&set).allowed;
+        let dopts = DomainOptions {
+            max_states: 50_000,
+            ..DomainOptions::default()
+        };
+        Problem::new(builder, goal, slots, &[], &dopts)
+    }
+
+    fn atoms(p: &Problem) -> Vec<AtomId> {
+        let mut v = Vec::new();
+        p.goal.atoms_into(&mut v);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    const USERNAME: &str = r#"{"Effect": "Allow", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/${aws:username}/*",
+        "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}"#;
+
+    #[test]
+    fn every_goal_atom_is_defined_and_the_goal_asserted() {
+        let p = problem(USERNAME);
+        let enc = Encoded::new(&p, &atoms(&p)).unwrap();
+        assert!(enc.uses_strings());
+        assert_eq!(enc.script.defs.len(), atoms(&p).len());
+        assert!(enc.script.file().unwrap().contains("(check-sat)"));
+    }
+
+    /// Issue 11, finding 7: an atom the goal uses but the encoder did not define used to become
+    /// `false` (an unsound proof for a positive atom); now it is an error.
+    #[test]
+    fn an_undefined_atom_is_an_error_not_false() {
+        let p = problem(USERNAME);
+        let mut ids = atoms(&p);
+        let dropped = ids.pop().unwrap();
+        match Encoded::new(&p, &ids) {
+            Err(EncodeError::AtomMissing(a)) => assert_eq!(a, dropped),
+            Err(EncodeError::SlotMissing(..)) => {}
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    /// A comparison whose value does not fit the variable's encoding is an error.
+    #[test]
+    fn unexpected_comparison_is_an_error() {
+        let p = problem(USERNAME);
+        let enc = Encoded::new(&p, &atoms(&p)).unwrap();
+        let num_var = p
+            .vars
+            .iter()
+            .find(|(_, k)| matches!(k, VarKind::Numeric { .. }))
+            .map(|(v, _)| v.clone())
+            .unwrap();
+        let date = CondValue::Date(0);
+        assert!(matches!(
+            enc.cmp(&num_var, Base::NumericLessThan, &date),
+            Err(EncodeError::Comparison { .. })
+        ));
+        assert!(matches!(
+            enc.cmp(&StrVar::Action, Base::NumericLessThan, &date),
+            Err(EncodeError::Comparison { .. })
+        ));
+        assert!(matches!(
+            enc.member("aws:nosuchkey", 0),
+            Err(EncodeError::SlotMissing(..))
+        ));
+        assert!(matches!(
+            enc.decode(&HashMap::new()),
+            Err(EncodeError::ModelMissing(_))
+        ));
     }
 }

@@ -1,18 +1,25 @@
 //! `tarski-solver`: policy questions answered with Z3.
 //!
 //! `check` states each question as a goal over the compiler's logic IR, `encode` is the only
-//! module that builds Z3 terms, and `assignment` turns a solution back into a concrete
-//! request, which `check` replays through the evaluator before reporting it.
+//! module that states problems for a solver (an SMT-LIB script, `smt`), `backend` runs them
+//! (Z3 in process, cvc5 as a process; `check` races the two on string-theory queries), and
+//! `assignment` turns a solution back into a concrete request, which `check` replays through
+//! the evaluator before reporting it.
 //!
 //! Z3 comes from `.z3/` (installed by `scripts/install-z3.sh`); see `docs/z3.md`.
 
 pub mod assignment;
+pub mod backend;
 pub mod check;
 mod encode;
 pub mod fastpath;
+pub mod smt;
 
 pub use assignment::Witness;
-pub use check::{can, escapes, Options, ReplayMismatch, Report, Stats, Verdict};
+pub use backend::ResourceLimit;
+pub use check::{
+    can, escapes, InternalError, Options, ReplayMismatch, Report, SolverChoice, Stats, Verdict,
+};
 
 /// The version of the Z3 library linked at run time, e.g. `"4.15.4.0"`.
 pub fn z3_version() -> String {

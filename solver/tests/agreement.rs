@@ -36,7 +36,7 @@ use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
 use tarski_compiler::query::{parse_expr, Expr};
 use tarski_compiler::request::{Context, Request};
-use tarski_solver::{can, escapes, Options, ReplayMismatch, Report, Verdict};
+use tarski_solver::{can, escapes, Options, ReplayMismatch, Report, ResourceLimit, Verdict};
 
 const REQUESTS: usize = 200;
 
@@ -59,13 +59,33 @@ fn config() -> ProptestConfig {
 }
 
 fn opts() -> Options {
+    require_cvc5();
     Options {
-        timeout: Duration::from_secs(20),
         // More witnesses: more replays through the evaluator.
         witnesses: 2,
         known_actions: false,
         // Exercise the solver itself; the syntactic fast path is checked against it below.
         syntactic: false,
+        // Deterministic limits (a busy machine cannot turn an answer into `unknown`), and
+        // both solvers on every query: a contradiction between them fails the test.
+        resources: Some(common_limits()),
+        cross_check: true,
+        ..Options::default()
+    }
+}
+
+/// Resource limits for tests (docs/z3.md): Z3's `rlimit`, cvc5's `--rlimit-per`.
+fn common_limits() -> ResourceLimit {
+    ResourceLimit {
+        z3: 300_000,
+        cvc5: 500_000,
+    }
+}
+
+/// Cross-checking needs cvc5: without it, fail with the fix rather than skip.
+fn require_cvc5() {
+    if let Err(e) = tarski_solver::backend::cvc5_path() {
+        panic!("{e}");
     }
 }
 

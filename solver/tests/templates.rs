@@ -3,14 +3,12 @@
 //! before a variable the encoding over-approximates there, and a candidate that does not
 //! replay is `unknown`, never a mismatch and never a wrong proof.
 
-use std::time::Duration;
-
 use tarski_compiler::eval::{evaluate, Decision};
 use tarski_compiler::load::load;
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::request::{Context, Request};
-use tarski_solver::{escapes, Options, Verdict};
+use tarski_solver::{escapes, Options, ResourceLimit, Verdict};
 
 fn set(resource: &str) -> PolicySet {
     let text = format!(
@@ -25,11 +23,31 @@ fn set(resource: &str) -> PolicySet {
 }
 
 fn engine() -> Options {
+    require_cvc5();
     Options {
-        timeout: Duration::from_secs(20),
         witnesses: 3,
         known_actions: false,
         syntactic: false,
+        // Deterministic limits (a busy machine cannot turn an answer into `unknown`), and
+        // both solvers on every query: a contradiction between them fails the test.
+        resources: Some(common_limits()),
+        cross_check: true,
+        ..Options::default()
+    }
+}
+
+/// Resource limits for tests (docs/z3.md): Z3's `rlimit`, cvc5's `--rlimit-per`.
+fn common_limits() -> ResourceLimit {
+    ResourceLimit {
+        z3: 300_000,
+        cvc5: 500_000,
+    }
+}
+
+/// Cross-checking needs cvc5: without it, fail with the fix rather than skip.
+fn require_cvc5() {
+    if let Err(e) = tarski_solver::backend::cvc5_path() {
+        panic!("{e}");
     }
 }
 

@@ -26,7 +26,7 @@ use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::{parse_expr, Expr};
 use tarski_solver::{can, escapes, Options, Report, Verdict};
 
-const ALL: [&str; 6] = ["w1", "w2", "w3", "w4", "baseline", "profile"];
+const ALL: [&str; 7] = ["w1", "w2", "w3", "w4", "w5", "baseline", "profile"];
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Args {
@@ -35,6 +35,8 @@ struct Args {
     repeat: usize,
     quick: bool,
     child: bool,
+    /// `--solver` (W5): z3, cvc5 or portfolio.
+    solver: tarski_solver::SolverChoice,
     root: PathBuf,
     quacky: PathBuf,
 }
@@ -51,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         repeat: 1,
         quick: false,
         child: false,
+        solver: tarski_solver::SolverChoice::Portfolio,
         quacky: root.join("../shared/corpus/quacky"),
         root,
     };
@@ -87,9 +90,17 @@ fn parse_args() -> Result<Args, String> {
             }
             "--quacky" => a.quacky = PathBuf::from(val("--quacky")?),
             "--quick" => a.quick = true,
+            "--solver" => {
+                a.solver = match val("--solver")?.as_str() {
+                    "z3" => tarski_solver::SolverChoice::Z3,
+                    "cvc5" => tarski_solver::SolverChoice::Cvc5,
+                    "portfolio" => tarski_solver::SolverChoice::Portfolio,
+                    other => return Err(format!("--solver {other}: z3, cvc5 or portfolio")),
+                }
+            }
             "--child" => a.child = true,
             "-h" | "--help" => {
-                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--quacky DIR]");
+                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--quacky DIR] [--solver z3|cvc5|portfolio]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -134,6 +145,14 @@ fn main() {
                 let mut cmd = Command::new(&exe);
                 cmd.args(["--child", "--workload", w, "--jobs", &jobs.to_string()]);
                 cmd.args(["--quacky", &args.quacky.to_string_lossy()]);
+                cmd.args([
+                    "--solver",
+                    match args.solver {
+                        tarski_solver::SolverChoice::Z3 => "z3",
+                        tarski_solver::SolverChoice::Cvc5 => "cvc5",
+                        tarski_solver::SolverChoice::Portfolio => "portfolio",
+                    },
+                ]);
                 if args.quick {
                     cmd.arg("--quick");
                 }
@@ -265,6 +284,7 @@ fn run_workload(a: &Args, w: &str, jobs: usize) -> String {
         "w2" => w2(a, jobs),
         "w3" => w3(a, jobs),
         "w4" => w4(a, jobs),
+        "w5" => w5(a, jobs),
         "baseline" => baseline(a, jobs),
         "profile" => profile(a, jobs),
         _ => unreachable!(),
@@ -352,6 +372,7 @@ fn opts() -> Options {
         witnesses: 1,
         known_actions: false,
         syntactic: true,
+        ..Options::default()
     }
 }
 
@@ -545,6 +566,98 @@ fn w2(a: &Args, jobs: usize) -> String {
         class.get("less").unwrap_or(&0),
         class.get("incomparable").unwrap_or(&0),
         parse.as_secs_f64(),
+    )
+}
+
+// ---------------------------------------------------------------- W5
+
+/// W5 (issue 12): every consecutive version pair, both directions, 10 s per query, with the
+/// solver choice of `--solver`; counts which backend answered each solver query, and gives
+/// the numbers for the pairs whose documents use policy variables (the string-theory queries
+/// the portfolio races) on their own.
+fn w5(a: &Args, jobs: usize) -> String {
+    let t = Instant::now();
+    let (mut pairs, _, parse_failures) = w2_pairs(a);
+    if a.quick {
+        pairs = pairs.into_iter().step_by(10).collect();
+    }
+    let o = Options {
+        solver: a.solver,
+        ..opts()
+    };
+    let results: Vec<(Q, Q)> = pairs
+        .par_iter()
+        .map(|(_, old, new)| {
+            (
+                Q::run(|| escapes(new, old, None, &o)),
+                Q::run(|| escapes(old, new, None, &o)),
+            )
+        })
+        .collect();
+    let total = t.elapsed();
+    let uses_vars = |s: &PolicySet| {
+        s.all().into_iter().any(|(_, p)| {
+            p.policy.statements.iter().any(|st| {
+                st.resource
+                    .as_ref()
+                    .is_some_and(|r| r.patterns.iter().any(|t| t.value.vars().next().is_some()))
+                    || st.conditions.iter().any(|c| {
+                        c.values.iter().any(|v| {
+                            matches!(&v.value, tarski_compiler::policy::CondValue::Text(t) if t.vars().next().is_some())
+                        })
+                    })
+            })
+        })
+    };
+    let (mut unknown, mut errors) = (0, 0);
+    let mut wins: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut lat, mut pv_lat, mut pv_unknown) = (Vec::new(), Vec::new(), 0);
+    let mut slow: Vec<(f64, &str)> = Vec::new();
+    for ((name, old, new), (more, less)) in pairs.iter().zip(&results) {
+        let pv = uses_vars(old) || uses_vars(new);
+        for q in [more, less] {
+            lat.push(q.ms);
+            unknown += q.unknown() as usize;
+            errors += q.error() as usize;
+            if pv {
+                pv_lat.push(q.ms);
+                pv_unknown += q.unknown() as usize;
+            }
+            let who = match &q.verdict {
+                Ok(r) if r.stats.used_z3 => r.stats.backend.unwrap_or("z3"),
+                Ok(_) => "no-solver",
+                Err(_) => "error",
+            };
+            *wins.entry(who).or_default() += 1;
+            if let Err(e) = &q.verdict {
+                println!("W5-ERROR {name}: {e}");
+            }
+            if let Ok(Report {
+                verdict: Verdict::Unknown(why),
+                ..
+            }) = &q.verdict
+            {
+                println!("W5-UNKNOWN {name}: {why}");
+            }
+            slow.push((q.ms, name));
+        }
+    }
+    slow.sort_by(|x, y| y.0.total_cmp(&x.0));
+    for (t, n) in slow.iter().take(10) {
+        println!("W5-SLOW {t:.1} ms {n}");
+    }
+    pv_lat.sort_by(|x, y| x.total_cmp(y));
+    let win_text: Vec<String> = wins.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    format!(
+        "{} solver={:?} errors={errors} pairs={} parse_failures={parse_failures} answered_by={} pv_queries={} pv_unknown={pv_unknown} pv_p50_ms={:.3} pv_p99_ms={:.3} pv_max_ms={:.3}",
+        summary("w5", jobs, total, &mut lat, unknown),
+        a.solver,
+        pairs.len(),
+        win_text.join(","),
+        pv_lat.len(),
+        pct(&pv_lat, 50.0),
+        pct(&pv_lat, 99.0),
+        pv_lat.last().copied().unwrap_or(0.0),
     )
 }
 

@@ -43,7 +43,14 @@ fn collect(inputs: &[String]) -> Result<Vec<(PathBuf, bool)>> {
             }
             out.extend(found.into_iter().map(|f| (f, false)));
         } else if p.is_dir() {
+            let start = out.len();
             out.extend(glob_files(p, "*.json").into_iter().map(|f| (f, false)));
+            // Templates in YAML too (read as templates by content, src/iac/mod.rs).
+            for (f, _) in crate::iac::iac_files(p) {
+                if !out[start..].iter().any(|(g, _)| *g == f) {
+                    out.push((f, false));
+                }
+            }
         } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
             let text = crate::load::read_text(p)?;
             let base = p.parent().unwrap_or(Path::new("."));
@@ -252,7 +259,17 @@ pub fn write_report(
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let opts = crate::commands::verify::options(&args.run)?;
     let sink = crate::report::Sink::open(args.run.output.as_deref())?;
-    let files = collect(&args.inputs)?;
+    // tarski.toml (src/config.rs): template values here, the rest on the records.
+    let config = crate::config::load(args.config.as_deref())?;
+    let baseline_findings = args
+        .baseline_findings
+        .as_deref()
+        .map(crate::config::read_baseline)
+        .transpose()?;
+    // Templates, plans and snapshots among the inputs are read as what they are.
+    let mut iac_args = args.iac.clone();
+    config.template_values(&mut iac_args.values);
+    let files = crate::iac::split_inputs(collect(&args.inputs)?, &mut iac_args);
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
     for c in &args.checks {
@@ -413,7 +430,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     }
     // Templates, plans and snapshots (src/iac.rs).
     let iac = crate::iac::batch(
-        &args.iac,
+        &iac_args,
         &crate::iac::BatchCx {
             checks: &checks,
             spec: spec.as_ref().zip(names.as_ref()),
@@ -427,6 +444,11 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
     iac.relocate(&mut done);
     records.append(&mut done);
+    config.apply(
+        &mut records,
+        baseline_findings.as_ref(),
+        &crate::config::today(),
+    );
     records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
     let counted = files
         .iter()
@@ -447,7 +469,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         shard_info.as_ref(),
         args.run.timings,
     )?;
-    Ok(crate::commands::verify::exit_code(&records))
+    Ok(config.exit_code(&records))
 }
 
 fn first_error(l: &tarski_compiler::load::Loaded) -> Option<(String, Option<Location>)> {

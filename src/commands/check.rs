@@ -96,6 +96,17 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                     String::new()
                 }
             );
+            if iac.unread > 0 {
+                eprintln!(
+                    "{} polic{} not read (T0305): the answer is unknown",
+                    iac.unread,
+                    if iac.unread == 1 {
+                        "y-bearing part"
+                    } else {
+                        "y-bearing parts"
+                    }
+                );
+            }
         }
         Format::Json => {
             for r in &records {
@@ -107,6 +118,9 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         exit::BAD_INPUT
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
         exit::NO
+    } else if iac.unread > 0 {
+        // Something that can carry a policy was not read: never a clean pass.
+        exit::UNKNOWN
     } else {
         exit::OK
     })

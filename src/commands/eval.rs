@@ -69,6 +69,10 @@ fn request(args: &EvalArgs) -> Result<Request> {
     if let Some(why) = tarski_compiler::parse::action_syntax_error(&req.action) {
         bail!("invalid action `{}`: {why}", req.action);
     }
+    // A typed key's value outside its type (docs/semantics.md, "Request values").
+    if let Some(why) = tarski_compiler::atoms::request_domain_error(&req) {
+        bail!("not a request AWS can make: {why}");
+    }
     Ok(req)
 }
 

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::{parse_expr, Expr};
-use tarski_solver::{Options, ReplayMismatch, Report, Verdict, Witness};
+use tarski_solver::{Options, ReplayMismatch, Report, SolverChoice, Verdict, Witness};
 
-use crate::cli::{CanArgs, CompareArgs, ConstraintArgs, Format, SolveArgs};
+use crate::cli::{CanArgs, CompareArgs, ConstraintArgs, Format, SolveArgs, SolverArg};
 use crate::exit;
 
 fn quote(s: &str) -> String {
@@ -48,12 +48,41 @@ fn constraint(c: &ConstraintArgs) -> Result<Option<Expr>> {
 }
 
 fn options(s: &SolveArgs) -> Result<Options> {
+    if s.cross_check || s.solver == SolverArg::Cvc5 {
+        tarski_solver::backend::cvc5_path()?;
+    }
+    if let Some(dir) = &s.emit_smt2 {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
+    }
     Ok(Options {
         timeout: crate::commands::timeout(s.timeout)?,
         witnesses: s.witnesses.max(1),
         known_actions: s.known_actions,
         syntactic: !s.no_fast_path,
+        solver: match s.solver {
+            SolverArg::Z3 => SolverChoice::Z3,
+            SolverArg::Cvc5 => SolverChoice::Cvc5,
+            SolverArg::Portfolio => SolverChoice::Portfolio,
+        },
+        cross_check: s.cross_check,
+        resources: None,
+        emit_smt2: s.emit_smt2.is_some(),
     })
+}
+
+/// `--emit-smt2 DIR`: the report's solver problems as DIR/query-N.smt2 (N counts on across
+/// the questions of one command).
+fn emit_smt2(r: &Report, s: &SolveArgs) -> Result<()> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(dir) = &s.emit_smt2 else {
+        return Ok(());
+    };
+    for text in &r.stats.smt2 {
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let path = dir.join(format!("query-{n}.smt2"));
+        std::fs::write(&path, text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 use crate::run::witness_json;
@@ -93,6 +122,7 @@ fn stats_json(r: &Report) -> Value {
         "cells": r.stats.cells,
         "goal_size": r.stats.goal_size,
         "used_z3": r.stats.used_z3,
+        "backend": r.stats.backend,
         "elapsed_ms": r.stats.elapsed.as_secs_f64() * 1000.0,
     })
 }
@@ -104,10 +134,10 @@ fn print_stats(r: &Report, on: bool) {
             r.stats.atoms,
             r.stats.cells,
             r.stats.goal_size,
-            if r.stats.used_z3 {
-                "Z3 used"
-            } else {
-                "decided without Z3"
+            match (r.stats.used_z3, r.stats.backend) {
+                (true, Some("cvc5")) => "answered by cvc5",
+                (true, _) => "Z3 used",
+                (false, _) => "decided without Z3",
             },
             r.stats.elapsed.as_secs_f64() * 1000.0,
             r.stats.prepare.as_secs_f64() * 1000.0,
@@ -195,6 +225,7 @@ pub fn run_can(args: &CanArgs) -> Result<u8> {
         Err(m) => return Ok(mismatch(&m)),
     };
     print_stats(&report, args.solve.stats);
+    emit_smt2(&report, &args.solve)?;
     let code = match &report.verdict {
         Verdict::Witnesses(_) => exit::OK,
         Verdict::None => exit::NO,
@@ -307,6 +338,7 @@ pub fn run_subset(args: &CompareArgs) -> Result<u8> {
         Err(m) => return Ok(mismatch(&m)),
     };
     print_stats(&report, args.solve.stats);
+    emit_smt2(&report, &args.solve)?;
     let (an, bn) = (args.a.display().to_string(), args.b.display().to_string());
     match args.solve.format {
         Format::Json => {
@@ -348,6 +380,8 @@ pub fn run_equiv(args: &CompareArgs) -> Result<u8> {
     };
     print_stats(&ab, args.solve.stats);
     print_stats(&ba, args.solve.stats);
+    emit_smt2(&ab, &args.solve)?;
+    emit_smt2(&ba, &args.solve)?;
     let unknown =
         matches!(ab.verdict, Verdict::Unknown(_)) || matches!(ba.verdict, Verdict::Unknown(_));
     let differ =

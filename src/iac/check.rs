@@ -15,6 +15,8 @@ pub struct Counts {
     pub errors: usize,
     pub warnings: usize,
     pub unreadable: usize,
+    /// Policy-bearing parts not read (T0305): the run's answer is `unknown` (exit 2).
+    pub unread: usize,
 }
 
 fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
@@ -77,7 +79,7 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
         };
         let mut groups = ex.diagnostics;
         let mut found = Vec::new();
-        for p in &ex.policies {
+        for p in ex.policies.iter().filter(|p| !p.external()) {
             let c = iac::check(p, true);
             let kind = c.policy.as_ref().map(|l| l.policy.kind.as_str());
             found.push((p, c.policy.is_some(), kind.map(String::from)));
@@ -90,6 +92,9 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
                 match d.severity {
                     Severity::Error => counts.errors += 1,
                     Severity::Warning => counts.warnings += 1,
+                }
+                if d.code == "T0305" {
+                    counts.unread += 1;
                 }
             }
         }

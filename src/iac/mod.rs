@@ -22,9 +22,9 @@ use crate::run::Location;
 /// `tarski check` inputs that hold policies among other things.
 #[derive(Args, Debug, Clone, Default)]
 pub struct IacCheckArgs {
-    /// A CloudFormation / CDK / SAM template (JSON or YAML), or a directory such as `cdk.out`
-    /// (its `*.template.json|yaml` files; nested stacks through their parents); every policy in
-    /// it is checked.
+    /// A CloudFormation / CDK / SAM template (JSON or YAML), a glob such as `stacks/*.yaml`, or a
+    /// directory such as `cdk.out` (every template below it, recognised by content; nested stacks
+    /// through their parents); every policy in it is checked.
     #[arg(long = "template", value_name = "FILE")]
     pub templates: Vec<PathBuf>,
     /// The JSON of `terraform show -json PLANFILE` (or of the state).
@@ -131,24 +131,40 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
     // A directory (a CDK `cdk.out`) stands for its templates; nested ones are read through
     // their parents, with the parameters those pass.
     let mut given: Vec<PathBuf> = Vec::new();
+    let mut plans: Vec<PathBuf> = a.terraform_plans.clone();
+    let mut snapshots: Vec<PathBuf> = a.account_snapshots.clone();
     for t in &a.templates {
-        match std::fs::read_dir(t) {
-            Ok(entries) => {
-                let mut found: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| {
-                        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                        [".template.json", ".template.yaml", ".template.yml"]
-                            .iter()
-                            .any(|x| n.ends_with(x))
-                            && !n.contains(".nested.template.")
-                    })
-                    .collect();
-                found.sort();
-                given.extend(found);
+        let text = t.display().to_string();
+        if t.is_dir() || text.contains(['*', '?']) {
+            // Every template below the directory (or matching the glob), by content: a
+            // directory of `*.yaml` templates, a CDK `cdk.out`; plans and snapshots found
+            // there are read as what they are.
+            for (p, kind) in iac_files(t) {
+                match kind {
+                    iac::InputKind::Template => given.push(p),
+                    iac::InputKind::TerraformPlan => plans.push(p),
+                    iac::InputKind::AccountSnapshot => snapshots.push(p),
+                }
             }
-            Err(_) => given.push(t.clone()),
+        } else {
+            given.push(t.clone());
         }
+    }
+    // A template that another given template names as its nested stack is read through that
+    // parent, with the parameters it passes.
+    let children: std::collections::HashSet<PathBuf> = given
+        .iter()
+        .filter_map(|p| Some((p, crate::load::read_text(p).ok()?)))
+        .flat_map(|(p, text)| {
+            let dir = p.parent().map(PathBuf::from).unwrap_or_default();
+            cloudformation::extract(&p.display().to_string(), &text, opts)
+                .nested
+                .into_iter()
+                .map(move |n| normal(&dir.join(&n.path)))
+        })
+        .collect();
+    if given.len() > 1 {
+        given.retain(|p| !children.contains(&normal(p)));
     }
     type Queued = (PathBuf, cloudformation::Options, usize, Option<String>);
     let mut queue: std::collections::VecDeque<Queued> = given
@@ -185,19 +201,95 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
             from,
         });
     }
-    out.extend(a.terraform_plans.iter().map(|p| Input {
+    out.extend(plans.iter().map(|p| Input {
         path: p.clone(),
         what: 1,
         opts: opts.clone(),
         from: None,
     }));
-    out.extend(a.account_snapshots.iter().map(|p| Input {
+    out.extend(snapshots.iter().map(|p| Input {
         path: p.clone(),
         what: 2,
         opts: opts.clone(),
         from: None,
     }));
     out
+}
+
+/// `a/./b/../c` as `a/c`, to compare paths without touching the file system.
+fn normal(p: &std::path::Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Extensions of files a directory's templates, plans and snapshots may have (none counts).
+const IAC_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tpl", "cfn"];
+
+/// The templates, plans and snapshots under a directory (recursively) or matching a glob
+/// (`stacks/*.yaml`), recognised by content (`iac::sniff`), in a stable order. Only regular
+/// files are read (a FIFO would block); unreadable files and files of other kinds are left out.
+pub fn iac_files(input: &std::path::Path) -> Vec<(PathBuf, iac::InputKind)> {
+    let text = input.display().to_string();
+    let candidates = if text.contains(['*', '?']) {
+        let cut = text.find(['*', '?']).unwrap_or(0);
+        let dir_end = text[..cut].rfind('/').map_or(0, |x| x + 1);
+        let (dir, pat) = text.split_at(dir_end);
+        let dir = if dir.is_empty() { "." } else { dir };
+        crate::spec_load::glob_files(std::path::Path::new(dir), pat)
+    } else {
+        crate::spec_load::glob_files(input, "*")
+            .into_iter()
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_none_or(|e| IAC_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            })
+            .collect()
+    };
+    candidates
+        .into_iter()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .filter_map(|p| {
+            let text = crate::load::read_text(&p).ok()?;
+            // A template that does not parse is still a template: read it, so its error is
+            // reported rather than the file skipped.
+            let kind = iac::sniff(&p.display().to_string(), &text).or_else(|| {
+                (text.contains("AWSTemplateFormatVersion")
+                    || text.lines().any(|l| l.trim_end() == "Resources:"))
+                .then_some(iac::InputKind::Template)
+            })?;
+            Some((p, kind))
+        })
+        .collect()
+}
+
+/// Split `batch`'s positional inputs: templates, plans and snapshots (by content) go to the IaC
+/// inputs; the rest are policy files.
+pub fn split_inputs(files: Vec<(PathBuf, bool)>, iac: &mut IacCheckArgs) -> Vec<(PathBuf, bool)> {
+    let mut policies = Vec::new();
+    for (f, named) in files {
+        let kind = std::fs::metadata(&f)
+            .is_ok_and(|m| m.is_file())
+            .then(|| crate::load::read_text(&f).ok())
+            .flatten()
+            .and_then(|t| iac::sniff(&f.display().to_string(), &t));
+        match kind {
+            Some(iac::InputKind::Template) => iac.templates.push(f),
+            Some(iac::InputKind::TerraformPlan) => iac.terraform_plans.push(f),
+            Some(iac::InputKind::AccountSnapshot) => iac.account_snapshots.push(f),
+            None => policies.push((f, named)),
+        }
+    }
+    policies
 }
 
 fn loc(o: &iac::Origin) -> Location {

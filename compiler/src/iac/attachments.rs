@@ -33,6 +33,9 @@ pub struct Facts {
     pub groups: Vec<(Item, Span)>,
     pub managed_arns: Vec<(Item, Span)>,
     pub boundary: Option<(Item, Span)>,
+    /// A SAM function or state machine without `Role`: SAM creates its execution role, with its
+    /// `Policies` as the role's policies.
+    pub sam_role: bool,
     /// Indices into `Extraction::policies` of this resource's own documents, by pointer suffix
     /// (`PolicyDocument`, `Policies/0/PolicyDocument`, ...).
     pub documents: Vec<(String, usize)>,
@@ -87,10 +90,16 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
     // Policies attached from policy resources, by the principal they name.
     let attached_to = |p: &Facts, kind: &str| -> Vec<usize> {
         let mut out = Vec::new();
-        for f in facts
-            .iter()
-            .filter(|f| f.ty == "AWS::IAM::Policy" || f.ty == "AWS::IAM::ManagedPolicy")
-        {
+        for f in facts.iter().filter(|f| {
+            matches!(
+                f.ty.as_str(),
+                "AWS::IAM::Policy"
+                    | "AWS::IAM::ManagedPolicy"
+                    | "AWS::IAM::RolePolicy"
+                    | "AWS::IAM::UserPolicy"
+                    | "AWS::IAM::GroupPolicy"
+            )
+        }) {
             let list = match kind {
                 "AWS::IAM::Role" => &f.roles,
                 "AWS::IAM::User" => &f.users,
@@ -110,6 +119,7 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
         let kind = match p.ty.as_str() {
             "AWS::IAM::Role" => "role",
             "AWS::IAM::User" => "user",
+            _ if p.sam_role => "role",
             _ => continue,
         };
         let mut tp = TemplatePrincipal {
@@ -205,9 +215,10 @@ mod tests {
             .collect();
         assert_eq!(
             ptrs.len(),
-            3,
-            "group inline, policy attached to the group, Mp: {ptrs:?}"
+            4,
+            "group inline, policy attached to the group, Mp, built-in ViewOnlyAccess: {ptrs:?}"
         );
+        assert!(ptrs.contains(&"aws-managed/ViewOnlyAccess"));
         assert!(ptrs.contains(&"/Resources/Dev/Properties/Policies/0/PolicyDocument"));
         assert!(ptrs.contains(&"/Resources/ToGroup/Properties/PolicyDocument"));
         assert!(ptrs.contains(&"/Resources/Mp/Properties/PolicyDocument"));
@@ -216,10 +227,8 @@ mod tests {
             ex.policies[b].origin.pointer,
             "/Resources/Bound/Properties/PolicyDocument"
         );
-        assert_eq!(
-            alice.aws_managed,
-            vec![("ViewOnlyAccess".to_string(), alice.aws_managed[0].1)]
-        );
+        // The AWS managed policy is built in (`managed.rs`): nothing left for the caller.
+        assert!(alice.aws_managed.is_empty(), "{:?}", alice.aws_managed);
         // A customer managed policy outside the template cannot be checked.
         let role = ex.principals.iter().find(|p| p.id == "Role").unwrap();
         assert_eq!(role.problems.len(), 1);

@@ -37,10 +37,16 @@ const MARK: char = '\u{1}';
 pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
     let source = Arc::new(SourceFile::new(name, text));
     let mut out = Extraction::default();
+    let mut duplicates: Vec<super::yaml::YamlError> = Vec::new();
     let root = if text.trim_start().starts_with('{') {
         json::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
     } else {
-        super::yaml::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
+        super::yaml::parse_lenient(text)
+            .map(|(j, d)| {
+                duplicates = d;
+                j
+            })
+            .map_err(|e| Diagnostic::error("T0300", e.span, e.message))
     };
     let root = match root {
         Ok(r) => r,
@@ -80,11 +86,22 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         };
         for n in names {
             let msg = if n == "AWS::Serverless-2016-10-31" {
-                "the SAM transform is not applied: Tarski reads the `Policies` of \
-                 AWS::Serverless::Function (inline documents and SAM policy templates); policies \
-                 SAM generates otherwise (event sources, connectors, managed policies named in \
-                 `Policies`) are not checked"
-                    .to_string()
+                // Not a gap of its own: what SAM generates is read per resource (the execution
+                // roles of functions and state machines, with `Policies`, policy templates,
+                // managed policies), and each part not read is reported where it is (T0305).
+                out.file_diag(
+                    &source,
+                    Diagnostic::warning(
+                        "T0307",
+                        t.span,
+                        "the SAM transform is modelled, not run: the roles SAM creates for \
+                         functions and state machines are read with their `Policies` (documents, \
+                         SAM policy templates, managed policies) and the managed policies SAM \
+                         adds; parts SAM generates that Tarski does not build are reported \
+                         where they are (T0305)",
+                    ),
+                );
+                continue;
             } else if n == "AWS::LanguageExtensions" {
                 continue;
             } else {
@@ -153,78 +170,110 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     PolicyKind::Trust,
                     key_span,
                 ));
-                policies_list(props, &base, &mut docs);
+                policies_list(&mut cx, props, &base, &mut docs);
             }
-            "AWS::IAM::User" | "AWS::IAM::Group" => policies_list(props, &base, &mut docs),
-            "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
+            "AWS::IAM::User" | "AWS::IAM::Group" => policies_list(&mut cx, props, &base, &mut docs),
+            "AWS::IAM::RolePolicy" | "AWS::IAM::UserPolicy" | "AWS::IAM::GroupPolicy" => {
                 docs.push((
                     format!("{base}/PolicyDocument"),
                     prop("PolicyDocument"),
-                    PolicyKind::Resource,
+                    PolicyKind::Identity,
                     key_span,
                 ));
             }
-            "AWS::KMS::Key" => {
-                docs.push((
-                    format!("{base}/KeyPolicy"),
-                    prop("KeyPolicy"),
-                    PolicyKind::Resource,
-                    key_span,
-                ));
-            }
-            "AWS::SecretsManager::ResourcePolicy" => {
-                docs.push((
-                    format!("{base}/ResourcePolicy"),
-                    prop("ResourcePolicy"),
-                    PolicyKind::Resource,
-                    key_span,
-                ));
-            }
-            "AWS::ECR::Repository" => {
-                if let Some(p) = prop("RepositoryPolicyText") {
-                    docs.push((
-                        format!("{base}/RepositoryPolicyText"),
-                        Some(p),
-                        PolicyKind::Resource,
-                        key_span,
-                    ));
+            _ if resource_policy_paths(ty).is_some() => {
+                for path in resource_policy_paths(ty).unwrap_or_default() {
+                    for (ptr, v) in at_path(props, &base, path) {
+                        docs.push((ptr, Some(v), PolicyKind::Resource, v.span));
+                    }
+                }
+                if let Some(r) = required_policy(ty) {
+                    if prop(r).is_none() {
+                        docs.push((format!("{base}/{r}"), None, PolicyKind::Resource, key_span));
+                    }
                 }
             }
-            "AWS::Serverless::Function" => match prop("Policies").map(|p| &p.kind) {
-                Some(JsonKind::Array(items)) => {
-                    for (i, it) in items.iter().enumerate() {
-                        let ptr = format!("{base}/Policies/{i}");
-                        if it.get("Statement").is_some() {
-                            docs.push((ptr, Some(it), PolicyKind::Identity, it.span));
-                        } else if let Some(ms) = it.as_object() {
-                            // A SAM policy template such as `S3ReadPolicy: {BucketName: ...}`.
-                            let what = ms.first().map(|m| m.key.as_str()).unwrap_or("?");
-                            if let (1, true) = (ms.len(), super::sam::is_template(what)) {
-                                sam_expanded.push((
-                                    ptr,
-                                    super::sam::expand(what, &ms[0].value, it.span),
-                                    it.span,
-                                ));
-                                continue;
-                            }
-                            out.policies.push(failed(
+            "AWS::Events::EventBusPolicy" => match props {
+                Some(p) => {
+                    sam_expanded.push((base.clone(), event_bus_policy(p, key_span), key_span));
+                    sam_kind = PolicyKind::Resource;
+                }
+                None => out.policies.push(failed(
+                    &source,
+                    id,
+                    base.clone(),
+                    key_span,
+                    PolicyKind::Resource,
+                    Diagnostic::error("T0303", key_span, format!("`{id}` has no Properties")),
+                )),
+            },
+            "AWS::Lambda::LayerVersionPermission" => match props {
+                Some(p) => {
+                    sam_expanded.push((base.clone(), Ok(layer_permission(p, key_span)), key_span));
+                    sam_kind = PolicyKind::Resource;
+                }
+                None => out.policies.push(failed(
+                    &source,
+                    id,
+                    base.clone(),
+                    key_span,
+                    PolicyKind::Resource,
+                    Diagnostic::error("T0303", key_span, format!("`{id}` has no Properties")),
+                )),
+            },
+            "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => {
+                match prop("Policies").map(|p| &p.kind) {
+                    Some(JsonKind::Array(items)) => {
+                        for (i, it) in items.iter().enumerate() {
+                            let ptr = format!("{base}/Policies/{i}");
+                            let Some(it) = cx.pick(it) else { continue };
+                            if it.get("Statement").is_some() {
+                                docs.push((ptr, Some(it), PolicyKind::Identity, it.span));
+                            } else if intrinsic(it).is_some() {
+                                // A managed policy ARN from a parameter or an import: attached to
+                                // the role SAM creates (`sam_role` below).
+                            } else if let Some(ms) = it.as_object() {
+                                // A SAM policy template such as `S3ReadPolicy: {BucketName: ...}`.
+                                let what = ms.first().map(|m| m.key.as_str()).unwrap_or("?");
+                                if let (1, true) = (ms.len(), super::sam::is_template(what)) {
+                                    sam_expanded.push((
+                                        ptr,
+                                        super::sam::expand(what, &ms[0].value, it.span),
+                                        it.span,
+                                    ));
+                                    continue;
+                                }
+                                out.policies.push(failed(
                                 &source, id, ptr, it.span, PolicyKind::Identity,
                                 Diagnostic::error("T0302", it.span, format!(
                                     "`{what}` is not a SAM policy template Tarski knows (aws-sam-translator 1.115.0)"
                                 )).with_note("help: write the statements inline, or check the template produced by `sam build` / `sam package`"),
                             ));
+                            }
+                            // A string is a managed policy name or ARN: attached to the role
+                            // SAM creates (`sam_role` below).
                         }
-                        // A string is a managed policy name or ARN: not a document in the template.
                     }
+                    Some(JsonKind::Object(ms))
+                        if ms.len() == 1 && super::sam::is_template(&ms[0].key) =>
+                    {
+                        // One SAM policy template written as a map, not a list.
+                        let it = prop("Policies").unwrap_or(&root);
+                        sam_expanded.push((
+                            format!("{base}/Policies"),
+                            super::sam::expand(&ms[0].key, &ms[0].value, it.span),
+                            it.span,
+                        ));
+                    }
+                    Some(JsonKind::Object(_)) => docs.push((
+                        format!("{base}/Policies"),
+                        prop("Policies"),
+                        PolicyKind::Identity,
+                        key_span,
+                    )),
+                    _ => {}
                 }
-                Some(JsonKind::Object(_)) => docs.push((
-                    format!("{base}/Policies"),
-                    prop("Policies"),
-                    PolicyKind::Identity,
-                    key_span,
-                )),
-                _ => {}
-            },
+            }
             "AWS::Lambda::Permission" => match props {
                 Some(p) => {
                     let doc = lambda_permission(&mut cx, p, key_span);
@@ -319,6 +368,19 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             fact.groups = list(&mut cx, "Groups");
             fact.managed_arns = list(&mut cx, "ManagedPolicyArns");
             fact.boundary = prop("PermissionsBoundary").map(|b| (cx.item(b), b.span));
+            // `AWS::IAM::RolePolicy` (and the user and group forms) name the one principal
+            // they are embedded in (CloudFormation resource reference, AWS::IAM::RolePolicy).
+            for (k, list) in [
+                ("RoleName", &mut fact.roles),
+                ("UserName", &mut fact.users),
+                ("GroupName", &mut fact.groups),
+            ] {
+                if ty.ends_with(&format!("::{}Policy", &k[..k.len() - 4])) {
+                    if let Some(v) = prop(k) {
+                        list.push((cx.item(v), v.span));
+                    }
+                }
+            }
             let name_key = match ty {
                 "AWS::IAM::Role" => "RoleName",
                 "AWS::IAM::User" => "UserName",
@@ -329,6 +391,127 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 Item::Text(t) => Some(t),
                 _ => None,
             });
+        }
+        if matches!(
+            ty,
+            "AWS::Serverless::Function" | "AWS::Serverless::StateMachine"
+        ) && prop("Role").is_none()
+        {
+            // SAM creates the execution role: the function's `Policies` (documents, policy
+            // templates, managed policy names or ARNs) and, for a function,
+            // AWSLambdaBasicExecutionRole (SAM specification, AWS::Serverless::Function,
+            // `Policies` and `Role`).
+            fact.sam_role = true;
+            if ty == "AWS::Serverless::Function" {
+                fact.managed_arns.push((
+                    Item::Text(
+                        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".into(),
+                    ),
+                    key_span,
+                ));
+            }
+            let names: Vec<&Json> = match prop("Policies").map(|p| &p.kind) {
+                Some(JsonKind::String(_)) => prop("Policies").into_iter().collect(),
+                Some(JsonKind::Array(items)) => items.iter().collect(),
+                _ => Vec::new(),
+            };
+            for it in names {
+                let Some(it) = cx.pick(it) else { continue };
+                if it.as_object().is_some() && intrinsic(it).is_none() {
+                    continue;
+                }
+                let item = match cx.item(it) {
+                    Item::Text(t) if !t.starts_with("arn:") => {
+                        Item::Text(format!("arn:aws:iam::aws:policy/{t}"))
+                    }
+                    other => other,
+                };
+                fact.managed_arns.push((item, it.span));
+            }
+            fact.boundary = prop("PermissionsBoundary").map(|b| (cx.item(b), b.span));
+            // What SAM adds to the role it creates (SAM specification, AWS::Serverless::Function:
+            // `Tracing`, `VpcConfig`, and the event sources that Lambda polls with the
+            // function's role).
+            let aws = |n: &str| Item::Text(format!("arn:aws:iam::aws:policy/{n}"));
+            if ty == "AWS::Serverless::Function" {
+                if let Some(t) = prop("Tracing") {
+                    if t.as_str() == Some("Active") {
+                        fact.managed_arns
+                            .push((aws("AWSXrayWriteOnlyAccess"), t.span));
+                    }
+                }
+                if let Some(v) = prop("VpcConfig") {
+                    fact.managed_arns
+                        .push((aws("service-role/AWSLambdaVPCAccessExecutionRole"), v.span));
+                }
+            }
+            let mut unread: Vec<(Span, String)> = Vec::new();
+            if let Some(d) = prop("DeadLetterQueue").or_else(|| prop("DeadLetterConfig")) {
+                unread.push((
+                    d.span,
+                    "the dead-letter permission SAM adds to the role".into(),
+                ));
+            }
+            if let Some(evs) = prop("Events").and_then(Json::as_object) {
+                for e in evs {
+                    let ety = e.value.get("Type").and_then(Json::as_str).unwrap_or("");
+                    match (ty, ety) {
+                        ("AWS::Serverless::Function", "SQS") => fact.managed_arns.push((
+                            aws("service-role/AWSLambdaSQSQueueExecutionRole"),
+                            e.key_span,
+                        )),
+                        ("AWS::Serverless::Function", "Kinesis") => fact.managed_arns.push((
+                            aws("service-role/AWSLambdaKinesisExecutionRole"),
+                            e.key_span,
+                        )),
+                        ("AWS::Serverless::Function", "DynamoDB") => fact.managed_arns.push((
+                            aws("service-role/AWSLambdaDynamoDBExecutionRole"),
+                            e.key_span,
+                        )),
+                        (
+                            "AWS::Serverless::Function",
+                            "MSK" | "MQ" | "SelfManagedKafka" | "DocumentDB",
+                        ) => unread.push((
+                            e.key_span,
+                            format!("the `{ety}` event source's permissions SAM adds to the role"),
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            for (at, what) in unread {
+                out.file_diag(
+                    &source,
+                    Diagnostic::warning(
+                        "T0305",
+                        at,
+                        format!("`{id}`: {what} are not read; the role's permissions are checked without them"),
+                    ),
+                );
+            }
+        }
+        match ty {
+            "AWS::Serverless::Connector" => out.file_diag(
+                &source,
+                Diagnostic::warning(
+                    "T0305",
+                    key_span,
+                    format!("`{id}`: the policies SAM generates for a connector are not read; check the template `sam build` writes"),
+                ),
+            ),
+            "AWS::Serverless::Api" | "AWS::Serverless::HttpApi"
+                if prop("Auth").and_then(|a| a.get("ResourcePolicy")).is_some() =>
+            {
+                out.file_diag(
+                    &source,
+                    Diagnostic::warning(
+                        "T0305",
+                        key_span,
+                        format!("`{id}`: the API's `Auth.ResourcePolicy` (which SAM turns into a policy) is not read"),
+                    ),
+                )
+            }
+            _ => {}
         }
         for (ptr, doc, kind, at) in docs {
             fact.documents.push((ptr.clone(), out.policies.len()));
@@ -370,14 +553,318 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         facts.push(fact);
     }
     out.principals = super::attachments::link(&facts);
+    super::managed::resolve(&mut out, name);
+    // A duplicate key (cfn-lint: E0000) is an error of the policies of the resource holding it;
+    // in Parameters, Mappings or Conditions (values every resource may use) of the template;
+    // elsewhere (Outputs, Metadata, a resource with no policy) a warning.
+    for d in duplicates {
+        let inside = |sp: Span| sp.start <= d.span.start && d.span.end <= sp.end;
+        let holder = resources.iter().find(|m| inside(m.value.span));
+        let in_values = ["Parameters", "Mappings", "Conditions"]
+            .iter()
+            .any(|k| root.get(k).is_some_and(|v| inside(v.span)));
+        let diag = Diagnostic::error("T0300", d.span, d.message.clone());
+        let mut hit = false;
+        if let Some(m) = holder {
+            for p in out
+                .policies
+                .iter_mut()
+                .filter(|p| p.origin.address == m.key)
+            {
+                p.diagnostics.push(diag.clone());
+                hit = true;
+            }
+        }
+        if !hit {
+            let diag = if in_values {
+                diag
+            } else {
+                Diagnostic::warning("T0308", d.span, d.message)
+            };
+            out.file_diag(&source, diag);
+        }
+    }
     out
 }
 
 type Docs<'a> = Vec<(String, Option<&'a Json>, PolicyKind, Span)>;
 
-fn policies_list<'a>(props: Option<&'a Json>, base: &str, docs: &mut Docs<'a>) {
+/// Resource types that hold a resource-based policy, with the property paths of their documents
+/// (`*` steps into every item of a list). From the CloudFormation resource and property
+/// reference of each type; the types of Access Analyzer's `CheckNoPublicAccess` (IAM Access
+/// Analyzer API reference, `resourceType` valid values) are all here that CloudFormation can
+/// carry a policy for.
+const RESOURCE_POLICIES: &[(&str, &[&str])] = &[
+    ("AWS::S3::BucketPolicy", &["PolicyDocument"]),
+    ("AWS::S3::AccessPoint", &["Policy"]),
+    ("AWS::S3::MultiRegionAccessPointPolicy", &["Policy"]),
+    ("AWS::S3Express::BucketPolicy", &["PolicyDocument"]),
+    ("AWS::S3Express::AccessPoint", &["Policy"]),
+    ("AWS::S3Outposts::BucketPolicy", &["PolicyDocument"]),
+    ("AWS::S3Outposts::AccessPoint", &["Policy"]),
+    ("AWS::S3Tables::TableBucketPolicy", &["ResourcePolicy"]),
+    ("AWS::S3Tables::TablePolicy", &["ResourcePolicy"]),
+    ("AWS::SQS::QueuePolicy", &["PolicyDocument"]),
+    ("AWS::SQS::QueueInlinePolicy", &["PolicyDocument"]),
+    ("AWS::SNS::TopicPolicy", &["PolicyDocument"]),
+    ("AWS::SNS::TopicInlinePolicy", &["PolicyDocument"]),
+    ("AWS::KMS::Key", &["KeyPolicy"]),
+    ("AWS::KMS::ReplicaKey", &["KeyPolicy"]),
+    ("AWS::SecretsManager::ResourcePolicy", &["ResourcePolicy"]),
+    ("AWS::ECR::Repository", &["RepositoryPolicyText"]),
+    ("AWS::ECR::RegistryPolicy", &["PolicyText"]),
+    ("AWS::OpenSearchService::Domain", &["AccessPolicies"]),
+    ("AWS::Elasticsearch::Domain", &["AccessPolicies"]),
+    ("AWS::Logs::ResourcePolicy", &["PolicyDocument"]),
+    (
+        "AWS::DynamoDB::Table",
+        &[
+            "ResourcePolicy/PolicyDocument",
+            "StreamSpecification/ResourcePolicy/PolicyDocument",
+        ],
+    ),
+    (
+        "AWS::DynamoDB::GlobalTable",
+        &[
+            "Replicas/*/ResourcePolicy/PolicyDocument",
+            "Replicas/*/ReplicaStreamSpecification/ResourcePolicy/PolicyDocument",
+        ],
+    ),
+    ("AWS::Kinesis::ResourcePolicy", &["ResourcePolicy"]),
+    ("AWS::Backup::BackupVault", &["AccessPolicy"]),
+    ("AWS::CodeArtifact::Domain", &["PermissionsPolicyDocument"]),
+    (
+        "AWS::CodeArtifact::Repository",
+        &["PermissionsPolicyDocument"],
+    ),
+    ("AWS::ApiGateway::RestApi", &["Policy"]),
+    ("AWS::EFS::FileSystem", &["FileSystemPolicy"]),
+    ("AWS::CloudTrail::ResourcePolicy", &["ResourcePolicy"]),
+    ("AWS::Events::EventBus", &["Policy"]),
+];
+
+fn resource_policy_paths(ty: &str) -> Option<&'static [&'static str]> {
+    RESOURCE_POLICIES
+        .iter()
+        .find(|(t, _)| *t == ty)
+        .map(|(_, p)| *p)
+}
+
+/// The policy property a resource of this type cannot be without (a missing one is an error of
+/// the template, reported rather than read as "no policy").
+fn required_policy(ty: &str) -> Option<&'static str> {
+    match ty {
+        "AWS::S3::BucketPolicy" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
+            Some("PolicyDocument")
+        }
+        "AWS::SecretsManager::ResourcePolicy" | "AWS::Kinesis::ResourcePolicy" => {
+            Some("ResourcePolicy")
+        }
+        _ => None,
+    }
+}
+
+/// The values at `path` (`A/B`, `A/*/B`) under `props`, with their JSON pointers.
+fn at_path<'a>(props: Option<&'a Json>, base: &str, path: &str) -> Vec<(String, &'a Json)> {
+    let mut cur: Vec<(String, &'a Json)> = match props {
+        Some(p) => vec![(base.to_string(), p)],
+        None => return Vec::new(),
+    };
+    for step in path.split('/') {
+        let mut next = Vec::new();
+        for (ptr, v) in cur {
+            if step == "*" {
+                if let JsonKind::Array(items) = &v.kind {
+                    for (i, it) in items.iter().enumerate() {
+                        next.push((format!("{ptr}/{i}"), it));
+                    }
+                }
+            } else if let Some(x) = v.get(step) {
+                next.push((format!("{ptr}/{step}"), x));
+            }
+        }
+        cur = next;
+    }
+    cur
+}
+
+/// A policy document built from `text` (JSON, every span at `at`), with each `{"Ref": "$NAME"}`
+/// replaced by the template value given for it.
+fn built(text: &str, at: Span, values: Vec<(&str, Json)>) -> Json {
+    let doc = json::parse(text).unwrap_or_else(|_| s("", at));
+    let args: Vec<Member> = values
+        .into_iter()
+        .map(|(k, v)| Member {
+            key: k.to_string(),
+            key_span: v.span,
+            value: v,
+        })
+        .collect();
+    super::sam::substitute(&super::sam::respan(&doc, at), &args)
+}
+
+/// The statement `AWS::Events::EventBusPolicy` adds to the event bus's policy (CloudFormation
+/// reference, AWS::Events::EventBusPolicy): `Statement` as written, or the older form
+/// `Principal` (an account or `*`), `Action` and `Condition {Type, Key, Value}` on the bus
+/// `EventBusName` (default `default`).
+fn event_bus_policy(p: &Json, at: Span) -> Result<Json, Diagnostic> {
+    let sid = p.get("StatementId").cloned().unwrap_or_else(|| s("s", at));
+    if let Some(st) = p.get("Statement") {
+        let mut st = st.clone();
+        if let JsonKind::Object(ms) = &mut st.kind {
+            if !ms.iter().any(|m| m.key == "Sid") {
+                ms.insert(
+                    0,
+                    Member {
+                        key: "Sid".into(),
+                        key_span: sid.span,
+                        value: sid,
+                    },
+                );
+            }
+        }
+        return Ok(Json {
+            kind: JsonKind::Object(vec![
+                Member {
+                    key: "Version".into(),
+                    key_span: at,
+                    value: s("2012-10-17", at),
+                },
+                Member {
+                    key: "Statement".into(),
+                    key_span: at,
+                    value: Json {
+                        kind: JsonKind::Array(vec![st]),
+                        span: at,
+                    },
+                },
+            ]),
+            span: at,
+        });
+    }
+    let principal = p.get("Principal").ok_or_else(|| {
+        Diagnostic::error(
+            "T0303",
+            at,
+            "an EventBusPolicy needs `Statement`, or `Principal` and `Action`",
+        )
+    })?;
+    let bus = p
+        .get("EventBusName")
+        .cloned()
+        .unwrap_or_else(|| s("default", at));
+    let star = principal.as_str() == Some("*");
+    let mut values = vec![
+        ("$Sid", sid),
+        (
+            "$Action",
+            p.get("Action")
+                .cloned()
+                .unwrap_or_else(|| s("events:PutEvents", at)),
+        ),
+        ("$Principal", principal.clone()),
+        ("$Bus", bus),
+    ];
+    let cond = p.get("Condition");
+    let text = match cond {
+        Some(c) => {
+            let get = |k: &str| c.get(k).cloned().unwrap_or_else(|| s("", at));
+            values.push(("$Key", get("Key")));
+            values.push(("$Value", get("Value")));
+            let op = c
+                .get("Type")
+                .and_then(Json::as_str)
+                .unwrap_or("StringEquals")
+                .to_string();
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": {{"Ref": "$Sid"}}, "Effect": "Allow", "Principal": {}, "Action": {{"Ref": "$Action"}}, "Resource": {{"Fn::Sub": ["arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:event-bus/${{B}}", {{"B": {{"Ref": "$Bus"}}}}]}}, "Condition": {{"{op}": {{"tarski-key": {{"Ref": "$Value"}}}}}}}}]}}"#,
+                if star {
+                    r#""*""#
+                } else {
+                    r#"{"AWS": {"Ref": "$Principal"}}"#
+                }
+            )
+        }
+        None => format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": {{"Ref": "$Sid"}}, "Effect": "Allow", "Principal": {}, "Action": {{"Ref": "$Action"}}, "Resource": {{"Fn::Sub": ["arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:event-bus/${{B}}", {{"B": {{"Ref": "$Bus"}}}}]}}}}]}}"#,
+            if star {
+                r#""*""#
+            } else {
+                r#"{"AWS": {"Ref": "$Principal"}}"#
+            }
+        ),
+    };
+    let mut doc = built(&text, at, values.clone());
+    // The condition key is a template value too: rename the placeholder key.
+    if let Some(k) = cond.and_then(|c| c.get("Key")).and_then(Json::as_str) {
+        rename_key(&mut doc, "tarski-key", k);
+    }
+    Ok(doc)
+}
+
+fn rename_key(j: &mut Json, from: &str, to: &str) {
+    match &mut j.kind {
+        JsonKind::Object(ms) => {
+            for m in ms {
+                if m.key == from {
+                    m.key = to.to_string();
+                }
+                rename_key(&mut m.value, from, to);
+            }
+        }
+        JsonKind::Array(v) => v.iter_mut().for_each(|x| rename_key(x, from, to)),
+        _ => {}
+    }
+}
+
+/// The statement `AWS::Lambda::LayerVersionPermission` adds to the layer version's policy, as
+/// Lambda's `AddLayerVersionPermission` writes it (Lambda developer guide, "Granting layer
+/// access to other accounts"): `Principal` an account ID or `*`, the action, the layer version
+/// ARN, and with `OrganizationId` the condition `StringEquals aws:PrincipalOrgID`.
+fn layer_permission(p: &Json, at: Span) -> Json {
+    let principal = p.get("Principal").cloned().unwrap_or_else(|| s("*", at));
+    let star = principal.as_str() == Some("*");
+    let org = p.get("OrganizationId").cloned();
+    let text = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {}, "Action": {{"Ref": "$Action"}}, "Resource": {{"Ref": "$Layer"}}{}}}]}}"#,
+        if star {
+            r#""*""#
+        } else {
+            r#"{"AWS": {"Ref": "$Principal"}}"#
+        },
+        if org.is_some() {
+            r#", "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "$Org"}}}"#
+        } else {
+            ""
+        }
+    );
+    let mut values = vec![
+        (
+            "$Action",
+            p.get("Action")
+                .cloned()
+                .unwrap_or_else(|| s("lambda:GetLayerVersion", at)),
+        ),
+        ("$Principal", principal),
+        (
+            "$Layer",
+            p.get("LayerVersionArn")
+                .cloned()
+                .unwrap_or_else(|| s("*", at)),
+        ),
+    ];
+    if let Some(o) = org {
+        values.push(("$Org", o));
+    }
+    built(&text, at, values)
+}
+
+fn policies_list<'a>(cx: &mut Cx, props: Option<&'a Json>, base: &str, docs: &mut Docs<'a>) {
     if let Some(JsonKind::Array(items)) = props.and_then(|p| p.get("Policies")).map(|p| &p.kind) {
         for (i, it) in items.iter().enumerate() {
+            // `Fn::If` as an item, on a condition known from the parameters: its branch
+            // (`AWS::NoValue` removes the item).
+            let Some(it) = cx.pick(it) else { continue };
             docs.push((
                 format!("{base}/Policies/{i}/PolicyDocument"),
                 it.get("PolicyDocument"),
@@ -665,6 +1152,9 @@ impl Cx<'_> {
     /// One entry of `Roles`, `ManagedPolicyArns`, `PermissionsBoundary`, ...: a resource of the
     /// template, a known name or ARN, or a value known only at deploy time.
     fn item(&mut self, j: &Json) -> Item {
+        let Some(j) = self.pick(j) else {
+            return Item::Unknown("AWS::NoValue".to_string());
+        };
         if let Some(r) = j.get("Ref").and_then(Json::as_str) {
             if self.resources.contains(r) {
                 return Item::Resource(r.to_string());
@@ -696,10 +1186,45 @@ impl Cx<'_> {
         }
     }
 
+    /// What a value stands for when it is an `Fn::If` whose condition is known (CloudFormation
+    /// user guide, "Condition functions": `Fn::If` returns one value if the condition is true
+    /// and another if it is false; `AWS::NoValue` removes the property or list item): the chosen
+    /// branch, `None` for `AWS::NoValue`. Anything else, and an `Fn::If` whose condition depends
+    /// on unknown values, stands for itself (resolved, or reported, later).
+    fn pick<'j>(&mut self, j: &'j Json) -> Option<&'j Json> {
+        if j.get("Ref").and_then(Json::as_str) == Some("AWS::NoValue")
+            && j.as_object().is_some_and(|m| m.len() == 1)
+        {
+            return None;
+        }
+        if let Some(("Fn::If", JsonKind::Array(a))) = intrinsic(j).map(|(f, v)| (f, &v.kind)) {
+            if let ([c, yes, no], Some(name)) = (a.as_slice(), a.first().and_then(Json::as_str)) {
+                let _ = c;
+                let mark = self.unknowns.len();
+                let v = self.condition(name, j.span);
+                self.unknowns.truncate(mark);
+                match v {
+                    Ok(Some(true)) => return self.pick(yes),
+                    Ok(Some(false)) => return self.pick(no),
+                    _ => {}
+                }
+            }
+        }
+        Some(j)
+    }
+
     /// A property holding a list of items.
     fn items(&mut self, j: &Json) -> Vec<(Item, Span)> {
         match &j.kind {
-            JsonKind::Array(v) => v.iter().map(|x| (self.item(x), x.span)).collect(),
+            JsonKind::Array(v) => {
+                let mut out = Vec::new();
+                for x in v {
+                    if let Some(x) = self.pick(x) {
+                        out.push((self.item(x), x.span));
+                    }
+                }
+                out
+            }
             _ => match self.resolve(j) {
                 Ok(Some(Json {
                     kind: JsonKind::Array(v),
@@ -818,12 +1343,12 @@ impl Cx<'_> {
                     let key = self.unknowns.get(i).and_then(|u| u.2.as_ref());
                     let modelled = self.variables
                         && key.is_some()
-                        && matches!(cx, Ctx::Resource | Ctx::Condition);
+                        && matches!(cx, Ctx::Resource | Ctx::Condition | Ctx::ArnCondition);
                     let ph = if let (true, Some(key)) = (modelled, key) {
                         format!("${{{key}}}")
                     } else if text.is_empty()
                         && !t.starts_with("arn:")
-                        && matches!(cx, Ctx::Arn | Ctx::Resource)
+                        && matches!(cx, Ctx::Arn | Ctx::Resource | Ctx::ArnCondition)
                     {
                         format!("arn:tarski-unknown:unknown:unknown:unknown:unknown-{n}")
                     } else if text.is_empty() && cx == Ctx::Action {
@@ -858,7 +1383,18 @@ impl Cx<'_> {
                         .map(|m| {
                             let c = match m.key.as_str() {
                                 "Resource" | "NotResource" if self.variables => Ctx::Resource,
-                                "Condition" if self.variables => Ctx::Condition,
+                                "Condition" => Ctx::Condition,
+                                // The values of an `Arn*` operator: an unknown one stands as
+                                // an ARN-shaped placeholder (IAM user guide, "ARN condition
+                                // operators": the value must be an ARN).
+                                k if cx == Ctx::Condition
+                                    && k.rsplit(':')
+                                        .next()
+                                        .is_some_and(|op| op.starts_with("Arn")) =>
+                                {
+                                    Ctx::ArnCondition
+                                }
+                                _ if cx == Ctx::ArnCondition => Ctx::ArnCondition,
                                 "Resource" | "NotResource" | "Principal" | "NotPrincipal" => {
                                     Ctx::Arn
                                 }
@@ -1349,8 +1885,10 @@ enum Ctx {
     Other,
     /// A `Resource`/`NotResource` value in a `2012-10-17` document.
     Resource,
-    /// A condition value in a `2012-10-17` document.
+    /// A condition block (values modelled only in a `2012-10-17` document).
     Condition,
+    /// The values of an `Arn*` condition operator.
+    ArnCondition,
 }
 
 #[cfg(test)]
@@ -1386,6 +1924,22 @@ mod tests {
 
     /// A value that may hold a wildcard stays opaque in a `Resource`: the deployed `*` would
     /// match everything, which a literally matched policy variable cannot stand for.
+    #[test]
+    fn an_unknown_arn_condition_value_stands_as_an_arn_in_a_versionless_document() {
+        let t = r#"{"Resources": {"T": {"Type": "AWS::SNS::Topic"}, "Q": {"Type": "AWS::SQS::Queue"},
+          "P": {"Type": "AWS::SQS::QueuePolicy", "Properties": {"Queues": [{"Ref": "Q"}], "PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+              "Resource": "*", "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "T"}}}}]}}}}}"#;
+        let ex = extract("t.json", t, &Options::default());
+        let c = super::super::check(&ex.policies[0], false);
+        assert!(
+            !c.diagnostics.diagnostics.iter().any(|d| d.is_error()),
+            "{:?}",
+            c.diagnostics.diagnostics
+        );
+        assert!(c.policy.is_some());
+    }
+
     #[test]
     fn wildcard_capable_unknowns_are_not_policy_variables() {
         let t = r#"{"Parameters": {"Res": {"Type": "String"}, "Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}},

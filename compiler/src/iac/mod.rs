@@ -9,6 +9,7 @@
 pub mod attachments;
 pub mod bounds;
 pub mod cloudformation;
+pub mod managed;
 pub mod sam;
 pub mod snapshot;
 pub mod terraform;
@@ -73,6 +74,12 @@ pub struct FoundPolicy {
 }
 
 impl FoundPolicy {
+    /// A document from outside the input (an AWS managed policy built into Tarski,
+    /// `managed.rs`): part of the principals that attach it, not a subject of its own.
+    pub fn external(&self) -> bool {
+        self.origin.pointer.starts_with("aws-managed/")
+    }
+
     /// True when some value in the policy is known only at deploy / apply time.
     pub fn symbolic(&self) -> bool {
         !self.unknowns.is_empty()
@@ -307,10 +314,22 @@ pub fn sniff(name: &str, text: &str) -> Option<InputKind> {
     let yaml = [".yaml", ".yml", ".template"]
         .iter()
         .any(|e| name.to_ascii_lowercase().ends_with(e));
+    // By content: JSON when it starts as an object; otherwise YAML (whatever the file is
+    // named), when it has a top-level key a template, plan or snapshot has.
+    let keys = [
+        "Resources",
+        "AWSTemplateFormatVersion",
+        "resource_changes",
+        "planned_values",
+    ];
     let root = if text.trim_start().starts_with('{') {
         crate::json::parse(text).ok()?
-    } else if yaml {
-        yaml::parse(text).ok()?
+    } else if yaml
+        || text
+            .lines()
+            .any(|l| keys.iter().any(|k| l.starts_with(&format!("{k}:"))))
+    {
+        yaml::parse_lenient(text).ok()?.0
     } else {
         return None;
     };

@@ -22,7 +22,7 @@ fn templates() -> Option<&'static Json> {
 }
 
 /// Every node of `j` with span `at` (the definition's own spans point into the data file).
-fn respan(j: &Json, at: Span) -> Json {
+pub(crate) fn respan(j: &Json, at: Span) -> Json {
     Json {
         kind: match &j.kind {
             JsonKind::Array(v) => JsonKind::Array(v.iter().map(|x| respan(x, at)).collect()),
@@ -42,7 +42,7 @@ fn respan(j: &Json, at: Span) -> Json {
 }
 
 /// Replace `{"Ref": P}` for the template's parameters with the given values.
-fn substitute(j: &Json, args: &[Member]) -> Json {
+pub(crate) fn substitute(j: &Json, args: &[Member]) -> Json {
     if let Some(p) = j.get("Ref").and_then(Json::as_str) {
         if j.as_object().is_some_and(|m| m.len() == 1) {
             if let Some(a) = args.iter().find(|a| a.key == p) {

@@ -234,7 +234,14 @@ impl Snapshot {
                 format!("no user or role `{who}` in the snapshot (use role/NAME or user/NAME)")
             })?;
         let managed = |arn: &str, kind: PolicyKind| -> Result<FoundPolicy, String> {
-            let mut fp = self.managed.get(arn).cloned().ok_or_else(|| {
+            // An AWS managed policy the snapshot leaves out (it holds them only with
+            // `--filter AWSManagedPolicy`) is the one built into Tarski (`managed.rs`).
+            let built_in = || {
+                super::attachments::aws_managed_name(arn)
+                    .filter(|_| arn.contains(":iam::aws:policy/"))
+                    .and_then(|n| super::managed::found(n, &p.origin.file))
+            };
+            let mut fp = self.managed.get(arn).cloned().or_else(built_in).ok_or_else(|| {
                 format!("`{who}`: managed policy `{arn}` is not in the snapshot (AWS managed policies are included only with `--filter AWSManagedPolicy`); without it the answer would be unsound")
             })?;
             fp.kind = Some(kind);

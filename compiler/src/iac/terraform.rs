@@ -92,7 +92,207 @@ const TYPES: &[(&str, &str, &str, Option<PolicyKind>)] = &[
         Some(PolicyKind::Resource),
     ),
     ("data", "aws_iam_policy_document", "json", None),
+    // Resource-based policies of the other services (AWS provider docs of each resource; the
+    // types of Access Analyzer's `CheckNoPublicAccess` among them).
+    (
+        "managed",
+        "aws_s3_bucket",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_s3_access_point",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_s3control_access_point_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_s3control_bucket_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_s3control_object_lambda_access_point_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_s3tables_table_bucket_policy",
+        "resource_policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_s3tables_table_policy",
+        "resource_policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_glacier_vault",
+        "access_policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_sqs_queue",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_sns_topic",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_secretsmanager_secret",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_ecr_registry_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_ecrpublic_repository_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_dynamodb_resource_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_kinesis_resource_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_opensearch_domain",
+        "access_policies",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_opensearch_domain_policy",
+        "access_policies",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_elasticsearch_domain",
+        "access_policies",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_elasticsearch_domain_policy",
+        "access_policies",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_backup_vault_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_codeartifact_domain_permissions_policy",
+        "policy_document",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_codeartifact_repository_permissions_policy",
+        "policy_document",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_api_gateway_rest_api",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_api_gateway_rest_api_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_efs_file_system_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_cloudwatch_log_resource_policy",
+        "policy_document",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_cloudwatch_event_bus_policy",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_cloudtrail_event_data_store",
+        "resource_policy",
+        Some(PolicyKind::Resource),
+    ),
+    (
+        "managed",
+        "aws_kms_replica_key",
+        "policy",
+        Some(PolicyKind::Resource),
+    ),
 ];
+
+/// Attributes a provider computes when they are not configured (the resource's current policy,
+/// or a block of the role): unknown in a plan, and no policy of the configuration.
+fn computed_when_absent(ty: &str, attr: &str) -> bool {
+    matches!(
+        (ty, attr),
+        ("aws_iam_role", "inline_policy")
+            | ("aws_kms_key" | "aws_kms_replica_key", "policy")
+            | (
+                "aws_s3_bucket"
+                    | "aws_sqs_queue"
+                    | "aws_sns_topic"
+                    | "aws_secretsmanager_secret"
+                    | "aws_api_gateway_rest_api",
+                "policy"
+            )
+            | (
+                "aws_opensearch_domain" | "aws_elasticsearch_domain",
+                "access_policies"
+            )
+            | ("aws_glacier_vault", "access_policy")
+            | ("aws_cloudtrail_event_data_store", "resource_policy")
+    )
+}
 
 struct Res<'a> {
     address: String,
@@ -178,6 +378,14 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             }
             let ptr = format!("{}/{attr}", r.pointer);
             let unknown = r.unknown.and_then(|u| u.get(attr));
+            if is_unknown(unknown)
+                && computed_when_absent(ty, attr)
+                && !configured(&config, &r.address, attr)
+            {
+                // Not in the configuration: the provider reads it back after apply; the policy
+                // Terraform manages (if any) is another resource of the plan.
+                continue;
+            }
             if is_unknown(unknown) {
                 // The data source itself, or a resource whose policy is a data source's `json`.
                 let source_doc = if r.mode == "data" {
@@ -223,7 +431,9 @@ pub fn extract(name: &str, text: &str) -> Extraction {
                 _ => &[],
             };
             let unk = r.unknown.and_then(|u| u.get("inline_policy"));
-            if matches!(unk.map(|u| &u.kind), Some(JsonKind::Bool(true))) {
+            if matches!(unk.map(|u| &u.kind), Some(JsonKind::Bool(true)))
+                && configured(&config, &r.address, "inline_policy")
+            {
                 out.policies.push(unknown_policy(
                     &source,
                     &r.address,
@@ -252,7 +462,34 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             }
         }
     }
+    for r in res.iter().filter(|r| r.mode == "managed") {
+        match r.ty.as_str() {
+            "aws_lambda_permission" | "aws_lambda_layer_version_permission" => {
+                permission(&source, r, &mut out)
+            }
+            ty if !TYPES.iter().any(|(_, t, _, _)| *t == ty) => {
+                // A policy-looking attribute of a type Tarski does not read: reported, never
+                // skipped silently.
+                if let Some(ms) = r.values.as_object() {
+                    for m in ms {
+                        let looks = m.value.as_str().is_some_and(|t| {
+                            t.contains("\"Statement\"") && t.trim_start().starts_with('{')
+                        });
+                        if looks && !ty.starts_with("aws_iam_") {
+                            out.file_diag(&source, Diagnostic::warning(
+                                "T0305",
+                                m.value.span,
+                                format!("`{}.{}` looks like a policy document, but Tarski does not read resource type `{ty}`; it is not checked", r.address, m.key),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     out.principals = roles(&res, &config, &out.policies);
+    super::managed::resolve(&mut out, name);
     out
 }
 
@@ -621,6 +858,131 @@ fn one(
 // ---------------------------------------------------------------------------------------------
 // `data.aws_iam_policy_document` read during apply
 // ---------------------------------------------------------------------------------------------
+
+/// Whether the configuration sets `attr` of the resource at `address` (instance keys dropped).
+/// Without a `configuration` section (a state file) an attribute counts as configured.
+fn configured(config: &Config, address: &str, attr: &str) -> bool {
+    if config.is_empty() {
+        return true;
+    }
+    let key = strip_keys(address);
+    match config.get(&key) {
+        Some((_, e)) => e.get(attr).is_some(),
+        None => true,
+    }
+}
+
+/// The statement `aws_lambda_permission` (Lambda's `AddPermission`) or
+/// `aws_lambda_layer_version_permission` (`AddLayerVersionPermission`) adds to the function's
+/// or layer version's policy (Lambda developer guide, "Viewing resource-based IAM policies in
+/// Lambda", "Granting layer access to other accounts"): the principal (a service, an account
+/// or ARN, or `*`), the action, the function or layer version, and `source_arn` /
+/// `source_account` / `principal_org_id` / `function_url_auth_type` / `event_source_token`
+/// (layers: `organization_id`) as conditions. A value known only after apply in the principal
+/// or a condition makes the policy unknown (reported); in the function name, the statement is
+/// read for any function of the account.
+fn permission(source: &Arc<SourceFile>, r: &Res, out: &mut Extraction) {
+    let layer = r.ty == "aws_lambda_layer_version_permission";
+    let get = |k: &str| r.values.get(k).and_then(Json::as_str).map(String::from);
+    let unknown = |k: &str| is_unknown(r.unknown.and_then(|u| u.get(k)));
+    let conds: &[(&str, &str, &str)] = if layer {
+        &[("organization_id", "StringEquals", "aws:PrincipalOrgID")]
+    } else {
+        &[
+            ("source_arn", "ArnLike", "AWS:SourceArn"),
+            ("source_account", "StringEquals", "AWS:SourceAccount"),
+            ("principal_org_id", "StringEquals", "aws:PrincipalOrgID"),
+            (
+                "function_url_auth_type",
+                "StringEquals",
+                "lambda:FunctionUrlAuthType",
+            ),
+            (
+                "event_source_token",
+                "StringEquals",
+                "lambda:EventSourceToken",
+            ),
+        ]
+    };
+    let principal_key = if layer { "principal" } else { "principal" };
+    let ptr = r.pointer.clone();
+    for k in std::iter::once(principal_key).chain(conds.iter().map(|c| c.0)) {
+        if unknown(k) {
+            out.policies.push(unknown_policy(
+                source,
+                &r.address,
+                ptr.clone(),
+                r.unknown.and_then(|u| u.get(k)).unwrap_or(r.values),
+                k,
+                Some(PolicyKind::Resource),
+            ));
+            return;
+        }
+    }
+    let principal = get(principal_key).unwrap_or_else(|| "*".into());
+    let principal = if principal == "*" {
+        serde_json::json!("*")
+    } else if principal.ends_with(".amazonaws.com") || principal.ends_with(".amazonaws.com.cn") {
+        serde_json::json!({"Service": principal})
+    } else {
+        serde_json::json!({"AWS": principal})
+    };
+    let resource = if layer {
+        get("layer_name")
+            .filter(|_| !unknown("layer_name"))
+            .map(|n| {
+                let v = get("version_number").unwrap_or_else(|| "*".into());
+                if n.starts_with("arn:") {
+                    format!("{n}:{v}")
+                } else {
+                    format!("arn:aws:lambda:*:*:layer:{n}:{v}")
+                }
+            })
+            .unwrap_or_else(|| "arn:aws:lambda:*:*:layer:*".into())
+    } else {
+        match get("function_name").filter(|_| !unknown("function_name")) {
+            Some(f) if f.starts_with("arn:") => f,
+            Some(f) => format!("arn:aws:lambda:*:*:function:{f}"),
+            None => "arn:aws:lambda:*:*:function:*".into(),
+        }
+    };
+    let action = get("action").unwrap_or_else(|| {
+        if layer {
+            "lambda:GetLayerVersion".into()
+        } else {
+            "lambda:InvokeFunction".into()
+        }
+    });
+    let mut condition = serde_json::Map::new();
+    for (k, op, key) in conds {
+        if let Some(v) = get(k).filter(|v| !v.is_empty()) {
+            condition
+                .entry(op.to_string())
+                .or_insert_with(|| serde_json::json!({}))
+                .as_object_mut()
+                .map(|m| m.insert(key.to_string(), serde_json::json!(v)));
+        }
+    }
+    let mut st = serde_json::json!({"Effect": "Allow", "Principal": principal, "Action": action, "Resource": resource});
+    if !condition.is_empty() {
+        st["Condition"] = serde_json::Value::Object(condition);
+    }
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [st]}).to_string();
+    let mut fp = FoundPolicy {
+        origin: origin(source, &r.address, ptr, r.values.span),
+        kind: Some(PolicyKind::Resource),
+        source: source.clone(),
+        document: None,
+        unknowns: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    fp.read_string(
+        &format!("{}: {} (the statement it adds)", source.name, r.address),
+        &doc,
+        r.values.span,
+    );
+    out.policies.push(fp);
+}
 
 /// A value of `after` with its `after_unknown` counterpart: `true` when the value is unknown.
 fn is_unknown(u: Option<&Json>) -> bool {

@@ -44,21 +44,152 @@ const TAGS: &[(&str, &str)] = &[
     ("Transform", "Fn::Transform"),
     ("Length", "Fn::Length"),
     ("ToJsonString", "Fn::ToJsonString"),
+    // Rule functions (the template's `Rules` section), which cfn-lint accepts.
+    ("ValueOf", "Fn::ValueOf"),
+    ("ValueOfAll", "Fn::ValueOfAll"),
+    ("RefAll", "Fn::RefAll"),
+    ("Contains", "Fn::Contains"),
+    ("EachMemberEquals", "Fn::EachMemberEquals"),
+    ("EachMemberIn", "Fn::EachMemberIn"),
+    ("ForEach", "Fn::ForEach"),
 ];
 
+/// At most this many nodes may come from expanding aliases (issue 15: a few hundred bytes of
+/// nested aliases would otherwise expand to gigabytes). Real templates use a handful.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Parse a template, strictly: a duplicate key is an error (`parse_lenient` reports it and
+/// goes on).
 pub fn parse(text: &str) -> Result<Json, YamlError> {
+    let (j, dups) = parse_lenient(text)?;
+    match dups.into_iter().next() {
+        Some(d) => Err(d),
+        None => Ok(j),
+    }
+}
+
+/// Parse a template; duplicate mapping keys are returned beside the tree (the first value is
+/// kept), so the caller can make them errors of the values that hold them rather than of the
+/// whole file. Continuation lines that YAML 1.2 wants indented further but PyYAML (so cfn-lint
+/// and the AWS CLI) accepts — a multi-line quoted scalar or flow collection whose later lines
+/// sit at the parent's indentation — are read as PyYAML reads them.
+pub fn parse_lenient(text: &str) -> Result<(Json, Vec<YamlError>), YamlError> {
+    match parse_with(text, None) {
+        Err(e) if e.message.contains("indentation") => {
+            let (padded, pad) = pad_continuations(text);
+            if pad.iter().all(|&p| p == 0) {
+                return Err(e);
+            }
+            parse_with(text, Some((&padded, pad))).map_err(|_| e)
+        }
+        r => r,
+    }
+}
+
+/// `text` with continuation lines of multi-line quoted scalars and flow collections indented
+/// one column past the line that opened them, and how many spaces each line got.
+fn pad_continuations(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pad = Vec::new();
+    // Open construct: (indent of its first line, depth of flow brackets, in a quote char).
+    let mut open_indent = 0usize;
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut block_scalar: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        if let Some(bi) = block_scalar {
+            if body.trim().is_empty() || indent > bi {
+                pad.push(0);
+                out.push_str(line);
+                continue;
+            }
+            block_scalar = None;
+        }
+        let inside = depth > 0 || quote.is_some();
+        let add = if inside && !body.trim().is_empty() && indent <= open_indent {
+            open_indent + 1 - indent
+        } else {
+            0
+        };
+        pad.push(add);
+        out.extend(std::iter::repeat_n(' ', add));
+        out.push_str(line);
+        if !inside {
+            open_indent = indent;
+        }
+        // Scan the line for quotes, brackets and comments.
+        let chars: Vec<char> = body.chars().collect();
+        let mut i = 0;
+        let mut prev = ' ';
+        while i < chars.len() {
+            let c = chars[i];
+            match quote {
+                Some('\'') if c == '\'' => {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        i += 1;
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some('"') if c == '\\' => i += 1,
+                Some('"') if c == '"' => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '#' if prev == ' ' || prev == '\t' => break,
+                    '\'' | '"' if " \t[{,:-".contains(prev) || i == indent => quote = Some(c),
+                    '[' | '{' => depth += 1,
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = c;
+            i += 1;
+        }
+        if quote.is_none() && depth == 0 {
+            let t = body.trim_end();
+            let last = t.rsplit([' ', ':']).next().unwrap_or("");
+            if (t.ends_with('|')
+                || t.ends_with('>')
+                || last.starts_with('|')
+                || last.starts_with('>'))
+                && last.len() <= 3
+                && last
+                    .chars()
+                    .skip(1)
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+            {
+                block_scalar = Some(indent);
+            }
+        }
+    }
+    (out, pad)
+}
+
+fn parse_with(
+    text: &str,
+    padded: Option<(&str, Vec<usize>)>,
+) -> Result<(Json, Vec<YamlError>), YamlError> {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
+    let (source, pad) = match padded {
+        Some((t, p)) => (t, p),
+        None => (text, Vec::new()),
+    };
     let mut b = Builder {
         text,
         line_starts,
+        pad,
         stack: Vec::new(),
         anchors: HashMap::new(),
+        alias_nodes: 0,
+        duplicates: Vec::new(),
         docs: Vec::new(),
         error: None,
     };
-    let mut p = Parser::new_from_str(text);
+    let mut p = Parser::new_from_str(source);
     if let Err(e) = p.load(&mut b, false) {
         let at = b.offset(e.marker());
         return Err(YamlError {
@@ -69,10 +200,19 @@ pub fn parse(text: &str) -> Result<Json, YamlError> {
     if let Some(e) = b.error {
         return Err(e);
     }
-    b.docs.pop().ok_or(YamlError {
+    let doc = b.docs.pop().ok_or(YamlError {
         message: "the YAML file holds no document".into(),
         span: Span::new(0, 0),
-    })
+    })?;
+    Ok((doc, b.duplicates))
+}
+
+fn nodes(j: &Json) -> usize {
+    1 + match &j.kind {
+        JsonKind::Array(v) => v.iter().map(nodes).sum(),
+        JsonKind::Object(ms) => ms.iter().map(|m| nodes(&m.value)).sum(),
+        _ => 0,
+    }
 }
 
 enum Frame {
@@ -94,8 +234,14 @@ enum Frame {
 struct Builder<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// Spaces added at the start of each line (`pad_continuations`), taken off again here.
+    pad: Vec<usize>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Json>,
+    /// Anchored values and their node counts.
+    anchors: HashMap<usize, (Json, usize)>,
+    /// Nodes added by expanding aliases so far (bounded by `MAX_ALIAS_NODES`).
+    alias_nodes: usize,
+    duplicates: Vec<YamlError>,
     docs: Vec<Json>,
     error: Option<YamlError>,
 }
@@ -108,10 +254,13 @@ impl Builder<'_> {
             return self.text.len();
         };
         let rest = &self.text[start..];
+        let col = m
+            .col()
+            .saturating_sub(self.pad.get(line).copied().unwrap_or(0));
         start
             + rest
                 .char_indices()
-                .nth(m.col())
+                .nth(col)
                 .map(|(i, _)| i)
                 .unwrap_or(rest.len())
     }
@@ -178,7 +327,8 @@ impl Builder<'_> {
 
     fn push_value(&mut self, v: Json, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            let n = nodes(&v);
+            self.anchors.insert(anchor, (v.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.docs.push(v),
@@ -195,8 +345,14 @@ impl Builder<'_> {
                 },
                 Some((k, key_span)) => {
                     if members.iter().any(|m| m.key == k) {
-                        let msg = format!("duplicate key `{k}`: a YAML reader would silently keep only one of them");
-                        self.fail(key_span, msg);
+                        // cfn-lint rejects it (E0000); the value holding it is in error, the
+                        // rest of the file is read.
+                        self.duplicates.push(YamlError {
+                            message: format!(
+                                "duplicate key `{k}`: a YAML reader would silently keep only one of them"
+                            ),
+                            span: key_span,
+                        });
                         return;
                     }
                     members.push(Member {
@@ -300,8 +456,19 @@ impl MarkedEventReceiver for Builder<'_> {
                     self.push_value(node, anchor);
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => self.push_value(v, 0),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, n)) if self.alias_nodes + n > MAX_ALIAS_NODES => self.fail(
+                    Span::new(at, at),
+                    format!(
+                        "YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?); \
+                         Tarski reads no further"
+                    ),
+                ),
+                Some((v, n)) => {
+                    let (v, n) = (v.clone(), *n);
+                    self.alias_nodes += n;
+                    self.push_value(v, 0);
+                }
                 None => self.fail(Span::new(at, at), "alias to an unknown anchor"),
             },
             _ => {}
@@ -324,6 +491,58 @@ mod tests {
         assert!(r.get("S").unwrap().get("Fn::Sub").is_some());
         let j2 = r.get("J").unwrap().get("Fn::Join").unwrap();
         assert!(matches!(&j2.kind, JsonKind::Array(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn alias_bombs_are_bounded() {
+        // Nine levels of ten aliases: 10^9 nodes if expanded.
+        let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            t.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = parse(&t).unwrap_err();
+        assert!(e.message.contains("alias"), "{e:?}");
+        // A few aliases are fine.
+        let j = parse("a: &x {k: v}\nb: *x\nc: *x\n").unwrap();
+        assert_eq!(
+            j.get("c").and_then(|c| c.get("k")).and_then(Json::as_str),
+            Some("v")
+        );
+    }
+
+    #[test]
+    fn pyyaml_continuation_indentation_is_accepted_with_true_spans() {
+        let text = "Outputs:\n  A:\n    Value: 'one\n    two'\n  B:\n    K: [\n      x,\n    y\n    ]\n    L: z\n";
+        let j = parse(text).unwrap();
+        let a = j
+            .get("Outputs")
+            .unwrap()
+            .get("A")
+            .unwrap()
+            .get("Value")
+            .unwrap();
+        assert_eq!(a.as_str(), Some("one two"));
+        let l = j
+            .get("Outputs")
+            .unwrap()
+            .get("B")
+            .unwrap()
+            .get("L")
+            .unwrap();
+        assert_eq!(&text[l.span.range()], "z");
+        // Still an error when it is not about indentation.
+        assert!(parse("a: [\n").is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_beside_the_tree() {
+        let (j, d) = parse_lenient("a: 1\nb: {c: 1, c: 2}\n").unwrap();
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("duplicate key `c`"));
+        assert!(j.get("a").is_some());
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl Atoms {
 }
 
 /// The smart constructors, and the `Logic` the semantics are lowered with.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Builder {
     atoms: RefCell<Atoms>,
 }

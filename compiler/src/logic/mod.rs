@@ -6,3 +6,4 @@ pub mod domain;
 pub mod ir;
 pub mod lower;
 pub mod problem;
+pub mod relax;

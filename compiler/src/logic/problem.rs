@@ -115,7 +115,24 @@ impl Problem {
                     likes.entry(v.clone()).or_default().push((id, g.clone()));
                     kinds.entry(v.clone()).or_default().insert("string");
                 }
-                Atom::Template { var, template, .. } => {
+                Atom::Template {
+                    var,
+                    template,
+                    mode,
+                } => {
+                    // The string encoding compares a variable's value case-sensitively; a
+                    // case-insensitive comparison would need case folding inside the solver.
+                    // Unknown, never a proof (issue 11, finding 1).
+                    if *mode
+                        == crate::logic::ir::TemplateMode::Cond(
+                            crate::operator::Base::StringEqualsIgnoreCase,
+                        )
+                    {
+                        self.unsupported = Some(format!(
+                            "{} is compared without regard to case with `{template}`, a value holding a policy variable (StringEqualsIgnoreCase / StringNotEqualsIgnoreCase): the string encoding cannot fold the variable's case",
+                            describe(var)
+                        ));
+                    }
                     kinds.entry(var.clone()).or_default().insert("template");
                     for tv in template.vars() {
                         coupled.insert(StrVar::Slot(tv.key.to_ascii_lowercase(), 0));
@@ -220,13 +237,9 @@ impl Problem {
                             plain_cells(&globs, &req, &samples, opts)
                         }
                         StrVar::Slot(k, _) => {
-                            let bool_key = catalog().condition_key_type(k).is_some_and(|t| {
-                                matches!(
-                                    t,
-                                    crate::catalog::KeyType::Bool
-                                        | crate::catalog::KeyType::ArrayOfBool
-                                )
-                            });
+                            // The key's value domain (atoms::value_domain, issue 11 finding 3).
+                            let bool_key =
+                                crate::atoms::value_domain(k) == crate::atoms::ValueDomain::Bool;
                             if bool_key {
                                 boolean_cells(&globs, &req, opts)
                             } else {

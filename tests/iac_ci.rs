@@ -1,0 +1,198 @@
+//! The worked example of docs/ci.md ("Configuration: tarski.toml"), run end to end as it is
+//! documented: `corpus/iac/ci-config/` (its `tarski.toml` and `template.yaml`) in a directory
+//! of its own, the first run storing the findings, the second failing only on new ones.
+
+mod common;
+
+use std::path::Path;
+
+use common::{json_lines, root, tarski};
+use serde_json::Value;
+
+fn example_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["tarski.toml", "template.yaml"] {
+        std::fs::copy(
+            root().join("corpus/iac/ci-config").join(f),
+            dir.path().join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn record<'a>(rs: &'a [Value], check: &str, subject: &str) -> &'a Value {
+    rs.iter()
+        .find(|r| r["check"] == check && r["subject"] == subject)
+        .unwrap_or_else(|| panic!("no [{check}] {subject} in {rs:#?}"))
+}
+
+fn batch(dir: &Path, extra: &[&str]) -> (i32, Vec<Value>, String) {
+    let mut args = vec!["batch", "--template", "template.yaml", "--no-progress"];
+    args.extend(extra);
+    args.extend(["--format", "json"]);
+    let (code, out, err) = tarski(dir, &args);
+    (code, json_lines(&out), err)
+}
+
+#[test]
+fn the_documented_ci_example_runs_as_documented() {
+    let dir = example_dir();
+    let d = dir.path();
+
+    // 1. `tarski batch --template template.yaml --format json --output findings.json`
+    let (code, _, err) = tarski(
+        d,
+        &[
+            "batch",
+            "--template",
+            "template.yaml",
+            "--no-progress",
+            "--format",
+            "json",
+            "--output",
+            "findings.json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let rs = json_lines(&std::fs::read_to_string(d.join("findings.json")).unwrap());
+    // The expired suppression is a finding of its own, at its line of tarski.toml, and no
+    // longer hides BreakGlass.
+    let exp = record(&rs, "suppression-expired", "tarski.toml:23");
+    assert_eq!(exp["status"], "fail");
+    assert_eq!(exp["severity"], "error");
+    assert_eq!(exp["location"]["line"], 23);
+    let bg = record(&rs, "no-admin", "template.yaml:role/BreakGlass");
+    assert_eq!(
+        (&bg["status"], &bg["severity"]),
+        (&"fail".into(), &"error".into())
+    );
+    // The live suppression: reported, with its reason, not blocking.
+    for s in [
+        "template.yaml:role/Deployer",
+        "template.yaml#/Resources/Deployer/Properties/Policies/0/PolicyDocument",
+    ] {
+        let r = record(&rs, "no-passrole-wildcard", s);
+        assert_eq!(r["status"], "fail");
+        assert_eq!(r["severity"], "info", "{r}");
+        assert!(r["message"].as_str().unwrap().contains("SEC-142"), "{r}");
+    }
+    // The severity table: the unread VPC endpoint policy is a warning, still reported.
+    let ep = record(&rs, "input-coverage", "template.yaml:56");
+    assert_eq!(
+        (&ep["status"], &ep["severity"]),
+        (&"unknown".into(), &"warning".into())
+    );
+    // Template values: Env = prod, so the dev-only public bucket policy does not exist.
+    assert!(
+        !rs.iter()
+            .any(|r| r["subject"].as_str().unwrap().contains("DevBucketPolicy")),
+        "{rs:#?}"
+    );
+
+    // 2. `tarski batch --template template.yaml --baseline-findings findings.json`: nothing new.
+    let (code, rs2, err) = batch(d, &["--baseline-findings", "findings.json"]);
+    assert_eq!(code, 0, "{err}{rs2:#?}");
+    let bg = record(&rs2, "no-admin", "template.yaml:role/BreakGlass");
+    assert_eq!(bg["status"], "fail", "still reported");
+    assert_eq!(bg["severity"], "info");
+
+    // 3. A change adds a public topic policy: only that finding blocks.
+    let mut t = std::fs::read_to_string(d.join("template.yaml")).unwrap();
+    t.push_str(
+        "  Topic:\n    Type: AWS::SNS::Topic\n  TopicPolicy:\n    Type: AWS::SNS::TopicPolicy\n    Properties:\n      Topics: [!Ref Topic]\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: '*'\n            Action: sns:Publish\n            Resource: !Ref Topic\n",
+    );
+    std::fs::write(d.join("template.yaml"), t).unwrap();
+    let (code, rs3, err) = batch(d, &["--baseline-findings", "findings.json"]);
+    assert_eq!(code, 1, "{err}");
+    let blocking: Vec<String> = rs3
+        .iter()
+        .filter(|r| r["severity"] == "error" && r["status"] != "pass")
+        .map(|r| format!("{} {}", r["check"], r["subject"]))
+        .collect();
+    assert_eq!(
+        blocking,
+        vec![
+            "\"no-public-access\" \"template.yaml#/Resources/TopicPolicy/Properties/PolicyDocument\""
+                .to_string()
+        ]
+    );
+
+    // The command line wins over tarski.toml: with Env=dev the public bucket policy is there
+    // (and new).
+    let (code, rs4, _) = batch(
+        d,
+        &[
+            "--baseline-findings",
+            "findings.json",
+            "--parameter",
+            "Env=dev",
+        ],
+    );
+    assert_eq!(code, 1);
+    let dev = record(
+        &rs4,
+        "no-public-access",
+        "template.yaml#/Resources/DevBucketPolicy/Properties/PolicyDocument",
+    );
+    assert_eq!(
+        (&dev["status"], &dev["severity"]),
+        (&"fail".into(), &"error".into())
+    );
+}
+
+/// `fail-on` decides which severities block; without a configuration, an unread part makes the
+/// run unknown (exit 2).
+#[test]
+fn fail_on_and_the_default_without_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.yaml"),
+        "Resources:\n  Ep:\n    Type: AWS::EC2::VPCEndpoint\n    Properties:\n      PolicyDocument:\n        Statement: [{Effect: Allow, Principal: '*', Action: '*', Resource: '*'}]\n",
+    )
+    .unwrap();
+    let run = |cfg: Option<&str>| {
+        let mut args = vec!["batch", "--template", "t.yaml", "--no-progress"];
+        if let Some(c) = cfg {
+            std::fs::write(d.join("c.toml"), c).unwrap();
+            args.extend(["--config", "c.toml"]);
+        }
+        tarski(d, &args).0
+    };
+    assert_eq!(run(None), 2, "not read: unknown");
+    assert_eq!(run(Some("[severity]\ninput-coverage = \"warning\"\n")), 0);
+    assert_eq!(
+        run(Some(
+            "fail-on = [\"error\", \"warning\"]\n[severity]\ninput-coverage = \"warning\"\n"
+        )),
+        2
+    );
+}
+
+/// A bad tarski.toml is an input error with its line: duplicate keys, unknown keys, a
+/// suppression without a reason.
+#[test]
+fn bad_configurations_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("t.yaml"), "Resources: {}\n").unwrap();
+    for (text, want) in [
+        ("fail-on = [\"error\"]\nfail-on = [\"warning\"]\n", "2:1"),
+        (
+            "[severity]\nno-admin = \"error\"\nno-admin = \"info\"\n",
+            "duplicate",
+        ),
+        ("[[suppress]]\ncheck = \"no-admin\"\n", "reason"),
+        ("colour = \"red\"\n", "unknown key"),
+    ] {
+        std::fs::write(d.join("tarski.toml"), text).unwrap();
+        // Found from the working directory (no --config).
+        let (code, _, err) = tarski(d, &["batch", "--template", "t.yaml", "--no-progress"]);
+        assert_eq!(code, 3, "{text:?}: {err}");
+        assert!(
+            err.contains("tarski.toml") && err.contains(want),
+            "{text:?}: {err}"
+        );
+    }
+}
