@@ -1173,14 +1173,63 @@ impl Rng {
 /// Fragments spliced into inputs: syntax of every format, wildcards, variables, paths out of
 /// the tree, devices, terminal escapes, YAML aliases and tags, deep nesting.
 const FUZZ_TOKENS: &[&str] = &[
-    "{", "}", "[", "]", ",", ":", "\"", "\"*\"", "\"?*\"", "null", "true", "1e400", "-0",
-    "\"Statement\"", "\"Effect\"", "\"Allow\"", "\"Deny\"", "\"NotAction\"", "\"Condition\"",
-    "\"StringLike\"", "\"ForAllValues:StringEquals\"", "\"aws:SourceIp\"", "\"10.0.0.0/8\"",
-    "${aws:username}", "${", "arn:aws:s3:::", "?*?*?*?*", "\\u0000", "\\u001b[2K", "\r",
-    "not ", "(", ")", " and ", " or ", "assert can(", "include \"", "policy p = \"",
-    "/dev/zero", "/proc/self/environ", "../../", "/etc/passwd", "&a ", "*a", "!Ref ", "!GetAtt ",
-    "!Sub ", "- ", "\n  ", ": &x [", "Fn::Join", "\"Ref\"", "\"identity\"", "\"scps\"",
-    "\u{202e}", "é", "\u{feff}",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\"*\"",
+    "\"?*\"",
+    "null",
+    "true",
+    "1e400",
+    "-0",
+    "\"Statement\"",
+    "\"Effect\"",
+    "\"Allow\"",
+    "\"Deny\"",
+    "\"NotAction\"",
+    "\"Condition\"",
+    "\"StringLike\"",
+    "\"ForAllValues:StringEquals\"",
+    "\"aws:SourceIp\"",
+    "\"10.0.0.0/8\"",
+    "${aws:username}",
+    "${",
+    "arn:aws:s3:::",
+    "?*?*?*?*",
+    "\\u0000",
+    "\\u001b[2K",
+    "\r",
+    "not ",
+    "(",
+    ")",
+    " and ",
+    " or ",
+    "assert can(",
+    "include \"",
+    "policy p = \"",
+    "/dev/zero",
+    "/proc/self/environ",
+    "../../",
+    "/etc/passwd",
+    "&a ",
+    "*a",
+    "!Ref ",
+    "!GetAtt ",
+    "!Sub ",
+    "- ",
+    "\n  ",
+    ": &x [",
+    "Fn::Join",
+    "\"Ref\"",
+    "\"identity\"",
+    "\"scps\"",
+    "\u{202e}",
+    "é",
+    "\u{feff}",
 ];
 
 /// One generated input: its file name, its bytes and the command that reads it.
@@ -1220,7 +1269,11 @@ fn fuzz_mutate(text: &str, rng: &mut Rng) -> Vec<u8> {
             }
             _ => {
                 let tok = FUZZ_TOKENS[rng.below(FUZZ_TOKENS.len())].as_bytes();
-                let times = if rng.below(8) == 0 { 1 + rng.below(500) } else { 1 };
+                let times = if rng.below(8) == 0 {
+                    1 + rng.below(500)
+                } else {
+                    1
+                };
                 for _ in 0..times {
                     b.splice(at..at, tok.iter().copied());
                 }
@@ -1316,11 +1369,27 @@ fn fuzz_case(i: usize) -> FuzzCase {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64).wrapping_mul(0x1000_0000_01b3) | 1);
     // Seeds of every kind, from the repository.
     const SEEDS: &[(&str, &str, &str)] = &[
-        ("policy", "corpus/examples/mfa-confidential/identity.json", "x.json"),
-        ("policy", "corpus/examples/boundary-confidential/boundary.json", "x.json"),
-        ("policy", "corpus/examples/cross-account-bucket/bucket-policy.json", "x.json"),
+        (
+            "policy",
+            "corpus/examples/mfa-confidential/identity.json",
+            "x.json",
+        ),
+        (
+            "policy",
+            "corpus/examples/boundary-confidential/boundary.json",
+            "x.json",
+        ),
+        (
+            "policy",
+            "corpus/examples/cross-account-bucket/bucket-policy.json",
+            "x.json",
+        ),
         ("spec", "corpus/specs/organization.tq", "x.tq"),
-        ("manifest", "corpus/examples/boundary-confidential/set.json", "x.json"),
+        (
+            "manifest",
+            "corpus/examples/boundary-confidential/set.json",
+            "x.json",
+        ),
         ("template", "corpus/iac/sam/template.yaml", "x.yaml"),
         ("plan", "corpus/iac/terraform/plan.json", "x.json"),
         ("snapshot", "corpus/iac/snapshot/account.json", "x.json"),
@@ -1329,7 +1398,11 @@ fn fuzz_case(i: usize) -> FuzzCase {
         fuzz_special(i, &mut rng)
     } else {
         let (kind, seed, name) = SEEDS[rng.below(SEEDS.len())];
-        (name.to_string(), fuzz_mutate(&seed_text(seed), &mut rng), kind)
+        (
+            name.to_string(),
+            fuzz_mutate(&seed_text(seed), &mut rng),
+            kind,
+        )
     };
     let args = fuzz_args(kind, &name, &mut rng);
     FuzzCase { name, bytes, args }
@@ -1346,7 +1419,11 @@ fn fuzz_run(dir: &std::path::Path, case: &FuzzCase) -> FuzzOutcome {
     use std::io::Read;
     std::fs::write(dir.join(&case.name), &case.bytes).unwrap();
     let start = std::time::Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+    // The long run may use a release build: TARSKI_FUZZ_BIN=target/release/tarski.
+    let bin = std::env::var_os("TARSKI_FUZZ_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_tarski").into());
+    let mut child = std::process::Command::new(bin)
         .args(&case.args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -1373,8 +1450,9 @@ fn fuzz_run(dir: &std::path::Path, case: &FuzzCase) -> FuzzOutcome {
 /// templates, plans, snapshots; YAML alias bombs, deep nesting, devices, a FIFO, paths out of
 /// the tree) run through the real binary. No run may abort (a signal, or exit 4: a panic or
 /// a witness the evaluator rejects), and none may grow past 2 GB. CI runs a bounded slice;
-/// the long run (docs/cli.md, "Fuzzing") is
-/// `TARSKI_FUZZ_INPUTS=20000 cargo test --test cli mutation_fuzzer -- --nocapture`, which also
+/// the long run (docs/cli.md, "Fuzzing") is `TARSKI_FUZZ_INPUTS=20000
+/// TARSKI_FUZZ_BIN=$PWD/target/release/tarski cargo test --test cli mutation_fuzzer --
+/// --nocapture` (after `cargo build --release`), which also
 /// reports runs over twice their `--timeout` (wall time depends on the machine's load, so it is
 /// reported, not asserted, in CI).
 #[test]
@@ -1418,7 +1496,11 @@ fn mutation_fuzzer_over_every_input_kind() {
     };
     let aborts: Vec<String> = results
         .iter()
-        .filter(|(_, _, o)| o.status.code().is_none_or(|c| c == 4 || c > 4 && c != 130 && c != 141))
+        .filter(|(_, _, o)| {
+            o.status
+                .code()
+                .is_none_or(|c| c == 4 || c > 4 && c != 130 && c != 141)
+        })
         .map(|(i, a, o)| format!("input {i} (`tarski {a}`): {:?}\n{}", o.status, o.stderr))
         .collect();
     let slow: Vec<String> = results
@@ -1430,7 +1512,11 @@ fn mutation_fuzzer_over_every_input_kind() {
     for (_, _, o) in &results {
         *by_code.entry(format!("{:?}", o.status.code())).or_default() += 1;
     }
-    let longest = results.iter().map(|(_, _, o)| o.wall).max().unwrap_or_default();
+    let longest = results
+        .iter()
+        .map(|(_, _, o)| o.wall)
+        .max()
+        .unwrap_or_default();
     eprintln!(
         "fuzz: {} inputs (from {first}), exit codes {by_code:?}; {} aborts; max RSS of a run {} MB; \
          longest run {:.1} s; {} runs over twice their --timeout of 2 s",
