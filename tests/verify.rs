@@ -370,7 +370,7 @@ fn spec_paths_stay_inside_the_spec_tree() {
         assert!(!r.stderr.contains("PATH="), "{f}: {}", r.stderr);
     }
     // A symbolic link inside the tree that points out of it is outside too.
-    std::os::unix::fs::symlink(&secret, d.path().join("link.json")).unwrap();
+    std::os::unix::fs::symlink(secret, d.path().join("link.json")).unwrap();
     std::fs::write(
         d.path().join("link.tq"),
         "policy p = \"link.json\"\nassert can(p)\n",
@@ -449,7 +449,7 @@ fn ctrl_c_stops_the_run_and_writes_no_report() {
         "?*".repeat(1500)
     );
     let d = scratch(&[("slow.tq", &slow), ("out.json", "OLD")]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
         .args(["verify", "slow.tq", "--output", "out.json"])
         .current_dir(d.path())
         .stderr(std::process::Stdio::piped())
