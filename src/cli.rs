@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// Write the report here instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Put each check's wall time in the report (JSON `elapsed_ms`, the slowest checks in
+    /// text). Without it a report depends only on the inputs and flags, byte for byte.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +137,9 @@ pub struct MergeArgs {
     pub format: ReportFormat,
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Keep the wall times of shards run with `--timings` (JSON `elapsed_ms`, slowest checks).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Options shared by the solver commands.

@@ -125,7 +125,8 @@ fn main() -> ExitCode {
     // The work runs on a thread with a large stack: Z3 rewrites regular expressions
     // recursively, one frame per pattern character (a resource of `?*` x 5000 overflowed the
     // 8 MiB main stack and aborted with exit 134). The stack is reserved, not committed.
-    let work = || match &cli.command {
+    let cli: &'static cli::Cli = Box::leak(Box::new(cli));
+    let work = move || match &cli.command {
         cli::Command::Check(a) => commands::check::run(a),
         cli::Command::Eval(a) => commands::eval::run(a),
         cli::Command::Expand(a) => commands::expand::run(a),
@@ -136,23 +137,66 @@ fn main() -> ExitCode {
         cli::Command::Batch(a) => commands::batch::run_batch(a),
         cli::Command::Merge(a) => commands::merge::run(a),
     };
-    let result = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("tarski".into())
-            .stack_size(WORK_STACK)
-            .spawn_scoped(scope, || std::panic::catch_unwind(work))
-            .map_or_else(
-                |_| Ok(Err(anyhow::anyhow!("cannot start the worker thread"))),
-                |h| h.join().unwrap_or_else(Err),
-            )
-    });
+    // A single question (`can`, `subset`, `equiv`) gets the whole of `--timeout`, every stage
+    // included; past it the answer is `unknown` (issue 15, finding 7).
+    let deadline = match &cli.command {
+        cli::Command::Can(a) => Some(("can", &a.solve)),
+        cli::Command::Subset(a) => Some(("subset", &a.solve)),
+        cli::Command::Equiv(a) => Some(("equiv", &a.solve)),
+        _ => None,
+    }
+    .and_then(|(cmd, s)| Some((cmd, commands::timeout(s.timeout).ok()?, s.format)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("tarski".into())
+        .stack_size(WORK_STACK)
+        .spawn(move || {
+            let _ = tx.send(std::panic::catch_unwind(work));
+        });
+    let result = match spawned {
+        Err(e) => Ok(Err(anyhow::anyhow!("cannot start the worker thread: {e}"))),
+        Ok(_) => match deadline {
+            None => rx
+                .recv()
+                .unwrap_or_else(|_| Ok(Err(anyhow::anyhow!("the worker thread ended")))),
+            Some((cmd, limit, format)) => match rx.recv_timeout(limit) {
+                Ok(r) => r,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    Ok(Err(anyhow::anyhow!("the worker thread ended")))
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => out_of_time(cmd, limit, format),
+            },
+        },
+    };
     exit::flush_stdout();
-    match result {
-        Ok(Ok(c)) => exit::code(c),
+    let code = match result {
+        Ok(Ok(c)) => c,
         Ok(Err(e)) => {
             eprintln!("error: {}", render::clean_lines(&format!("{e:#}")));
-            exit::code(exit::BAD_INPUT)
+            exit::BAD_INPUT
         }
-        Err(_) => exit::code(exit::INTERNAL),
+        Err(_) => exit::INTERNAL,
+    };
+    if commands::batch::ABANDONED.load(std::sync::atomic::Ordering::SeqCst) {
+        // A job still runs inside Z3: leave without exit handlers tearing Z3 down under it.
+        // SAFETY: `_exit` ends the process at once; stdout was flushed above.
+        unsafe { libc::_exit(i32::from(code)) }
     }
+    exit::code(code)
+}
+
+/// The answer of a single question that ran out of `--timeout`: `unknown` with the reason, in
+/// the command's format; then the process ends at once, with the question's thread in it.
+fn out_of_time(cmd: &str, limit: std::time::Duration, format: cli::Format) -> ! {
+    let why = commands::batch::out_of_time(limit);
+    match format {
+        cli::Format::Text => println!("unknown: {why}"),
+        cli::Format::Json => println!(
+            "{}",
+            serde_json::json!({"command": cmd, "result": "unknown", "reason": why})
+        ),
+    }
+    exit::flush_stdout();
+    // SAFETY: `_exit` ends the process at once; the question's thread may be inside Z3.
+    unsafe { libc::_exit(i32::from(exit::UNKNOWN)) }
 }

@@ -18,7 +18,12 @@ pub fn counts(records: &[Record]) -> BTreeMap<Status, usize> {
     c
 }
 
-pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn human(
+    records: &[Record],
+    files: usize,
+    timings: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for r in records.iter().filter(|r| r.status != Status::Pass) {
         let loc = r
             .location
@@ -86,7 +91,7 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
         .filter(|r| r.status != Status::Error)
         .collect();
     slow.sort_by_key(|r| std::cmp::Reverse(r.elapsed));
-    if !slow.is_empty() {
+    if timings && !slow.is_empty() {
         writeln!(out, "slowest checks:")?;
         for r in slow.iter().take(5) {
             writeln!(
@@ -101,11 +106,41 @@ pub fn human(records: &[Record], files: usize, out: &mut dyn Write) -> std::io::
     Ok(())
 }
 
-pub fn json_lines(records: &[Record], out: &mut dyn Write) -> std::io::Result<()> {
+/// One JSON object per record; `run` (a sharded run's identity) is added to each, and
+/// `elapsed_ms` kept only with `--timings` (a report is otherwise the same byte for byte for
+/// the same inputs and flags).
+pub fn json_lines(
+    records: &[Record],
+    timings: bool,
+    run: Option<&str>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for r in records {
-        writeln!(out, "{}", r.to_json())?;
+        let mut v = r.to_json();
+        if let Some(o) = v.as_object_mut() {
+            if !timings {
+                o.remove("elapsed_ms");
+            }
+            if let Some(id) = run {
+                o.insert("run".into(), Value::String(id.to_string()));
+            }
+        }
+        writeln!(out, "{v}")?;
     }
     Ok(())
+}
+
+/// The last line of a sharded JSON report (docs/batch.md, "Sharding").
+pub fn shard_trailer(
+    sh: &crate::commands::batch::ShardInfo,
+    records: usize,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        json!({"tarski_shard": {"run": sh.run, "shard": sh.index, "shards": sh.count, "records": records}})
+    )
 }
 
 /// Read JSON lines back (for `tarski merge`).
@@ -198,6 +233,8 @@ pub fn sarif(
             "ruleId": rule_id,
             "level": if r.status == Status::Unknown { "warning".to_string() } else { level(r).to_string() },
             "message": {"text": text},
+            // Stable across runs and line moves: the same finding keeps its alert.
+            "partialFingerprints": {"tarskiFinding/v1": fingerprint(r)},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": uri(&file)},
                 "region": {"startLine": line.max(1), "startColumn": column.max(1)}
@@ -232,12 +269,51 @@ fn level(r: &Record) -> &'static str {
     }
 }
 
-/// SARIF wants URIs; relative paths with forward slashes are what code scanning resolves
-/// against the repository root.
-fn uri(path: &str) -> String {
-    path.trim_start_matches("./")
-        .replace('\\', "/")
-        .replace(' ', "%20")
+/// A finding's identity for code scanning: check, subject and file (not the line, which moves
+/// with unrelated edits), FNV-1a as 16 hex digits.
+fn fingerprint(r: &Record) -> String {
+    let key = format!("{}\u{0}{}\u{0}{}", r.check, r.subject, r.file);
+    let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    format!("{h:016x}")
+}
+
+/// SARIF wants URIs (RFC 3986, SARIF 2.1.0 §3.10): a relative path with forward slashes (what
+/// code scanning resolves against the repository root), `.` and `x/..` segments removed; an
+/// absolute path as a `file://` URI. Every byte outside the unreserved set and `/` is
+/// percent-encoded (`#`, `%`, `?`, spaces, non-ASCII as UTF-8 bytes), so no file name can read
+/// as a fragment, query or scheme.
+pub fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let absolute = path.starts_with('/');
+    let mut segs: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if segs.last().is_some_and(|s| *s != "..") => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    let mut out = String::new();
+    if absolute {
+        out.push_str("file:///");
+    }
+    for (i, seg) in segs.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for b in seg.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// Where a report goes: standard output, or a file. A file is opened before any work (a bad
@@ -365,5 +441,25 @@ impl Drop for Sink {
         if let Target::Temp { .. } = self.target {
             discard_pending_output();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn sarif_uris_are_percent_encoded_and_absolute_paths_are_file_uris() {
+        assert_eq!(uri("./a/b.json"), "a/b.json");
+        assert_eq!(uri("a b/c#d%e?f.json"), "a%20b/c%23d%25e%3Ff.json");
+        assert_eq!(uri("pol/é.json"), "pol/%C3%A9.json");
+        assert_eq!(uri("/tmp/x y.json"), "file:///tmp/x%20y.json");
+        assert_eq!(
+            uri("corpus/specs/../examples/s.json"),
+            "corpus/examples/s.json"
+        );
+        assert_eq!(uri("../up.json"), "../up.json");
+        assert_eq!(uri("c:x.json"), "c%3Ax.json");
+        assert_eq!(uri("win\\dir\\p.json"), "win/dir/p.json");
     }
 }

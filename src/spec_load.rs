@@ -369,23 +369,16 @@ pub fn jobs(
         Resolved::One(s, f) => vec![(s, f)],
         Resolved::Many(v) => v,
     };
-    for (_, it) in &spec.items {
+    let names = check_names(spec);
+    for (idx, (_, it)) in spec.items.iter().enumerate() {
         let Item::Assert(a) = it else { continue };
         let uses_each = a.subjects.iter().any(|s| s.value == "policy");
         if uses_each != each.is_some() {
             continue;
         }
-        let check = a.label.clone().unwrap_or_else(|| {
-            format!(
-                "{}({})",
-                a.quantifier.as_str(),
-                a.subjects
-                    .iter()
-                    .map(|s| s.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        });
+        let Some(check) = names.get(&idx).cloned() else {
+            continue;
+        };
         let Some(first) = a.subjects.first().and_then(|s| lookup(&s.value)) else {
             continue;
         };
@@ -435,13 +428,54 @@ pub fn jobs(
     out
 }
 
+/// The check name of every assertion, by item index: its label, or `quantifier(subjects)`.
+/// A name two assertions would share gets the place of each (` at FILE:LINE`): records, SARIF
+/// rules and `merge` key on it (issue 15: two unlabelled assertions shared one rule id).
+fn check_names(spec: &Spec) -> HashMap<usize, String> {
+    let mut names = HashMap::new();
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for (idx, (_, it)) in spec.items.iter().enumerate() {
+        let Item::Assert(a) = it else { continue };
+        let name = a.label.clone().unwrap_or_else(|| {
+            format!(
+                "{}({})",
+                a.quantifier.as_str(),
+                a.subjects
+                    .iter()
+                    .map(|s| s.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        *uses.entry(name.clone()).or_default() += 1;
+        names.insert(idx, name);
+    }
+    for (idx, name) in names.iter_mut() {
+        if uses.get(name.as_str()).copied().unwrap_or(0) > 1 {
+            let Some((_, Item::Assert(a))) = spec.items.get(*idx) else {
+                continue;
+            };
+            if let Some(src) = spec
+                .item_source
+                .get(*idx)
+                .and_then(|i| spec.sources.get(*i))
+            {
+                let (line, _) = src.line_col(a.span.start as usize);
+                name.push_str(&format!(" at {}:{line}", src.name));
+            }
+        }
+    }
+    names
+}
+
 /// Assertion descriptions by check name (for SARIF rules).
 pub fn descriptions(spec: &Spec) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    for (_, it) in &spec.items {
-        if let Item::Assert(a) = it {
+    let names = check_names(spec);
+    for (idx, (_, it)) in spec.items.iter().enumerate() {
+        if let (Item::Assert(a), Some(name)) = (it, names.get(&idx)) {
             if let Some(l) = &a.label {
-                m.insert(l.clone(), l.clone());
+                m.insert(name.clone(), l.clone());
             }
         }
     }

@@ -1049,3 +1049,487 @@ fn snippets_on_minified_documents_are_clipped() {
     );
     assert!(r.stderr.contains('…'));
 }
+
+/// Issue 15 finding 13: `merge` accepted a shard twice, a missing shard, shards of different
+/// runs and a shard cut at a line boundary, without a word.
+#[test]
+fn merge_refuses_inconsistent_shard_sets() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.0.path().join("p")).unwrap();
+    for i in 0..8 {
+        s.file(
+            &format!("p/{i}.json"),
+            if i % 2 == 0 { ADMIN } else { READ_ONE },
+        );
+    }
+    let shard = |i: u32, n: u32, check: &str| {
+        let out = format!("s{i}of{n}-{check}.jsonl");
+        let r = s.run(&[
+            "batch",
+            "p",
+            "--check",
+            check,
+            "--shard",
+            &format!("{i}/{n}"),
+            "--format",
+            "json",
+            "--no-progress",
+            "--output",
+            &out,
+        ]);
+        assert!(matches!(r.code, Some(0..=1)), "{}", r.stderr);
+        out
+    };
+    let (a, b) = (shard(1, 2, "no-admin"), shard(2, 2, "no-admin"));
+    let other = shard(2, 2, "no-passrole-wildcard");
+    let r = s.run(&["merge", "--format", "json", &a, &b]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout).len(), 8);
+    let refused = |args: &[&str], why: &str| {
+        let mut full = vec!["merge"];
+        full.extend_from_slice(args);
+        let r = s.run(&full);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+    };
+    refused(&[&a, &a], "given twice");
+    refused(&[&a], "shard 2 of 2 missing");
+    refused(&[&a, &other], "not shards of one run");
+    // Cut at a line boundary: the last line (the shard line) lost, or a record lost.
+    let text = std::fs::read_to_string(s.0.path().join(&b)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    s.file("cut1.jsonl", lines[..lines.len() - 1].join("\n"));
+    refused(&[&a, "cut1.jsonl"], "incomplete");
+    refused(&["cut1.jsonl"], "incomplete");
+    let mut dropped = lines.clone();
+    dropped.remove(0);
+    s.file("cut2.jsonl", dropped.join("\n"));
+    refused(&[&a, "cut2.jsonl"], "incomplete");
+}
+
+/// Issue 15 finding 7: `--timeout` bounded each Z3 call, not the question (`can --timeout 10`
+/// ran 54 s; a long resource pattern kept the solver busy for minutes). The whole question now
+/// answers `unknown` with the reason when the limit is reached. (The question below takes
+/// minutes, so the outcome does not depend on the machine's load.)
+#[test]
+fn timeout_bounds_the_whole_question() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    let pattern = format!("arn:aws:s3:::{}", "?*".repeat(1500));
+    let r = s.run(&["can", "A.json", "--resource", &pattern, "--timeout", "1"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("unknown: not decided within --timeout 1 s"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&[
+        "can",
+        "A.json",
+        "--resource",
+        &pattern,
+        "--timeout",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["result"], "unknown");
+    s.file(
+        "slow.tq",
+        format!("policy p = \"A.json\"\nassert cannot(p, resource like \"{pattern}\")\n"),
+    );
+    let r = s.run(&["verify", "slow.tq", "--timeout", "1", "--format", "json"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    assert_eq!(recs[0]["status"], "unknown");
+    assert!(recs[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not decided within --timeout 1 s"));
+}
+
+// ---------------------------------------------------------------------------------------
+// mutation fuzzer over every input kind (issue 15)
+// ---------------------------------------------------------------------------------------
+
+/// A small deterministic generator (xorshift64*): input `i` of a run is always the same.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Fragments spliced into inputs: syntax of every format, wildcards, variables, paths out of
+/// the tree, devices, terminal escapes, YAML aliases and tags, deep nesting.
+const FUZZ_TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "\"*\"",
+    "\"?*\"",
+    "null",
+    "true",
+    "1e400",
+    "-0",
+    "\"Statement\"",
+    "\"Effect\"",
+    "\"Allow\"",
+    "\"Deny\"",
+    "\"NotAction\"",
+    "\"Condition\"",
+    "\"StringLike\"",
+    "\"ForAllValues:StringEquals\"",
+    "\"aws:SourceIp\"",
+    "\"10.0.0.0/8\"",
+    "${aws:username}",
+    "${",
+    "arn:aws:s3:::",
+    "?*?*?*?*",
+    "\\u0000",
+    "\\u001b[2K",
+    "\r",
+    "not ",
+    "(",
+    ")",
+    " and ",
+    " or ",
+    "assert can(",
+    "include \"",
+    "policy p = \"",
+    "/dev/zero",
+    "/proc/self/environ",
+    "../../",
+    "/etc/passwd",
+    "&a ",
+    "*a",
+    "!Ref ",
+    "!GetAtt ",
+    "!Sub ",
+    "- ",
+    "\n  ",
+    ": &x [",
+    "Fn::Join",
+    "\"Ref\"",
+    "\"identity\"",
+    "\"scps\"",
+    "\u{202e}",
+    "é",
+    "\u{feff}",
+];
+
+/// One generated input: its file name, its bytes and the command that reads it.
+struct FuzzCase {
+    name: String,
+    bytes: Vec<u8>,
+    args: Vec<String>,
+}
+
+fn seed_text(path: &str) -> String {
+    std::fs::read_to_string(common::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Mutate `text` a few times: byte flips, deletions, duplications of a slice, token splices.
+fn fuzz_mutate(text: &str, rng: &mut Rng) -> Vec<u8> {
+    let mut b = text.as_bytes().to_vec();
+    for _ in 0..1 + rng.below(6) {
+        let at = rng.below(b.len() + 1);
+        match rng.below(6) {
+            0 if !b.is_empty() => {
+                let i = at.min(b.len() - 1);
+                b[i] ^= 1 << rng.below(8);
+            }
+            1 if !b.is_empty() => {
+                let end = (at + 1 + rng.below(16)).min(b.len());
+                b.drain(at.min(end)..end);
+            }
+            2 if !b.is_empty() => {
+                let start = at.min(b.len() - 1);
+                let end = (start + 1 + rng.below(64)).min(b.len());
+                let chunk = b[start..end].to_vec();
+                let most = if rng.below(10) == 0 { 2000 } else { 4 };
+                let times = 1 + rng.below(most);
+                for _ in 0..times {
+                    b.splice(start..start, chunk.iter().copied());
+                }
+            }
+            _ => {
+                let tok = FUZZ_TOKENS[rng.below(FUZZ_TOKENS.len())].as_bytes();
+                let times = if rng.below(8) == 0 {
+                    1 + rng.below(500)
+                } else {
+                    1
+                };
+                for _ in 0..times {
+                    b.splice(at..at, tok.iter().copied());
+                }
+            }
+        }
+    }
+    b
+}
+
+/// Inputs that are hostile by construction rather than by mutation.
+fn fuzz_special(i: usize, rng: &mut Rng) -> (String, Vec<u8>, &'static str) {
+    let n = 1 + rng.below(9);
+    match i % 6 {
+        // A YAML alias bomb: each level refers to the previous one ten times.
+        0 => {
+            let mut y = String::from("AWSTemplateFormatVersion: '2010-09-09'\nl0: &l0 [x]\n");
+            for k in 1..=n {
+                let refs = vec![format!("*l{}", k - 1); 10].join(", ");
+                y.push_str(&format!("l{k}: &l{k} [{refs}]\n"));
+            }
+            y.push_str(&format!(
+                "Resources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument: *l{n}\n"
+            ));
+            ("bomb.yaml".into(), y.into_bytes(), "template")
+        }
+        // Deep nesting in a spec and in JSON.
+        1 => (
+            "deep.tq".into(),
+            format!(
+                "policy p = \"p.json\"\nassert cannot(p, {}action == \"s3:GetObject\")\n",
+                "not ".repeat(50 * n)
+            )
+            .into_bytes(),
+            "spec",
+        ),
+        2 => (
+            "deep.json".into(),
+            format!("{}{}", "[".repeat(40 * n), "]".repeat(40 * n)).into_bytes(),
+            "policy",
+        ),
+        // Paths to devices and files outside the tree.
+        3 => (
+            "set.json".into(),
+            format!(
+                "{{\"identity\": [\"{}\"]}}",
+                ["/dev/zero", "/dev/urandom", "../../etc/passwd", "fifo.json", "/proc/self/environ"]
+                    [rng.below(5)]
+            )
+            .into_bytes(),
+            "manifest",
+        ),
+        4 => (
+            "inc.tq".into(),
+            format!(
+                "include \"{}\"\n",
+                ["/dev/zero", "fifo.json", "/proc/self/environ", "inc.tq"][rng.below(4)]
+            )
+            .into_bytes(),
+            "spec",
+        ),
+        // A long wildcard pattern (the solver's worst case).
+        _ => (
+            "long.json".into(),
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}", "?*".repeat(100 * n))}]})
+            .to_string()
+            .into_bytes(),
+            "policy",
+        ),
+    }
+}
+
+/// The command that reads an input of `kind` named `name`.
+fn fuzz_args(kind: &str, name: &str, rng: &mut Rng) -> Vec<String> {
+    let t = "--timeout=2";
+    let v: Vec<&str> = match kind {
+        "policy" => match rng.below(4) {
+            0 => vec!["can", name, "--action", "iam:CreateUser", t],
+            1 => vec!["subset", name, "p.json", t],
+            _ => vec!["check", name],
+        },
+        "spec" => vec!["verify", name, t],
+        "manifest" => vec!["can", "--set", name, "--action", "iam:CreateUser", t],
+        "template" => vec!["batch", "--template", name, "--no-progress", t],
+        "plan" => vec!["batch", "--terraform-plan", name, "--no-progress", t],
+        "snapshot" => vec!["batch", "--account-snapshot", name, "--no-progress", t],
+        _ => vec!["merge", name],
+    };
+    v.into_iter().map(String::from).collect()
+}
+
+fn fuzz_case(i: usize) -> FuzzCase {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64).wrapping_mul(0x1000_0000_01b3) | 1);
+    // Seeds of every kind, from the repository.
+    const SEEDS: &[(&str, &str, &str)] = &[
+        (
+            "policy",
+            "corpus/examples/mfa-confidential/identity.json",
+            "x.json",
+        ),
+        (
+            "policy",
+            "corpus/examples/boundary-confidential/boundary.json",
+            "x.json",
+        ),
+        (
+            "policy",
+            "corpus/examples/cross-account-bucket/bucket-policy.json",
+            "x.json",
+        ),
+        ("spec", "corpus/specs/organization.tq", "x.tq"),
+        (
+            "manifest",
+            "corpus/examples/boundary-confidential/set.json",
+            "x.json",
+        ),
+        ("template", "corpus/iac/sam/template.yaml", "x.yaml"),
+        ("plan", "corpus/iac/terraform/plan.json", "x.json"),
+        ("snapshot", "corpus/iac/snapshot/account.json", "x.json"),
+    ];
+    let (name, bytes, kind) = if rng.below(5) == 0 {
+        fuzz_special(i, &mut rng)
+    } else {
+        let (kind, seed, name) = SEEDS[rng.below(SEEDS.len())];
+        (
+            name.to_string(),
+            fuzz_mutate(&seed_text(seed), &mut rng),
+            kind,
+        )
+    };
+    let args = fuzz_args(kind, &name, &mut rng);
+    FuzzCase { name, bytes, args }
+}
+
+/// What one fuzz run did.
+struct FuzzOutcome {
+    status: std::process::ExitStatus,
+    wall: std::time::Duration,
+    stderr: String,
+}
+
+fn fuzz_run(dir: &std::path::Path, case: &FuzzCase) -> FuzzOutcome {
+    use std::io::Read;
+    std::fs::write(dir.join(&case.name), &case.bytes).unwrap();
+    let start = std::time::Instant::now();
+    // The long run may use a release build: TARSKI_FUZZ_BIN=target/release/tarski.
+    let bin = std::env::var_os("TARSKI_FUZZ_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_tarski").into());
+    let mut child = std::process::Command::new(bin)
+        .args(&case.args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let mut buf = Vec::new();
+        let _ = e.read_to_end(&mut buf);
+        stderr = String::from_utf8_lossy(&buf[..buf.len().min(4000)]).into_owned();
+    }
+    let status = child.wait().unwrap();
+    FuzzOutcome {
+        status,
+        wall: start.elapsed(),
+        stderr,
+    }
+}
+
+/// The mutation fuzzer: generated inputs of every kind (policies, specs, manifests,
+/// templates, plans, snapshots; YAML alias bombs, deep nesting, devices, a FIFO, paths out of
+/// the tree) run through the real binary. No run may abort (a signal, or exit 4: a panic or
+/// a witness the evaluator rejects), and none may grow past 2 GB. CI runs a bounded slice;
+/// the long run (docs/cli.md, "Fuzzing") is `TARSKI_FUZZ_INPUTS=20000
+/// TARSKI_FUZZ_BIN=$PWD/target/release/tarski cargo test --test cli mutation_fuzzer --
+/// --nocapture` (after `cargo build --release`), which also
+/// reports runs over twice their `--timeout` (wall time depends on the machine's load, so it is
+/// reported, not asserted, in CI).
+#[test]
+fn mutation_fuzzer_over_every_input_kind() {
+    let inputs: usize = std::env::var("TARSKI_FUZZ_INPUTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(160);
+    let first: usize = std::env::var("TARSKI_FUZZ_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let workers = 2;
+    let next = std::sync::atomic::AtomicUsize::new(first);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let s = Scratch::new();
+                s.file("p.json", READ_ONE);
+                let fifo = s.0.path().join("fifo.json");
+                let _ = std::process::Command::new("mkfifo").arg(&fifo).status();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= first + inputs {
+                        break;
+                    }
+                    let case = fuzz_case(i);
+                    let out = fuzz_run(s.0.path(), &case);
+                    results.lock().unwrap().push((i, case.args.join(" "), out));
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap();
+    // SAFETY: getrusage fills a zeroed struct.
+    let max_rss_kb = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    };
+    let aborts: Vec<String> = results
+        .iter()
+        .filter(|(_, _, o)| {
+            o.status
+                .code()
+                .is_none_or(|c| c == 4 || c > 4 && c != 130 && c != 141)
+        })
+        .map(|(i, a, o)| format!("input {i} (`tarski {a}`): {:?}\n{}", o.status, o.stderr))
+        .collect();
+    let slow: Vec<String> = results
+        .iter()
+        .filter(|(_, _, o)| o.wall > std::time::Duration::from_secs(4))
+        .map(|(i, a, o)| format!("input {i} (`tarski {a}`): {:.1} s", o.wall.as_secs_f64()))
+        .collect();
+    let mut by_code: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, _, o) in &results {
+        *by_code.entry(format!("{:?}", o.status.code())).or_default() += 1;
+    }
+    let longest = results
+        .iter()
+        .map(|(_, _, o)| o.wall)
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "fuzz: {} inputs (from {first}), exit codes {by_code:?}; {} aborts; max RSS of a run {} MB; \
+         longest run {:.1} s; {} runs over twice their --timeout of 2 s",
+        results.len(),
+        aborts.len(),
+        max_rss_kb / 1024,
+        longest.as_secs_f64(),
+        slow.len()
+    );
+    for s in &slow {
+        eprintln!("  slow: {s}");
+    }
+    assert_eq!(results.len(), inputs);
+    assert!(aborts.is_empty(), "aborts:\n{}", aborts.join("\n"));
+    assert!(max_rss_kb < 2 * 1024 * 1024, "a run used {max_rss_kb} KB");
+}

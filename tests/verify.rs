@@ -228,7 +228,11 @@ fn include_cycles_are_reported() {
 #[test]
 fn json_output_is_one_record_per_assertion() {
     let d = scratch(&[("fail.tq", FAILING)]);
-    let r = tarski_in(d.path(), &["verify", "fail.tq", "--format", "json"]);
+    // With --timings each record has its wall time; without, the report is reproducible.
+    let r = tarski_in(
+        d.path(),
+        &["verify", "fail.tq", "--format", "json", "--timings"],
+    );
     assert_eq!(r.code, Some(1));
     let recs: Vec<Value> = r
         .stdout
@@ -472,4 +476,135 @@ fn ctrl_c_stops_the_run_and_writes_no_report() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Every SARIF report Tarski writes must be valid SARIF 2.1.0 (the OASIS schema, in
+/// ../shared/data).
+fn assert_valid_sarif(doc: &Value) {
+    let path = root().join("../shared/data/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("the SARIF schema {}: {e}", path.display())),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    // The validator does reject what the schema forbids (no `runs`, a wrong version).
+    assert!(!validator.is_valid(&serde_json::json!({"version": "2.1.0"})));
+    assert!(!validator.is_valid(&serde_json::json!({"version": "9", "runs": []})));
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "invalid SARIF: {errors:#?}\n{doc:#}");
+}
+
+/// Issue 15 finding 15: SARIF URIs were not percent-encoded (`#`, `%`, `?`, non-ASCII),
+/// absolute paths lacked `file://`, two unlabelled assertions shared one rule id, and there
+/// were no `partialFingerprints`. The report is validated against the schema.
+#[test]
+fn sarif_is_schema_valid_with_encoded_uris_distinct_rules_and_fingerprints() {
+    let name = "odd #1 %2 ?3 é.json";
+    let two = "policy esc = \"odd #1 %2 ?3 é.json\"\n\
+assert cannot(esc, action == \"iam:CreateUser\")\n\
+assert cannot(esc, action == \"iam:CreateUser\" or action == \"iam:DeleteUser\")\n";
+    let d = scratch(&[("two.tq", two)]);
+    std::fs::copy(d.path().join("esc.json"), d.path().join(name)).unwrap();
+    let r = tarski_in(d.path(), &["verify", "two.tq", "--format", "sarif"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_valid_sarif(&doc);
+    let run = &doc["runs"][0];
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert!(
+        rules.contains(&"tarski/cannot(esc) at two.tq:2"),
+        "{rules:?}"
+    );
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_ne!(results[0]["ruleId"], results[1]["ruleId"]);
+    let fps: Vec<&str> = results
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["tarskiFinding/v1"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_ne!(fps[0], fps[1]);
+    for r in results {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert_eq!(uri, "odd%20%231%20%252%20%3F3%20%C3%A9.json");
+    }
+    // An absolute input path is a file:// URI; the report is valid and stable.
+    let abs = d.path().join("admin #1 é.json");
+    std::fs::write(
+        &abs,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let args = [
+        "batch",
+        abs.to_str().unwrap(),
+        "--check",
+        "no-admin",
+        "--format",
+        "sarif",
+        "--no-progress",
+    ];
+    let r = tarski_in(d.path(), &args);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_valid_sarif(&doc);
+    let again = tarski_in(d.path(), &args);
+    assert_eq!(r.stdout, again.stdout, "the same run gives the same SARIF");
+    let uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap();
+    assert!(uri.starts_with("file:///"), "{uri}");
+    assert!(uri.ends_with("/admin%20%231%20%C3%A9.json"), "{uri}");
+}
+
+/// Issue 15 finding 16: the same inputs and flags give the same report byte for byte, whatever
+/// `--jobs` is (wall times are only in the report with `--timings`).
+#[test]
+fn reports_are_the_same_byte_for_byte() {
+    let d = scratch(&[("fail.tq", FAILING)]);
+    let corpus = root().join("../shared/corpus/other/aws-scp-examples");
+    assert!(corpus.is_dir(), "{} is missing", corpus.display());
+    let corpus = corpus.to_str().unwrap();
+    for format in ["json", "text", "sarif"] {
+        let run = |jobs: &str| {
+            let r = tarski_in(
+                d.path(),
+                &[
+                    "batch",
+                    corpus,
+                    "--spec",
+                    "fail.tq",
+                    "--format",
+                    format,
+                    "--jobs",
+                    jobs,
+                    "--no-progress",
+                    "--allow-path",
+                    corpus,
+                ],
+            );
+            assert!(matches!(r.code, Some(0..=2)), "{}", r.stderr);
+            r.stdout
+        };
+        let one = run("1");
+        assert!(one.len() > 1000 || format == "text", "{one}");
+        assert!(one.contains("esc.json"), "{one}");
+        assert_eq!(one, run("1"), "{format}: two --jobs 1 runs differ");
+        assert_eq!(one, run("2"), "{format}: --jobs 1 and --jobs 2 differ");
+    }
 }

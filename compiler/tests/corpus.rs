@@ -3,7 +3,8 @@
 //! documentation examples, SCP examples, data-perimeter policies) must load without panics and
 //! with only the errors listed in `EXPECTED_ERRORS` below, each checked by hand.
 //!
-//! When the corpus is absent the tests print `SKIPPED: ...` and return.
+//! When the corpus is absent the tests print `SKIPPED: ...` and return; under `CI=true` they
+//! fail instead.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,13 +22,22 @@ fn corpus_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
 }
 
-/// The folder, or `None` after printing why the test is skipped.
+/// Data a test needs is missing: under `CI=true` that fails the test (a run that skipped its
+/// data must not pass as green); elsewhere it prints `SKIPPED: ...` and the test returns.
+fn data_missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{what} (CI=true: tests that need data fail when it is missing)");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
+/// The folder, or `None` after printing why the test is skipped (failing under `CI=true`).
 fn corpus_dir(sub: &str) -> Option<PathBuf> {
     let dir = corpus_root().join(sub);
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: shared corpus not found at {}", dir.display());
+        data_missing(&format!("shared corpus not found at {}", dir.display()));
         None
     }
 }
@@ -201,7 +211,7 @@ fn other_collections_load() {
     for c in collections {
         let dir = root.join(c);
         if !dir.is_dir() {
-            eprintln!("SKIPPED: shared corpus not found at {}", dir.display());
+            data_missing(&format!("shared corpus not found at {}", dir.display()));
             continue;
         }
         let files = json_files(&dir);

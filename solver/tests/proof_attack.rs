@@ -1038,6 +1038,11 @@ impl Claim {
     }
 
     fn escapes_on(&self, req: &Request) -> bool {
+        // Proofs range over the requests AWS sends (issue 10's typed request space): a request
+        // whose resource its action does not take contradicts nothing.
+        if !tarski_compiler::semantics::well_typed(&req.action, &req.resource) {
+            return false;
+        }
         let a = policy_set(&pol_json(&self.a));
         if evaluate(&a, req).decision != Decision::Allow {
             return false;
@@ -1076,7 +1081,9 @@ fn attack(claim: &Claim, rng: &mut Rng, n: usize) -> Option<Request> {
     let a = policy_set(&pol_json(&claim.a));
     let b = claim.b.as_ref().map(|b| policy_set(&pol_json(b)));
     (0..n).map(|_| miner.request(rng)).find(|req| {
-        evaluate(&a, req).decision == Decision::Allow
+        // Only requests AWS sends can contradict a proof (see `Claim::escapes_on`).
+        tarski_compiler::semantics::well_typed(&req.action, &req.resource)
+            && evaluate(&a, req).decision == Decision::Allow
             && b.as_ref()
                 .is_none_or(|b| evaluate(b, req).decision != Decision::Allow)
     })

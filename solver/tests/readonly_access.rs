@@ -27,15 +27,24 @@ fn set(path: &Path) -> PolicySet {
     }
 }
 
+/// Data a test needs is missing: under `CI=true` that fails the test (a run that skipped its
+/// data must not pass as green); elsewhere it prints `SKIPPED: ...` and the test returns.
+fn data_missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{what} (CI=true: tests that need data fail when it is missing)");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
 #[test]
 fn readonly_access_last_two_versions() {
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/aws-managed-history/ReadOnlyAccess");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "SKIPPED: {} not found; run `python3 corpus/scripts/refresh-managed.py --history`",
+        data_missing(&format!(
+            "{} not found; run `python3 corpus/scripts/refresh-managed.py --history`",
             dir.display()
-        );
+        ));
         return;
     };
     let mut versions: Vec<(u32, std::path::PathBuf)> = entries

@@ -79,6 +79,34 @@ fn collect(inputs: &[String]) -> Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
+/// The identity of a sharded run: the same for every shard of one run, different when the
+/// inputs or the flags that shape the answers differ (a hash of the version, the expanded
+/// input list and the arguments other than `--shard`, `--output`, `--jobs`, `--no-progress`).
+fn run_identity(files: &[(PathBuf, bool)]) -> String {
+    let mut key = String::from(env!("CARGO_PKG_VERSION"));
+    let mut skip_value = false;
+    for a in std::env::args().skip(1) {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        let name = a.split('=').next().unwrap_or("");
+        if ["--shard", "--output", "--jobs"].contains(&name) {
+            skip_value = !a.contains('=');
+            continue;
+        }
+        if a == "--no-progress" {
+            continue;
+        }
+        key.push('\u{0}');
+        key.push_str(&a);
+    }
+    for (f, _) in files {
+        key.push('\u{1}');
+        key.push_str(&f.display().to_string());
+    }
+    format!("{:016x}", stable_hash(&key))
+}
+
 /// FNV-1a: a stable hash, so a job's shard does not depend on what else is in the run.
 fn stable_hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
@@ -124,7 +152,7 @@ pub fn run_jobs(
     let records = pool.install(|| {
         jobs.par_iter()
             .map(|j| {
-                let r = run(j, opts);
+                let r = run_bounded_in_time(j, opts);
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -138,17 +166,82 @@ pub fn run_jobs(
     Ok(records)
 }
 
+/// Which shard of which run a JSON report is (`--shard`): written as its last line so that
+/// `tarski merge` can refuse a repeated, missing or foreign shard and a cut file.
+pub struct ShardInfo {
+    pub run: String,
+    pub index: u64,
+    pub count: u64,
+}
+
+/// Run one job on a thread of its own and wait at most `--timeout` for it: the limit the user
+/// gives bounds the whole question, every stage (syntactic paths, cell computation, each
+/// solver call, witness replay), not only each Z3 call (issue 15, finding 7: `--timeout 10`
+/// ran 54 s). A job out of time is `unknown` with that reason; its thread is left to finish
+/// or to end with the process. Each job also gets a fresh solver context (Z3's context is per
+/// thread), so its answer does not depend on which jobs ran before it on the same worker.
+fn run_bounded_in_time(job: &Job, opts: &tarski_solver::Options) -> Record {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (j, o) = (job.clone(), opts.clone());
+    let spawned = std::thread::Builder::new()
+        .name("tarski-job".into())
+        .stack_size(crate::WORK_STACK / 4)
+        .spawn(move || {
+            let _ = tx.send(run(&j, &o));
+        });
+    if spawned.is_err() {
+        // No thread to spare: run here, bounded per solver call only.
+        return run(job, opts);
+    }
+    match rx.recv_timeout(opts.timeout) {
+        Ok(r) => r,
+        Err(_) => {
+            ABANDONED.store(true, std::sync::atomic::Ordering::SeqCst);
+            Record {
+                file: job.file.clone(),
+                subject: job.subject.clone(),
+                check: job.check.clone(),
+                severity: job.severity,
+                status: crate::run::Status::Unknown,
+                message: out_of_time(opts.timeout),
+                witnesses: Vec::new(),
+                location: None,
+                elapsed: opts.timeout,
+            }
+        }
+    }
+}
+
+/// Set when a job ran out of time and its thread was left running: the process must then end
+/// without running exit handlers under it (`main`).
+pub static ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The reason of an answer cut off by `--timeout`.
+pub fn out_of_time(t: std::time::Duration) -> String {
+    format!(
+        "not decided within --timeout {} s (the limit bounds the whole question)",
+        t.as_secs_f64()
+    )
+}
+
 pub fn write_report(
     records: &[Record],
     files: usize,
     descriptions: &BTreeMap<String, String>,
     format: ReportFormat,
     sink: crate::report::Sink,
+    shard: Option<&ShardInfo>,
+    timings: bool,
 ) -> Result<()> {
     let mut buf: Vec<u8> = Vec::new();
     match format {
-        ReportFormat::Text => crate::report::human(records, files, &mut buf)?,
-        ReportFormat::Json => crate::report::json_lines(records, &mut buf)?,
+        ReportFormat::Text => crate::report::human(records, files, timings, &mut buf)?,
+        ReportFormat::Json => {
+            crate::report::json_lines(records, timings, shard.map(|s| s.run.as_str()), &mut buf)?;
+            if let Some(sh) = shard {
+                crate::report::shard_trailer(sh, records.len(), &mut buf)?;
+            }
+        }
         ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
     }
     let to_file = sink.is_file();
@@ -367,7 +460,20 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         .filter(|(f, _)| in_shard(&f.display().to_string()))
         .count()
         + iac.inputs;
-    write_report(&records, counted, &descriptions, args.run.format, sink)?;
+    let shard_info = shard.map(|(i, n)| ShardInfo {
+        run: run_identity(&files),
+        index: i + 1,
+        count: n,
+    });
+    write_report(
+        &records,
+        counted,
+        &descriptions,
+        args.run.format,
+        sink,
+        shard_info.as_ref(),
+        args.run.timings,
+    )?;
     Ok(config.exit_code(&records))
 }
 

@@ -56,6 +56,8 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
         &crate::spec_load::descriptions(&spec),
         args.run.format,
         sink,
+        None,
+        args.run.timings,
     )?;
     Ok(exit_code(&records))
 }
