@@ -58,6 +58,11 @@ pub struct Problem {
     max_states: usize,
 }
 
+/// With a string-valued resource (policy variables), each typing group of the actions in play
+/// is one disjunction of regular expressions for Z3; beyond this many the request space stays
+/// untyped (a superset: proofs hold, witnesses say so).
+const MAX_STRING_TYPINGS: usize = 16;
+
 /// One rule of the typed request space: when the action is in one of `actions` (cells), the
 /// resource is in `resources`.
 #[derive(Clone, Debug)]
@@ -534,7 +539,21 @@ impl Problem {
         match (self.vars.get(&StrVar::Resource), self.resource_cell_count()) {
             (None, _) => untyped_action_cells(globs, opts),
             _ if !opts.typed => untyped_action_cells(globs, opts),
-            (Some(VarKind::Strings), _) => action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1)),
+            (Some(VarKind::Strings), _) => {
+                let cs = action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1))?;
+                let groups: BTreeSet<u32> = cs
+                    .iter()
+                    .filter_map(|c| crate::semantics::typing_group(&c.witness))
+                    .collect();
+                if groups.len() > MAX_STRING_TYPINGS {
+                    self.untyped = Some(format!(
+                        "the resource is compared as a string (policy variables) and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
+                        groups.len()
+                    ));
+                    return untyped_action_cells(globs, opts);
+                }
+                Ok(cs)
+            }
             (Some(_), Some(n)) => {
                 let mut classes: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
                 let mut class_of: HashMap<u32, u32> = HashMap::new();
