@@ -421,11 +421,10 @@ impl Problem {
             }
             let mut map = BTreeMap::new();
             match &self.res_ctx {
-                Some(ResourceCtx::Fixed(lit)) => {
-                    if t.matches(lit, false) {
-                        map.insert(0, lit.clone());
-                    }
+                Some(ResourceCtx::Fixed(lit)) if t.matches(lit, false) => {
+                    map.insert(0, lit.clone());
                 }
+                Some(ResourceCtx::Fixed(_)) => {}
                 Some(ResourceCtx::Cells {
                     globs,
                     require,
