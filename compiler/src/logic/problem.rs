@@ -1313,3 +1313,28 @@ fn split_action(g: &Glob) -> Option<(Glob, Glob)> {
     let (s, n) = g.0.split_at(i);
     Some((Glob(s.to_vec()), Glob(n[1..].to_vec())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::arn_glob;
+
+    #[test]
+    fn type_globs_meet_patterns_exactly() {
+        let object = arn_glob("arn:${Partition}:s3:::${BucketName}/${ObjectName}");
+        let user = arn_glob("arn:${Partition}:iam::${Account}:user/${UserNameWithPath}");
+        let p = |s: &str| Glob::wild(s).arn_segments();
+        assert!(meets(&object, &p("arn:aws:s3:::confidential-data*")));
+        assert!(!meets(&user, &p("arn:aws:s3:::confidential-data*")));
+        // A partition field holds no ':', so a user ARN cannot hide inside an S3 key.
+        let dash = arn_glob("arn:${Partition}:cloudwatch::${Account}:dashboard/${DashboardName}");
+        assert!(!meets(&dash, &p("arn:aws:s3:::CompanyConfidential/*")));
+        assert!(meets(&Glob::literal("*"), &Glob::wild("*")));
+        assert!(!meets(&Glob::literal("*"), &Glob::wild("arn:*")));
+        assert!(within(&object, &Glob::wild("arn:*")));
+        assert!(!within(&object, &p("arn:aws:s3:::*")));
+        let s = type_sample(&object);
+        assert!(object.matches(&s, false), "{s}");
+        assert_eq!(type_sample(&user), "arn:aws:iam::999900000001:user/example");
+    }
+}
