@@ -197,6 +197,7 @@ const REQ_ACTIONS: &[&str] = &[
     "ec2:StopInstances",
     "sqs:SendMessage",
     "s3:getobject",
+    "s3:ListAllMyBuckets",
 ];
 
 const REQ_RESOURCES: &[&str] = &[
@@ -210,6 +211,8 @@ const REQ_RESOURCES: &[&str] = &[
     "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
     "arn:aws:ec2:eu-west-1:444455556666:instance/i-2",
     "arn:aws:iam::111122223333:role/dev",
+    "arn:aws:sqs:us-east-1:111122223333:q",
+    "*",
 ];
 
 /// `(key, candidate values)`; a key is present with one value, or for `aws:TagKeys` with a
@@ -546,10 +549,22 @@ fn random_request(rng: &mut Rng) -> Request {
             context.set(key, vec![rng.pick(values).to_string()]);
         }
     }
+    // Requests AWS sends (issue 10): a resource of one of the action's resource types. Proofs
+    // range over those; an ill-typed request is not a counterexample.
+    let action = rng.pick(REQ_ACTIONS).to_string();
+    let typed: Vec<&str> = REQ_RESOURCES
+        .iter()
+        .copied()
+        .filter(|r| tarski_compiler::semantics::well_typed(&action, r))
+        .collect();
+    assert!(
+        !typed.is_empty(),
+        "no resource in the vocabulary for {action}"
+    );
     Request {
         principal,
-        action: rng.pick(REQ_ACTIONS).to_string(),
-        resource: rng.pick(REQ_RESOURCES).to_string(),
+        resource: rng.pick(&typed).to_string(),
+        action,
         // Usually the default (the ARN's account, else the caller's); sometimes an S3 bucket
         // owned by another account, to make cross-account requests.
         resource_account: rng

@@ -58,6 +58,11 @@ pub struct Problem {
     max_states: usize,
 }
 
+/// With a string-valued resource (policy variables), each typing group of the actions in play
+/// is one disjunction of regular expressions for Z3; beyond this many the request space stays
+/// untyped (a superset: proofs hold, witnesses say so).
+const MAX_STRING_TYPINGS: usize = 16;
+
 /// One rule of the typed request space: when the action is in one of `actions` (cells), the
 /// resource is in `resources`.
 #[derive(Clone, Debug)]
@@ -429,11 +434,10 @@ impl Problem {
             }
             let mut map = BTreeMap::new();
             match &self.res_ctx {
-                Some(ResourceCtx::Fixed(lit)) => {
-                    if t.matches(lit, false) {
-                        map.insert(0, lit.clone());
-                    }
+                Some(ResourceCtx::Fixed(lit)) if t.matches(lit, false) => {
+                    map.insert(0, lit.clone());
                 }
+                Some(ResourceCtx::Fixed(_)) => {}
                 Some(ResourceCtx::Cells {
                     globs,
                     require,
@@ -547,7 +551,21 @@ impl Problem {
         match (self.vars.get(&StrVar::Resource), self.resource_cell_count()) {
             (None, _) => untyped_action_cells(globs, opts),
             _ if !opts.typed => untyped_action_cells(globs, opts),
-            (Some(VarKind::Strings), _) => action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1)),
+            (Some(VarKind::Strings), _) => {
+                let cs = action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1))?;
+                let groups: BTreeSet<u32> = cs
+                    .iter()
+                    .filter_map(|c| crate::semantics::typing_group(&c.witness))
+                    .collect();
+                if groups.len() > MAX_STRING_TYPINGS {
+                    self.untyped = Some(format!(
+                        "the resource is compared as a string (policy variables) and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
+                        groups.len()
+                    ));
+                    return untyped_action_cells(globs, opts);
+                }
+                Ok(cs)
+            }
             (Some(_), Some(n)) => {
                 let mut classes: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
                 let mut class_of: HashMap<u32, u32> = HashMap::new();
@@ -1307,4 +1325,29 @@ fn split_action(g: &Glob) -> Option<(Glob, Glob)> {
     let i = g.0.iter().position(|t| *t == Tok::Char(':'))?;
     let (s, n) = g.0.split_at(i);
     Some((Glob(s.to_vec()), Glob(n[1..].to_vec())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::arn_glob;
+
+    #[test]
+    fn type_globs_meet_patterns_exactly() {
+        let object = arn_glob("arn:${Partition}:s3:::${BucketName}/${ObjectName}");
+        let user = arn_glob("arn:${Partition}:iam::${Account}:user/${UserNameWithPath}");
+        let p = |s: &str| Glob::wild(s).arn_segments();
+        assert!(meets(&object, &p("arn:aws:s3:::confidential-data*")));
+        assert!(!meets(&user, &p("arn:aws:s3:::confidential-data*")));
+        // A partition field holds no ':', so a user ARN cannot hide inside an S3 key.
+        let dash = arn_glob("arn:${Partition}:cloudwatch::${Account}:dashboard/${DashboardName}");
+        assert!(!meets(&dash, &p("arn:aws:s3:::CompanyConfidential/*")));
+        assert!(meets(&Glob::literal("*"), &Glob::wild("*")));
+        assert!(!meets(&Glob::literal("*"), &Glob::wild("arn:*")));
+        assert!(within(&object, &Glob::wild("arn:*")));
+        assert!(!within(&object, &p("arn:aws:s3:::*")));
+        let s = type_sample(&object);
+        assert!(object.matches(&s, false), "{s}");
+        assert_eq!(type_sample(&user), "arn:aws:iam::999900000001:user/example");
+    }
 }
