@@ -551,7 +551,7 @@ fn solve_in(
             && problem.untyped.is_none()
             && !tarski_compiler::semantics::well_typed(&w.request.action, &w.request.resource)
         {
-            return Err(Box::new(ReplayMismatch {
+            return Err(Box::new(InternalError::Replay {
                 witness: w,
                 expected: "a resource of one of the action's resource types".to_string(),
                 got: "a resource the action does not take".to_string(),

@@ -473,31 +473,30 @@ impl Encoded {
             // The typed request space (issue 10): each rule of `Problem::typing` says which
             // resources its action cells take.
             Atom::WellTyped => {
-                let Some(VarTerm::Choice(action)) = self.vars.get(&StrVar::Action) else {
-                    return Bool::from_bool(true);
+                // Without an action cell variable there is nothing to restrict: `true` keeps
+                // every request (sound for proofs; witnesses are checked with `well_typed`).
+                let Some(VarTerm::Choice(action)) = self.vars.get(&StrVar::Action).cloned() else {
+                    return Ok(Term::Bool(true));
                 };
-                let rules: Vec<Bool> = p
-                    .typing
-                    .iter()
-                    .map(|r| {
-                        let takes = match (&r.resources, self.vars.get(&StrVar::Resource)) {
-                            (TypedResources::Cells(cs), Some(VarTerm::Choice(x))) => {
-                                in_cells(x, cs)
+                let mut rules = Vec::new();
+                for r in &p.typing {
+                    let takes = match (&r.resources, self.vars.get(&StrVar::Resource)) {
+                        (TypedResources::Cells(cs), Some(VarTerm::Choice(x))) => in_cells(x, cs),
+                        (TypedResources::Types(t), Some(VarTerm::Str(s))) => {
+                            let mut any = Vec::new();
+                            for g in &t.arns {
+                                any.push(in_re(sym(s), regex(g)?));
                             }
-                            (TypedResources::Types(t), Some(VarTerm::Str(s))) => {
-                                let mut any: Vec<Bool> =
-                                    t.arns.iter().map(|g| s.regex_matches(&regex(g))).collect();
-                                if t.star {
-                                    any.push(s.regex_matches(&regex(&Glob::literal("*"))));
-                                }
-                                Bool::or(&any)
+                            if t.star {
+                                any.push(in_re(sym(s), regex(&Glob::literal("*"))?));
                             }
-                            _ => Bool::from_bool(true),
-                        };
-                        Bool::or(&[in_cells(action, &r.actions).not(), takes])
-                    })
-                    .collect();
-                Bool::and(&rules)
+                            or(any)
+                        }
+                        _ => Term::Bool(true),
+                    };
+                    rules.push(or(vec![not(in_cells(&action, &r.actions)), takes]));
+                }
+                Ok(and(rules))
             }
             Atom::Scope(_) => {
                 let mut cases = Vec::new();

@@ -35,6 +35,7 @@ fn opts(syntactic: bool, known_actions: bool) -> Options {
         witnesses: 1,
         known_actions,
         syntactic,
+        ..Options::default()
     }
 }
 
