@@ -22,6 +22,8 @@
 //! Unknown verdicts are allowed but counted; a property fails when more than
 //! `MAX_UNKNOWN_PERCENT` of its cases are unknown.
 
+mod common;
+use common::{common_limits, require_cvc5};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -36,7 +38,7 @@ use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
 use tarski_compiler::query::{parse_expr, Expr};
 use tarski_compiler::request::{Context, Request};
-use tarski_solver::{can, escapes, Options, ReplayMismatch, Report, ResourceLimit, Verdict};
+use tarski_solver::{can, escapes, Options, ReplayMismatch, Report, Verdict};
 
 const REQUESTS: usize = 200;
 
@@ -71,21 +73,6 @@ fn opts() -> Options {
         resources: Some(common_limits()),
         cross_check: true,
         ..Options::default()
-    }
-}
-
-/// Resource limits for tests (docs/z3.md): Z3's `rlimit`, cvc5's `--rlimit-per`.
-fn common_limits() -> ResourceLimit {
-    ResourceLimit {
-        z3: 300_000,
-        cvc5: 500_000,
-    }
-}
-
-/// Cross-checking needs cvc5: without it, fail with the fix rather than skip.
-fn require_cvc5() {
-    if let Err(e) = tarski_solver::backend::cvc5_path() {
-        panic!("{e}");
     }
 }
 

@@ -3,12 +3,14 @@
 //! before a variable the encoding over-approximates there, and a candidate that does not
 //! replay is `unknown`, never a mismatch and never a wrong proof.
 
+mod common;
+use common::{common_limits, require_cvc5};
 use tarski_compiler::eval::{evaluate, Decision};
 use tarski_compiler::load::load;
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::request::{Context, Request};
-use tarski_solver::{escapes, Options, ResourceLimit, Verdict};
+use tarski_solver::{escapes, Options, Verdict};
 
 fn set(resource: &str) -> PolicySet {
     let text = format!(
@@ -33,21 +35,6 @@ fn engine() -> Options {
         resources: Some(common_limits()),
         cross_check: true,
         ..Options::default()
-    }
-}
-
-/// Resource limits for tests (docs/z3.md): Z3's `rlimit`, cvc5's `--rlimit-per`.
-fn common_limits() -> ResourceLimit {
-    ResourceLimit {
-        z3: 300_000,
-        cvc5: 500_000,
-    }
-}
-
-/// Cross-checking needs cvc5: without it, fail with the fix rather than skip.
-fn require_cvc5() {
-    if let Err(e) = tarski_solver::backend::cvc5_path() {
-        panic!("{e}");
     }
 }
 
