@@ -1151,6 +1151,53 @@ fn timeout_bounds_the_whole_question() {
         .contains("not decided within --timeout 1 s"));
 }
 
+/// Issue 15, finding 7: "memory has a cap too". Past `--max-memory` a question answers
+/// `unknown` with the reason (exit 2), in its format; any other command stops with exit 2
+/// and says so. The cap here (16 MiB) is below what any question needs (the catalog alone is
+/// more), so the outcome does not depend on timing; the same question under the default cap
+/// is answered.
+#[test]
+fn memory_cap_bounds_the_run() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    // The slow question of `timeout_bounds_the_whole_question`: it runs for minutes, most of
+    // them above the cap, so the watchdog's polling cannot miss it on a loaded machine.
+    let pattern = format!("arn:aws:s3:::{}", "?*".repeat(1500));
+    let slow = ["can", "A.json", "--resource", &pattern, "--timeout", "600"];
+    let r = s.run(&["can", "A.json", "--action", "s3:GetObject"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let r = s.run(&[&slow[..], &["--max-memory", "16"]].concat());
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.trim(),
+        "unknown: the run reached the memory limit of 16 MiB (--max-memory)"
+    );
+    let r = s.run(&[&slow[..], &["--max-memory", "16", "--format", "json"]].concat());
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["result"], "unknown");
+    assert!(v["reason"].as_str().unwrap().contains("memory limit"));
+    s.file(
+        "slow.tq",
+        format!("policy p = \"A.json\"\nassert cannot(p, resource like \"{pattern}\")\n"),
+    );
+    let r = s.run(&[
+        "verify",
+        "slow.tq",
+        "--timeout",
+        "600",
+        "--max-memory",
+        "16",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("memory limit of 16 MiB"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "no report after the cap: {}", r.stdout);
+    let r = s.run(&["check", "A.json", "--max-memory", "0"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+}
+
 // ---------------------------------------------------------------------------------------
 // mutation fuzzer over every input kind (issue 15)
 // ---------------------------------------------------------------------------------------
