@@ -1580,3 +1580,138 @@ fn mutation_fuzzer_over_every_input_kind() {
     assert!(aborts.is_empty(), "aborts:\n{}", aborts.join("\n"));
     assert!(max_rss_kb < 2 * 1024 * 1024, "a run used {max_rss_kb} KB");
 }
+
+// ---------------------------------------------------------------------------------------
+// output snapshots (issue 14): what a user reads, word for word
+// ---------------------------------------------------------------------------------------
+
+/// The answer of one command run in the repository root, as a snapshot: the exit code, then
+/// standard output, then standard error. A change in wording fails here until the new
+/// `tests/snapshots/*.snap` is reviewed and committed (`cargo insta review`, or rename the
+/// `.snap.new` file insta writes beside it).
+fn snapshot_of(args: &[&str]) -> String {
+    let r = tarski_in(&common::root(), args);
+    // Wall times are the one part of an answer that changes from run to run.
+    let stdout = match r.stdout.find("\"elapsed_ms\":") {
+        Some(at) => {
+            let rest = &r.stdout[at + "\"elapsed_ms\":".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            format!("{}\"elapsed_ms\":[ms]{}", &r.stdout[..at], &rest[end..])
+        }
+        None => r.stdout,
+    };
+    format!(
+        "$ tarski {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        r.code.map_or("signal".to_string(), |c| c.to_string()),
+        stdout,
+        r.stderr
+    )
+}
+
+macro_rules! snapshot {
+    ($name:literal, $($arg:expr),+ $(,)?) => {
+        insta::assert_snapshot!($name, snapshot_of(&[$($arg),+]))
+    };
+}
+
+#[test]
+fn snapshot_check_diagnostics() {
+    snapshot!(
+        "check_bad_effect",
+        "check",
+        "tests/data/snapshots/bad-effect.json"
+    );
+    snapshot!(
+        "check_clean",
+        "check",
+        "corpus/examples/mfa-confidential/identity.json"
+    );
+}
+
+#[test]
+fn snapshot_can_answers() {
+    snapshot!(
+        "can_unreachable_mfa",
+        "can",
+        "--set",
+        "corpus/examples/mfa-confidential/set.json",
+        "--resource",
+        "arn:aws:s3:::CompanyConfidential/*",
+        "--where",
+        "!aws:MultiFactorAuthPresent"
+    );
+    snapshot!(
+        "can_reachable_mfa",
+        "can",
+        "--set",
+        "corpus/examples/mfa-confidential/set.json",
+        "--resource",
+        "arn:aws:s3:::CompanyConfidential/*"
+    );
+    snapshot!(
+        "can_reachable_mfa_json",
+        "can",
+        "--set",
+        "corpus/examples/mfa-confidential/set.json",
+        "--resource",
+        "arn:aws:s3:::CompanyConfidential/*",
+        "--format",
+        "json"
+    );
+}
+
+#[test]
+fn snapshot_subset_and_equiv() {
+    snapshot!(
+        "subset_escaping_boundary",
+        "subset",
+        "corpus/examples/boundary-confidential/escaping-identity.json",
+        "corpus/examples/boundary-confidential/boundary.json"
+    );
+    snapshot!(
+        "equiv_s3_star_vs_list",
+        "equiv",
+        "tests/data/equiv/s3-star-vs-list/a.json",
+        "tests/data/equiv/s3-star-vs-list/b.json"
+    );
+}
+
+#[test]
+fn snapshot_eval_explanations() {
+    snapshot!(
+        "eval_home_folder_allow",
+        "eval",
+        "corpus/examples/home-folders/identity.json",
+        "--principal",
+        "arn:aws:iam::111122223333:user/alice",
+        "--action",
+        "s3:ListBucket",
+        "--resource",
+        "arn:aws:s3:::corp-home",
+        "--context",
+        "aws:username=alice",
+        "--context",
+        "s3:prefix=home/alice/projects/"
+    );
+    snapshot!(
+        "eval_home_folder_deny",
+        "eval",
+        "corpus/examples/home-folders/identity.json",
+        "--principal",
+        "arn:aws:iam::111122223333:user/alice",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::corp-home/home/bob/notes.txt",
+        "--context",
+        "aws:username=alice"
+    );
+}
+
+#[test]
+fn snapshot_expand() {
+    snapshot!("expand_s3_get_bucket_p", "expand", "s3:GetBucketP*");
+}
