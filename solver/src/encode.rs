@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
-use tarski_compiler::logic::problem::{Problem, TypedResources, VarKind};
+use tarski_compiler::logic::problem::{Owned, Problem, TypedResources, VarKind};
 use tarski_compiler::operator::{Base, Family, Ordering};
 use tarski_compiler::policy::CondValue;
 use tarski_compiler::request::Request;
@@ -396,6 +396,29 @@ impl Encoded {
             strings,
             fresh: 0,
         };
+        // The resource's owner is the ARN's account field (issue 10; `Problem::owner`).
+        for r in &p.owner {
+            let owned = match (&r.resources, enc.vars.get(&StrVar::Resource)) {
+                (Owned::All, _) => Term::Bool(true),
+                (Owned::Cells(cs), Some(VarTerm::Choice(x))) => in_cells(x, cs),
+                (Owned::Globs { yes, no }, Some(VarTerm::Str(x))) => {
+                    let mut all = vec![or(yes
+                        .iter()
+                        .map(|g| Ok(in_re(sym(x), regex(g)?)))
+                        .collect::<Result<_, EncodeError>>()?)];
+                    for g in no {
+                        all.push(not(in_re(sym(x), regex(g)?)));
+                    }
+                    and(all)
+                }
+                _ => continue,
+            };
+            let accounts = any_eq(
+                &enc.resource_account,
+                r.accounts.iter().map(|&i| i as usize),
+            );
+            enc.script.assert(or(vec![not(owned), accounts]));
+        }
         negative_atoms(&p.goal, false, &mut enc.negative);
         for id in goal_atoms {
             let t = enc.atom(p, *id)?;
