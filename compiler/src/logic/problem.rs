@@ -59,6 +59,9 @@ pub struct Problem {
     /// Empty when no account is named (every account is then one of the unmentioned ones, and
     /// the witness ties the two, `solver::assignment`).
     pub owner: Vec<OwnerRule>,
+    /// Variables compared with each other only by equality (`${key}` as a whole condition
+    /// value), decided over a shared partition without string theory (`logic::keyeq`).
+    pub key_groups: Vec<crate::logic::keyeq::KeyGroup>,
     res_ctx: Option<ResourceCtx>,
     max_states: usize,
 }
@@ -192,6 +195,7 @@ impl Problem {
             typed_resources: HashMap::new(),
             untyped: None,
             owner: Vec::new(),
+            key_groups: Vec::new(),
             res_ctx: None,
             max_states: opts.max_states.max(1),
         };
@@ -377,6 +381,9 @@ impl Problem {
         for v in &coupled {
             kinds.entry(v.clone()).or_default().insert("template");
         }
+        // Key-to-key equalities over a shared partition (logic::keyeq, issue 12): these
+        // variables leave `kinds` and are cell variables of their group.
+        self.partition_key_groups(&atoms, &ids, &mut kinds, &likes, opts);
         // Top-level conjuncts of the goal fix or restrict a variable's domain: a literal
         // (`--action s3:GetObject`, a probe resource) leaves one string, so no automaton is
         // needed; a pattern becomes a requirement on every cell.
@@ -589,6 +596,65 @@ impl Problem {
 }
 
 impl Problem {
+    fn partition_key_groups(
+        &mut self,
+        atoms: &crate::logic::ir::Atoms,
+        ids: &[AtomId],
+        kinds: &mut BTreeMap<StrVar, BTreeSet<&'static str>>,
+        likes: &BTreeMap<StrVar, Vec<(AtomId, Glob)>>,
+        opts: &DomainOptions,
+    ) {
+        use crate::logic::keyeq;
+        if self.unsupported.is_some() {
+            return;
+        }
+        for vars in keyeq::find(atoms, ids, kinds, &self.slots) {
+            let mut globs: Vec<Glob> = Vec::new();
+            let mut offsets: Vec<usize> = Vec::new();
+            for v in &vars {
+                offsets.push(globs.len());
+                globs.extend(likes.get(v).into_iter().flatten().map(|(_, g)| g.clone()));
+            }
+            let mut defaults: Vec<String> = Vec::new();
+            for &id in ids {
+                if let Atom::Template { var, template, .. } = atoms.get(id) {
+                    if let (true, Some(d)) = (
+                        vars.contains(var),
+                        keyeq::bare_var(template).and_then(|v| v.default.clone()),
+                    ) {
+                        defaults.push(d);
+                    }
+                }
+            }
+            defaults.sort();
+            defaults.dedup();
+            let Ok(mut group) =
+                keyeq::shared_cells(&globs, &defaults, vars.len(), opts.max_states.max(1))
+            else {
+                // Too many automaton states: the members keep the string encoding.
+                continue;
+            };
+            for (v, off) in vars.iter().zip(offsets) {
+                for (i, (id, _)) in likes.get(v).into_iter().flatten().enumerate() {
+                    let gi = (off + i) as u32;
+                    let holds: Vec<u32> = group
+                        .cells
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.matches.binary_search(&gi).is_ok())
+                        .map(|(ci, _)| ci as u32)
+                        .collect();
+                    self.atom_cells.insert(*id, holds);
+                }
+                kinds.remove(v);
+                self.vars
+                    .insert(v.clone(), VarKind::Cells(group.cells.clone()));
+            }
+            group.vars = vars;
+            self.key_groups.push(group);
+        }
+    }
+
     /// The resource cells with a string of the type `t` (a resource type's ARN glob, or the
     /// literal `*`), computed once per type: the partition's cells intersected with `t`. Exact:
     /// the resource appears in the goal only through its cell, so a cell meeting the type has a
