@@ -215,14 +215,119 @@ fn an_unread_policy_is_never_a_silent_pass() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A role with only a trust policy passes every check (issue 10 pins template roles' subjects to
-/// their sessions, src/iac/principal.rs).
+/// A role with only a trust policy passes every check: the subject "role X" means requests made
+/// by sessions of role X (src/iac/batch.rs, `pin`), not the account's root user, which has full
+/// access within its account whatever the role's policies say.
 #[test]
-#[ignore = "issue 10 (typed requests) fixes template-role subjects in src/iac/principal.rs"]
 fn bare_role_passes() {
     let (code, m, _) = batch(&["--template", &gap("bare-role.yaml")]);
+    assert_eq!(status(&m, "no-admin", ":role/TaskRole"), "pass");
+    assert_eq!(status(&m, "no-passrole-wildcard", ":role/TaskRole"), "pass");
     assert!(m.values().all(|s| s == "pass"), "{m:#?}");
     assert_eq!(code, 0);
+}
+
+/// A role with AdministratorAccess fails `no-admin` and `no-passrole-wildcard`, witnessed by a
+/// session of that role in its account, with `aws:PrincipalArn` the role's ARN (path included,
+/// IAM identifiers) and the probes in the role's own account (`--account-id`).
+#[test]
+fn admin_role_fails_with_a_session_of_the_role() {
+    let dir = std::env::temp_dir().join(format!("tarski-pin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("admin.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  AdminRole:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: ops-admin\n      Path: /ops/\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n  Generated:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n",
+    )
+    .unwrap();
+    let t = t.display().to_string();
+    let (code, out, err) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--format",
+            "json",
+            "--account-id",
+            "123456789012",
+            "--template",
+            &t,
+        ],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let recs = json_lines(&out);
+    let rec = |subject: &str, check: &str| {
+        recs.iter()
+            .find(|r| r["check"] == check && r["subject"].as_str().unwrap().ends_with(subject))
+            .unwrap_or_else(|| panic!("no [{check}] {subject}: {out}"))
+    };
+    for check in ["no-admin", "no-passrole-wildcard"] {
+        let r = rec(":role/AdminRole", check);
+        assert_eq!(r["status"], "fail", "{r}");
+        let w = &r["witnesses"][0];
+        assert_eq!(
+            w["principal"], "arn:aws:sts::123456789012:assumed-role/ops-admin/tarski-session",
+            "{w}"
+        );
+        assert_eq!(
+            w["context"]["aws:PrincipalArn"][0], "arn:aws:iam::123456789012:role/ops/ops-admin",
+            "{w}"
+        );
+        assert!(
+            w["resource"].as_str().unwrap().contains(":123456789012:"),
+            "{w}"
+        );
+        // A role named at deploy time: a session of the role, its ARN any role of the account.
+        let r = rec(":role/Generated", check);
+        assert_eq!(r["status"], "fail", "{r}");
+        let w = &r["witnesses"][0];
+        assert_eq!(
+            w["principal"], "arn:aws:sts::123456789012:assumed-role/Generated/tarski-session",
+            "{w}"
+        );
+        assert!(
+            w["context"]["aws:PrincipalArn"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:iam::123456789012:role/"),
+            "{w}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A snapshot's user and role are pinned too: bob's witness is bob himself, the Deployer's a
+/// session of the Deployer role, both in the snapshot's account.
+#[test]
+fn snapshot_principals_are_pinned() {
+    let (_, out, err) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--format",
+            "json",
+            "--account-snapshot",
+            "corpus/iac/ci/account.json",
+        ],
+    );
+    let recs = json_lines(&out);
+    let principal = |subject: &str, check: &str| {
+        let r = recs
+            .iter()
+            .find(|r| r["check"] == check && r["subject"].as_str().unwrap().ends_with(subject))
+            .unwrap_or_else(|| panic!("no [{check}] {subject}: {out}\n{err}"));
+        assert_eq!(r["status"], "fail", "{r}");
+        r["witnesses"][0]["principal"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        principal(":user/bob", "no-admin"),
+        "arn:aws:iam::111122223333:user/bob"
+    );
+    assert_eq!(
+        principal(":role/Deployer", "no-passrole-wildcard"),
+        "arn:aws:sts::111122223333:assumed-role/Deployer/tarski-session"
+    );
 }
 
 /// The queue and trust policies do not grant `iam:PassRole` or `s3:PutObject` on a bucket.

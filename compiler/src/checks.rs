@@ -71,8 +71,20 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
+/// The account of the probes of `no-admin` and `no-passrole-wildcard` when the subject's own
+/// account is not known (a policy document on its own): an account no policy names.
+pub const PROBE_ACCOUNT: &str = "999900000001";
+
 /// The constraint text of a built-in check.
 pub fn constraint_text(b: &Builtin) -> String {
+    constraint_in(b, PROBE_ACCOUNT)
+}
+
+/// The constraint text of a built-in check whose subject is a principal of `account`: the
+/// probes of `no-admin` and `no-passrole-wildcard` are in the caller's own account (a role can
+/// only be passed in its own account, IAM user guide, "Grant a user permissions to pass a role
+/// to an AWS service"; "every resource" starts with the account's own).
+pub fn constraint_in(b: &Builtin, account: &str) -> String {
     if b.name == "no-public-access" {
         let absent: Vec<String> = RESTRICTING_KEYS
             .iter()
@@ -83,7 +95,7 @@ pub fn constraint_text(b: &Builtin) -> String {
             absent.join(" and ")
         )
     } else {
-        b.constraint.to_string()
+        b.constraint.replace(PROBE_ACCOUNT, account)
     }
 }
 

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use tarski_compiler::checks::constraint_text;
+use tarski_compiler::checks::{constraint_in, constraint_text, PROBE_ACCOUNT};
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
-use tarski_compiler::query::parse_expr;
+use tarski_compiler::query::{parse_expr, Expr};
 use tarski_compiler::spec::ast::{Level, Quantifier};
 
 use super::principal::template_principal_sets;
@@ -214,6 +214,134 @@ fn unknowns_text(p: &FoundPolicy) -> String {
         .join("; ")
 }
 
+/// Who a principal subject's requests come from (issue 10, "subjects pinned"): a template's or
+/// snapshot's role as a subject means requests made by sessions of that role, a user requests
+/// made by that user, in its own account — nothing else. Without the pin the question ranges over
+/// every caller, and the account's root user (which has full access within its account, "Policy
+/// evaluation logic") "reaches" everything for a role with no policy at all.
+#[derive(Clone, Debug)]
+pub struct Pin {
+    /// The principal's account: the built-in probes are in it.
+    pub account: String,
+    /// `principal == SESSION and aws:PrincipalArn ... and aws:PrincipalAccount == ACCOUNT`.
+    pub expr: Expr,
+}
+
+/// An IAM name (role, user; "IAM identifiers", name requirements) or path, safe to quote in
+/// a constraint.
+fn iam_name(s: &str, path: bool) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) || (path && c == '/'))
+        && (!path || (s.starts_with('/') && s.ends_with('/')))
+}
+
+/// The pin of a role (`kind` "role") or user of `account`. `name`/`path` are `None` when known
+/// only at deploy time: the session's role name is then a stand-in (a principal entry matches
+/// the exact ARN, and an identity-only set names none, so any name stands for all), and
+/// `aws:PrincipalArn` ranges over every role (user) ARN of the account.
+pub fn pin(
+    kind: &str,
+    partition: &str,
+    account: &str,
+    name: Option<&str>,
+    path: Option<&str>,
+    stand_in: &str,
+) -> Result<Pin> {
+    let name = name.filter(|n| iam_name(n, false));
+    let path = path.filter(|p| iam_name(p, true));
+    let shown = name.unwrap_or(if iam_name(stand_in, false) {
+        stand_in
+    } else {
+        "tarski-principal"
+    });
+    let (principal, arn) = match kind {
+        "role" => (
+            format!("arn:{partition}:sts::{account}:assumed-role/{shown}/tarski-session"),
+            match (name, path) {
+                (Some(n), Some(p)) => {
+                    format!(r#"aws:PrincipalArn == "arn:{partition}:iam::{account}:role{p}{n}""#)
+                }
+                (_, p) => format!(
+                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:role{}*""#,
+                    p.unwrap_or("/")
+                ),
+            },
+        ),
+        _ => {
+            let user = format!(
+                "arn:{partition}:iam::{account}:user{}{shown}",
+                path.unwrap_or("/")
+            );
+            let arn = match (name, path) {
+                (Some(_), Some(_)) => format!(r#"aws:PrincipalArn == "{user}""#),
+                (_, p) => format!(
+                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:user{}*""#,
+                    p.unwrap_or("/")
+                ),
+            };
+            (user, arn)
+        }
+    };
+    let text =
+        format!(r#"principal == "{principal}" and {arn} and aws:PrincipalAccount == "{account}""#);
+    let expr = parse_expr(&text).map_err(|e| anyhow!("subject constraint `{text}`: {e}"))?;
+    Ok(Pin {
+        account: account.to_string(),
+        expr,
+    })
+}
+
+/// The pin of a snapshot principal, from its ARN.
+fn pin_of_arn(kind: &str, arn: &str) -> Result<Pin> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let (partition, account, res) = match parts.as_slice() {
+        ["arn", p, "iam", "", a, r] => (*p, *a, *r),
+        _ => return Err(anyhow!("`{arn}` is not an IAM {kind} ARN")),
+    };
+    let rest = res
+        .strip_prefix(kind)
+        .filter(|r| r.starts_with('/'))
+        .ok_or_else(|| anyhow!("`{arn}` is not an IAM {kind} ARN"))?;
+    let cut = rest.rfind('/').unwrap_or(0);
+    pin(
+        kind,
+        partition,
+        account,
+        Some(&rest[cut + 1..]),
+        Some(&rest[..=cut]),
+        "",
+    )
+}
+
+/// `e and pin`.
+fn pinned(e: Option<Expr>, pin: &Pin) -> Option<Expr> {
+    Some(match e {
+        None => pin.expr.clone(),
+        Some(e) => Expr::And(vec![e, pin.expr.clone()]),
+    })
+}
+
+fn pin_question(q: Question, pin: &Pin) -> Question {
+    match q {
+        Question::Can { set, expr, expect } => Question::Can {
+            set,
+            expr: pinned(expr, pin),
+            expect,
+        },
+        Question::Subset { a, b, expr } => Question::Subset {
+            a,
+            b,
+            expr: pinned(expr, pin),
+        },
+        Question::Equiv { a, b, expr } => Question::Equiv {
+            a,
+            b,
+            expr: pinned(expr, pin),
+        },
+    }
+}
+
 impl BatchIac {
     fn error(&mut self, subject: &str, file: &str, message: String, at: Location) {
         let mut r = input_error(file, message, Some(at));
@@ -230,6 +358,7 @@ impl BatchIac {
         is_resource: bool,
         file: &str,
         subject: &str,
+        pin: Option<&Pin>,
     ) -> Result<Vec<Job>> {
         let mut out = Vec::new();
         let job = |check: String, severity: Level, question: Question| Job {
@@ -244,8 +373,11 @@ impl BatchIac {
             if b.resource_policies != is_resource {
                 continue;
             }
-            let expr = parse_expr(&constraint_text(b))
-                .map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
+            let text = match pin {
+                Some(p) => constraint_in(b, &p.account),
+                None => constraint_text(b),
+            };
+            let expr = parse_expr(&text).map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
             if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
                 out.push(job(b.name.to_string(), Level::Error, q));
             }
@@ -259,6 +391,11 @@ impl BatchIac {
             for mut j in crate::spec_load::jobs(s, n, Some(&(set.clone(), subject.to_string()))) {
                 j.file = file.to_string();
                 out.push(j);
+            }
+        }
+        if let Some(p) = pin {
+            for j in &mut out {
+                j.question = pin_question(j.question.clone(), p);
             }
         }
         Ok(out)
@@ -288,7 +425,7 @@ impl BatchIac {
         let kind = lp.policy.kind;
         let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
         let set = Arc::new(set_of_policies(vec![lp], kind));
-        let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject)?;
+        let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject, None)?;
         if p.symbolic() {
             // Say which answers are about every value of which deploy-time values.
             self.modelled.insert(subject.clone(), modelled_text(p));
@@ -305,8 +442,10 @@ impl BatchIac {
                 side(iac::bounds::Bound::Under),
             ) {
                 (Some(over), Some(under)) => {
-                    let overs = self.jobs_for(cx, over, is_resource, &p.origin.file, &subject)?;
-                    let unders = self.jobs_for(cx, under, is_resource, &p.origin.file, &subject)?;
+                    let overs =
+                        self.jobs_for(cx, over, is_resource, &p.origin.file, &subject, None)?;
+                    let unders =
+                        self.jobs_for(cx, under, is_resource, &p.origin.file, &subject, None)?;
                     jobs = overs
                         .into_iter()
                         .zip(unders)
@@ -450,6 +589,7 @@ impl BatchIac {
         file: &str,
         ex: &Extraction,
         managed: Option<&std::path::Path>,
+        opts: &cloudformation::Options,
     ) -> Result<()> {
         for tp in &ex.principals {
             let subject = format!("{file}:{}/{}", tp.kind, tp.id);
@@ -495,9 +635,19 @@ impl BatchIac {
             }
             let bounded = opaque.iter().any(|p| p.opaque());
             let (over, under) = (Arc::new(over), Arc::new(under));
-            let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject)?;
+            // The template's account when it is given (--account-id, tarski.toml), else an
+            // account no policy names; the name when the template gives it.
+            let pin = pin(
+                tp.kind,
+                opts.partition.as_deref().unwrap_or("aws"),
+                opts.account_id.as_deref().unwrap_or(PROBE_ACCOUNT),
+                tp.name.as_deref(),
+                tp.path.as_deref(),
+                &tp.id,
+            )?;
+            let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject, Some(&pin))?;
             if bounded {
-                let unders = self.jobs_for(cx, under.clone(), false, file, &subject)?;
+                let unders = self.jobs_for(cx, under.clone(), false, file, &subject, Some(&pin))?;
                 for (j, u) in jobs.iter_mut().zip(unders) {
                     j.under = Some(u.question);
                 }
@@ -593,7 +743,14 @@ impl BatchIac {
                 self.error(&subject, file, msg, l);
                 continue;
             }
-            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject)?;
+            let pin = match pin_of_arn(&pr.kind, &pp.arn) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.error(&subject, file, format!("{who}: {e:#}"), at);
+                    continue;
+                }
+            };
+            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject, Some(&pin))?;
             self.jobs.extend(jobs);
         }
         Ok(())
@@ -696,7 +853,7 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
         for p in ex.policies.iter().filter(|p| !p.external()) {
             out.document(cx, p)?;
         }
-        out.template_principals(cx, &name, &ex, a.values.managed_policies.as_deref())?;
+        out.template_principals(cx, &name, &ex, a.values.managed_policies.as_deref(), &opts)?;
     }
     Ok(out)
 }

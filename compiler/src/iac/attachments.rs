@@ -27,6 +27,10 @@ pub struct Facts {
     pub span: Span,
     /// `RoleName` / `UserName` / `GroupName` / `ManagedPolicyName`, when known.
     pub name: Option<String>,
+    /// `Path` of a role or user, when known (`None`: not given, so `/`, or not known).
+    pub path: Option<String>,
+    /// `Path` is given but known only at deploy time.
+    pub path_unknown: bool,
     /// `Roles`, `Users`, `Groups` of a policy resource; `Groups` of a user.
     pub roles: Vec<(Item, Span)>,
     pub users: Vec<(Item, Span)>,
@@ -49,6 +53,11 @@ pub struct TemplatePrincipal {
     /// The logical id.
     pub id: String,
     pub span: Span,
+    /// The role's or user's name when the template or plan gives it literally (CloudFormation
+    /// `RoleName`/`UserName`, Terraform `name`); `None`: generated at deploy time.
+    pub name: Option<String>,
+    /// Its path (`/` when not given); `None`: given, but known only at deploy time.
+    pub path: Option<String>,
     /// Indices into `Extraction::policies`.
     pub identity: Vec<usize>,
     pub boundary: Option<usize>,
@@ -126,6 +135,12 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
             kind,
             id: p.id.clone(),
             span: p.span,
+            name: p.name.clone(),
+            path: if p.path_unknown {
+                None
+            } else {
+                Some(p.path.clone().unwrap_or_else(|| "/".to_string()))
+            },
             identity: own(p),
             boundary: None,
             aws_managed: Vec::new(),

@@ -407,6 +407,12 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 Item::Text(t) => Some(t),
                 _ => None,
             });
+            if let Some(v) = prop("Path") {
+                match cx.item(v) {
+                    Item::Text(t) => fact.path = Some(t),
+                    _ => fact.path_unknown = true,
+                }
+            }
         }
         if matches!(
             ty,
