@@ -330,9 +330,11 @@ fn snapshot_principals_are_pinned() {
     );
 }
 
-/// The queue and trust policies do not grant `iam:PassRole` or `s3:PutObject` on a bucket.
+/// The queue and trust policies do not grant `iam:PassRole` or `s3:PutObject` on a bucket: a
+/// resource or trust policy on its own is asked what it lets through beyond what the resource's
+/// account has without it (its root user), src/iac/batch.rs `jobs_for`. The role's own policy
+/// does grant `s3:PutObject` (Env defaults to prod).
 #[test]
-#[ignore = "issue 10 (typed requests): resource and trust policies alone grant nothing through the account root"]
 fn critical_spec_holds_for_queue_and_trust_policies() {
     let (_, m, _) = batch(&[
         "--spec",
@@ -346,6 +348,7 @@ fn critical_spec_holds_for_queue_and_trust_policies() {
     ] {
         assert_eq!(status(&m, "no critical access", p), "pass", "{p}");
     }
+    assert_eq!(status(&m, "no critical access", ":role/StmtIfRole"), "fail");
 }
 
 /// The Access Analyzer Terraform wrapper's public-access fixture: every resource-policy type

@@ -49,6 +49,14 @@ pub struct BatchIac {
     modelled: HashMap<String, String>,
     /// `--no-model-unknowns` was given.
     no_model: bool,
+    /// `[trusted]` of tarski.toml (accounts, organizations): the `no-external-access` check
+    /// runs on every resource and trust policy, with the input's own account in the zone.
+    trusted: Option<(Vec<String>, Vec<String>)>,
+    /// The account of the input being read (`--account-id`, else `PROBE_ACCOUNT`).
+    own: String,
+    /// Subjects that are resource or trust policies: their `cannot` questions are asked as
+    /// "allowed by the policy and not without it" (`beyond_owner`).
+    resource_subjects: std::collections::HashSet<String>,
     /// With `--no-new-access`: the baseline's extraction of the input being read (`Some(None)`:
     /// the input has no baseline counterpart, so all it grants is new).
     base: Option<Option<Extraction>>,
@@ -263,7 +271,7 @@ pub fn pin(
                     format!(r#"aws:PrincipalArn == "arn:{partition}:iam::{account}:role{p}{n}""#)
                 }
                 (_, p) => format!(
-                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:role{}*""#,
+                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:role{}?*""#,
                     p.unwrap_or("/")
                 ),
             },
@@ -276,7 +284,7 @@ pub fn pin(
             let arn = match (name, path) {
                 (Some(_), Some(_)) => format!(r#"aws:PrincipalArn == "{user}""#),
                 (_, p) => format!(
-                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:user{}*""#,
+                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:user{}?*""#,
                     p.unwrap_or("/")
                 ),
             };
@@ -312,6 +320,35 @@ fn pin_of_arn(kind: &str, arn: &str) -> Result<Pin> {
         Some(&rest[..=cut]),
         "",
     )
+}
+
+/// The constraint of `no-external-access`: a caller outside the zone of trust — not a principal of
+/// `own` or a trusted account (a principal entry naming an account matches its users, role
+/// sessions and root), not a member of a trusted organization (`aws:PrincipalOrgID`), and no
+/// source account or organization inside the zone (a service acting for a resource of the zone).
+/// IAM Access Analyzer, "IAM Access Analyzer findings": "Any principal in the organization or
+/// account that you choose for the analyzer is considered trusted"; an external principal "can
+/// be another AWS account, a root user, an IAM user or role, a federated user, an AWS service,
+/// or an anonymous user" (Access Analyzer API reference).
+pub fn external_text(own: &str, accounts: &[String], orgs: &[String]) -> String {
+    let mut zone: Vec<&str> = vec![own];
+    zone.extend(accounts.iter().map(String::as_str).filter(|a| *a != own));
+    let list = zone
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut parts: Vec<String> = zone
+        .iter()
+        .map(|a| format!(r#"not (principal == "{a}")"#))
+        .collect();
+    parts.push(format!("aws:PrincipalAccount not in [{list}]"));
+    parts.push(format!("aws:SourceAccount not in [{list}]"));
+    for o in orgs {
+        parts.push(format!(r#"aws:PrincipalOrgID != "{o}""#));
+        parts.push(format!(r#"aws:SourceOrgID != "{o}""#));
+    }
+    parts.join(" and ")
 }
 
 /// `e and pin`.
@@ -393,6 +430,60 @@ impl BatchIac {
                 out.push(j);
             }
         }
+        if is_resource {
+            // A resource or trust policy on its own: what it lets through beyond what the
+            // resource's own account has without it (its root user has full access within the
+            // account whatever the policy says, "Policy evaluation logic"), so `cannot`
+            // questions are "allowed by the policy and not by no policy at all".
+            let none = Arc::new(PolicySet::default());
+            for j in &mut out {
+                if let Question::Can {
+                    set,
+                    expr,
+                    expect: false,
+                } = &j.question
+                {
+                    j.question = Question::Subset {
+                        a: set.clone(),
+                        b: none.clone(),
+                        expr: expr.clone(),
+                    };
+                }
+            }
+            if let Some((accounts, orgs)) = &self.trusted {
+                // AWS service principals are out of this check's scope (docs/ci.md): the
+                // services the policy names, and the unnamed one of the principal domain.
+                let mut services: Vec<String> = vec!["tarski.amazonaws.com".to_string()];
+                for st in set
+                    .all()
+                    .into_iter()
+                    .flat_map(|(_, lp)| lp.policy.statements.iter())
+                {
+                    for e in st.principal.iter().flat_map(|p| p.entries.iter()) {
+                        if let tarski_compiler::policy::PrincipalEntry::Service(v) = &e.value {
+                            services.push(v.clone());
+                        }
+                    }
+                }
+                let mut text = external_text(&self.own, accounts, orgs);
+                for v in services {
+                    if !v.contains('"') {
+                        text.push_str(&format!(r#" and not (principal == "{v}")"#));
+                    }
+                }
+                let expr = parse_expr(&text)
+                    .map_err(|e| anyhow!("no-external-access constraint `{text}`: {e}"))?;
+                out.push(job(
+                    "no-external-access".into(),
+                    Level::Error,
+                    Question::Subset {
+                        a: set.clone(),
+                        b: none,
+                        expr: Some(expr),
+                    },
+                ));
+            }
+        }
         if let Some(p) = pin {
             for j in &mut out {
                 j.question = pin_question(j.question.clone(), p);
@@ -424,6 +515,9 @@ impl BatchIac {
         };
         let kind = lp.policy.kind;
         let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
+        if is_resource {
+            self.resource_subjects.insert(subject.clone());
+        }
         let set = Arc::new(set_of_policies(vec![lp], kind));
         let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject, None)?;
         if p.symbolic() {
@@ -693,6 +787,17 @@ impl BatchIac {
     fn snapshot(&mut self, cx: &BatchCx, file: &str, text: &str) -> Result<()> {
         let snap = snapshot::read(file, text);
         self.file_problems(cx, file, &snap.problems.diagnostics);
+        // The snapshot's account (its principals' ARNs) is the zone's own account.
+        if let Some(acct) = snap
+            .principals
+            .iter()
+            .filter(|p| p.kind != "group")
+            .find_map(|p| snap.principal(&format!("{}/{}", p.kind, p.name)).ok())
+            .and_then(|pp| pp.arn.split(':').nth(4).map(str::to_string))
+            .filter(|a| !a.is_empty())
+        {
+            self.own = acct;
+        }
         for pr in &snap.principals {
             if pr.kind == "group" {
                 continue;
@@ -761,6 +866,17 @@ impl BatchIac {
     /// policy or principal.
     pub fn relocate(&self, records: &mut [Record]) {
         for r in records.iter_mut() {
+            if self.resource_subjects.contains(&r.subject) && r.check != "no-new-access" {
+                // `cannot` questions about a resource or trust policy are asked as "allowed by
+                // the policy and not without it" (`jobs_for`); say it as what it means.
+                if r.message.starts_with("not contained:") {
+                    r.message = "reachable: the policy lets a request through that the resource's \
+                                 account would not allow without it (see witness)"
+                        .to_string();
+                } else if r.message == "proved contained" {
+                    r.message = "proved unreachable".to_string();
+                }
+            }
             if let Some(m) = self.modelled.get(&r.subject) {
                 if r.status != Status::Error {
                     r.message = if r.message.is_empty() {
@@ -792,6 +908,14 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     let opts = a.options()?;
     let mut out = BatchIac {
         no_model: a.values.no_model_unknowns,
+        trusted: (!a.values.trusted_accounts.is_empty() || !a.values.trusted_orgs.is_empty()).then(
+            || {
+                (
+                    a.values.trusted_accounts.clone(),
+                    a.values.trusted_orgs.clone(),
+                )
+            },
+        ),
         ..BatchIac::default()
     };
     for Input {
@@ -803,6 +927,10 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     {
         let path = &path;
         out.inputs += 1;
+        out.own = opts
+            .account_id
+            .clone()
+            .unwrap_or_else(|| PROBE_ACCOUNT.to_string());
         let name = path.display().to_string();
         let text = match crate::load::read_text(path) {
             Ok(t) => t,

@@ -73,6 +73,13 @@ pub struct IacValueArgs {
     /// and witnesses show the value they need (as a context key such as `tarski:GetAtt/Bucket.Arn`).
     #[arg(long)]
     pub no_model_unknowns: bool,
+    /// `[trusted] accounts` of tarski.toml: with `orgs`, the zone of trust of the
+    /// `no-external-access` check (docs/ci.md). Not a flag.
+    #[arg(skip)]
+    pub trusted_accounts: Vec<String>,
+    /// `[trusted] organizations` of tarski.toml.
+    #[arg(skip)]
+    pub trusted_orgs: Vec<String>,
 }
 
 impl IacValueArgs {
