@@ -296,6 +296,48 @@ fn admin_role_fails_with_a_session_of_the_role() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// With the template's account not given, a pinned role is judged in every account its
+/// policies name and in one they do not: an admin role that denies everything outside account
+/// 123456789012 (or outside `AWS::AccountId`) is admin once deployed there, so it fails;
+/// pinning it to a stand-in account alone made it a false pass.
+#[test]
+fn a_role_is_judged_in_the_accounts_its_policies_name() {
+    let dir = std::env::temp_dir().join(format!("tarski-acct-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("acct.yaml");
+    let role = |id: &str, acct: &str| {
+        format!(
+            "  {id}:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: []}}\n      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n              - {{Effect: Allow, Action: '*', Resource: '*'}}\n              - {{Effect: Deny, Action: '*', Resource: '*', Condition: {{StringNotEquals: {{aws:PrincipalAccount: {acct}}}}}}}\n"
+        )
+    };
+    std::fs::write(
+        &t,
+        format!(
+            "Resources:\n{}{}",
+            role("Named", "'123456789012'"),
+            role("Own", "!Ref AWS::AccountId")
+        ),
+    )
+    .unwrap();
+    let t = t.display().to_string();
+    let (code, m, _) = batch(&["--template", &t, "--check", "no-admin"]);
+    assert_eq!(status(&m, "no-admin", ":role/Named"), "fail");
+    assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
+    assert_eq!(code, 1);
+    // In a given account other than 123456789012, the deny holds.
+    let (_, m, _) = batch(&[
+        "--template",
+        &t,
+        "--check",
+        "no-admin",
+        "--account-id",
+        "111122223333",
+    ]);
+    assert_eq!(status(&m, "no-admin", ":role/Named"), "pass");
+    assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A snapshot's user and role are pinned too: bob's witness is bob himself, the Deployer's a
 /// session of the Deployer role, both in the snapshot's account.
 #[test]

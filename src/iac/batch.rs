@@ -229,10 +229,55 @@ fn unknowns_text(p: &FoundPolicy) -> String {
 /// evaluation logic") "reaches" everything for a role with no policy at all.
 #[derive(Clone, Debug)]
 pub struct Pin {
-    /// The principal's account: the built-in probes are in it.
-    pub account: String,
-    /// `principal == SESSION and aws:PrincipalArn ... and aws:PrincipalAccount == ACCOUNT`.
-    pub expr: Expr,
+    /// One alternative per account the principal may be in: (account, `principal == SESSION
+    /// and aws:PrincipalArn ... and aws:PrincipalAccount == ACCOUNT`). One when the account is
+    /// known; when it is not, each account the policies name and one they do not (so a policy
+    /// that singles out an account is judged for that account too: no answer depends on the
+    /// stand-in).
+    pub alts: Vec<(String, Expr)>,
+}
+
+impl Pin {
+    /// Any of the alternatives, each with `per_account(account)` (the built-in probes, in the
+    /// principal's own account).
+    fn expr(&self, per_account: &dyn Fn(&str) -> Option<Expr>) -> Expr {
+        Expr::Or(
+            self.alts
+                .iter()
+                .map(|(a, e)| match per_account(a) {
+                    Some(x) => Expr::And(vec![x, e.clone()]),
+                    None => e.clone(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The 12-digit account IDs a policy set names (in any element), and whether it uses the
+/// template's account as a deploy-time value (`${tarski:AWS::AccountId}`).
+fn accounts_named(set: &PolicySet) -> (std::collections::BTreeSet<String>, bool) {
+    let mut out = std::collections::BTreeSet::new();
+    let mut uses_var = false;
+    for (_, lp) in set.all() {
+        let text = format!("{:?}", lp.policy.statements);
+        uses_var |= text.contains("tarski:AWS::AccountId");
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let j = (i..b.len())
+                    .find(|&k| !b[k].is_ascii_digit())
+                    .unwrap_or(b.len());
+                if j - i == 12 {
+                    out.insert(text[i..j].to_string());
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    (out, uses_var)
 }
 
 /// An IAM name (role, user; "IAM identifiers", name requirements) or path, safe to quote in
@@ -295,8 +340,7 @@ pub fn pin(
         format!(r#"principal == "{principal}" and {arn} and aws:PrincipalAccount == "{account}""#);
     let expr = parse_expr(&text).map_err(|e| anyhow!("subject constraint `{text}`: {e}"))?;
     Ok(Pin {
-        account: account.to_string(),
-        expr,
+        alts: vec![(account.to_string(), expr)],
     })
 }
 
@@ -353,9 +397,10 @@ pub fn external_text(own: &str, accounts: &[String], orgs: &[String]) -> String 
 
 /// `e and pin`.
 fn pinned(e: Option<Expr>, pin: &Pin) -> Option<Expr> {
+    let p = pin.expr(&|_| None);
     Some(match e {
-        None => pin.expr.clone(),
-        Some(e) => Expr::And(vec![e, pin.expr.clone()]),
+        None => p,
+        Some(e) => Expr::And(vec![e, p]),
     })
 }
 
@@ -410,15 +455,32 @@ impl BatchIac {
             if b.resource_policies != is_resource {
                 continue;
             }
-            let text = match pin {
-                Some(p) => constraint_in(b, &p.account),
-                None => constraint_text(b),
+            let parse = |text: String| {
+                parse_expr(&text).map_err(|e| anyhow!("built-in check {}: {e}", b.name))
             };
-            let expr = parse_expr(&text).map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
+            let expr = match pin {
+                // The probes in the principal's own account, for each account it may be in.
+                Some(p) => {
+                    let err = std::cell::RefCell::new(None);
+                    let e = p.expr(&|a| match parse(constraint_in(b, a)) {
+                        Ok(x) => Some(x),
+                        Err(e) => {
+                            err.borrow_mut().get_or_insert(e);
+                            None
+                        }
+                    });
+                    if let Some(e) = err.into_inner() {
+                        return Err(e);
+                    }
+                    e
+                }
+                None => parse(constraint_text(b))?,
+            };
             if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
                 out.push(job(b.name.to_string(), Level::Error, q));
             }
         }
+        let builtins = out.len();
         if let (Some(bd), false) = (cx.boundary, is_resource) {
             if let Some(q) = question(Quantifier::Subset, set.clone(), Some(bd.clone()), None) {
                 out.push(job("within-boundary".into(), Level::Error, q));
@@ -485,7 +547,8 @@ impl BatchIac {
             }
         }
         if let Some(p) = pin {
-            for j in &mut out {
+            // The built-in questions are pinned above, with their probes.
+            for j in out.iter_mut().skip(builtins) {
                 j.question = pin_question(j.question.clone(), p);
             }
         }
@@ -729,16 +792,39 @@ impl BatchIac {
             }
             let bounded = opaque.iter().any(|p| p.opaque());
             let (over, under) = (Arc::new(over), Arc::new(under));
-            // The template's account when it is given (--account-id, tarski.toml), else an
-            // account no policy names; the name when the template gives it.
-            let pin = pin(
-                tp.kind,
-                opts.partition.as_deref().unwrap_or("aws"),
-                opts.account_id.as_deref().unwrap_or(PROBE_ACCOUNT),
-                tp.name.as_deref(),
-                tp.path.as_deref(),
-                &tp.id,
-            )?;
+            // The template's account when it is given (--account-id, tarski.toml); else each
+            // account the principal's policies name and one they do not, with the template's
+            // `AWS::AccountId` (where the policies use it) that same account. The name when the
+            // template gives it.
+            let accounts: Vec<String> = match &opts.account_id {
+                Some(a) => vec![a.clone()],
+                None => {
+                    let (mut named, _) = accounts_named(&over);
+                    named.insert(PROBE_ACCOUNT.to_string());
+                    named.into_iter().collect()
+                }
+            };
+            let uses_var = opts.account_id.is_none() && accounts_named(&over).1;
+            let mut alts = Vec::new();
+            for a in &accounts {
+                let mut one = pin(
+                    tp.kind,
+                    opts.partition.as_deref().unwrap_or("aws"),
+                    a,
+                    tp.name.as_deref(),
+                    tp.path.as_deref(),
+                    &tp.id,
+                )?;
+                if uses_var {
+                    let v = parse_expr(&format!(r#"tarski:AWS::AccountId == "{a}""#))
+                        .map_err(|e| anyhow!("{e}"))?;
+                    for (_, e) in &mut one.alts {
+                        *e = Expr::And(vec![e.clone(), v.clone()]);
+                    }
+                }
+                alts.extend(one.alts);
+            }
+            let pin = Pin { alts };
             let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject, Some(&pin))?;
             if bounded {
                 let unders = self.jobs_for(cx, under.clone(), false, file, &subject, Some(&pin))?;
