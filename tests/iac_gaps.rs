@@ -313,9 +313,13 @@ fn a_role_is_judged_in_the_accounts_its_policies_name() {
     std::fs::write(
         &t,
         format!(
-            "Resources:\n{}{}",
+            "Resources:\n{}{}{}{}",
             role("Named", "'123456789012'"),
-            role("Own", "!Ref AWS::AccountId")
+            role("Own", "!Ref AWS::AccountId"),
+            role("Like", "'1*'").replace("StringNotEquals", "StringNotLike"),
+            role("Arn", "'arn:aws:iam::*:role/prod-*'")
+                .replace("StringNotEquals", "ArnNotLike")
+                .replace("aws:PrincipalAccount", "aws:PrincipalArn"),
         ),
     )
     .unwrap();
@@ -323,6 +327,10 @@ fn a_role_is_judged_in_the_accounts_its_policies_name() {
     let (code, m, _) = batch(&["--template", &t, "--check", "no-admin"]);
     assert_eq!(status(&m, "no-admin", ":role/Named"), "fail");
     assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
+    // An account pattern, and a generated name that may start with `prod-`: the derived keys
+    // range over every value the deployment could give them, not the stand-in's.
+    assert_eq!(status(&m, "no-admin", ":role/Like"), "fail");
+    assert_eq!(status(&m, "no-admin", ":role/Arn"), "fail");
     assert_eq!(code, 1);
     // In a given account other than 123456789012, the deny holds.
     let (_, m, _) = batch(&[

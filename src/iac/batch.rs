@@ -253,14 +253,29 @@ impl Pin {
     }
 }
 
-/// The 12-digit account IDs a policy set names (in any element), and whether it uses the
-/// template's account as a deploy-time value (`${tarski:AWS::AccountId}`).
-fn accounts_named(set: &PolicySet) -> (std::collections::BTreeSet<String>, bool) {
+/// Keys derived from the principal that some policy of a set mentions (a condition, or a policy
+/// variable), case-insensitively.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mentioned {
+    pub principal_arn: bool,
+    pub principal_account: bool,
+}
+
+fn mentioned(set: &PolicySet) -> Mentioned {
+    let mut m = Mentioned::default();
+    for (_, lp) in set.all() {
+        let text = format!("{:?}", lp.policy.statements).to_ascii_lowercase();
+        m.principal_arn |= text.contains("aws:principalarn");
+        m.principal_account |= text.contains("aws:principalaccount");
+    }
+    m
+}
+
+/// The 12-digit account IDs a policy set names (in any element).
+fn accounts_named(set: &PolicySet) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
-    let mut uses_var = false;
     for (_, lp) in set.all() {
         let text = format!("{:?}", lp.policy.statements);
-        uses_var |= text.contains("tarski:AWS::AccountId");
         let b = text.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -277,7 +292,7 @@ fn accounts_named(set: &PolicySet) -> (std::collections::BTreeSet<String>, bool)
             }
         }
     }
-    (out, uses_var)
+    out
 }
 
 /// An IAM name (role, user; "IAM identifiers", name requirements) or path, safe to quote in
@@ -293,13 +308,16 @@ fn iam_name(s: &str, path: bool) -> bool {
 /// only at deploy time: the session's role name is then a stand-in (a principal entry matches
 /// the exact ARN, and an identity-only set names none, so any name stands for all), and
 /// `aws:PrincipalArn` ranges over every role (user) ARN of the account.
+#[allow(clippy::too_many_arguments)]
 pub fn pin(
     kind: &str,
-    partition: &str,
+    partition: Option<&str>,
     account: &str,
+    account_known: bool,
     name: Option<&str>,
     path: Option<&str>,
     stand_in: &str,
+    mentioned: &Mentioned,
 ) -> Result<Pin> {
     let name = name.filter(|n| iam_name(n, false));
     let path = path.filter(|p| iam_name(p, true));
@@ -308,36 +326,51 @@ pub fn pin(
     } else {
         "tarski-principal"
     });
-    let (principal, arn) = match kind {
-        "role" => (
-            format!("arn:{partition}:sts::{account}:assumed-role/{shown}/tarski-session"),
-            match (name, path) {
-                (Some(n), Some(p)) => {
-                    format!(r#"aws:PrincipalArn == "arn:{partition}:iam::{account}:role{p}{n}""#)
-                }
-                (_, p) => format!(
-                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:role{}?*""#,
-                    p.unwrap_or("/")
-                ),
-            },
+    let part = partition.filter(|p| iam_name(p, false)).unwrap_or("aws");
+    let kind = if kind == "role" { "role" } else { "user" };
+    let principal = match kind {
+        "role" => format!("arn:{part}:sts::{account}:assumed-role/{shown}/tarski-session"),
+        _ => format!(
+            "arn:{part}:iam::{account}:user{}{shown}",
+            path.unwrap_or("/")
         ),
-        _ => {
-            let user = format!(
-                "arn:{partition}:iam::{account}:user{}{shown}",
-                path.unwrap_or("/")
-            );
-            let arn = match (name, path) {
-                (Some(_), Some(_)) => format!(r#"aws:PrincipalArn == "{user}""#),
-                (_, p) => format!(
-                    r#"aws:PrincipalArn like "arn:{partition}:iam::{account}:user{}?*""#,
-                    p.unwrap_or("/")
-                ),
-            };
-            (user, arn)
-        }
     };
-    let text =
-        format!(r#"principal == "{principal}" and {arn} and aws:PrincipalAccount == "{account}""#);
+    // `aws:PrincipalArn` (and `aws:PrincipalAccount`) exactly when every part is known; else a
+    // pattern every possible value matches (a stand-in account or partition would decide
+    // conditions a real deployment might not meet).
+    // A key no policy of the set mentions cannot change an answer: it is pinned to the
+    // stand-in's value, so that witnesses read like AWS's.
+    let exact = partition.is_some() && account_known || !mentioned.principal_arn;
+    let arn = match (name, path, exact) {
+        (Some(n), Some(p), true) => {
+            format!(r#"aws:PrincipalArn == "arn:{part}:iam::{account}:{kind}{p}{n}""#)
+        }
+        _ if !mentioned.principal_arn => format!(
+            r#"aws:PrincipalArn == "arn:{part}:iam::{account}:{kind}{}{shown}""#,
+            path.unwrap_or("/")
+        ),
+        (n, p, _) => format!(
+            r#"aws:PrincipalArn like "arn:{}:iam::{}:{kind}{}{}""#,
+            if partition.is_some() || !mentioned.principal_arn {
+                part
+            } else {
+                "*"
+            },
+            if account_known || !mentioned.principal_arn {
+                account
+            } else {
+                "*"
+            },
+            p.unwrap_or(if n.is_some() { "/*" } else { "/" }),
+            n.unwrap_or("?*")
+        ),
+    };
+    let acct = if account_known || !mentioned.principal_account {
+        format!(r#"aws:PrincipalAccount == "{account}""#)
+    } else {
+        "aws:PrincipalAccount present".to_string()
+    };
+    let text = format!(r#"principal == "{principal}" and {arn} and {acct}"#);
     let expr = parse_expr(&text).map_err(|e| anyhow!("subject constraint `{text}`: {e}"))?;
     Ok(Pin {
         alts: vec![(account.to_string(), expr)],
@@ -358,11 +391,13 @@ fn pin_of_arn(kind: &str, arn: &str) -> Result<Pin> {
     let cut = rest.rfind('/').unwrap_or(0);
     pin(
         kind,
-        partition,
+        Some(partition),
         account,
+        true,
         Some(&rest[cut + 1..]),
         Some(&rest[..=cut]),
         "",
+        &Mentioned::default(),
     )
 }
 
@@ -793,35 +828,31 @@ impl BatchIac {
             let bounded = opaque.iter().any(|p| p.opaque());
             let (over, under) = (Arc::new(over), Arc::new(under));
             // The template's account when it is given (--account-id, tarski.toml); else each
-            // account the principal's policies name and one they do not, with the template's
-            // `AWS::AccountId` (where the policies use it) that same account. The name when the
-            // template gives it.
+            // account the principal's policies name and one they do not (principal entries are
+            // compared exactly, so every unnamed account behaves alike, logic/domain.rs), with
+            // the keys derived from the account left to range over every value. The name when
+            // the template gives it.
             let accounts: Vec<String> = match &opts.account_id {
                 Some(a) => vec![a.clone()],
                 None => {
-                    let (mut named, _) = accounts_named(&over);
+                    let mut named = accounts_named(&over);
                     named.insert(PROBE_ACCOUNT.to_string());
                     named.into_iter().collect()
                 }
             };
-            let uses_var = opts.account_id.is_none() && accounts_named(&over).1;
             let mut alts = Vec::new();
+            let keys = mentioned(&over);
             for a in &accounts {
-                let mut one = pin(
+                let one = pin(
                     tp.kind,
-                    opts.partition.as_deref().unwrap_or("aws"),
+                    opts.partition.as_deref(),
                     a,
+                    opts.account_id.is_some(),
                     tp.name.as_deref(),
                     tp.path.as_deref(),
                     &tp.id,
+                    &keys,
                 )?;
-                if uses_var {
-                    let v = parse_expr(&format!(r#"tarski:AWS::AccountId == "{a}""#))
-                        .map_err(|e| anyhow!("{e}"))?;
-                    for (_, e) in &mut one.alts {
-                        *e = Expr::And(vec![e.clone(), v.clone()]);
-                    }
-                }
                 alts.extend(one.alts);
             }
             let pin = Pin { alts };
