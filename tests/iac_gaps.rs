@@ -346,6 +346,85 @@ fn a_role_is_judged_in_the_accounts_its_policies_name() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Witnesses of the built-in checks read like requests AWS sends: a session of the role in its
+/// 12-digit account, a real action of the catalog with a resource of its type, deploy-time
+/// values shaped like the ARNs CloudFormation returns (in the stack's partition, region and
+/// account). The lines fully decided by the question are snapshotted exactly.
+#[test]
+fn witnesses_read_like_aws_requests() {
+    let (code, out, err) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--account-id",
+            "111122223333",
+            "--region",
+            "eu-west-1",
+            "--partition",
+            "aws",
+            "--template",
+            "tests/data/iac-witness.yaml",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let witness = |check: &str, subject: &str| -> String {
+        let mut lines = out.lines();
+        while let Some(l) = lines.next() {
+            if l.contains(&format!("[{check}]")) && l.contains(subject) {
+                return lines.next().unwrap().trim().to_string();
+            }
+        }
+        panic!("no [{check}] {subject}:\n{out}")
+    };
+    assert_eq!(
+        witness("no-admin", "iac-witness.yaml:role/Admin"),
+        "witness: arn:aws:sts::111122223333:assumed-role/ops-admin/tarski-session \
+         ssm-contacts:GetContact on arn:aws:ssm-contacts:us-east-1:111122223333:contact/tarski-probe \
+         with aws:PrincipalAccount=111122223333 aws:PrincipalArn=arn:aws:iam::111122223333:role/ops-admin"
+    );
+    assert_eq!(
+        witness("no-passrole-wildcard", "iac-witness.yaml:role/Admin"),
+        "witness: arn:aws:sts::111122223333:assumed-role/ops-admin/tarski-session \
+         iam:PassRole on arn:aws:iam::111122223333:role/tarski-probe-role \
+         with aws:PrincipalAccount=111122223333 aws:PrincipalArn=arn:aws:iam::111122223333:role/ops-admin"
+    );
+    let w = witness("no-passrole-wildcard", "iac-witness.yaml:role/Publisher");
+    assert!(
+        w.starts_with("witness: arn:aws:sts::111122223333:assumed-role/Publisher/tarski-session iam:PassRole on arn:aws:iam::111122223333:role/tarski-probe-role")
+            && w.contains(" tarski:Ref/Topic=arn:aws:sns:eu-west-1:111122223333:"),
+        "{w}"
+    );
+    let w = witness("no-public-access", "QueuePolicy");
+    assert!(
+        w.contains("sqs:SendMessage on arn:aws:sqs:eu-west-1:111122223333:")
+            && w.contains("tarski:GetAtt/Queue.Arn=arn:aws:sqs:eu-west-1:111122223333:"),
+        "{w}"
+    );
+    assert!(!out.contains("tarskiprobe"), "{out}");
+}
+
+/// A queue policy granting `sqs:SendMessage` on `!GetAtt Queue.Arn` (an SQS queue ARN, its
+/// shape in every question) grants nothing on an S3 bucket, and something on an SQS queue.
+/// Before, the account's root user made the first assertion fail.
+#[test]
+fn deploy_time_arns_have_their_shape() {
+    let dir = std::env::temp_dir().join(format!("tarski-shape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("s.tq");
+    std::fs::write(
+        &spec,
+        "assert cannot(policy, resource like \"arn:aws:s3:::*\") label \"no-s3\"\nassert can(policy, resource like \"arn:aws:sqs:*\") label \"sqs\"\n",
+    )
+    .unwrap();
+    let spec = spec.display().to_string();
+    let (_, m, err) = batch(&["--spec", &spec, "--template", "tests/data/iac-witness.yaml"]);
+    let q = "#/Resources/QueuePolicy/Properties/PolicyDocument";
+    assert_eq!(status(&m, "no-s3", q), "pass", "{err}");
+    assert_eq!(status(&m, "sqs", q), "pass", "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A snapshot's user and role are pinned too: bob's witness is bob himself, the Deployer's a
 /// session of the Deployer role, both in the snapshot's account.
 #[test]

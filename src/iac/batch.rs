@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use tarski_compiler::checks::{constraint_in, constraint_text, PROBE_ACCOUNT};
+use tarski_compiler::checks::{constraint_for, PROBE_ACCOUNT};
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
@@ -430,6 +430,57 @@ pub fn external_text(own: &str, accounts: &[String], orgs: &[String]) -> String 
     parts.join(" and ")
 }
 
+/// `KEY like "SHAPE"` for each modelled deploy-time value of the policies whose form is known
+/// (`iac::deploy_shape`): every question about them ranges over the values AWS can give.
+fn shapes_of<'a>(ps: impl IntoIterator<Item = &'a FoundPolicy>) -> Result<Option<Expr>> {
+    let mut seen = std::collections::BTreeMap::new();
+    for p in ps {
+        for u in &p.unknowns {
+            if let (true, Some(shape)) = (u.modelled, &u.shape) {
+                let key = u.placeholder.trim_start_matches("${").trim_end_matches('}');
+                seen.insert(key.to_string(), shape.clone());
+            }
+        }
+    }
+    if seen.is_empty() {
+        return Ok(None);
+    }
+    let text = seen
+        .iter()
+        .map(|(k, v)| format!(r#"{k} like "{v}""#))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    parse_expr(&text)
+        .map(Some)
+        .map_err(|e| anyhow!("deploy-time value shapes `{text}`: {e}"))
+}
+
+fn and_into(q: Question, x: &Expr) -> Question {
+    let add = |e: Option<Expr>| {
+        Some(match e {
+            None => x.clone(),
+            Some(e) => Expr::And(vec![e, x.clone()]),
+        })
+    };
+    match q {
+        Question::Can { set, expr, expect } => Question::Can {
+            set,
+            expr: add(expr),
+            expect,
+        },
+        Question::Subset { a, b, expr } => Question::Subset {
+            a,
+            b,
+            expr: add(expr),
+        },
+        Question::Equiv { a, b, expr } => Question::Equiv {
+            a,
+            b,
+            expr: add(expr),
+        },
+    }
+}
+
 /// `e and pin`.
 fn pinned(e: Option<Expr>, pin: &Pin) -> Option<Expr> {
     let p = pin.expr(&|_| None);
@@ -476,6 +527,7 @@ impl BatchIac {
         file: &str,
         subject: &str,
         pin: Option<&Pin>,
+        shapes: Option<&Expr>,
     ) -> Result<Vec<Job>> {
         let mut out = Vec::new();
         let job = |check: String, severity: Level, question: Question| Job {
@@ -497,7 +549,7 @@ impl BatchIac {
                 // The probes in the principal's own account, for each account it may be in.
                 Some(p) => {
                     let err = std::cell::RefCell::new(None);
-                    let e = p.expr(&|a| match parse(constraint_in(b, a)) {
+                    let e = p.expr(&|a| match parse(constraint_for(b, &set, a)) {
                         Ok(x) => Some(x),
                         Err(e) => {
                             err.borrow_mut().get_or_insert(e);
@@ -509,7 +561,7 @@ impl BatchIac {
                     }
                     e
                 }
-                None => parse(constraint_text(b))?,
+                None => parse(constraint_for(b, &set, PROBE_ACCOUNT))?,
             };
             if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
                 out.push(job(b.name.to_string(), Level::Error, q));
@@ -587,6 +639,11 @@ impl BatchIac {
                 j.question = pin_question(j.question.clone(), p);
             }
         }
+        if let Some(x) = shapes {
+            for j in &mut out {
+                j.question = and_into(j.question.clone(), x);
+            }
+        }
         Ok(out)
     }
 
@@ -617,7 +674,16 @@ impl BatchIac {
             self.resource_subjects.insert(subject.clone());
         }
         let set = Arc::new(set_of_policies(vec![lp], kind));
-        let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject, None)?;
+        let shapes = shapes_of([p])?;
+        let mut jobs = self.jobs_for(
+            cx,
+            set,
+            is_resource,
+            &p.origin.file,
+            &subject,
+            None,
+            shapes.as_ref(),
+        )?;
         if p.symbolic() {
             // Say which answers are about every value of which deploy-time values.
             self.modelled.insert(subject.clone(), modelled_text(p));
@@ -634,10 +700,24 @@ impl BatchIac {
                 side(iac::bounds::Bound::Under),
             ) {
                 (Some(over), Some(under)) => {
-                    let overs =
-                        self.jobs_for(cx, over, is_resource, &p.origin.file, &subject, None)?;
-                    let unders =
-                        self.jobs_for(cx, under, is_resource, &p.origin.file, &subject, None)?;
+                    let overs = self.jobs_for(
+                        cx,
+                        over,
+                        is_resource,
+                        &p.origin.file,
+                        &subject,
+                        None,
+                        shapes.as_ref(),
+                    )?;
+                    let unders = self.jobs_for(
+                        cx,
+                        under,
+                        is_resource,
+                        &p.origin.file,
+                        &subject,
+                        None,
+                        shapes.as_ref(),
+                    )?;
                     jobs = overs
                         .into_iter()
                         .zip(unders)
@@ -856,9 +936,31 @@ impl BatchIac {
                 alts.extend(one.alts);
             }
             let pin = Pin { alts };
-            let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject, Some(&pin))?;
+            let shapes = shapes_of(
+                tp.identity
+                    .iter()
+                    .chain(tp.boundary.iter())
+                    .map(|&i| &ex.policies[i]),
+            )?;
+            let mut jobs = self.jobs_for(
+                cx,
+                over.clone(),
+                false,
+                file,
+                &subject,
+                Some(&pin),
+                shapes.as_ref(),
+            )?;
             if bounded {
-                let unders = self.jobs_for(cx, under.clone(), false, file, &subject, Some(&pin))?;
+                let unders = self.jobs_for(
+                    cx,
+                    under.clone(),
+                    false,
+                    file,
+                    &subject,
+                    Some(&pin),
+                    shapes.as_ref(),
+                )?;
                 for (j, u) in jobs.iter_mut().zip(unders) {
                     j.under = Some(u.question);
                 }
@@ -972,7 +1074,7 @@ impl BatchIac {
                     continue;
                 }
             };
-            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject, Some(&pin))?;
+            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject, Some(&pin), None)?;
             self.jobs.extend(jobs);
         }
         Ok(())

@@ -1080,6 +1080,7 @@ impl Render<'_> {
             placeholder: placeholder.clone(),
             value_span: span,
             modelled: false,
+            shape: None,
         });
         j(JsonKind::String(placeholder), span)
     }
