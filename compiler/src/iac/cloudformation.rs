@@ -384,6 +384,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             fact.boundary = prop("PermissionsBoundary")
                 .and_then(|b| cx.pick(b))
                 .map(|b| (cx.item(b), b.span));
+            if ty == "AWS::IAM::UserToGroupAddition" {
+                if let Some(v) = prop("GroupName") {
+                    fact.groups.push((cx.item(v), v.span));
+                }
+            }
             // `AWS::IAM::RolePolicy` (and the user and group forms) name the one principal
             // they are embedded in (CloudFormation resource reference, AWS::IAM::RolePolicy).
             for (k, list) in [
