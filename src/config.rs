@@ -490,8 +490,12 @@ impl Config {
         if v.partition.is_none() {
             v.partition = self.partition.clone();
         }
-        v.trusted_accounts = self.trusted_accounts.clone();
-        v.trusted_orgs = self.trusted_orgs.clone();
+        if !self.trusted_accounts.is_empty() || !self.trusted_orgs.is_empty() {
+            v.trusted = Some(std::sync::Arc::new((
+                self.trusted_accounts.clone(),
+                self.trusted_orgs.clone(),
+            )));
+        }
     }
 }
 

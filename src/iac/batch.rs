@@ -519,6 +519,7 @@ impl BatchIac {
 
     /// Jobs for one policy set: the built-in checks that apply to its kind, within-boundary,
     /// and the spec assertions that name `policy`.
+    #[allow(clippy::too_many_arguments)]
     fn jobs_for(
         &self,
         cx: &BatchCx,
@@ -1067,7 +1068,7 @@ impl BatchIac {
                 self.error(&subject, file, msg, l);
                 continue;
             }
-            let pin = match pin_of_arn(&pr.kind, &pp.arn) {
+            let pin = match pin_of_arn(pr.kind, &pp.arn) {
                 Ok(p) => p,
                 Err(e) => {
                     self.error(&subject, file, format!("{who}: {e:#}"), at);
@@ -1127,14 +1128,7 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     let opts = a.options()?;
     let mut out = BatchIac {
         no_model: a.values.no_model_unknowns,
-        trusted: (!a.values.trusted_accounts.is_empty() || !a.values.trusted_orgs.is_empty()).then(
-            || {
-                (
-                    a.values.trusted_accounts.clone(),
-                    a.values.trusted_orgs.clone(),
-                )
-            },
-        ),
+        trusted: a.values.trusted.as_deref().cloned(),
         ..BatchIac::default()
     };
     for Input {
