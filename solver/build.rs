@@ -1,3 +1,5 @@
+// A build script reports failure by panicking: that is its interface with cargo.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! Lets test binaries find libz3 at run time without LD_LIBRARY_PATH: adds an rpath to the
 //! directory z3-sys links from (`Z3_LIBRARY_PATH_OVERRIDE`, set to `<workspace>/.z3/lib` by
 //! `.cargo/config.toml`, or to your own Z3 by your environment). See docs/z3.md.

@@ -14,6 +14,10 @@ pub struct Cli {
     /// the file naming them (the top spec's, the manifest's, the list's).
     #[arg(long, global = true, value_name = "DIR")]
     pub allow_path: Vec<PathBuf>,
+    /// Memory limit of the whole run in MiB, solver processes included. Past it a question
+    /// answers `unknown` (exit 2) and any other command stops without a report (exit 2).
+    #[arg(long, global = true, value_name = "MIB", default_value_t = crate::memory::DEFAULT_MIB)]
+    pub max_memory: u64,
 }
 
 #[derive(Subcommand, Debug)]

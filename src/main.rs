@@ -28,6 +28,7 @@ mod config;
 mod exit;
 mod iac;
 mod load;
+mod memory;
 mod reference;
 mod render;
 mod report;
@@ -100,6 +101,13 @@ fn main() -> ExitCode {
         eprintln!("internal error: {info}");
         eprintln!("this is a bug in Tarski; please report it with the input that caused it");
     }));
+    let memory_cap = match memory::cap_bytes(cli.max_memory) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return exit::code(exit::BAD_INPUT);
+        }
+    };
     if let Err(e) = load::allow_paths(&cli.allow_path) {
         eprintln!("error: {e:#}");
         return exit::code(exit::BAD_INPUT);
@@ -146,6 +154,21 @@ fn main() -> ExitCode {
         _ => None,
     }
     .and_then(|(cmd, s)| Some((cmd, commands::timeout(s.timeout).ok()?, s.format)));
+    let question = deadline.map(|(cmd, _, format)| (cmd, format));
+    tarski_solver::backend::limit_child_memory(memory_cap);
+    memory::watch(memory_cap, move |_| {
+        let why = memory::reason(memory_cap);
+        match question {
+            Some((cmd, format)) => give_up(cmd, &why, format),
+            None => {
+                report::discard_pending_output();
+                eprintln!("tarski: {why}; the run stopped and wrote no report");
+                exit::flush_stdout();
+                // SAFETY: as in `give_up`: other threads may be inside Z3.
+                unsafe { libc::_exit(i32::from(exit::UNKNOWN)) }
+            }
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("tarski".into())
@@ -164,7 +187,9 @@ fn main() -> ExitCode {
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     Ok(Err(anyhow::anyhow!("the worker thread ended")))
                 }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => out_of_time(cmd, limit, format),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    give_up(cmd, &commands::batch::out_of_time(limit), format)
+                }
             },
         },
     };
@@ -185,10 +210,10 @@ fn main() -> ExitCode {
     exit::code(code)
 }
 
-/// The answer of a single question that ran out of `--timeout`: `unknown` with the reason, in
-/// the command's format; then the process ends at once, with the question's thread in it.
-fn out_of_time(cmd: &str, limit: std::time::Duration, format: cli::Format) -> ! {
-    let why = commands::batch::out_of_time(limit);
+/// The answer of a single question that ran out of `--timeout` or `--max-memory`: `unknown`
+/// with the reason, in the command's format; then the process ends at once, with the
+/// question's thread in it.
+fn give_up(cmd: &str, why: &str, format: cli::Format) -> ! {
     match format {
         cli::Format::Text => println!("unknown: {why}"),
         cli::Format::Json => println!(

@@ -5,6 +5,8 @@
 //! to one run, bad files reported per file, SARIF shape, and `--no-new-access` over two versions
 //! of a managed policy from the history cache (skipped when the cache is absent; a failure
 //! under `CI=true`).
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

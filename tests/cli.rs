@@ -1,5 +1,7 @@
 //! The command line, end to end: runs the real `tarski` binary and checks its output formats,
 //! diagnostics and exit codes (0 yes, 1 no, 3 bad input; see `tarski --help`).
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -1151,6 +1153,53 @@ fn timeout_bounds_the_whole_question() {
         .contains("not decided within --timeout 1 s"));
 }
 
+/// Issue 15, finding 7: "memory has a cap too". Past `--max-memory` a question answers
+/// `unknown` with the reason (exit 2), in its format; any other command stops with exit 2
+/// and says so. The cap here (16 MiB) is below what any question needs (the catalog alone is
+/// more), so the outcome does not depend on timing; the same question under the default cap
+/// is answered.
+#[test]
+fn memory_cap_bounds_the_run() {
+    let s = Scratch::new();
+    s.file("A.json", ADMIN);
+    // The slow question of `timeout_bounds_the_whole_question`: it runs for minutes, most of
+    // them above the cap, so the watchdog's polling cannot miss it on a loaded machine.
+    let pattern = format!("arn:aws:s3:::{}", "?*".repeat(1500));
+    let slow = ["can", "A.json", "--resource", &pattern, "--timeout", "600"];
+    let r = s.run(&["can", "A.json", "--action", "s3:GetObject"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let r = s.run(&[&slow[..], &["--max-memory", "16"]].concat());
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.trim(),
+        "unknown: the run reached the memory limit of 16 MiB (--max-memory)"
+    );
+    let r = s.run(&[&slow[..], &["--max-memory", "16", "--format", "json"]].concat());
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["result"], "unknown");
+    assert!(v["reason"].as_str().unwrap().contains("memory limit"));
+    s.file(
+        "slow.tq",
+        format!("policy p = \"A.json\"\nassert cannot(p, resource like \"{pattern}\")\n"),
+    );
+    let r = s.run(&[
+        "verify",
+        "slow.tq",
+        "--timeout",
+        "600",
+        "--max-memory",
+        "16",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("memory limit of 16 MiB"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "no report after the cap: {}", r.stdout);
+    let r = s.run(&["check", "A.json", "--max-memory", "0"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+}
+
 // ---------------------------------------------------------------------------------------
 // mutation fuzzer over every input kind (issue 15)
 // ---------------------------------------------------------------------------------------
@@ -1532,4 +1581,139 @@ fn mutation_fuzzer_over_every_input_kind() {
     assert_eq!(results.len(), inputs);
     assert!(aborts.is_empty(), "aborts:\n{}", aborts.join("\n"));
     assert!(max_rss_kb < 2 * 1024 * 1024, "a run used {max_rss_kb} KB");
+}
+
+// ---------------------------------------------------------------------------------------
+// output snapshots (issue 14): what a user reads, word for word
+// ---------------------------------------------------------------------------------------
+
+/// The answer of one command run in the repository root, as a snapshot: the exit code, then
+/// standard output, then standard error. A change in wording fails here until the new
+/// `tests/snapshots/*.snap` is reviewed and committed (`cargo insta review`, or rename the
+/// `.snap.new` file insta writes beside it).
+fn snapshot_of(args: &[&str]) -> String {
+    let r = tarski_in(&common::root(), args);
+    // Wall times are the one part of an answer that changes from run to run.
+    let stdout = match r.stdout.find("\"elapsed_ms\":") {
+        Some(at) => {
+            let rest = &r.stdout[at + "\"elapsed_ms\":".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            format!("{}\"elapsed_ms\":[ms]{}", &r.stdout[..at], &rest[end..])
+        }
+        None => r.stdout,
+    };
+    format!(
+        "$ tarski {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        r.code.map_or("signal".to_string(), |c| c.to_string()),
+        stdout,
+        r.stderr
+    )
+}
+
+macro_rules! snapshot {
+    ($name:literal, $($arg:expr),+ $(,)?) => {
+        insta::assert_snapshot!($name, snapshot_of(&[$($arg),+]))
+    };
+}
+
+#[test]
+fn snapshot_check_diagnostics() {
+    snapshot!(
+        "check_bad_effect",
+        "check",
+        "tests/data/snapshots/bad-effect.json"
+    );
+    snapshot!(
+        "check_clean",
+        "check",
+        "corpus/examples/mfa-confidential/identity.json"
+    );
+}
+
+#[test]
+fn snapshot_can_answers() {
+    snapshot!(
+        "can_unreachable_mfa",
+        "can",
+        "--set",
+        "corpus/examples/mfa-confidential/set.json",
+        "--resource",
+        "arn:aws:s3:::CompanyConfidential/*",
+        "--where",
+        "!aws:MultiFactorAuthPresent"
+    );
+    snapshot!(
+        "can_reachable_mfa",
+        "can",
+        "--set",
+        "corpus/examples/mfa-confidential/set.json",
+        "--resource",
+        "arn:aws:s3:::CompanyConfidential/*"
+    );
+    snapshot!(
+        "can_reachable_mfa_json",
+        "can",
+        "--set",
+        "corpus/examples/mfa-confidential/set.json",
+        "--resource",
+        "arn:aws:s3:::CompanyConfidential/*",
+        "--format",
+        "json"
+    );
+}
+
+#[test]
+fn snapshot_subset_and_equiv() {
+    snapshot!(
+        "subset_escaping_boundary",
+        "subset",
+        "corpus/examples/boundary-confidential/escaping-identity.json",
+        "corpus/examples/boundary-confidential/boundary.json"
+    );
+    snapshot!(
+        "equiv_s3_star_vs_list",
+        "equiv",
+        "tests/data/equiv/s3-star-vs-list/a.json",
+        "tests/data/equiv/s3-star-vs-list/b.json"
+    );
+}
+
+#[test]
+fn snapshot_eval_explanations() {
+    snapshot!(
+        "eval_home_folder_allow",
+        "eval",
+        "corpus/examples/home-folders/identity.json",
+        "--principal",
+        "arn:aws:iam::111122223333:user/alice",
+        "--action",
+        "s3:ListBucket",
+        "--resource",
+        "arn:aws:s3:::corp-home",
+        "--context",
+        "aws:username=alice",
+        "--context",
+        "s3:prefix=home/alice/projects/"
+    );
+    snapshot!(
+        "eval_home_folder_deny",
+        "eval",
+        "corpus/examples/home-folders/identity.json",
+        "--principal",
+        "arn:aws:iam::111122223333:user/alice",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::corp-home/home/bob/notes.txt",
+        "--context",
+        "aws:username=alice"
+    );
+}
+
+#[test]
+fn snapshot_expand() {
+    snapshot!("expand_s3_get_bucket_p", "expand", "s3:GetBucketP*");
 }

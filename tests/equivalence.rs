@@ -1,6 +1,8 @@
 //! `tarski equiv` on policy pairs in tests/data/equiv/<case>/{a,b}.json: rewrites that must be
 //! equivalent (proved, exit 0, and `subset` holds both ways) and changes that must not be
 //! (exit 1, the witness on the right side, replayed through `tarski eval`).
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

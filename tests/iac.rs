@@ -1,6 +1,8 @@
 //! Infrastructure-as-code inputs end to end: `tarski check` on every input in `corpus/iac/`
 //! must find exactly the policies (origin, kind, symbolic) and diagnostics its `expected.json`
 //! lists; `--principal-of` builds a principal's policy set from an account snapshot.
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

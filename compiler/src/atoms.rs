@@ -111,8 +111,13 @@ pub fn in_value_domain(key: &str, value: &str) -> bool {
     }
 }
 
-/// Why `req` is not a request AWS can make, if so: a context value outside its key's domain.
+/// Why `req` is not a request AWS can make, if so: a context value outside its key's domain,
+/// or a resource account that contradicts the resource ARN's account field
+/// (`semantics::resource_owner`).
 pub fn request_domain_error(req: &crate::request::Request) -> Option<String> {
+    if let Some(why) = req.owner_conflict() {
+        return Some(why);
+    }
     for (key, values) in req.context.iter() {
         for v in values {
             if !in_value_domain(key, v) {

@@ -23,6 +23,7 @@ const FORMAT_HEADER: &str = "tarski-catalog\t1";
 ///
 /// The data is embedded at build time and covered by a unit test, so a decoding failure is a
 /// build defect, not something user input can trigger.
+#[allow(clippy::panic)] // embedded at build time and tested: a corrupt catalog is a build defect
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {

@@ -14,8 +14,9 @@ pub struct Request {
     pub principal: String,
     pub action: String,
     pub resource: String,
-    /// The account that owns the resource. Default: the account segment of the resource ARN,
-    /// else the caller's account.
+    /// The account that owns a resource whose ARN does not name its owner (S3 buckets and
+    /// objects, `*`). The account field of an ARN is the owner and always wins
+    /// (`semantics::resource_owner`); without either, the caller's account.
     pub resource_account: Option<String>,
     pub context: Context,
 }
@@ -147,15 +148,29 @@ impl Caller {
 }
 
 impl Request {
-    /// The account owning the resource (see the field's doc).
+    /// The account owning the resource: the ARN's account field when it has one
+    /// (`semantics::resource_owner`), else the explicit `resource_account`, else the caller's.
     pub fn resource_account(&self) -> Option<String> {
+        if let Some(owner) = crate::semantics::resource_owner(&self.resource) {
+            return Some(owner.to_string());
+        }
         if let Some(a) = &self.resource_account {
             return Some(a.clone());
         }
-        match split_arn(&self.resource) {
-            Some([_, _, _, _, acct, _]) if !acct.is_empty() => Some(acct.to_string()),
-            _ => Caller::of(&self.principal).account,
-        }
+        Caller::of(&self.principal).account
+    }
+
+    /// An explicit `resource_account` that contradicts the account field of the resource ARN:
+    /// no request AWS makes has one (`semantics::resource_owner`).
+    pub fn owner_conflict(&self) -> Option<String> {
+        let owner = crate::semantics::resource_owner(&self.resource)?;
+        let given = self.resource_account.as_deref()?;
+        (given != owner).then(|| {
+            format!(
+                "the resource `{}` is owned by account {owner} (the account field of its ARN), not by the resource account {given} given with it",
+                self.resource
+            )
+        })
     }
 }
 

@@ -570,3 +570,21 @@ pub fn typing_group_count() -> u32 {
 pub fn typing_globs() -> &'static [crate::glob::Glob] {
     &typing_table().globs
 }
+
+/// The account that owns a resource, when its ARN names one: the ARN's account field.
+///
+/// "Amazon Resource Names (ARNs)", ARN format: `account-id` is "The ID of the AWS account that
+/// owns the resource, without the hyphens"; some ARNs omit it (S3 buckets and objects). IAM API
+/// reference, `SimulatePrincipalPolicy`, `ResourceOwner`: "An account ID that specifies the
+/// owner of any simulated resource that does not identify its owner in the resource ARN.
+/// Examples of resource ARNs include an S3 bucket or object." So an ARN with an account field
+/// identifies its owner; only for ARNs without one (and `*`) is the owner a separate fact of
+/// the request. "AWS global condition context keys", `aws:ResourceAccount`: "the resource
+/// owner's AWS account ID". The one rule behind `Request::resource_account`, the cross-account
+/// step of `combine` and the symbolic resource account (`logic::problem`, owner rules).
+pub fn resource_owner(resource: &str) -> Option<&str> {
+    match crate::value::split_arn(resource) {
+        Some(["arn", _, _, _, acct, _]) if !acct.is_empty() => Some(acct),
+        _ => None,
+    }
+}

@@ -4,6 +4,8 @@
 //! either has a document or an error.
 //!
 //! Cases: 3,000 mutants, or `IAC_FUZZ_CASES` when set.
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 

@@ -175,16 +175,57 @@ impl Assignment {
                 context.set(&display_key(&k), values);
             }
         }
-        Witness {
-            request: Request {
-                principal,
-                action,
-                resource,
-                resource_account,
-                context,
-            },
-            notes,
-        }
+        let mut request = Request {
+            principal,
+            action,
+            resource,
+            resource_account,
+            context,
+        };
+        own(p, goal_atoms, resource_cell, &mut request);
+        Witness { request, notes }
+    }
+}
+
+/// Tie the witness's resource account to its ARN (`semantics::resource_owner`): the solver
+/// chose the account; an ARN that names another one gets the chosen account written into it
+/// when that changes no other atom of the goal (the resource stays in its cell), else —
+/// the ARN's account is then one no policy names, like the chosen fresh account — a caller in
+/// the chosen account is moved to the ARN's account (nothing in the question tells the two
+/// unmentioned accounts apart: `logic::problem`, owner rules). An ARN without an account
+/// field keeps the chosen account as its owner.
+fn own(p: &Problem, goal_atoms: &[AtomId], cell: Option<u32>, req: &mut Request) {
+    use tarski_compiler::logic::problem::with_owner;
+    use tarski_compiler::semantics::resource_owner;
+    let Some(chosen) = req.resource_account.clone() else {
+        return;
+    };
+    let Some(owner) = resource_owner(&req.resource).map(str::to_string) else {
+        return;
+    };
+    req.resource_account = None;
+    if owner == chosen {
+        return;
+    }
+    let atoms = p.builder.atoms();
+    let same_elsewhere = |a: &Request, b: &Request| {
+        goal_atoms.iter().all(|id| {
+            let atom = atoms.get(*id);
+            matches!(atom, Atom::Scope(_)) || eval_atom(atom, a) == eval_atom(atom, b)
+        })
+    };
+    let mut moved = req.clone();
+    moved.resource = with_owner(&req.resource, &chosen);
+    if well_typed(&moved.action, &moved.resource) == well_typed(&req.action, &req.resource)
+        && same_elsewhere(req, &moved)
+        && cell.is_none_or(|c| p.resource_in_cell(&moved.resource, c) != Some(false))
+    {
+        *req = moved;
+        return;
+    }
+    let caller = tarski_compiler::request::Caller::of(&req.principal);
+    if caller.account.as_deref() == Some(chosen.as_str()) {
+        req.principal = with_owner(&req.principal, &owner);
     }
 }
 

@@ -293,6 +293,47 @@ pub fn cvc5_path() -> Result<PathBuf, BackendError> {
         .ok_or_else(|| BackendError::Missing("cvc5", "no `cvc5` on PATH".into()))
 }
 
+/// The memory cap of a solver child process, in bytes (0: none); set once from `--max-memory`.
+static CHILD_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Cap the address space of every solver process started from now on (issue 15, finding 7:
+/// the user's memory limit bounds the whole run, the solver processes it starts included).
+pub fn limit_child_memory(bytes: u64) {
+    CHILD_MEMORY.store(bytes, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Bound a child before it runs: it dies with the thread that started it, so a run that ends
+/// early (its `--timeout` reached, Ctrl-C, the memory cap) leaves no solver running on
+/// (PR_SET_PDEATHSIG, Linux); and its address space stays under the run's memory cap.
+#[cfg(target_os = "linux")]
+fn bound_child(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let cap = CHILD_MEMORY.load(std::sync::atomic::Ordering::SeqCst);
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec and calls only
+    // async-signal-safe functions (prctl, getppid, setrlimit, _exit) on local data.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent may have ended between fork and prctl: then nobody waits for us.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            if cap > 0 {
+                let lim = libc::rlimit {
+                    rlim_cur: cap,
+                    rlim_max: cap,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &lim);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bound_child(_: &mut Command) {}
+
 /// Kills a cvc5 process from another thread, also one that has not started yet.
 #[derive(Clone, Default)]
 pub struct Canceller(Arc<Mutex<CancelState>>);
@@ -350,6 +391,7 @@ impl Cvc5 {
             Limit::Time(t) => cmd.arg(format!("--tlimit-per={}", t.as_millis().max(1))),
             Limit::Resources(r) => cmd.arg(format!("--rlimit-per={}", r.cvc5)),
         };
+        bound_child(&mut cmd);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -559,5 +601,43 @@ mod tests {
         c.cancel();
         assert!(Cvc5::start(&script(), enough(), &c).is_err());
         let _ = (sym("x"), Term::Bool(true));
+    }
+
+    /// Issue 15, finding 7: a run that ends early (its deadline, Ctrl-C, the memory cap) ends
+    /// with `_exit`, dropping nothing: the cvc5 child must not run on. It dies with the thread
+    /// that started it. Here that thread forgets the session (as `_exit` would) and ends; the
+    /// child, which would otherwise wait on its open standard input forever, is gone.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn cvc5_dies_with_the_thread_that_started_it() {
+        let c = Canceller::default();
+        let c2 = c.clone();
+        std::thread::spawn(move || {
+            let s = Cvc5::start(&script(), enough(), &c2).unwrap();
+            std::mem::forget(s);
+        })
+        .join()
+        .unwrap();
+        let pid = {
+            let g = c.0.lock().unwrap();
+            i32::try_from(g.child.as_ref().unwrap().id()).unwrap()
+        };
+        // Reap it; a child that lived on would keep this loop waiting (30 s at most, a bound
+        // only a broken build reaches).
+        let mut status = 0;
+        let mut reaped = 0;
+        for _ in 0..3000 {
+            // SAFETY: waitpid on our own child with a local status word.
+            reaped = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if reaped != 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            reaped, pid,
+            "the cvc5 child outlived the thread that started it"
+        );
+        assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
     }
 }

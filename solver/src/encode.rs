@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
-use tarski_compiler::logic::problem::{Problem, TypedResources, VarKind};
+use tarski_compiler::logic::problem::{Owned, Problem, TypedResources, VarKind};
 use tarski_compiler::operator::{Base, Family, Ordering};
 use tarski_compiler::policy::CondValue;
 use tarski_compiler::request::Request;
@@ -50,6 +50,30 @@ pub enum EncodeError {
     Unrepresentable(String),
     #[error("internal: the solver's model gives no value for `{0}`")]
     ModelMissing(String),
+    #[error("internal: `{0}` is compared with `{1}`, which is not a policy variable alone")]
+    KeyEquality(String, String),
+    #[error("internal: the model puts more distinct values in a cell of `{0}` than it holds")]
+    CellOverflow(String),
+}
+
+/// A group of key variables compared by equality (`logic::keyeq`): cell variables with a
+/// Boolean per pair saying whether the two values are the same string.
+#[derive(Clone, Debug)]
+struct EqGroup {
+    vars: Vec<StrVar>,
+    /// Distinct strings of each cell (`KeyGroup::values`).
+    values: Vec<Vec<String>>,
+    /// The "equal" constant of each pair `(i, j)`, `i < j`.
+    pairs: BTreeMap<(usize, usize), String>,
+}
+
+impl EqGroup {
+    fn pair(&self, i: usize, j: usize) -> Term {
+        if i == j {
+            return Term::Bool(true);
+        }
+        sym(&self.pairs[&(i.min(j), i.max(j))])
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +99,7 @@ pub struct Encoded {
     /// Does the script use the theory of strings (policy variables, string fallbacks)?
     strings: bool,
     fresh: usize,
+    groups: Vec<EqGroup>,
 }
 
 /// Collect the atoms that occur negatively in `f` (`neg`: under an odd number of negations).
@@ -395,7 +420,32 @@ impl Encoded {
             negative: HashSet::new(),
             strings,
             fresh: 0,
+            groups: Vec::new(),
         };
+        // The resource's owner is the ARN's account field (issue 10; `Problem::owner`).
+        for r in &p.owner {
+            let owned = match (&r.resources, enc.vars.get(&StrVar::Resource)) {
+                (Owned::All, _) => Term::Bool(true),
+                (Owned::Cells(cs), Some(VarTerm::Choice(x))) => in_cells(x, cs),
+                (Owned::Globs { yes, no }, Some(VarTerm::Str(x))) => {
+                    let mut all = vec![or(yes
+                        .iter()
+                        .map(|g| Ok(in_re(sym(x), regex(g)?)))
+                        .collect::<Result<_, EncodeError>>()?)];
+                    for g in no {
+                        all.push(not(in_re(sym(x), regex(g)?)));
+                    }
+                    and(all)
+                }
+                _ => continue,
+            };
+            let accounts = any_eq(
+                &enc.resource_account,
+                r.accounts.iter().map(|&i| i as usize),
+            );
+            enc.script.assert(or(vec![not(owned), accounts]));
+        }
+        enc.key_groups(p)?;
         negative_atoms(&p.goal, false, &mut enc.negative);
         for id in goal_atoms {
             let t = enc.atom(p, *id)?;
@@ -443,6 +493,9 @@ impl Encoded {
                 template,
                 mode,
             } => {
+                if let Some(VarTerm::Choice(x)) = self.vars.get(var).cloned() {
+                    return self.key_equality(p, &x, var, template);
+                }
                 let Some(VarTerm::Str(s)) = self.vars.get(var).cloned() else {
                     return Err(EncodeError::TemplateOnNonString(var_name(var)));
                 };
@@ -517,6 +570,105 @@ impl Encoded {
                 Ok(or(cases))
             }
         }
+    }
+
+    /// The pair constraints of each key group (`logic::keyeq`): "equal" implies the same
+    /// cell and is transitive, and a cell with `s < n` strings holds at most `s` distinct
+    /// values (no `s + 1` members in it pairwise unequal).
+    fn key_groups(&mut self, p: &Problem) -> Result<(), EncodeError> {
+        for (gi, g) in p.key_groups.iter().enumerate() {
+            let n = g.vars.len();
+            let mut cell = Vec::new();
+            for v in &g.vars {
+                match self.vars.get(v) {
+                    Some(VarTerm::Choice(x)) => cell.push(x.clone()),
+                    _ => return Err(EncodeError::TemplateValueMissing(var_name(v))),
+                }
+            }
+            let mut pairs = BTreeMap::new();
+            for i in 0..n {
+                for j in i + 1..n {
+                    let e = format!("eq_{gi}_{i}_{j}");
+                    self.script.declare(e.clone(), Sort::Bool);
+                    self.script
+                        .assert(app("=>", vec![sym(&e), eq(sym(&cell[i]), sym(&cell[j]))]));
+                    pairs.insert((i, j), e);
+                }
+            }
+            let eg = EqGroup {
+                vars: g.vars.clone(),
+                values: g.values.clone(),
+                pairs,
+            };
+            for i in 0..n {
+                for j in 0..n {
+                    for k in 0..n {
+                        if i != j && j != k && i != k && i < k {
+                            self.script.assert(app(
+                                "=>",
+                                vec![and(vec![eg.pair(i, j), eg.pair(j, k)]), eg.pair(i, k)],
+                            ));
+                        }
+                    }
+                }
+            }
+            // Cells by size, for the sizes below the group's size.
+            let mut by_size: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+            for (c, vs) in g.values.iter().enumerate() {
+                if vs.len() < n {
+                    by_size.entry(vs.len()).or_default().push(c as u32);
+                }
+            }
+            for (size, cs) in by_size {
+                for subset in subsets(n, size + 1) {
+                    let first = subset[0];
+                    let mut all = vec![in_cells(&cell[first], &cs)];
+                    for (a, &x) in subset.iter().enumerate() {
+                        if x != first {
+                            all.push(eq(sym(&cell[x]), sym(&cell[first])));
+                        }
+                        for &y in &subset[a + 1..] {
+                            all.push(not(eg.pair(x, y)));
+                        }
+                    }
+                    self.script.assert(not(and(all)));
+                }
+            }
+            self.groups.push(eg);
+        }
+        Ok(())
+    }
+
+    /// `x` (the cell variable of `var`) equals the value of the template's policy variable
+    /// (its default when the key is absent; false without one).
+    fn key_equality(
+        &self,
+        p: &Problem,
+        x: &str,
+        var: &StrVar,
+        template: &tarski_compiler::template::Template,
+    ) -> Result<Term, EncodeError> {
+        let bad = || EncodeError::KeyEquality(var_name(var), template.to_string());
+        let v = tarski_compiler::logic::keyeq::bare_var(template).ok_or_else(bad)?;
+        let k = v.key.to_ascii_lowercase();
+        let other = StrVar::Slot(k.clone(), 0);
+        let (gi, g) = self
+            .groups
+            .iter()
+            .enumerate()
+            .find(|(_, g)| g.vars.contains(var))
+            .ok_or_else(bad)?;
+        let i = g.vars.iter().position(|w| w == var).ok_or_else(bad)?;
+        let j = g.vars.iter().position(|w| *w == other).ok_or_else(bad)?;
+        let same = g.pair(i, j);
+        let present = self.member(&k, 0)?;
+        Ok(match &v.default {
+            None => and(vec![present, same]),
+            Some(d) => {
+                let c = *p.key_groups[gi].literals.get(d).ok_or_else(bad)?;
+                app("ite", vec![present, same, in_cells(x, &[c])])
+            }
+        })
     }
 
     /// `s` matches the template with its variables' values substituted; false when a
@@ -748,6 +900,9 @@ impl Encoded {
         for ms in self.members.values() {
             out.extend(ms.iter().map(|m| (m.clone(), Sort::Bool)));
         }
+        for g in &self.groups {
+            out.extend(g.pairs.values().map(|e| (e.clone(), Sort::Bool)));
+        }
         out.push((self.principal.clone(), Sort::Int));
         out.push((self.resource_account.clone(), Sort::Int));
         out
@@ -810,6 +965,43 @@ impl Encoded {
                 ms.iter().map(|x| bool_of(x)).collect::<Result<_, _>>()?,
             );
         }
+        // Key groups: one string per class of the "equal" relation, distinct within a cell.
+        for g in &self.groups {
+            let n = g.vars.len();
+            let mut class: Vec<usize> = (0..n).collect();
+            for i in 0..n {
+                for j in 0..i {
+                    if bool_of(&g.pairs[&(j, i)])? {
+                        class[i] = class[j];
+                        break;
+                    }
+                }
+            }
+            let mut used: BTreeMap<usize, usize> = BTreeMap::new();
+            let mut chosen: BTreeMap<usize, String> = BTreeMap::new();
+            for (i, v) in g.vars.iter().enumerate() {
+                let Some(Value::Cell(c)) = out.values.get(v) else {
+                    return Err(missing(&var_name(v)));
+                };
+                let c = *c;
+                let s = match chosen.get(&class[i]) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let k = used.entry(c).or_insert(0);
+                        let s = g
+                            .values
+                            .get(c)
+                            .and_then(|vs| vs.get(*k))
+                            .cloned()
+                            .ok_or_else(|| EncodeError::CellOverflow(var_name(v)))?;
+                        *k += 1;
+                        chosen.insert(class[i], s.clone());
+                        s
+                    }
+                };
+                out.values.insert(v.clone(), Value::Text(s));
+            }
+        }
         out.principal = index(&self.principal)?;
         out.resource_account = index(&self.resource_account)?;
         Ok(out)
@@ -832,6 +1024,25 @@ impl Encoded {
         }
         not(and(same))
     }
+}
+
+/// The `k`-element subsets of `0..n`, each ascending.
+fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    fn go(start: usize, n: usize, k: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if cur.len() == k {
+            out.push(cur.clone());
+            return;
+        }
+        for i in start..n {
+            cur.push(i);
+            go(i + 1, n, k, cur, out);
+            cur.pop();
+        }
+    }
+    go(0, n, k, &mut cur, &mut out);
+    out
 }
 
 #[cfg(test)]

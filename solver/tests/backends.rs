@@ -9,6 +9,8 @@
 //! a silent `false`).
 //!
 //! Set `UPDATE_GOLDEN=1` to rewrite the golden files after an intended encoding change.
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

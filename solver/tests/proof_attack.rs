@@ -9,6 +9,8 @@
 //! Determinism: fixed seeds, and Z3 runs under a resource limit (`rlimit`), not a clock; the
 //! wall-clock timeout given to the solver is only a safety net far above what the resource
 //! limit allows. Unknown answers are counted and printed, never failures: they are not proofs.
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

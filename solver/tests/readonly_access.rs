@@ -3,6 +3,8 @@
 //! that replays. Needs the history cache written by
 //! `python3 corpus/scripts/refresh-managed.py --history` (CI runs it); the time it takes is
 //! measured by the bench (docs/performance.md), not here.
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 

@@ -4,6 +4,8 @@
 //! wrong before (a false alarm, or a proof that did not hold), and attacks the answer with the
 //! evaluator: the requests that made the old answer are allowed by `eval` but are not requests
 //! AWS sends (`semantics::well_typed`).
+// Test code: a failed unwrap is a failed test (the lints hold outside tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
@@ -272,5 +274,127 @@ fn actions_outside_the_catalog_keep_an_untyped_resource() {
         if resource_types(&w.request.action).is_none() {
             assert!(w.notes.iter().any(|n| n.contains("untyped")), "{w:?}");
         }
+    }
+}
+
+const QUEUE: &str = "arn:aws:sqs:us-east-1:111111111111:orders";
+const ALICE: &str = "arn:aws:iam::222222222222:user/alice";
+
+/// The account field of an ARN is the resource's owner (`semantics::resource_owner`): a
+/// caller in 222222222222 with an identity grant on every queue does not reach a queue of
+/// 111111111111 that has no queue policy ("Cross-account policy evaluation logic": both sides
+/// must allow). The old witness said "resource in account 222222222222" for that queue.
+#[test]
+fn the_resource_account_is_the_arns_owner() {
+    use tarski_compiler::semantics::resource_owner;
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}"#,
+    );
+    assert_eq!(resource_owner(QUEUE), Some("111111111111"));
+    assert_eq!(resource_owner("arn:aws:s3:::b/k"), None);
+    assert_eq!(resource_owner("*"), None);
+    // The old witness, as eval sees it now: the ARN names the owner, an explicit other
+    // account does not move the queue (and is not a request AWS makes).
+    let mut old = req("sqs:SendMessage", QUEUE);
+    old.principal = ALICE.into();
+    old.resource_account = Some("222222222222".into());
+    assert_eq!(evaluate(&set, &old).decision, Decision::ImplicitDeny);
+    assert!(tarski_compiler::atoms::request_domain_error(&old).is_some());
+    old.resource_account = None;
+    assert_eq!(evaluate(&set, &old).decision, Decision::ImplicitDeny);
+
+    let alice_on_queue = parse_expr(&format!(
+        r#"principal == "{ALICE}" and resource like "{QUEUE}""#
+    ))
+    .unwrap();
+    let alice_on_111 = parse_expr(&format!(
+        r#"principal == "{ALICE}" and resource like "arn:aws:sqs:us-east-1:111111111111:*""#
+    ))
+    .unwrap();
+    for o in all_opts() {
+        for c in [&alice_on_queue, &alice_on_111] {
+            assert_eq!(
+                can(&set, Some(c), &o).unwrap().verdict,
+                Verdict::None,
+                "{c:?} ({o:?})"
+            );
+        }
+    }
+    // Attack the proof: every request alice can send for an SQS action on a queue of
+    // 111111111111, with every resource account a request could carry, is denied.
+    let actions: Vec<String> = tarski_compiler::catalog::catalog()
+        .actions()
+        .map(|a| a.full_name())
+        .filter(|a| a.starts_with("sqs:"))
+        .collect();
+    assert!(actions.len() > 10);
+    let mut attacked = 0;
+    for a in &actions {
+        for r in [QUEUE, "arn:aws:sqs:us-east-1:111111111111:x", "*"] {
+            for acct in [None, Some("111111111111"), Some("222222222222")] {
+                let mut rq = req(a, r);
+                rq.principal = ALICE.into();
+                rq.resource_account = acct.map(String::from);
+                if r == "*" || tarski_compiler::atoms::request_domain_error(&rq).is_some() {
+                    continue;
+                }
+                attacked += 1;
+                assert_ne!(evaluate(&set, &rq).decision, Decision::Allow, "{rq:?}");
+            }
+        }
+    }
+    assert!(attacked > 20);
+    // The owner's own callers reach it; the witness replays and names a caller of the owner.
+    let on_queue = parse_expr(&format!(r#"resource like "{QUEUE}""#)).unwrap();
+    let from_111 = parse_expr(&format!(
+        r#"principal == "arn:aws:iam::111111111111:user/bob" and resource like "arn:aws:sqs:*:111111111111:*""#
+    ))
+    .unwrap();
+    for o in all_opts() {
+        for c in [&on_queue, &from_111] {
+            let ws = witnesses(can(&set, Some(c), &o).unwrap().verdict, "owner's caller");
+            let w = &ws[0].request;
+            assert_eq!(evaluate(&set, w).decision, Decision::Allow, "{w:?}");
+            assert!(tarski_compiler::atoms::request_domain_error(w).is_none());
+            let owner = resource_owner(&w.resource).expect("a queue ARN names its owner");
+            assert_eq!(
+                tarski_compiler::request::Caller::of(&w.principal)
+                    .account
+                    .as_deref(),
+                Some(owner),
+                "{w:?}"
+            );
+        }
+    }
+    // A queue policy that grants alice's account makes the cross-account request reachable.
+    let with_policy = PolicySet {
+        resource: policy(
+            &format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::222222222222:root"}},"Action":"sqs:SendMessage","Resource":"{QUEUE}"}}]}}"#
+            ),
+            PolicyKind::Resource,
+        )
+        .pop(),
+        ..set.clone()
+    };
+    for o in all_opts() {
+        let ws = witnesses(
+            can(&with_policy, Some(&alice_on_queue), &o)
+                .unwrap()
+                .verdict,
+            "queue policy",
+        );
+        let w = &ws[0].request;
+        assert_eq!(w.action.to_lowercase(), "sqs:sendmessage", "{w:?}");
+        assert_eq!(evaluate(&with_policy, w).decision, Decision::Allow);
+    }
+    // An S3 ARN names no owner: alice reaches a bucket of her own account.
+    let s3 = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+    );
+    let c = parse_expr(&format!(r#"principal == "{ALICE}""#)).unwrap();
+    for o in all_opts() {
+        let ws = witnesses(can(&s3, Some(&c), &o).unwrap().verdict, "s3");
+        assert_eq!(evaluate(&s3, &ws[0].request).decision, Decision::Allow);
     }
 }

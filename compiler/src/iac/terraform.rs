@@ -431,14 +431,15 @@ pub fn extract(name: &str, text: &str) -> Extraction {
                 _ => &[],
             };
             let unk = r.unknown.and_then(|u| u.get("inline_policy"));
-            if matches!(unk.map(|u| &u.kind), Some(JsonKind::Bool(true)))
-                && configured(&config, &r.address, "inline_policy")
-            {
+            if let Some(unk) = unk.filter(|u| {
+                matches!(u.kind, JsonKind::Bool(true))
+                    && configured(&config, &r.address, "inline_policy")
+            }) {
                 out.policies.push(unknown_policy(
                     &source,
                     &r.address,
                     format!("{}/inline_policy", r.pointer),
-                    unk.unwrap(),
+                    unk,
                     "inline_policy",
                     Some(PolicyKind::Identity),
                 ));

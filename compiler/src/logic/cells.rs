@@ -90,10 +90,11 @@ fn literal_cells(p: &CellProblem) -> Option<Vec<Cell>> {
         lits.entry(g.as_literal()?).or_default().push(i as u32);
     }
     let forbid = (p.forbid.iter().map(|g| g.as_literal())).collect::<Option<BTreeSet<String>>>()?;
-    let outside = (0..)
-        .map(|n| std::iter::repeat_n(p.filler, n).collect::<String>())
-        .find(|s| !lits.contains_key(s) && !forbid.contains(s))
-        .expect("finitely many literals");
+    // Finitely many literals: some run of the filler is none of them.
+    let mut outside = String::new();
+    while lits.contains_key(&outside) || forbid.contains(&outside) {
+        outside.push(p.filler);
+    }
     let mut out: Vec<Cell> = lits
         .into_iter()
         .filter(|(s, _)| !forbid.contains(s))
@@ -226,7 +227,8 @@ fn alphabet(pats: &[&Glob], filler: char) -> (Vec<char>, usize) {
             .chars()
             .chain((0x100..=char::MAX as u32).filter_map(char::from_u32))
             .find(|c| !candidates.contains(c))
-            .expect("some character is unused"),
+            // The patterns name finitely many characters; the chain offers every one.
+            .unwrap_or(char::MAX),
     };
     let mut rest: Vec<char> = groups.values().map(|m| pick(m)).collect();
     rest.sort_unstable();

@@ -16,6 +16,11 @@ use crate::value::split_arn;
 /// unmentioned accounts" are both represented.
 const FRESH_ACCOUNTS: [&str; 2] = ["999900000001", "999900000002"];
 
+/// Is `account` one of the accounts no policy mentions (`FRESH_ACCOUNTS`)?
+pub fn is_fresh(account: &str) -> bool {
+    FRESH_ACCOUNTS.contains(&account)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Domains {
     pub principals: Vec<String>,

@@ -4,6 +4,7 @@
 pub mod cells;
 pub mod domain;
 pub mod ir;
+pub mod keyeq;
 pub mod lower;
 pub mod problem;
 pub mod relax;

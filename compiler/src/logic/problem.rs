@@ -54,8 +54,55 @@ pub struct Problem {
     /// Why the request space could not be typed (the answer then ranges over more requests
     /// than AWS sends: conservative for proofs, and witnesses say so).
     pub untyped: Option<String>,
+    /// The resource's owner (`semantics::resource_owner`): each rule says which resource
+    /// accounts (indices in `domains.resource_accounts`) the resources it selects can have.
+    /// Empty when no account is named (every account is then one of the unmentioned ones, and
+    /// the witness ties the two, `solver::assignment`).
+    pub owner: Vec<OwnerRule>,
+    /// Variables compared with each other only by equality (`${key}` as a whole condition
+    /// value), decided over a shared partition without string theory (`logic::keyeq`).
+    pub key_groups: Vec<crate::logic::keyeq::KeyGroup>,
     res_ctx: Option<ResourceCtx>,
     max_states: usize,
+}
+
+/// One rule of the resource's ownership: a resource selected by `resources` is owned by one
+/// of `accounts` (indices in `Domains::resource_accounts`).
+#[derive(Clone, Debug)]
+pub struct OwnerRule {
+    pub resources: Owned,
+    pub accounts: Vec<u32>,
+}
+
+/// Which resources an `OwnerRule` is about.
+#[derive(Clone, Debug)]
+pub enum Owned {
+    /// Every resource (the goal fixes it).
+    All,
+    /// Resource cells (sorted).
+    Cells(Vec<u32>),
+    /// A string resource (string theory) matching some of `yes` and none of `no`.
+    Globs { yes: Vec<Glob>, no: Vec<Glob> },
+}
+
+/// `arn:*:*:*:ACCOUNT:*`: the ARNs whose account field is `account` (segment-exact: the first
+/// four fields hold no `:`). With `account` empty: the ARNs with a non-empty account field.
+pub fn owner_glob(account: Option<&str>) -> Glob {
+    let mut g = Glob::literal("arn:");
+    for _ in 0..3 {
+        g.0.push(Tok::StarSeg);
+        g.0.push(Tok::Char(':'));
+    }
+    match account {
+        Some(a) => g.push_literal(a),
+        None => {
+            g.0.push(Tok::One);
+            g.0.push(Tok::StarSeg);
+        }
+    }
+    g.0.push(Tok::Char(':'));
+    g.0.push(Tok::Star);
+    g
 }
 
 /// With a string-valued resource (policy variables), each typing group of the actions in play
@@ -88,8 +135,12 @@ enum ResourceCtx {
     /// The goal fixes the resource (one cell).
     Fixed(String),
     Cells {
-        /// The partition's patterns (with the domain's `*` and `arn:*`).
+        /// The partition's patterns (with the domain's `*` and `arn:*`, then the owner globs).
         globs: Vec<Glob>,
+        /// How many of `globs` come before the owner globs (`owner_glob`).
+        base_len: usize,
+        /// The owner globs' accounts (the last is `None`: any other account).
+        owners: Vec<Option<String>>,
         require: Vec<Glob>,
         /// Full signature of each cell → its index.
         sigs: HashMap<Vec<u32>, u32>,
@@ -143,15 +194,129 @@ impl Problem {
             typing: Vec::new(),
             typed_resources: HashMap::new(),
             untyped: None,
+            owner: Vec::new(),
+            key_groups: Vec::new(),
             res_ctx: None,
             max_states: opts.max_states.max(1),
         };
         if p.goal.as_const().is_some() {
             return p;
         }
-        p.classify_and_partition(opts);
         p.domains = domains(&p.builder.atoms(), extra_principals, opts.iam_callers);
+        p.classify_and_partition(opts);
+        p.owner_rules();
         p
+    }
+
+    /// The accounts named in the question (by principals), which the resource partition
+    /// tells apart by the resource ARN's account field; the others are `FRESH_ACCOUNTS`.
+    fn named_accounts(&self) -> Vec<String> {
+        self.domains
+            .resource_accounts
+            .iter()
+            .filter(|a| !crate::logic::domain::is_fresh(a))
+            .cloned()
+            .collect()
+    }
+
+    fn account_index(&self, a: &str) -> Option<u32> {
+        self.domains
+            .resource_accounts
+            .iter()
+            .position(|x| x == a)
+            .map(|i| i as u32)
+    }
+
+    fn fresh_indices(&self) -> Vec<u32> {
+        (0..self.domains.resource_accounts.len() as u32)
+            .filter(|&i| {
+                crate::logic::domain::is_fresh(&self.domains.resource_accounts[i as usize])
+            })
+            .collect()
+    }
+
+    /// The resource's owner is the ARN's account field (`semantics::resource_owner`). Named
+    /// accounts are told apart exactly; an ARN whose account is none of them is owned by an
+    /// unmentioned account, represented by the fresh ones (the witness then writes the fresh
+    /// account into the ARN, or names the caller's account by the ARN's, `solver::assignment`:
+    /// nothing in the question tells two unmentioned accounts apart). A resource without an
+    /// account field (S3, `*`) has a free owner. Without named accounts no rule is needed.
+    fn owner_rules(&mut self) {
+        let named = self.named_accounts();
+        if named.is_empty() || self.goal.as_const().is_some() {
+            return;
+        }
+        let fresh = self.fresh_indices();
+        let of = |p: &Problem, owner: Option<&str>| -> Option<Vec<u32>> {
+            let o = owner?;
+            Some(match p.account_index(o) {
+                Some(i) if !crate::logic::domain::is_fresh(o) => vec![i],
+                _ => fresh.clone(),
+            })
+        };
+        match (self.vars.get(&StrVar::Resource), &self.res_ctx) {
+            (_, Some(ResourceCtx::Fixed(lit))) => {
+                if let Some(accounts) = of(self, crate::semantics::resource_owner(lit)) {
+                    self.owner.push(OwnerRule {
+                        resources: Owned::All,
+                        accounts,
+                    });
+                }
+            }
+            (
+                Some(VarKind::Cells(_)),
+                Some(ResourceCtx::Cells {
+                    base_len,
+                    owners,
+                    sigs,
+                    ..
+                }),
+            ) => {
+                let mut by: BTreeMap<Vec<u32>, Vec<u32>> = BTreeMap::new();
+                for (sig, &cell) in sigs {
+                    // The first owner glob the cell is in: a named account, else "another".
+                    let owner = sig
+                        .iter()
+                        .find(|&&i| i as usize >= *base_len)
+                        .map(|&i| owners[i as usize - base_len].as_deref());
+                    let accounts = match owner {
+                        None => continue,
+                        Some(Some(a)) => self.account_index(a).map_or(fresh.clone(), |i| vec![i]),
+                        Some(None) => fresh.clone(),
+                    };
+                    by.entry(accounts).or_default().push(cell);
+                }
+                for (accounts, mut cells) in by {
+                    cells.sort_unstable();
+                    self.owner.push(OwnerRule {
+                        resources: Owned::Cells(cells),
+                        accounts,
+                    });
+                }
+            }
+            (Some(VarKind::Strings), _) => {
+                let named_globs: Vec<Glob> = named.iter().map(|a| owner_glob(Some(a))).collect();
+                for a in &named {
+                    if let Some(i) = self.account_index(a) {
+                        self.owner.push(OwnerRule {
+                            resources: Owned::Globs {
+                                yes: vec![owner_glob(Some(a))],
+                                no: Vec::new(),
+                            },
+                            accounts: vec![i],
+                        });
+                    }
+                }
+                self.owner.push(OwnerRule {
+                    resources: Owned::Globs {
+                        yes: vec![owner_glob(None)],
+                        no: named_globs,
+                    },
+                    accounts: fresh.clone(),
+                });
+            }
+            _ => {}
+        }
     }
 
     fn classify_and_partition(&mut self, opts: &DomainOptions) {
@@ -216,6 +381,9 @@ impl Problem {
         for v in &coupled {
             kinds.entry(v.clone()).or_default().insert("template");
         }
+        // Key-to-key equalities over a shared partition (logic::keyeq, issue 12): these
+        // variables leave `kinds` and are cell variables of their group.
+        self.partition_key_groups(&atoms, &ids, &mut kinds, &likes, opts);
         // Top-level conjuncts of the goal fix or restrict a variable's domain: a literal
         // (`--action s3:GetObject`, a probe resource) leaves one string, so no automaton is
         // needed; a pattern becomes a requirement on every cell.
@@ -314,6 +482,19 @@ impl Problem {
                             let mut all = globs.clone();
                             all.push(Glob::literal("*"));
                             all.push(Glob::wild("arn:*"));
+                            // The owner globs: cells tell the named accounts apart by the
+                            // ARN's account field (`owner_rules`).
+                            let base_len = all.len();
+                            let named = self.named_accounts();
+                            let mut owners: Vec<Option<String>> = Vec::new();
+                            if !named.is_empty() {
+                                for a in named {
+                                    all.push(owner_glob(Some(&a)));
+                                    owners.push(Some(a));
+                                }
+                                all.push(owner_glob(None));
+                                owners.push(None);
+                            }
                             let samples: Vec<String> =
                                 RESOURCE_SAMPLES.iter().map(|s| s.to_string()).collect();
                             plain_cells(&all, &req, &samples, opts).map(|cs| {
@@ -323,6 +504,8 @@ impl Problem {
                                     .collect();
                                 res_ctx = Some(ResourceCtx::Cells {
                                     globs: all.clone(),
+                                    base_len,
+                                    owners: owners.clone(),
                                     require: req.clone(),
                                     sigs: cs
                                         .iter()
@@ -413,6 +596,65 @@ impl Problem {
 }
 
 impl Problem {
+    fn partition_key_groups(
+        &mut self,
+        atoms: &crate::logic::ir::Atoms,
+        ids: &[AtomId],
+        kinds: &mut BTreeMap<StrVar, BTreeSet<&'static str>>,
+        likes: &BTreeMap<StrVar, Vec<(AtomId, Glob)>>,
+        opts: &DomainOptions,
+    ) {
+        use crate::logic::keyeq;
+        if self.unsupported.is_some() {
+            return;
+        }
+        for vars in keyeq::find(atoms, ids, kinds, &self.slots) {
+            let mut globs: Vec<Glob> = Vec::new();
+            let mut offsets: Vec<usize> = Vec::new();
+            for v in &vars {
+                offsets.push(globs.len());
+                globs.extend(likes.get(v).into_iter().flatten().map(|(_, g)| g.clone()));
+            }
+            let mut defaults: Vec<String> = Vec::new();
+            for &id in ids {
+                if let Atom::Template { var, template, .. } = atoms.get(id) {
+                    if let (true, Some(d)) = (
+                        vars.contains(var),
+                        keyeq::bare_var(template).and_then(|v| v.default.clone()),
+                    ) {
+                        defaults.push(d);
+                    }
+                }
+            }
+            defaults.sort();
+            defaults.dedup();
+            let Ok(mut group) =
+                keyeq::shared_cells(&globs, &defaults, vars.len(), opts.max_states.max(1))
+            else {
+                // Too many automaton states: the members keep the string encoding.
+                continue;
+            };
+            for (v, off) in vars.iter().zip(offsets) {
+                for (i, (id, _)) in likes.get(v).into_iter().flatten().enumerate() {
+                    let gi = (off + i) as u32;
+                    let holds: Vec<u32> = group
+                        .cells
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.matches.binary_search(&gi).is_ok())
+                        .map(|(ci, _)| ci as u32)
+                        .collect();
+                    self.atom_cells.insert(*id, holds);
+                }
+                kinds.remove(v);
+                self.vars
+                    .insert(v.clone(), VarKind::Cells(group.cells.clone()));
+            }
+            group.vars = vars;
+            self.key_groups.push(group);
+        }
+    }
+
     /// The resource cells with a string of the type `t` (a resource type's ARN glob, or the
     /// literal `*`), computed once per type: the partition's cells intersected with `t`. Exact:
     /// the resource appears in the goal only through its cell, so a cell meeting the type has a
@@ -443,25 +685,47 @@ impl Problem {
                 Some(ResourceCtx::Fixed(_)) => {}
                 Some(ResourceCtx::Cells {
                     globs,
+                    base_len,
+                    owners,
                     require,
                     sigs,
                 }) => {
-                    let sample = type_sample(t);
-                    let quick = uniform(t, globs, require).filter(|sig| {
-                        let real: Vec<u32> = globs
-                            .iter()
+                    let base = &globs[..*base_len];
+                    let sig_of = |s: &str, gs: &[Glob]| -> Vec<u32> {
+                        gs.iter()
                             .enumerate()
-                            .filter(|(_, g)| g.matches(&sample, false))
+                            .filter(|(_, g)| g.matches(s, false))
                             .map(|(i, _)| i as u32)
-                            .collect();
-                        real == *sig
-                            && t.matches(&sample, false)
-                            && require.iter().all(|r| r.matches(&sample, false))
-                    });
+                            .collect()
+                    };
+                    let fits = |s: &str| {
+                        t.matches(s, false) && require.iter().all(|r| r.matches(s, false))
+                    };
+                    let sample = type_sample(t);
+                    // The owner globs depend on the ARN's account field alone: with the other
+                    // patterns uniform over `t`, one sample per kind of account field (each
+                    // named account, another one, none) finds every cell `t` meets. A type
+                    // whose account field is partly literal goes to the automata.
+                    let field = account_field(t);
+                    let quick = uniform(t, base, require)
+                        .filter(|sig| sig_of(&sample, base) == *sig && fits(&sample))
+                        .filter(|_| owners.is_empty() || field.is_some());
                     match quick {
                         Some(sig) => {
-                            if let Some(&i) = sigs.get(&sig) {
-                                map.insert(i, sample);
+                            let mut samples = vec![sample];
+                            if !owners.is_empty() && field == Some(true) {
+                                samples.extend(
+                                    owners.iter().flatten().map(|a| type_sample_owned(t, a)),
+                                );
+                                samples.push(type_sample_owned(t, ""));
+                            }
+                            for x in samples {
+                                if !fits(&x) || sig_of(&x, base) != sig {
+                                    continue;
+                                }
+                                if let Some(&i) = sigs.get(&sig_of(&x, globs)) {
+                                    map.entry(i).or_insert(x);
+                                }
                             }
                         }
                         None => {
@@ -483,6 +747,7 @@ impl Problem {
             globs,
             require,
             sigs,
+            ..
         }) = &self.res_ctx
         else {
             return Ok(());
@@ -678,6 +943,24 @@ impl Problem {
         }
     }
 
+    /// Is `s` a resource of the resource cell `cell` (when the resource has cells)? `None`
+    /// when the resource is not a cell variable.
+    pub fn resource_in_cell(&self, s: &str, cell: u32) -> Option<bool> {
+        match &self.res_ctx {
+            Some(ResourceCtx::Fixed(lit)) => Some(s == lit),
+            Some(ResourceCtx::Cells { globs, sigs, .. }) => {
+                let sig: Vec<u32> = globs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| g.matches(s, false))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                Some(sigs.get(&sig) == Some(&cell))
+            }
+            None => None,
+        }
+    }
+
     /// A resource of the chosen action's type in the chosen resource cell (the cell's own
     /// witness may be of another type).
     pub fn typed_resource(&self, action: &str, cell: u32) -> Option<String> {
@@ -793,6 +1076,44 @@ pub fn meets(a: &Glob, b: &Glob) -> bool {
         }
     }
     false
+}
+
+/// The account field (fifth field) of a type glob: `Some(true)` when it is one wildcard (any
+/// account), `Some(false)` when it is literal (possibly empty), `None` otherwise (partly
+/// literal, or the glob's fields are not separated by literal colons).
+fn account_field(t: &Glob) -> Option<bool> {
+    let parts = t.splitn(6, ':');
+    if parts.len() < 6 || parts[..4].iter().any(|p| p.0.contains(&Tok::Star)) {
+        return None;
+    }
+    let f = &parts[4];
+    if f.is_literal() {
+        Some(false)
+    } else if f.0.len() == 1 && matches!(f.0[0], Tok::Star | Tok::StarSeg) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// `type_sample` with `account` in the account field (when the field is a wildcard).
+pub fn type_sample_owned(t: &Glob, account: &str) -> String {
+    let s = type_sample(t);
+    match account_field(t) {
+        Some(true) => with_owner(&s, account),
+        _ => s,
+    }
+}
+
+/// The ARN `arn` with `account` as its account field (unchanged when it has no six fields).
+pub fn with_owner(arn: &str, account: &str) -> String {
+    let mut parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[0] == "arn" {
+        parts[4] = account;
+        parts.join(":")
+    } else {
+        arn.to_string()
+    }
 }
 
 /// A readable resource of a type glob: `aws` partition, `us-east-1`, account 999900000001,

@@ -14,7 +14,7 @@ use ast::{Assertion, Item, Level, Meta, Quantifier};
 use lexer::Tok;
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused)]
+    #[allow(clippy::all, clippy::pedantic, clippy::restriction, unused)]
     grammar,
     "/spec/grammar.rs"
 );
