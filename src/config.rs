@@ -46,6 +46,10 @@ pub struct Config {
     pub account_id: Option<String>,
     pub region: Option<String>,
     pub partition: Option<String>,
+    /// `[trusted] accounts`: 12-digit account IDs inside the zone of trust.
+    pub trusted_accounts: Vec<String>,
+    /// `[trusted] organizations`: organization IDs (`o-...`) inside the zone of trust.
+    pub trusted_orgs: Vec<String>,
 }
 
 impl Default for Config {
@@ -59,6 +63,8 @@ impl Default for Config {
             account_id: None,
             region: None,
             partition: None,
+            trusted_accounts: Vec::new(),
+            trusted_orgs: Vec::new(),
         }
     }
 }
@@ -206,13 +212,42 @@ pub fn parse(text: &str) -> Result<Config> {
                     }
                 }
             }
-            "trusted" => bail!(
-                "[trusted]: trusted accounts and organizations are not supported yet: an \
-                 external-access check needs the caller's account as a key derived from the \
-                 principal (typed requests), which Tarski does not have; the built-in \
-                 no-public-access check already passes policies that name specific accounts or \
-                 restrict `aws:PrincipalOrgID` (docs/ci.md)"
-            ),
+            "trusted" => {
+                let t = v
+                    .as_table()
+                    .ok_or_else(|| anyhow!("[trusted]: expected a table"))?;
+                for (tk, tv) in t {
+                    match tk.as_str() {
+                        "accounts" => {
+                            for a in strings(tv, "trusted.accounts")? {
+                                if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                                    bail!("trusted.accounts: `{a}` is not a 12-digit account ID");
+                                }
+                                c.trusted_accounts.push(a);
+                            }
+                        }
+                        "organizations" => {
+                            for o in strings(tv, "trusted.organizations")? {
+                                // Organization IDs: `o-` and 10 to 32 lower-case letters or
+                                // digits (Organizations API reference, Organization.Id).
+                                let body = o.strip_prefix("o-").unwrap_or("");
+                                if !(10..=32).contains(&body.len())
+                                    || !body
+                                        .bytes()
+                                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                                {
+                                    bail!("trusted.organizations: `{o}` is not an organization ID (o-xxxxxxxxxx)");
+                                }
+                                c.trusted_orgs.push(o);
+                            }
+                        }
+                        other => bail!("trusted.{other}: unknown key (accounts, organizations)"),
+                    }
+                }
+                if c.trusted_accounts.is_empty() && c.trusted_orgs.is_empty() {
+                    bail!("[trusted]: name at least one of `accounts`, `organizations`");
+                }
+            }
             "suppress" => {
                 let items = v
                     .as_array()
@@ -455,6 +490,12 @@ impl Config {
         if v.partition.is_none() {
             v.partition = self.partition.clone();
         }
+        if !self.trusted_accounts.is_empty() || !self.trusted_orgs.is_empty() {
+            v.trusted = Some(std::sync::Arc::new((
+                self.trusted_accounts.clone(),
+                self.trusted_orgs.clone(),
+            )));
+        }
     }
 }
 
@@ -484,13 +525,22 @@ mod tests {
                 "[[suppress]]\ncheck = \"a\"\nreason = \"x\"\nexpires = \"soon\"\n",
                 "date",
             ),
-            (
-                "[trusted]\naccounts = [\"111122223333\"]\n",
-                "not supported",
-            ),
+            ("[trusted]\naccounts = [\"1111\"]\n", "12-digit"),
+            ("[trusted]\norganizations = [\"org1\"]\n", "organization ID"),
+            ("[trusted]\n", "at least one"),
+            ("[trusted]\nusers = [\"x\"]\n", "unknown key"),
         ] {
             let e = format!("{:#}", parse(text).unwrap_err());
             assert!(e.contains(want), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn trusted_accounts_and_organizations() {
+        let c =
+            parse("[trusted]\naccounts = [\"111122223333\"]\norganizations = [\"o-a1b2c3d4e5\"]\n")
+                .unwrap();
+        assert_eq!(c.trusted_accounts, ["111122223333"]);
+        assert_eq!(c.trusted_orgs, ["o-a1b2c3d4e5"]);
     }
 }

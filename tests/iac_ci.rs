@@ -115,10 +115,19 @@ fn the_documented_ci_example_runs_as_documented() {
     assert_eq!(
         blocking,
         vec![
+            "\"no-external-access\" \"template.yaml#/Resources/TopicPolicy/Properties/PolicyDocument\""
+                .to_string(),
             "\"no-public-access\" \"template.yaml#/Resources/TopicPolicy/Properties/PolicyDocument\""
                 .to_string()
         ]
     );
+    // The queue policy grants a trusted account and the trusted organization only.
+    let q = record(
+        &rs3,
+        "no-external-access",
+        "template.yaml#/Resources/QueuePolicy/Properties/PolicyDocument",
+    );
+    assert_eq!(q["status"], "pass", "{q}");
 
     // `check --template` reads the same template values: with Env = prod, no DevBucketPolicy.
     let (_, out, err) = tarski(
@@ -147,6 +156,79 @@ fn the_documented_ci_example_runs_as_documented() {
     assert_eq!(
         (&dev["status"], &dev["severity"]),
         (&"fail".into(), &"error".into())
+    );
+}
+
+/// `[trusted]` of the documented example: the queue policy grants the trusted account
+/// 444455556666 and, with `aws:PrincipalOrgID`, the trusted organization, so it passes
+/// `no-external-access`; without the organization (or with another account trusted) the same
+/// policy fails, witnessed by a caller outside the zone. A grant to an untrusted account is
+/// external access but not public.
+#[test]
+fn trusted_accounts_and_organizations_decide_external_access() {
+    const QP: &str = "template.yaml#/Resources/QueuePolicy/Properties/PolicyDocument";
+    let dir = example_dir();
+    let d = dir.path();
+    let (_, rs, err) = batch(d, &[]);
+    assert_eq!(
+        record(&rs, "no-external-access", QP)["status"],
+        "pass",
+        "{err}"
+    );
+    // Trust policies name AWS services only: out of the check's scope, so they pass.
+    assert_eq!(
+        record(
+            &rs,
+            "no-external-access",
+            "template.yaml#/Resources/Deployer/Properties/AssumeRolePolicyDocument"
+        )["status"],
+        "pass"
+    );
+    let toml = std::fs::read_to_string(d.join("tarski.toml")).unwrap();
+
+    // Without the organization: a member of o-a1b2c3d4e5 in an untrusted account is external.
+    std::fs::write(
+        d.join("tarski.toml"),
+        toml.replace("organizations = [\"o-a1b2c3d4e5\"]\n", ""),
+    )
+    .unwrap();
+    let (_, rs, _) = batch(d, &[]);
+    let r = record(&rs, "no-external-access", QP);
+    assert_eq!(r["status"], "fail", "{r}");
+    let w = &r["witnesses"][0];
+    assert_eq!(w["context"]["aws:PrincipalOrgID"][0], "o-a1b2c3d4e5", "{w}");
+    let p = w["principal"].as_str().unwrap();
+    assert!(
+        !p.contains("444455556666") && !p.contains("999900000001"),
+        "{w}"
+    );
+
+    // Another account trusted instead of 444455556666: its grant is external.
+    std::fs::write(
+        d.join("tarski.toml"),
+        toml.replace("444455556666", "111122223333"),
+    )
+    .unwrap();
+    let (_, rs, _) = batch(d, &[]);
+    let r = record(&rs, "no-external-access", QP);
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["witnesses"][0]["principal"]
+            .as_str()
+            .unwrap()
+            .contains(":444455556666:"),
+        "{r}"
+    );
+    // ... and is not public.
+    assert_eq!(record(&rs, "no-public-access", QP)["status"], "pass");
+
+    // Without [trusted] there is no zone of trust and no such check.
+    let cut = toml.find("\n# The zone of trust").unwrap();
+    std::fs::write(d.join("tarski.toml"), &toml[..cut]).unwrap();
+    let (_, rs, _) = batch(d, &[]);
+    assert!(
+        !rs.iter().any(|r| r["check"] == "no-external-access"),
+        "{rs:#?}"
     );
 }
 

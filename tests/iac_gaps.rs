@@ -217,19 +217,255 @@ fn an_unread_policy_is_never_a_silent_pass() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A role with only a trust policy passes every check (issue 10 pins template roles' subjects to
-/// their sessions, src/iac/principal.rs).
+/// A role with only a trust policy passes every check: the subject "role X" means requests made
+/// by sessions of role X (src/iac/batch.rs, `pin`), not the account's root user, which has full
+/// access within its account whatever the role's policies say.
 #[test]
-#[ignore = "issue 10 (typed requests) fixes template-role subjects in src/iac/principal.rs"]
 fn bare_role_passes() {
     let (code, m, _) = batch(&["--template", &gap("bare-role.yaml")]);
+    assert_eq!(status(&m, "no-admin", ":role/TaskRole"), "pass");
+    assert_eq!(status(&m, "no-passrole-wildcard", ":role/TaskRole"), "pass");
     assert!(m.values().all(|s| s == "pass"), "{m:#?}");
     assert_eq!(code, 0);
 }
 
-/// The queue and trust policies do not grant `iam:PassRole` or `s3:PutObject` on a bucket.
+/// A role with AdministratorAccess fails `no-admin` and `no-passrole-wildcard`, witnessed by a
+/// session of that role in its account, with `aws:PrincipalArn` the role's ARN (path included,
+/// IAM identifiers) and the probes in the role's own account (`--account-id`).
 #[test]
-#[ignore = "issue 10 (typed requests): resource and trust policies alone grant nothing through the account root"]
+fn admin_role_fails_with_a_session_of_the_role() {
+    let dir = std::env::temp_dir().join(format!("tarski-pin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("admin.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  AdminRole:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: ops-admin\n      Path: /ops/\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - {Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n  Generated:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n",
+    )
+    .unwrap();
+    let t = t.display().to_string();
+    let (code, out, err) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--format",
+            "json",
+            "--account-id",
+            "123456789012",
+            "--template",
+            &t,
+        ],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let recs = json_lines(&out);
+    let rec = |subject: &str, check: &str| {
+        recs.iter()
+            .find(|r| r["check"] == check && r["subject"].as_str().unwrap().ends_with(subject))
+            .unwrap_or_else(|| panic!("no [{check}] {subject}: {out}"))
+    };
+    for check in ["no-admin", "no-passrole-wildcard"] {
+        let r = rec(":role/AdminRole", check);
+        assert_eq!(r["status"], "fail", "{r}");
+        let w = &r["witnesses"][0];
+        assert_eq!(
+            w["principal"], "arn:aws:sts::123456789012:assumed-role/ops-admin/tarski-session",
+            "{w}"
+        );
+        assert_eq!(
+            w["context"]["aws:PrincipalArn"][0], "arn:aws:iam::123456789012:role/ops/ops-admin",
+            "{w}"
+        );
+        assert!(
+            w["resource"].as_str().unwrap().contains(":123456789012:"),
+            "{w}"
+        );
+        // A role named at deploy time: a session of the role, its ARN any role of the account.
+        let r = rec(":role/Generated", check);
+        assert_eq!(r["status"], "fail", "{r}");
+        let w = &r["witnesses"][0];
+        assert_eq!(
+            w["principal"], "arn:aws:sts::123456789012:assumed-role/Generated/tarski-session",
+            "{w}"
+        );
+        assert!(
+            w["context"]["aws:PrincipalArn"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:iam::123456789012:role/"),
+            "{w}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// With the template's account not given, a pinned role is judged in every account its
+/// policies name and in one they do not: an admin role that denies everything outside account
+/// 123456789012 (or outside `AWS::AccountId`) is admin once deployed there, so it fails;
+/// pinning it to a stand-in account alone made it a false pass.
+#[test]
+fn a_role_is_judged_in_the_accounts_its_policies_name() {
+    let dir = std::env::temp_dir().join(format!("tarski-acct-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("acct.yaml");
+    let role = |id: &str, acct: &str| {
+        format!(
+            "  {id}:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: []}}\n      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n              - {{Effect: Allow, Action: '*', Resource: '*'}}\n              - {{Effect: Deny, Action: '*', Resource: '*', Condition: {{StringNotEquals: {{aws:PrincipalAccount: {acct}}}}}}}\n"
+        )
+    };
+    std::fs::write(
+        &t,
+        format!(
+            "Resources:\n{}{}{}{}",
+            role("Named", "'123456789012'"),
+            role("Own", "!Ref AWS::AccountId"),
+            role("Like", "'1*'").replace("StringNotEquals", "StringNotLike"),
+            role("Arn", "'arn:aws:iam::*:role/prod-*'")
+                .replace("StringNotEquals", "ArnNotLike")
+                .replace("aws:PrincipalAccount", "aws:PrincipalArn"),
+        ),
+    )
+    .unwrap();
+    let t = t.display().to_string();
+    let (code, m, _) = batch(&["--template", &t, "--check", "no-admin"]);
+    assert_eq!(status(&m, "no-admin", ":role/Named"), "fail");
+    assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
+    // An account pattern, and a generated name that may start with `prod-`: the derived keys
+    // range over every value the deployment could give them, not the stand-in's.
+    assert_eq!(status(&m, "no-admin", ":role/Like"), "fail");
+    assert_eq!(status(&m, "no-admin", ":role/Arn"), "fail");
+    assert_eq!(code, 1);
+    // In a given account other than 123456789012, the deny holds.
+    let (_, m, _) = batch(&[
+        "--template",
+        &t,
+        "--check",
+        "no-admin",
+        "--account-id",
+        "111122223333",
+    ]);
+    assert_eq!(status(&m, "no-admin", ":role/Named"), "pass");
+    assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Witnesses of the built-in checks read like requests AWS sends: a session of the role in its
+/// 12-digit account, a real action of the catalog with a resource of its type, deploy-time
+/// values shaped like the ARNs CloudFormation returns (in the stack's partition, region and
+/// account). The lines fully decided by the question are snapshotted exactly.
+#[test]
+fn witnesses_read_like_aws_requests() {
+    let (code, out, err) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--account-id",
+            "111122223333",
+            "--region",
+            "eu-west-1",
+            "--partition",
+            "aws",
+            "--template",
+            "tests/data/iac-witness.yaml",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let witness = |check: &str, subject: &str| -> String {
+        let mut lines = out.lines();
+        while let Some(l) = lines.next() {
+            if l.contains(&format!("[{check}]")) && l.contains(subject) {
+                return lines.next().unwrap().trim().to_string();
+            }
+        }
+        panic!("no [{check}] {subject}:\n{out}")
+    };
+    assert_eq!(
+        witness("no-admin", "iac-witness.yaml:role/Admin"),
+        "witness: arn:aws:sts::111122223333:assumed-role/ops-admin/tarski-session \
+         ssm-contacts:GetContact on arn:aws:ssm-contacts:us-east-1:111122223333:contact/tarski-probe \
+         with aws:PrincipalAccount=111122223333 aws:PrincipalArn=arn:aws:iam::111122223333:role/ops-admin"
+    );
+    assert_eq!(
+        witness("no-passrole-wildcard", "iac-witness.yaml:role/Admin"),
+        "witness: arn:aws:sts::111122223333:assumed-role/ops-admin/tarski-session \
+         iam:PassRole on arn:aws:iam::111122223333:role/tarski-probe-role \
+         with aws:PrincipalAccount=111122223333 aws:PrincipalArn=arn:aws:iam::111122223333:role/ops-admin"
+    );
+    let w = witness("no-passrole-wildcard", "iac-witness.yaml:role/Publisher");
+    assert!(
+        w.starts_with("witness: arn:aws:sts::111122223333:assumed-role/Publisher/tarski-session iam:PassRole on arn:aws:iam::111122223333:role/tarski-probe-role")
+            && w.contains(" tarski:Ref/Topic=arn:aws:sns:eu-west-1:111122223333:"),
+        "{w}"
+    );
+    let w = witness("no-public-access", "QueuePolicy");
+    assert!(
+        w.contains("sqs:SendMessage on arn:aws:sqs:eu-west-1:111122223333:")
+            && w.contains("tarski:GetAtt/Queue.Arn=arn:aws:sqs:eu-west-1:111122223333:"),
+        "{w}"
+    );
+    assert!(!out.contains("tarskiprobe"), "{out}");
+}
+
+/// A queue policy granting `sqs:SendMessage` on `!GetAtt Queue.Arn` (an SQS queue ARN, its
+/// shape in every question) grants nothing on an S3 bucket, and something on an SQS queue.
+/// Before, the account's root user made the first assertion fail.
+#[test]
+fn deploy_time_arns_have_their_shape() {
+    let dir = std::env::temp_dir().join(format!("tarski-shape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("s.tq");
+    std::fs::write(
+        &spec,
+        "assert cannot(policy, resource like \"arn:aws:s3:::*\") label \"no-s3\"\nassert can(policy, resource like \"arn:aws:sqs:*\") label \"sqs\"\n",
+    )
+    .unwrap();
+    let spec = spec.display().to_string();
+    let (_, m, err) = batch(&["--spec", &spec, "--template", "tests/data/iac-witness.yaml"]);
+    let q = "#/Resources/QueuePolicy/Properties/PolicyDocument";
+    assert_eq!(status(&m, "no-s3", q), "pass", "{err}");
+    assert_eq!(status(&m, "sqs", q), "pass", "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A snapshot's user and role are pinned too: bob's witness is bob himself, the Deployer's a
+/// session of the Deployer role, both in the snapshot's account.
+#[test]
+fn snapshot_principals_are_pinned() {
+    let (_, out, err) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--format",
+            "json",
+            "--account-snapshot",
+            "corpus/iac/ci/account.json",
+        ],
+    );
+    let recs = json_lines(&out);
+    let principal = |subject: &str, check: &str| {
+        let r = recs
+            .iter()
+            .find(|r| r["check"] == check && r["subject"].as_str().unwrap().ends_with(subject))
+            .unwrap_or_else(|| panic!("no [{check}] {subject}: {out}\n{err}"));
+        assert_eq!(r["status"], "fail", "{r}");
+        r["witnesses"][0]["principal"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        principal(":user/bob", "no-admin"),
+        "arn:aws:iam::111122223333:user/bob"
+    );
+    assert_eq!(
+        principal(":role/Deployer", "no-passrole-wildcard"),
+        "arn:aws:sts::111122223333:assumed-role/Deployer/tarski-session"
+    );
+}
+
+/// The queue and trust policies do not grant `iam:PassRole` or `s3:PutObject` on a bucket: a
+/// resource or trust policy on its own is asked what it lets through beyond what the resource's
+/// account has without it (its root user), src/iac/batch.rs `jobs_for`. The role's own policy
+/// does grant `s3:PutObject` (Env defaults to prod).
+#[test]
 fn critical_spec_holds_for_queue_and_trust_policies() {
     let (_, m, _) = batch(&[
         "--spec",
@@ -243,6 +479,7 @@ fn critical_spec_holds_for_queue_and_trust_policies() {
     ] {
         assert_eq!(status(&m, "no critical access", p), "pass", "{p}");
     }
+    assert_eq!(status(&m, "no critical access", ":role/StmtIfRole"), "fail");
 }
 
 /// The Access Analyzer Terraform wrapper's public-access fixture: every resource-policy type

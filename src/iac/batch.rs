@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use tarski_compiler::checks::constraint_text;
+use tarski_compiler::checks::{constraint_for, PROBE_ACCOUNT};
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
-use tarski_compiler::query::parse_expr;
+use tarski_compiler::query::{parse_expr, Expr};
 use tarski_compiler::spec::ast::{Level, Quantifier};
 
 use super::principal::template_principal_sets;
@@ -49,6 +49,14 @@ pub struct BatchIac {
     modelled: HashMap<String, String>,
     /// `--no-model-unknowns` was given.
     no_model: bool,
+    /// `[trusted]` of tarski.toml (accounts, organizations): the `no-external-access` check
+    /// runs on every resource and trust policy, with the input's own account in the zone.
+    trusted: Option<(Vec<String>, Vec<String>)>,
+    /// The account of the input being read (`--account-id`, else `PROBE_ACCOUNT`).
+    own: String,
+    /// Subjects that are resource or trust policies: their `cannot` questions are asked as
+    /// "allowed by the policy and not without it" (`beyond_owner`).
+    resource_subjects: std::collections::HashSet<String>,
     /// With `--no-new-access`: the baseline's extraction of the input being read (`Some(None)`:
     /// the input has no baseline counterpart, so all it grants is new).
     base: Option<Option<Extraction>>,
@@ -214,6 +222,294 @@ fn unknowns_text(p: &FoundPolicy) -> String {
         .join("; ")
 }
 
+/// Who a principal subject's requests come from (issue 10, "subjects pinned"): a template's or
+/// snapshot's role as a subject means requests made by sessions of that role, a user requests
+/// made by that user, in its own account — nothing else. Without the pin the question ranges over
+/// every caller, and the account's root user (which has full access within its account, "Policy
+/// evaluation logic") "reaches" everything for a role with no policy at all.
+#[derive(Clone, Debug)]
+pub struct Pin {
+    /// One alternative per account the principal may be in: (account, `principal == SESSION
+    /// and aws:PrincipalArn ... and aws:PrincipalAccount == ACCOUNT`). One when the account is
+    /// known; when it is not, each account the policies name and one they do not (so a policy
+    /// that singles out an account is judged for that account too: no answer depends on the
+    /// stand-in).
+    pub alts: Vec<(String, Expr)>,
+}
+
+impl Pin {
+    /// Any of the alternatives, each with `per_account(account)` (the built-in probes, in the
+    /// principal's own account).
+    fn expr(&self, per_account: &dyn Fn(&str) -> Option<Expr>) -> Expr {
+        Expr::Or(
+            self.alts
+                .iter()
+                .map(|(a, e)| match per_account(a) {
+                    Some(x) => Expr::And(vec![x, e.clone()]),
+                    None => e.clone(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Keys derived from the principal that some policy of a set mentions (a condition, or a policy
+/// variable), case-insensitively.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mentioned {
+    pub principal_arn: bool,
+    pub principal_account: bool,
+}
+
+fn mentioned(set: &PolicySet) -> Mentioned {
+    let mut m = Mentioned::default();
+    for (_, lp) in set.all() {
+        let text = format!("{:?}", lp.policy.statements).to_ascii_lowercase();
+        m.principal_arn |= text.contains("aws:principalarn");
+        m.principal_account |= text.contains("aws:principalaccount");
+    }
+    m
+}
+
+/// The 12-digit account IDs a policy set names (in any element).
+fn accounts_named(set: &PolicySet) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for (_, lp) in set.all() {
+        let text = format!("{:?}", lp.policy.statements);
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let j = (i..b.len())
+                    .find(|&k| !b[k].is_ascii_digit())
+                    .unwrap_or(b.len());
+                if j - i == 12 {
+                    out.insert(text[i..j].to_string());
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// An IAM name (role, user; "IAM identifiers", name requirements) or path, safe to quote in
+/// a constraint.
+fn iam_name(s: &str, path: bool) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) || (path && c == '/'))
+        && (!path || (s.starts_with('/') && s.ends_with('/')))
+}
+
+/// The pin of a role (`kind` "role") or user of `account`. `name`/`path` are `None` when known
+/// only at deploy time: the session's role name is then a stand-in (a principal entry matches
+/// the exact ARN, and an identity-only set names none, so any name stands for all), and
+/// `aws:PrincipalArn` ranges over every role (user) ARN of the account.
+#[allow(clippy::too_many_arguments)]
+pub fn pin(
+    kind: &str,
+    partition: Option<&str>,
+    account: &str,
+    account_known: bool,
+    name: Option<&str>,
+    path: Option<&str>,
+    stand_in: &str,
+    mentioned: &Mentioned,
+) -> Result<Pin> {
+    let name = name.filter(|n| iam_name(n, false));
+    let path = path.filter(|p| iam_name(p, true));
+    let shown = name.unwrap_or(if iam_name(stand_in, false) {
+        stand_in
+    } else {
+        "tarski-principal"
+    });
+    let part = partition.filter(|p| iam_name(p, false)).unwrap_or("aws");
+    let kind = if kind == "role" { "role" } else { "user" };
+    let principal = match kind {
+        "role" => format!("arn:{part}:sts::{account}:assumed-role/{shown}/tarski-session"),
+        _ => format!(
+            "arn:{part}:iam::{account}:user{}{shown}",
+            path.unwrap_or("/")
+        ),
+    };
+    // `aws:PrincipalArn` (and `aws:PrincipalAccount`) exactly when every part is known; else a
+    // pattern every possible value matches (a stand-in account or partition would decide
+    // conditions a real deployment might not meet).
+    // A key no policy of the set mentions cannot change an answer: it is pinned to the
+    // stand-in's value, so that witnesses read like AWS's.
+    let exact = partition.is_some() && account_known || !mentioned.principal_arn;
+    let arn = match (name, path, exact) {
+        (Some(n), Some(p), true) => {
+            format!(r#"aws:PrincipalArn == "arn:{part}:iam::{account}:{kind}{p}{n}""#)
+        }
+        _ if !mentioned.principal_arn => format!(
+            r#"aws:PrincipalArn == "arn:{part}:iam::{account}:{kind}{}{shown}""#,
+            path.unwrap_or("/")
+        ),
+        (n, p, _) => format!(
+            r#"aws:PrincipalArn like "arn:{}:iam::{}:{kind}{}{}""#,
+            if partition.is_some() || !mentioned.principal_arn {
+                part
+            } else {
+                "*"
+            },
+            if account_known || !mentioned.principal_arn {
+                account
+            } else {
+                "*"
+            },
+            p.unwrap_or(if n.is_some() { "/*" } else { "/" }),
+            n.unwrap_or("?*")
+        ),
+    };
+    let acct = if account_known || !mentioned.principal_account {
+        format!(r#"aws:PrincipalAccount == "{account}""#)
+    } else {
+        "aws:PrincipalAccount present".to_string()
+    };
+    let text = format!(r#"principal == "{principal}" and {arn} and {acct}"#);
+    let expr = parse_expr(&text).map_err(|e| anyhow!("subject constraint `{text}`: {e}"))?;
+    Ok(Pin {
+        alts: vec![(account.to_string(), expr)],
+    })
+}
+
+/// The pin of a snapshot principal, from its ARN.
+fn pin_of_arn(kind: &str, arn: &str) -> Result<Pin> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let (partition, account, res) = match parts.as_slice() {
+        ["arn", p, "iam", "", a, r] => (*p, *a, *r),
+        _ => return Err(anyhow!("`{arn}` is not an IAM {kind} ARN")),
+    };
+    let rest = res
+        .strip_prefix(kind)
+        .filter(|r| r.starts_with('/'))
+        .ok_or_else(|| anyhow!("`{arn}` is not an IAM {kind} ARN"))?;
+    let cut = rest.rfind('/').unwrap_or(0);
+    pin(
+        kind,
+        Some(partition),
+        account,
+        true,
+        Some(&rest[cut + 1..]),
+        Some(&rest[..=cut]),
+        "",
+        &Mentioned::default(),
+    )
+}
+
+/// The constraint of `no-external-access`: a caller outside the zone of trust — not a principal of
+/// `own` or a trusted account (a principal entry naming an account matches its users, role
+/// sessions and root), not a member of a trusted organization (`aws:PrincipalOrgID`), and no
+/// source account or organization inside the zone (a service acting for a resource of the zone).
+/// IAM Access Analyzer, "IAM Access Analyzer findings": "Any principal in the organization or
+/// account that you choose for the analyzer is considered trusted"; an external principal "can
+/// be another AWS account, a root user, an IAM user or role, a federated user, an AWS service,
+/// or an anonymous user" (Access Analyzer API reference).
+pub fn external_text(own: &str, accounts: &[String], orgs: &[String]) -> String {
+    let mut zone: Vec<&str> = vec![own];
+    zone.extend(accounts.iter().map(String::as_str).filter(|a| *a != own));
+    let list = zone
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut parts: Vec<String> = zone
+        .iter()
+        .map(|a| format!(r#"not (principal == "{a}")"#))
+        .collect();
+    parts.push(format!("aws:PrincipalAccount not in [{list}]"));
+    parts.push(format!("aws:SourceAccount not in [{list}]"));
+    for o in orgs {
+        parts.push(format!(r#"aws:PrincipalOrgID != "{o}""#));
+        parts.push(format!(r#"aws:SourceOrgID != "{o}""#));
+    }
+    parts.join(" and ")
+}
+
+/// `KEY like "SHAPE"` for each modelled deploy-time value of the policies whose form is known
+/// (`iac::deploy_shape`): every question about them ranges over the values AWS can give.
+fn shapes_of<'a>(ps: impl IntoIterator<Item = &'a FoundPolicy>) -> Result<Option<Expr>> {
+    let mut seen = std::collections::BTreeMap::new();
+    for p in ps {
+        for u in &p.unknowns {
+            if let (true, Some(shape)) = (u.modelled, &u.shape) {
+                let key = u.placeholder.trim_start_matches("${").trim_end_matches('}');
+                seen.insert(key.to_string(), shape.clone());
+            }
+        }
+    }
+    if seen.is_empty() {
+        return Ok(None);
+    }
+    let text = seen
+        .iter()
+        .map(|(k, v)| format!(r#"{k} like "{v}""#))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    parse_expr(&text)
+        .map(Some)
+        .map_err(|e| anyhow!("deploy-time value shapes `{text}`: {e}"))
+}
+
+fn and_into(q: Question, x: &Expr) -> Question {
+    let add = |e: Option<Expr>| {
+        Some(match e {
+            None => x.clone(),
+            Some(e) => Expr::And(vec![e, x.clone()]),
+        })
+    };
+    match q {
+        Question::Can { set, expr, expect } => Question::Can {
+            set,
+            expr: add(expr),
+            expect,
+        },
+        Question::Subset { a, b, expr } => Question::Subset {
+            a,
+            b,
+            expr: add(expr),
+        },
+        Question::Equiv { a, b, expr } => Question::Equiv {
+            a,
+            b,
+            expr: add(expr),
+        },
+    }
+}
+
+/// `e and pin`.
+fn pinned(e: Option<Expr>, pin: &Pin) -> Option<Expr> {
+    let p = pin.expr(&|_| None);
+    Some(match e {
+        None => p,
+        Some(e) => Expr::And(vec![e, p]),
+    })
+}
+
+fn pin_question(q: Question, pin: &Pin) -> Question {
+    match q {
+        Question::Can { set, expr, expect } => Question::Can {
+            set,
+            expr: pinned(expr, pin),
+            expect,
+        },
+        Question::Subset { a, b, expr } => Question::Subset {
+            a,
+            b,
+            expr: pinned(expr, pin),
+        },
+        Question::Equiv { a, b, expr } => Question::Equiv {
+            a,
+            b,
+            expr: pinned(expr, pin),
+        },
+    }
+}
+
 impl BatchIac {
     fn error(&mut self, subject: &str, file: &str, message: String, at: Location) {
         let mut r = input_error(file, message, Some(at));
@@ -223,6 +519,7 @@ impl BatchIac {
 
     /// Jobs for one policy set: the built-in checks that apply to its kind, within-boundary,
     /// and the spec assertions that name `policy`.
+    #[allow(clippy::too_many_arguments)]
     fn jobs_for(
         &self,
         cx: &BatchCx,
@@ -230,6 +527,8 @@ impl BatchIac {
         is_resource: bool,
         file: &str,
         subject: &str,
+        pin: Option<&Pin>,
+        shapes: Option<&Expr>,
     ) -> Result<Vec<Job>> {
         let mut out = Vec::new();
         let job = |check: String, severity: Level, question: Question| Job {
@@ -244,12 +543,32 @@ impl BatchIac {
             if b.resource_policies != is_resource {
                 continue;
             }
-            let expr = parse_expr(&constraint_text(b))
-                .map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
+            let parse = |text: String| {
+                parse_expr(&text).map_err(|e| anyhow!("built-in check {}: {e}", b.name))
+            };
+            let expr = match pin {
+                // The probes in the principal's own account, for each account it may be in.
+                Some(p) => {
+                    let err = std::cell::RefCell::new(None);
+                    let e = p.expr(&|a| match parse(constraint_for(b, &set, a)) {
+                        Ok(x) => Some(x),
+                        Err(e) => {
+                            err.borrow_mut().get_or_insert(e);
+                            None
+                        }
+                    });
+                    if let Some(e) = err.into_inner() {
+                        return Err(e);
+                    }
+                    e
+                }
+                None => parse(constraint_for(b, &set, PROBE_ACCOUNT))?,
+            };
             if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
                 out.push(job(b.name.to_string(), Level::Error, q));
             }
         }
+        let builtins = out.len();
         if let (Some(bd), false) = (cx.boundary, is_resource) {
             if let Some(q) = question(Quantifier::Subset, set.clone(), Some(bd.clone()), None) {
                 out.push(job("within-boundary".into(), Level::Error, q));
@@ -259,6 +578,71 @@ impl BatchIac {
             for mut j in crate::spec_load::jobs(s, n, Some(&(set.clone(), subject.to_string()))) {
                 j.file = file.to_string();
                 out.push(j);
+            }
+        }
+        if is_resource {
+            // A resource or trust policy on its own: what it lets through beyond what the
+            // resource's own account has without it (its root user has full access within the
+            // account whatever the policy says, "Policy evaluation logic"), so `cannot`
+            // questions are "allowed by the policy and not by no policy at all".
+            let none = Arc::new(PolicySet::default());
+            for j in &mut out {
+                if let Question::Can {
+                    set,
+                    expr,
+                    expect: false,
+                } = &j.question
+                {
+                    j.question = Question::Subset {
+                        a: set.clone(),
+                        b: none.clone(),
+                        expr: expr.clone(),
+                    };
+                }
+            }
+            if let Some((accounts, orgs)) = &self.trusted {
+                // AWS service principals are out of this check's scope (docs/ci.md): the
+                // services the policy names, and the unnamed one of the principal domain.
+                let mut services: Vec<String> = vec!["tarski.amazonaws.com".to_string()];
+                for st in set
+                    .all()
+                    .into_iter()
+                    .flat_map(|(_, lp)| lp.policy.statements.iter())
+                {
+                    for e in st.principal.iter().flat_map(|p| p.entries.iter()) {
+                        if let tarski_compiler::policy::PrincipalEntry::Service(v) = &e.value {
+                            services.push(v.clone());
+                        }
+                    }
+                }
+                let mut text = external_text(&self.own, accounts, orgs);
+                for v in services {
+                    if !v.contains('"') {
+                        text.push_str(&format!(r#" and not (principal == "{v}")"#));
+                    }
+                }
+                let expr = parse_expr(&text)
+                    .map_err(|e| anyhow!("no-external-access constraint `{text}`: {e}"))?;
+                out.push(job(
+                    "no-external-access".into(),
+                    Level::Error,
+                    Question::Subset {
+                        a: set.clone(),
+                        b: none,
+                        expr: Some(expr),
+                    },
+                ));
+            }
+        }
+        if let Some(p) = pin {
+            // The built-in questions are pinned above, with their probes.
+            for j in out.iter_mut().skip(builtins) {
+                j.question = pin_question(j.question.clone(), p);
+            }
+        }
+        if let Some(x) = shapes {
+            for j in &mut out {
+                j.question = and_into(j.question.clone(), x);
             }
         }
         Ok(out)
@@ -287,8 +671,20 @@ impl BatchIac {
         };
         let kind = lp.policy.kind;
         let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
+        if is_resource {
+            self.resource_subjects.insert(subject.clone());
+        }
         let set = Arc::new(set_of_policies(vec![lp], kind));
-        let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject)?;
+        let shapes = shapes_of([p])?;
+        let mut jobs = self.jobs_for(
+            cx,
+            set,
+            is_resource,
+            &p.origin.file,
+            &subject,
+            None,
+            shapes.as_ref(),
+        )?;
         if p.symbolic() {
             // Say which answers are about every value of which deploy-time values.
             self.modelled.insert(subject.clone(), modelled_text(p));
@@ -305,8 +701,24 @@ impl BatchIac {
                 side(iac::bounds::Bound::Under),
             ) {
                 (Some(over), Some(under)) => {
-                    let overs = self.jobs_for(cx, over, is_resource, &p.origin.file, &subject)?;
-                    let unders = self.jobs_for(cx, under, is_resource, &p.origin.file, &subject)?;
+                    let overs = self.jobs_for(
+                        cx,
+                        over,
+                        is_resource,
+                        &p.origin.file,
+                        &subject,
+                        None,
+                        shapes.as_ref(),
+                    )?;
+                    let unders = self.jobs_for(
+                        cx,
+                        under,
+                        is_resource,
+                        &p.origin.file,
+                        &subject,
+                        None,
+                        shapes.as_ref(),
+                    )?;
                     jobs = overs
                         .into_iter()
                         .zip(unders)
@@ -450,6 +862,7 @@ impl BatchIac {
         file: &str,
         ex: &Extraction,
         managed: Option<&std::path::Path>,
+        opts: &cloudformation::Options,
     ) -> Result<()> {
         for tp in &ex.principals {
             let subject = format!("{file}:{}/{}", tp.kind, tp.id);
@@ -495,9 +908,60 @@ impl BatchIac {
             }
             let bounded = opaque.iter().any(|p| p.opaque());
             let (over, under) = (Arc::new(over), Arc::new(under));
-            let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject)?;
+            // The template's account when it is given (--account-id, tarski.toml); else each
+            // account the principal's policies name and one they do not (principal entries are
+            // compared exactly, so every unnamed account behaves alike, logic/domain.rs), with
+            // the keys derived from the account left to range over every value. The name when
+            // the template gives it.
+            let accounts: Vec<String> = match &opts.account_id {
+                Some(a) => vec![a.clone()],
+                None => {
+                    let mut named = accounts_named(&over);
+                    named.insert(PROBE_ACCOUNT.to_string());
+                    named.into_iter().collect()
+                }
+            };
+            let mut alts = Vec::new();
+            let keys = mentioned(&over);
+            for a in &accounts {
+                let one = pin(
+                    tp.kind,
+                    opts.partition.as_deref(),
+                    a,
+                    opts.account_id.is_some(),
+                    tp.name.as_deref(),
+                    tp.path.as_deref(),
+                    &tp.id,
+                    &keys,
+                )?;
+                alts.extend(one.alts);
+            }
+            let pin = Pin { alts };
+            let shapes = shapes_of(
+                tp.identity
+                    .iter()
+                    .chain(tp.boundary.iter())
+                    .map(|&i| &ex.policies[i]),
+            )?;
+            let mut jobs = self.jobs_for(
+                cx,
+                over.clone(),
+                false,
+                file,
+                &subject,
+                Some(&pin),
+                shapes.as_ref(),
+            )?;
             if bounded {
-                let unders = self.jobs_for(cx, under.clone(), false, file, &subject)?;
+                let unders = self.jobs_for(
+                    cx,
+                    under.clone(),
+                    false,
+                    file,
+                    &subject,
+                    Some(&pin),
+                    shapes.as_ref(),
+                )?;
                 for (j, u) in jobs.iter_mut().zip(unders) {
                     j.under = Some(u.question);
                 }
@@ -543,6 +1007,17 @@ impl BatchIac {
     fn snapshot(&mut self, cx: &BatchCx, file: &str, text: &str) -> Result<()> {
         let snap = snapshot::read(file, text);
         self.file_problems(cx, file, &snap.problems.diagnostics);
+        // The snapshot's account (its principals' ARNs) is the zone's own account.
+        if let Some(acct) = snap
+            .principals
+            .iter()
+            .filter(|p| p.kind != "group")
+            .find_map(|p| snap.principal(&format!("{}/{}", p.kind, p.name)).ok())
+            .and_then(|pp| pp.arn.split(':').nth(4).map(str::to_string))
+            .filter(|a| !a.is_empty())
+        {
+            self.own = acct;
+        }
         for pr in &snap.principals {
             if pr.kind == "group" {
                 continue;
@@ -593,7 +1068,14 @@ impl BatchIac {
                 self.error(&subject, file, msg, l);
                 continue;
             }
-            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject)?;
+            let pin = match pin_of_arn(pr.kind, &pp.arn) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.error(&subject, file, format!("{who}: {e:#}"), at);
+                    continue;
+                }
+            };
+            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject, Some(&pin), None)?;
             self.jobs.extend(jobs);
         }
         Ok(())
@@ -604,6 +1086,17 @@ impl BatchIac {
     /// policy or principal.
     pub fn relocate(&self, records: &mut [Record]) {
         for r in records.iter_mut() {
+            if self.resource_subjects.contains(&r.subject) && r.check != "no-new-access" {
+                // `cannot` questions about a resource or trust policy are asked as "allowed by
+                // the policy and not without it" (`jobs_for`); say it as what it means.
+                if r.message.starts_with("not contained:") {
+                    r.message = "reachable: the policy lets a request through that the resource's \
+                                 account would not allow without it (see witness)"
+                        .to_string();
+                } else if r.message == "proved contained" {
+                    r.message = "proved unreachable".to_string();
+                }
+            }
             if let Some(m) = self.modelled.get(&r.subject) {
                 if r.status != Status::Error {
                     r.message = if r.message.is_empty() {
@@ -635,6 +1128,7 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     let opts = a.options()?;
     let mut out = BatchIac {
         no_model: a.values.no_model_unknowns,
+        trusted: a.values.trusted.as_deref().cloned(),
         ..BatchIac::default()
     };
     for Input {
@@ -646,6 +1140,10 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
     {
         let path = &path;
         out.inputs += 1;
+        out.own = opts
+            .account_id
+            .clone()
+            .unwrap_or_else(|| PROBE_ACCOUNT.to_string());
         let name = path.display().to_string();
         let text = match crate::load::read_text(path) {
             Ok(t) => t,
@@ -696,7 +1194,7 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
         for p in ex.policies.iter().filter(|p| !p.external()) {
             out.document(cx, p)?;
         }
-        out.template_principals(cx, &name, &ex, a.values.managed_policies.as_deref())?;
+        out.template_principals(cx, &name, &ex, a.values.managed_policies.as_deref(), &opts)?;
     }
     Ok(out)
 }

@@ -73,6 +73,10 @@ pub struct IacValueArgs {
     /// and witnesses show the value they need (as a context key such as `tarski:GetAtt/Bucket.Arn`).
     #[arg(long)]
     pub no_model_unknowns: bool,
+    /// `[trusted]` of tarski.toml, (accounts, organizations): the zone of trust of the
+    /// `no-external-access` check (docs/ci.md). Not a flag.
+    #[arg(skip)]
+    pub trusted: Option<std::sync::Arc<(Vec<String>, Vec<String>)>>,
 }
 
 impl IacValueArgs {

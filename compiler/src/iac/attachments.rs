@@ -27,6 +27,10 @@ pub struct Facts {
     pub span: Span,
     /// `RoleName` / `UserName` / `GroupName` / `ManagedPolicyName`, when known.
     pub name: Option<String>,
+    /// `Path` of a role or user, when known (`None`: not given, so `/`, or not known).
+    pub path: Option<String>,
+    /// `Path` is given but known only at deploy time.
+    pub path_unknown: bool,
     /// `Roles`, `Users`, `Groups` of a policy resource; `Groups` of a user.
     pub roles: Vec<(Item, Span)>,
     pub users: Vec<(Item, Span)>,
@@ -49,6 +53,11 @@ pub struct TemplatePrincipal {
     /// The logical id.
     pub id: String,
     pub span: Span,
+    /// The role's or user's name when the template or plan gives it literally (CloudFormation
+    /// `RoleName`/`UserName`, Terraform `name`); `None`: generated at deploy time.
+    pub name: Option<String>,
+    /// Its path (`/` when not given); `None`: given, but known only at deploy time.
+    pub path: Option<String>,
     /// Indices into `Extraction::policies`.
     pub identity: Vec<usize>,
     pub boundary: Option<usize>,
@@ -126,6 +135,12 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
             kind,
             id: p.id.clone(),
             span: p.span,
+            name: p.name.clone(),
+            path: if p.path_unknown {
+                None
+            } else {
+                Some(p.path.clone().unwrap_or_else(|| "/".to_string()))
+            },
             identity: own(p),
             boundary: None,
             aws_managed: Vec::new(),
@@ -149,7 +164,21 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
         };
         managed(&mut tp, &p.managed_arns, &format!("`{}`", p.id));
         if kind == "user" {
-            for (g, span) in &p.groups {
+            // Its `Groups`, and every `AWS::IAM::UserToGroupAddition` that names it in `Users`
+            // (CloudFormation resource reference: it adds users to a group).
+            let mut groups: Vec<(Item, Span)> = p.groups.clone();
+            for f in facts
+                .iter()
+                .filter(|f| f.ty == "AWS::IAM::UserToGroupAddition")
+            {
+                if f.users
+                    .iter()
+                    .any(|(it, _)| named("AWS::IAM::User", it).is_some_and(|x| x.id == p.id))
+                {
+                    groups.extend(f.groups.iter().cloned());
+                }
+            }
+            for (g, span) in &groups {
                 match named("AWS::IAM::Group", g) {
                     Some(gf) => {
                         tp.identity.extend(own(gf));
@@ -202,6 +231,33 @@ mod tests {
       "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
         "ManagedPolicyArns": ["arn:aws:iam::111122223333:policy/Custom"]}}
     }}"#;
+
+    /// `AWS::IAM::UserToGroupAddition` puts the user in the group: the group's policies are the
+    /// user's (left out, the user's permissions were under-approximated).
+    #[test]
+    fn user_to_group_addition_adds_the_groups_policies() {
+        let t = r#"{"Resources": {
+          "U": {"Type": "AWS::IAM::User"},
+          "G": {"Type": "AWS::IAM::Group", "Properties": {"Policies": [{"PolicyName": "p",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]}},
+          "Named": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": "named", "ManagedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}},
+          "Add": {"Type": "AWS::IAM::UserToGroupAddition", "Properties": {"GroupName": {"Ref": "G"}, "Users": [{"Ref": "U"}]}},
+          "Add2": {"Type": "AWS::IAM::UserToGroupAddition", "Properties": {"GroupName": "named", "Users": [{"Ref": "U"}]}}
+        }}"#;
+        let ex = extract("t.json", t, &Options::default());
+        let u = ex.principals.iter().find(|p| p.id == "U").unwrap();
+        assert!(u.problems.is_empty(), "{:?}", u.problems);
+        let ptrs: Vec<&str> = u
+            .identity
+            .iter()
+            .map(|&i| ex.policies[i].origin.pointer.as_str())
+            .collect();
+        assert!(
+            ptrs.contains(&"/Resources/G/Properties/Policies/0/PolicyDocument"),
+            "{ptrs:?}"
+        );
+        assert!(ptrs.contains(&"aws-managed/ReadOnlyAccess"), "{ptrs:?}");
+    }
 
     #[test]
     fn a_user_gets_its_groups_attached_and_boundary_policies() {

@@ -384,6 +384,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             fact.boundary = prop("PermissionsBoundary")
                 .and_then(|b| cx.pick(b))
                 .map(|b| (cx.item(b), b.span));
+            if ty == "AWS::IAM::UserToGroupAddition" {
+                if let Some(v) = prop("GroupName") {
+                    fact.groups.push((cx.item(v), v.span));
+                }
+            }
             // `AWS::IAM::RolePolicy` (and the user and group forms) name the one principal
             // they are embedded in (CloudFormation resource reference, AWS::IAM::RolePolicy).
             for (k, list) in [
@@ -407,6 +412,12 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 Item::Text(t) => Some(t),
                 _ => None,
             });
+            if let Some(v) = prop("Path") {
+                match cx.item(v) {
+                    Item::Text(t) => fact.path = Some(t),
+                    _ => fact.path_unknown = true,
+                }
+            }
         }
         if matches!(
             ty,
@@ -1376,12 +1387,27 @@ impl Cx<'_> {
                         (out.get_mut(i), self.unknowns.get(i))
                     {
                         if slot.is_none() {
+                            let shape = key.filter(|_| modelled).and_then(|k| {
+                                super::deploy_shape(
+                                    k,
+                                    &|id| {
+                                        self.root
+                                            .get("Resources")
+                                            .and_then(|r| r.get(id))
+                                            .and_then(|r| r.get("Type"))
+                                            .and_then(Json::as_str)
+                                            .map(String::from)
+                                    },
+                                    self.opts,
+                                )
+                            });
                             *slot = Some(Unknown {
                                 what: what.clone(),
                                 span: *at,
                                 placeholder: ph,
                                 value_span: span,
                                 modelled,
+                                shape,
                             });
                         }
                     }

@@ -552,6 +552,13 @@ fn roles(res: &[Res], config: &Config, policies: &[FoundPolicy]) -> Vec<Template
             kind: "role",
             id: role.address.clone(),
             span: role.values.span,
+            name: name.map(str::to_string),
+            // The provider shows the default path `/` in the plan; absent: computed at apply.
+            path: role
+                .values
+                .get("path")
+                .and_then(Json::as_str)
+                .map(str::to_string),
             identity: policies
                 .iter()
                 .enumerate()
@@ -1074,6 +1081,7 @@ impl Render<'_> {
             placeholder: placeholder.clone(),
             value_span: span,
             modelled: false,
+            shape: None,
         });
         j(JsonKind::String(placeholder), span)
     }
