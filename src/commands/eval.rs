@@ -81,8 +81,8 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
     let req = request(args)?;
     // A set with bounded template policies (docs/iac.md, "Bounds"): Allow when the narrowed set
     // allows, a denial when the widened set does not; otherwise it depends on the values.
-    if let Some(under) = crate::reference::under_set(&set) {
-        let (wide, narrow) = (evaluate(&set, &req), evaluate(&under, &req));
+    if let Some(b) = set.bounds() {
+        let (wide, narrow) = (evaluate(&b.over, &req), evaluate(&b.under, &req));
         if narrow.decision != Decision::Allow && wide.decision == Decision::Allow {
             let msg = "depends on values known only at deploy time: Allow with the widest \
                        values, not with the narrowest (docs/iac.md, Bounds)";

@@ -168,14 +168,14 @@ fn can(
     c: Option<&Expr>,
     opts: &Options,
 ) -> Result<Report, Box<tarski_solver::ReplayMismatch>> {
-    let Some(under) = crate::reference::under_set(set) else {
+    let Some(b) = set.bounds() else {
         return tarski_solver::can(set, c, opts);
     };
-    let narrow = tarski_solver::can(&under, c, opts)?;
+    let narrow = tarski_solver::can(&b.under, c, opts)?;
     if matches!(narrow.verdict, Verdict::Witnesses(_)) {
         return Ok(narrow);
     }
-    let mut wide = tarski_solver::can(set, c, opts)?;
+    let mut wide = tarski_solver::can(&b.over, c, opts)?;
     if let Verdict::Witnesses(_) = wide.verdict {
         wide.verdict = match narrow.verdict {
             Verdict::Unknown(why) => Verdict::Unknown(why),
@@ -193,19 +193,22 @@ fn escapes(
     c: Option<&Expr>,
     opts: &Options,
 ) -> Result<Report, Box<tarski_solver::ReplayMismatch>> {
-    let (au, bu) = (
-        crate::reference::under_set(a),
-        crate::reference::under_set(b),
-    );
-    if au.is_none() && bu.is_none() {
+    let (ab, bb) = (a.bounds(), b.bounds());
+    if ab.is_none() && bb.is_none() {
         return tarski_solver::escapes(a, b, c, opts);
     }
-    let (au, bu) = (au.as_ref().unwrap_or(a), bu.as_ref().unwrap_or(b));
-    let proof = tarski_solver::escapes(a, bu, c, opts)?;
+    let side = |s: &PolicySet, bs: Option<tarski_compiler::policy_set::Bounded<PolicySet>>| {
+        bs.unwrap_or_else(|| tarski_compiler::policy_set::Bounded {
+            over: s.clone(),
+            under: s.clone(),
+        })
+    };
+    let (ab, bb) = (side(a, ab), side(b, bb));
+    let proof = tarski_solver::escapes(&ab.over, &bb.under, c, opts)?;
     if matches!(proof.verdict, Verdict::None) {
         return Ok(proof);
     }
-    let mut witness = tarski_solver::escapes(au, b, c, opts)?;
+    let mut witness = tarski_solver::escapes(&ab.under, &bb.over, c, opts)?;
     if matches!(witness.verdict, Verdict::None) {
         witness.verdict = match proof.verdict {
             Verdict::Unknown(why) => Verdict::Unknown(why),

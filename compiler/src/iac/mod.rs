@@ -254,10 +254,7 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
                     );
                 }
                 if !diags.iter().any(Diagnostic::is_error) {
-                    policy = Some(LoadedPolicy {
-                        source: p.source.clone(),
-                        policy: pol,
-                    });
+                    policy = Some(LoadedPolicy::exact(p.source.clone(), pol));
                 }
             }
         }
