@@ -66,16 +66,20 @@ fn resource_side(k: PolicyKind) -> bool {
 }
 
 /// The policies `selector` names in `file`, read as `kind`.
-pub fn policies(file: &Path, selector: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
-    let text = crate::load::read_text(file)?;
+pub fn policies(
+    file: &Path,
+    text: &str,
+    selector: &str,
+    kind: PolicyKind,
+) -> Result<Vec<LoadedPolicy>> {
     let name = file.display().to_string();
-    let Some(input) = iac::sniff(&name, &text) else {
+    let Some(input) = iac::sniff(&name, text) else {
         bail!(
             "{name}#{selector}: {name} is not a CloudFormation template, Terraform plan JSON or \
              account snapshot, so `#{selector}` names nothing in it"
         );
     };
-    let ex = extract(file, &text, input);
+    let ex = extract(file, text, input);
     if !ex.diagnostics.is_empty() && ex.policies.is_empty() {
         crate::render::text(&ex.diagnostics);
         bail!("{name}: cannot read it as {}", input.describe());

@@ -235,14 +235,9 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
             Item::SetManifest { name, path } => {
                 let p = crate::load::resolve_inside(&spec.root, dir, &path.value, "set")?;
                 let set = crate::load::policy_set_in(
-                    &crate::cli::SetArgs {
-                        identity: Vec::new(),
+                    &crate::load::SetFiles {
                         manifest: Some(p.clone()),
-                        boundary: None,
-                        scps: Vec::new(),
-                        rcps: Vec::new(),
-                        session_policy: None,
-                        resource_policy: None,
+                        ..Default::default()
                     },
                     Some(&spec.root),
                 )?;

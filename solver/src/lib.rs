@@ -10,6 +10,7 @@
 
 pub mod assignment;
 pub mod backend;
+pub mod baseline;
 pub mod check;
 mod encode;
 pub mod fastpath;

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
-use rayon::prelude::*;
 use tarski_compiler::checks::{builtin, constraint_text, BUILTINS};
 use tarski_compiler::load::load;
 use tarski_compiler::policy::PolicyKind;
@@ -16,8 +15,8 @@ use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::parse_expr;
 use tarski_compiler::spec::ast::{Level, Quantifier};
 
-use crate::cli::{BatchArgs, ReportFormat};
-use crate::run::{input_error, question, run, Job, Location, Question, Record};
+use crate::cli::BatchArgs;
+use crate::run::{input_error, question, Job, Location, Question, Record};
 use crate::spec_load::{glob_files, set_of_policies};
 
 /// Expand the inputs to files, in a stable order; `true` marks a file named on the command
@@ -125,19 +124,9 @@ fn parse_shard(s: &str) -> Result<(u64, u64)> {
     Ok((i - 1, n))
 }
 
-/// Run jobs in parallel, with a progress bar when stderr is a terminal.
-pub fn run_jobs(
-    jobs: &[Job],
-    opts: &tarski_solver::Options,
-    threads: Option<usize>,
-    progress: bool,
-) -> Result<Vec<Record>> {
-    // Never more threads than jobs (`--jobs 10000` on one file hung starting threads).
-    let threads = threads.map(|t| t.min(jobs.len()).max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .stack_size(crate::WORK_STACK / 4)
-        .build()?;
+/// Run jobs in parallel on the engine's workers, with a progress bar when stderr is a
+/// terminal.
+pub fn run_jobs(engine: &tarski::Engine, jobs: &[Job], progress: bool) -> Result<Vec<Record>> {
     let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let b = indicatif::ProgressBar::new(jobs.len() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -149,120 +138,19 @@ pub fn run_jobs(
     } else {
         None
     };
-    let records = pool.install(|| {
-        jobs.par_iter()
-            .map(|j| {
-                let r = run_bounded_in_time(j, opts);
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-                r
-            })
-            .collect()
-    });
+    let records = engine.run_jobs(jobs, &|| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     Ok(records)
 }
 
-/// Which shard of which run a JSON report is (`--shard`): written as its last line so that
-/// `tarski merge` can refuse a repeated, missing or foreign shard and a cut file.
-pub struct ShardInfo {
-    pub run: String,
-    pub index: u64,
-    pub count: u64,
-}
-
-/// Run one job on a thread of its own and wait at most `--timeout` for it: the limit the user
-/// gives bounds the whole question, every stage (syntactic paths, cell computation, each
-/// solver call, witness replay), not only each Z3 call (issue 15, finding 7: `--timeout 10`
-/// ran 54 s). A job out of time is `unknown` with that reason; its thread is left to finish
-/// or to end with the process. Each job also gets a fresh solver context (Z3's context is per
-/// thread), so its answer does not depend on which jobs ran before it on the same worker.
-fn run_bounded_in_time(job: &Job, opts: &tarski_solver::Options) -> Record {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (j, o) = (job.clone(), opts.clone());
-    let spawned = std::thread::Builder::new()
-        .name("tarski-job".into())
-        .stack_size(crate::WORK_STACK / 4)
-        .spawn(move || {
-            let _ = tx.send(run(&j, &o));
-        });
-    if spawned.is_err() {
-        // No thread to spare: run here, bounded per solver call only.
-        return run(job, opts);
-    }
-    match rx.recv_timeout(opts.timeout) {
-        Ok(r) => r,
-        Err(_) => {
-            ABANDONED.store(true, std::sync::atomic::Ordering::SeqCst);
-            Record {
-                file: job.file.clone(),
-                subject: job.subject.clone(),
-                check: job.check.clone(),
-                severity: job.severity,
-                status: crate::run::Status::Unknown,
-                message: out_of_time(opts.timeout),
-                witnesses: Vec::new(),
-                location: None,
-                elapsed: opts.timeout,
-            }
-        }
-    }
-}
-
-/// Set when a job ran out of time and its thread was left running: the process must then end
-/// without running exit handlers under it (`main`).
-pub static ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// The reason of an answer cut off by `--timeout`.
-pub fn out_of_time(t: std::time::Duration) -> String {
-    format!(
-        "not decided within --timeout {} s (the limit bounds the whole question)",
-        t.as_secs_f64()
-    )
-}
-
-pub fn write_report(
-    records: &[Record],
-    files: usize,
-    descriptions: &BTreeMap<String, String>,
-    format: ReportFormat,
-    sink: crate::report::Sink,
-    shard: Option<&ShardInfo>,
-    timings: bool,
-) -> Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
-    match format {
-        ReportFormat::Text => crate::report::human(records, files, timings, &mut buf)?,
-        ReportFormat::Json => {
-            crate::report::json_lines(records, timings, shard.map(|s| s.run.as_str()), &mut buf)?;
-            if let Some(sh) = shard {
-                crate::report::shard_trailer(sh, records.len(), &mut buf)?;
-            }
-        }
-        ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
-    }
-    let to_file = sink.is_file();
-    sink.finish(&buf)?;
-    if to_file && format != ReportFormat::Text {
-        // Keep the human summary on the terminal when the report goes to a file.
-        let c = crate::report::counts(records);
-        eprintln!(
-            "{} checks over {files} inputs: {} pass, {} fail, {} unknown, {} input errors",
-            records.len(),
-            c.get(&crate::run::Status::Pass).unwrap_or(&0),
-            c.get(&crate::run::Status::Fail).unwrap_or(&0),
-            c.get(&crate::run::Status::Unknown).unwrap_or(&0),
-            c.get(&crate::run::Status::Error).unwrap_or(&0)
-        );
-    }
-    Ok(())
-}
-
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
-    let opts = crate::commands::verify::options(&args.run)?;
+    let engine = super::run_engine(&args.run)?;
     let sink = crate::report::Sink::open(args.run.output.as_deref())?;
     // tarski.toml (src/config.rs): template values here, the rest on the records.
     let config = crate::config::load(args.config.as_deref())?;
@@ -446,7 +334,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
     )?;
     jobs.extend(iac.jobs.iter().cloned());
     records.extend(iac.records.iter().cloned());
-    let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
+    let mut done = run_jobs(&engine, &jobs, !args.no_progress)?;
     iac.relocate(&mut done);
     records.append(&mut done);
     config.apply(
@@ -460,12 +348,12 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         .filter(|(f, _)| in_shard(&f.display().to_string()))
         .count()
         + iac.inputs;
-    let shard_info = shard.map(|(i, n)| ShardInfo {
+    let shard_info = shard.map(|(i, n)| crate::report::ShardInfo {
         run: run_identity(&files),
         index: i + 1,
         count: n,
     });
-    write_report(
+    crate::report::write(
         &records,
         counted,
         &descriptions,
@@ -474,7 +362,7 @@ pub fn run_batch(args: &BatchArgs) -> Result<u8> {
         shard_info.as_ref(),
         args.run.timings,
     )?;
-    Ok(config.exit_code(&records))
+    Ok(super::exit_code_of(&records, |r| config.blocks(r)))
 }
 
 fn first_error(l: &tarski_compiler::load::Loaded) -> Option<(String, Option<Location>)> {

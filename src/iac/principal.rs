@@ -7,7 +7,7 @@ use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
 
 use super::{first_error, PrincipalOfArgs};
-use crate::cli::SetArgs;
+use crate::load::SetFiles as SetArgs;
 
 fn set_given(s: &SetArgs) -> bool {
     !s.identity.is_empty()
