@@ -1073,6 +1073,7 @@ impl Render<'_> {
             placeholder: placeholder.clone(),
             value_span: span,
             modelled: false,
+            named: false,
         });
         j(JsonKind::String(placeholder), span)
     }
