@@ -425,26 +425,6 @@ impl Drop for Sink {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::uri;
-
-    #[test]
-    fn sarif_uris_are_percent_encoded_and_absolute_paths_are_file_uris() {
-        assert_eq!(uri("./a/b.json"), "a/b.json");
-        assert_eq!(uri("a b/c#d%e?f.json"), "a%20b/c%23d%25e%3Ff.json");
-        assert_eq!(uri("pol/é.json"), "pol/%C3%A9.json");
-        assert_eq!(uri("/tmp/x y.json"), "file:///tmp/x%20y.json");
-        assert_eq!(
-            uri("corpus/specs/../examples/s.json"),
-            "corpus/examples/s.json"
-        );
-        assert_eq!(uri("../up.json"), "../up.json");
-        assert_eq!(uri("c:x.json"), "c%3Ax.json");
-        assert_eq!(uri("win\\dir\\p.json"), "win/dir/p.json");
-    }
-}
-
 /// Write a run's report in `format` to `sink`, and a one-line summary to the terminal when
 /// the report goes to a file.
 pub fn write(
@@ -490,4 +470,24 @@ pub struct ShardInfo {
     pub run: String,
     pub index: u64,
     pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn sarif_uris_are_percent_encoded_and_absolute_paths_are_file_uris() {
+        assert_eq!(uri("./a/b.json"), "a/b.json");
+        assert_eq!(uri("a b/c#d%e?f.json"), "a%20b/c%23d%25e%3Ff.json");
+        assert_eq!(uri("pol/é.json"), "pol/%C3%A9.json");
+        assert_eq!(uri("/tmp/x y.json"), "file:///tmp/x%20y.json");
+        assert_eq!(
+            uri("corpus/specs/../examples/s.json"),
+            "corpus/examples/s.json"
+        );
+        assert_eq!(uri("../up.json"), "../up.json");
+        assert_eq!(uri("c:x.json"), "c%3Ax.json");
+        assert_eq!(uri("win\\dir\\p.json"), "win/dir/p.json");
+    }
 }
