@@ -19,6 +19,7 @@ use tarski_compiler::request::Request;
 pub use tarski_solver::SolverChoice;
 use tarski_solver::{InternalError, Options, ResourceLimit, Stats, Verdict, Witness};
 
+use crate::batch::{BatchInputs, BatchReport};
 pub use crate::load::SetFiles;
 use crate::run::{Job, Record};
 
@@ -454,16 +455,58 @@ impl Engine {
         let names = crate::spec_load::resolve(&s)?;
         let jobs = crate::spec_load::jobs(&s, &names, None);
         Ok(SpecReport {
-            records: self.run_jobs(&jobs, &|| {})?,
+            records: self.run_jobs(&jobs, &|_| {})?,
             files: names.len(),
             descriptions: crate::spec_load::descriptions(&s),
         })
     }
 
+    /// A batch (`tarski batch`): built-in checks, spec assertions, boundary and baseline
+    /// comparisons over a corpus of policy files, templates, plans and snapshots; an input
+    /// that cannot be read is an error record and the run goes on. `done(total)` is called
+    /// after each job (a progress bar).
+    ///
+    /// ```
+    /// # let engine = tarski::Engine::builder().build()?;
+    /// let dir = std::env::temp_dir().join(format!("tarski-doc-batch-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("admin.json"), r#"{"Version": "2012-10-17",
+    ///   "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#).unwrap();
+    /// std::fs::write(dir.join("broken.json"), "{").unwrap();
+    /// let report = engine.batch(
+    ///     &tarski::BatchInputs {
+    ///         inputs: vec![dir.display().to_string()],
+    ///         checks: vec!["no-admin".into()],
+    ///         ..Default::default()
+    ///     },
+    ///     &|_| {},
+    /// )?;
+    /// let status = |file: &str| {
+    ///     report.records.iter().find(|r| r.file.ends_with(file)).map(|r| r.status)
+    /// };
+    /// assert_eq!(status("admin.json"), Some(tarski::Status::Fail));
+    /// assert_eq!(status("broken.json"), Some(tarski::Status::Error));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), tarski::Error>(())
+    /// ```
+    pub fn batch(
+        &self,
+        inputs: &BatchInputs,
+        done: &(dyn Fn(usize) + Sync),
+    ) -> Result<BatchReport, Error> {
+        Ok(crate::batch::run(inputs, &|jobs| {
+            Ok(self.run_jobs(jobs, done)?)
+        })?)
+    }
+
     /// Run jobs (spec assertions, batch checks) on the engine's workers, each bounded by the
-    /// time limit as a whole; `done` is called after each job (a progress bar).
+    /// time limit as a whole; `done(total)` is called after each job (a progress bar).
     #[doc(hidden)]
-    pub fn run_jobs(&self, jobs: &[Job], done: &(dyn Fn() + Sync)) -> Result<Vec<Record>, Error> {
+    pub fn run_jobs(
+        &self,
+        jobs: &[Job],
+        done: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<Record>, Error> {
         crate::run::run_jobs(jobs, &self.opts, self.jobs, done)
             .map_err(|e| Error::Options(format!("{e:#}")))
     }

@@ -28,8 +28,15 @@
 //! ```
 //!
 //! The modules below the façade (`load`, `spec_load`, `iac`, `run`, `config`, `render`,
-//! `reference`) are the command line's plumbing, public only so that the `tarski` binary can
+//! `reference`; `batch` is private) are the command line's plumbing, public only so that the `tarski` binary can
 //! reach them; they are not part of the API (`#[doc(hidden)]`).
+
+// Bad input never panics: no `unwrap`/`expect`/`panic!` outside tests (clippy, in CI's
+// `cargo clippy -- -D warnings`).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // Standard error carries notes and diagnostics: a failed write there must not change an
 // answer or panic (`2>/dev/full`). This shadows std's macros for every module of the library.
@@ -42,6 +49,7 @@ macro_rules! eprintln {
     ($($t:tt)*) => { $crate::stderr(format_args!("{}\n", format_args!($($t)*))) };
 }
 
+mod batch;
 mod engine;
 
 #[doc(hidden)]
@@ -59,6 +67,7 @@ pub mod run;
 #[doc(hidden)]
 pub mod spec_load;
 
+pub use batch::{BatchInputs, BatchReport, Shard};
 pub use engine::{
     Answer, Engine, EngineBuilder, EquivReport, Error, EvalReport, Report, SetFiles, SolverChoice,
     SpecReport, Unknown, MAX_JOBS, MAX_TIMEOUT_SECS,

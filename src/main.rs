@@ -3,6 +3,13 @@
 //! questions in the library; all policy semantics in `tarski-compiler`, all solving in
 //! `tarski-solver`.
 
+// Bad input never panics: no `unwrap`/`expect`/`panic!` outside tests (clippy, in CI's
+// `cargo clippy -- -D warnings`).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 // Standard output carries answers: a failed write must end the run with a code that is not an
 // answer (src/exit.rs), never be ignored or panic. Standard error carries diagnostics: a failed
 // write there must not change the answer or abort (`2>/dev/full`). These shadow std's macros
@@ -31,7 +38,7 @@ mod report;
 
 // The library's plumbing the commands still reach directly (batch assembly, `check`,
 // diagnostics); questions go through `tarski::Engine`.
-use tarski::{config, iac, load, reference, render, run, spec_load};
+use tarski::{iac, load, reference, render, run};
 
 use std::process::ExitCode;
 

@@ -348,12 +348,13 @@ fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
     rec
 }
 
-/// Run jobs in parallel, each bounded by `opts.timeout` as a whole; `done` after each.
+/// Run jobs in parallel, each bounded by `opts.timeout` as a whole; `done(total)` after each
+/// (a progress bar).
 pub fn run_jobs(
     jobs: &[Job],
     opts: &Options,
     threads: Option<usize>,
-    done: &(dyn Fn() + Sync),
+    done: &(dyn Fn(usize) + Sync),
 ) -> anyhow::Result<Vec<Record>> {
     use rayon::prelude::*;
     // Never more threads than jobs (`--jobs 10000` on one file hung starting threads).
@@ -366,7 +367,7 @@ pub fn run_jobs(
         jobs.par_iter()
             .map(|j| {
                 let r = run_bounded_in_time(j, opts);
-                done();
+                done(jobs.len());
                 r
             })
             .collect()
