@@ -98,7 +98,7 @@ pub enum Answer {
 impl Answer {
     fn from_verdict(v: Verdict) -> Answer {
         match v {
-            Verdict::None => Answer::Proved,
+            Verdict::Proved => Answer::Proved,
             Verdict::Witnesses(ws) => Answer::Witnesses(ws),
             Verdict::Unknown(why) => Answer::Unknown(Unknown::Solver(why)),
         }
@@ -558,7 +558,7 @@ fn bounded_subset(
 ) -> Result<Report, Error> {
     let (ab, bb) = (a.bounds(), b.bounds());
     if ab.is_none() && bb.is_none() {
-        return Ok(report(tarski_solver::escapes(a, b, c, opts)?));
+        return Ok(report(tarski_solver::subset(a, b, c, opts)?));
     }
     let exact = |s: &PolicySet| Bounded {
         over: s.clone(),
@@ -568,11 +568,11 @@ fn bounded_subset(
         ab.unwrap_or_else(|| exact(a)),
         bb.unwrap_or_else(|| exact(b)),
     );
-    let proof = report(tarski_solver::escapes(&ab.over, &bb.under, c, opts)?);
+    let proof = report(tarski_solver::subset(&ab.over, &bb.under, c, opts)?);
     if matches!(proof.answer, Answer::Proved) {
         return Ok(proof);
     }
-    let mut witness = report(tarski_solver::escapes(&ab.under, &bb.over, c, opts)?);
+    let mut witness = report(tarski_solver::subset(&ab.under, &bb.over, c, opts)?);
     if matches!(witness.answer, Answer::Proved) {
         witness.answer = match proof.answer {
             Answer::Unknown(why) => Answer::Unknown(why),

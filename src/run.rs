@@ -260,18 +260,18 @@ fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
             "",
         )],
         Question::Subset { a, b, expr } => vec![(
-            tarski_solver::escapes(a, b, expr.as_ref(), opts),
+            tarski_solver::subset(a, b, expr.as_ref(), opts),
             a.clone(),
             "",
         )],
         Question::Equiv { a, b, expr } => vec![
             (
-                tarski_solver::escapes(a, b, expr.as_ref(), opts),
+                tarski_solver::subset(a, b, expr.as_ref(), opts),
                 a.clone(),
                 "first allows, second does not",
             ),
             (
-                tarski_solver::escapes(b, a, expr.as_ref(), opts),
+                tarski_solver::subset(b, a, expr.as_ref(), opts),
                 b.clone(),
                 "second allows, first does not",
             ),
@@ -295,7 +295,7 @@ fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
                     found.push((dir, ws));
                 }
                 Verdict::Unknown(why) => unknown.push(why),
-                Verdict::None => {}
+                Verdict::Proved => {}
             },
         }
     }

@@ -396,7 +396,7 @@ impl Q {
         match &self.verdict {
             Ok(r) => match r.verdict {
                 Verdict::Witnesses(_) => Some(true),
-                Verdict::None => Some(false),
+                Verdict::Proved => Some(false),
                 Verdict::Unknown(_) => None,
             },
             Err(_) => None,
