@@ -60,6 +60,11 @@ pub struct Unknown {
     /// the variable to it: exact (no deployment gives another value) and witnesses read like
     /// AWS's.
     pub shape: Option<String>,
+    /// Named by an input of the template rather than computed: a template parameter (its
+    /// own, or passed by a parent stack) or an `Fn::ImportValue` export. The same expression
+    /// in two versions of a template is then the same value (`batch --no-new-access`).
+    /// Decisions read this, never `what`.
+    pub named: bool,
 }
 
 /// The shape of a deploy-time value named by its variable key (`tarski:GetAtt/ID.ATTR`,
@@ -345,10 +350,7 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
                     );
                 }
                 if !diags.iter().any(Diagnostic::is_error) {
-                    policy = Some(LoadedPolicy {
-                        source: p.source.clone(),
-                        policy: pol,
-                    });
+                    policy = Some(LoadedPolicy::exact(p.source.clone(), pol));
                 }
             }
         }

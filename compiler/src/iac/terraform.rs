@@ -1082,6 +1082,7 @@ impl Render<'_> {
             value_span: span,
             modelled: false,
             shape: None,
+            named: false,
         });
         j(JsonKind::String(placeholder), span)
     }
