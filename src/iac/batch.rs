@@ -424,57 +424,6 @@ pub fn external_text(own: &str, accounts: &[String], orgs: &[String]) -> String 
     parts.join(" and ")
 }
 
-/// `KEY like "SHAPE"` for each modelled deploy-time value of the policies whose form is known
-/// (`iac::deploy_shape`): every question about them ranges over the values AWS can give.
-fn shapes_of<'a>(ps: impl IntoIterator<Item = &'a FoundPolicy>) -> Result<Option<Expr>> {
-    let mut seen = std::collections::BTreeMap::new();
-    for p in ps {
-        for u in &p.unknowns {
-            if let (true, Some(shape)) = (u.modelled, &u.shape) {
-                let key = u.placeholder.trim_start_matches("${").trim_end_matches('}');
-                seen.insert(key.to_string(), shape.clone());
-            }
-        }
-    }
-    if seen.is_empty() {
-        return Ok(None);
-    }
-    let text = seen
-        .iter()
-        .map(|(k, v)| format!(r#"{k} like "{v}""#))
-        .collect::<Vec<_>>()
-        .join(" and ");
-    parse_expr(&text)
-        .map(Some)
-        .map_err(|e| anyhow!("deploy-time value shapes `{text}`: {e}"))
-}
-
-fn and_into(q: Question, x: &Expr) -> Question {
-    let add = |e: Option<Expr>| {
-        Some(match e {
-            None => x.clone(),
-            Some(e) => Expr::And(vec![e, x.clone()]),
-        })
-    };
-    match q {
-        Question::Can { set, expr, expect } => Question::Can {
-            set,
-            expr: add(expr),
-            expect,
-        },
-        Question::Subset { a, b, expr } => Question::Subset {
-            a,
-            b,
-            expr: add(expr),
-        },
-        Question::Equiv { a, b, expr } => Question::Equiv {
-            a,
-            b,
-            expr: add(expr),
-        },
-    }
-}
-
 /// `e and pin`.
 fn pinned(e: Option<Expr>, pin: &Pin) -> Option<Expr> {
     let p = pin.expr(&|_| None);
@@ -513,7 +462,6 @@ impl BatchIac {
 
     /// Jobs for one policy set: the built-in checks that apply to its kind, within-boundary,
     /// and the spec assertions that name `policy`.
-    #[allow(clippy::too_many_arguments)]
     fn jobs_for(
         &self,
         cx: &BatchCx,
@@ -522,7 +470,6 @@ impl BatchIac {
         file: &str,
         subject: &str,
         pin: Option<&Pin>,
-        shapes: Option<&Expr>,
     ) -> Result<Vec<Job>> {
         let mut out = Vec::new();
         let job = |check: String, severity: Level, question: Question| Job {
@@ -579,8 +526,10 @@ impl BatchIac {
             // resource's own account has without it (its root user has full access within the
             // account whatever the policy says, "Policy evaluation logic"), so `cannot`
             // questions are "allowed by the policy and not by no policy at all".
+            // The built-in `no-public-access` asks about anonymous callers and an outsider,
+            // whom no policy-less set allows: the same question, asked directly (cheaper).
             let none = Arc::new(PolicySet::default());
-            for j in &mut out {
+            for j in out.iter_mut().skip(builtins) {
                 if let Question::Can {
                     set,
                     expr,
@@ -634,11 +583,6 @@ impl BatchIac {
                 j.question = pin_question(j.question.clone(), p);
             }
         }
-        if let Some(x) = shapes {
-            for j in &mut out {
-                j.question = and_into(j.question.clone(), x);
-            }
-        }
         Ok(out)
     }
 
@@ -669,16 +613,7 @@ impl BatchIac {
             self.resource_subjects.insert(subject.clone());
         }
         let set = Arc::new(set_of_policies(vec![lp], kind));
-        let shapes = shapes_of([p])?;
-        let mut jobs = self.jobs_for(
-            cx,
-            set,
-            is_resource,
-            &p.origin.file,
-            &subject,
-            None,
-            shapes.as_ref(),
-        )?;
+        let mut jobs = self.jobs_for(cx, set, is_resource, &p.origin.file, &subject, None)?;
         if p.symbolic() {
             // Say which answers are about every value of which deploy-time values.
             self.modelled.insert(subject.clone(), modelled_text(p));
@@ -695,24 +630,10 @@ impl BatchIac {
                 side(iac::bounds::Bound::Under),
             ) {
                 (Some(over), Some(under)) => {
-                    let overs = self.jobs_for(
-                        cx,
-                        over,
-                        is_resource,
-                        &p.origin.file,
-                        &subject,
-                        None,
-                        shapes.as_ref(),
-                    )?;
-                    let unders = self.jobs_for(
-                        cx,
-                        under,
-                        is_resource,
-                        &p.origin.file,
-                        &subject,
-                        None,
-                        shapes.as_ref(),
-                    )?;
+                    let overs =
+                        self.jobs_for(cx, over, is_resource, &p.origin.file, &subject, None)?;
+                    let unders =
+                        self.jobs_for(cx, under, is_resource, &p.origin.file, &subject, None)?;
                     jobs = overs
                         .into_iter()
                         .zip(unders)
@@ -931,31 +852,9 @@ impl BatchIac {
                 alts.extend(one.alts);
             }
             let pin = Pin { alts };
-            let shapes = shapes_of(
-                tp.identity
-                    .iter()
-                    .chain(tp.boundary.iter())
-                    .map(|&i| &ex.policies[i]),
-            )?;
-            let mut jobs = self.jobs_for(
-                cx,
-                over.clone(),
-                false,
-                file,
-                &subject,
-                Some(&pin),
-                shapes.as_ref(),
-            )?;
+            let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject, Some(&pin))?;
             if bounded {
-                let unders = self.jobs_for(
-                    cx,
-                    under.clone(),
-                    false,
-                    file,
-                    &subject,
-                    Some(&pin),
-                    shapes.as_ref(),
-                )?;
+                let unders = self.jobs_for(cx, under.clone(), false, file, &subject, Some(&pin))?;
                 for (j, u) in jobs.iter_mut().zip(unders) {
                     j.under = Some(u.question);
                 }
@@ -1069,7 +968,7 @@ impl BatchIac {
                     continue;
                 }
             };
-            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject, Some(&pin), None)?;
+            let jobs = self.jobs_for(cx, Arc::new(set), false, file, &subject, Some(&pin))?;
             self.jobs.extend(jobs);
         }
         Ok(())

@@ -1395,27 +1395,12 @@ impl Cx<'_> {
                         (out.get_mut(i), self.unknowns.get(i))
                     {
                         if slot.is_none() {
-                            let shape = key.filter(|_| modelled).and_then(|k| {
-                                super::deploy_shape(
-                                    k,
-                                    &|id| {
-                                        self.root
-                                            .get("Resources")
-                                            .and_then(|r| r.get(id))
-                                            .and_then(|r| r.get("Type"))
-                                            .and_then(Json::as_str)
-                                            .map(String::from)
-                                    },
-                                    self.opts,
-                                )
-                            });
                             *slot = Some(Unknown {
                                 what: what.clone(),
                                 span: *at,
                                 placeholder: ph,
                                 value_span: span,
                                 modelled,
-                                shape,
                                 named: *named,
                             });
                         }

@@ -55,102 +55,11 @@ pub struct Unknown {
     /// Modelled as the policy variable `${tarski:GetAtt/Bucket.Arn}` (a fresh symbolic string that
     /// questions range over), rather than left as an opaque placeholder.
     pub modelled: bool,
-    /// For a modelled value: a wildcard pattern every value AWS can give it matches
-    /// (`arn:aws*:sqs:?*:?*:?*` for `Fn::GetAtt Queue.Arn`), `deploy_shape`. Questions restrict
-    /// the variable to it: exact (no deployment gives another value) and witnesses read like
-    /// AWS's.
-    pub shape: Option<String>,
     /// Named by an input of the template rather than computed: a template parameter (its
     /// own, or passed by a parent stack) or an `Fn::ImportValue` export. The same expression
     /// in two versions of a template is then the same value (`batch --no-new-access`).
     /// Decisions read this, never `what`.
     pub named: bool,
-}
-
-/// The shape of a deploy-time value named by its variable key (`tarski:GetAtt/ID.ATTR`,
-/// `tarski:Ref/ID`, `tarski:AWS::...`), given the CloudFormation type of a logical id: a
-/// pattern every value CloudFormation returns matches ("Resource and property reference",
-/// each type's "Return values": `Ref` and `Fn::GetAtt`; ARN formats from the Service
-/// Authorization Reference). `None` where Tarski does not know the form (names, ids).
-pub fn deploy_shape(
-    key: &str,
-    type_of: &dyn Fn(&str) -> Option<String>,
-    stack: &cloudformation::Options,
-) -> Option<String> {
-    // A resource of the template is in the stack's partition, region and account.
-    let fill = |shape: &str| -> String {
-        let mut parts: Vec<String> = shape.splitn(6, ':').map(String::from).collect();
-        if parts.len() == 6 {
-            for (i, v) in [
-                (1, &stack.partition),
-                (3, &stack.region),
-                (4, &stack.account_id),
-            ] {
-                if let Some(v) = v {
-                    if !parts[i].is_empty() && !v.contains(['*', '?', ':']) {
-                        parts[i] = v.clone();
-                    }
-                }
-            }
-        }
-        parts.join(":")
-    };
-    let arn_of = |ty: &str| -> Option<&'static str> {
-        Some(match ty {
-            "AWS::SQS::Queue" => "arn:aws*:sqs:?*:?*:?*",
-            "AWS::SNS::Topic" => "arn:aws*:sns:?*:?*:?*",
-            "AWS::S3::Bucket" => "arn:aws*:s3:::?*",
-            "AWS::IAM::Role" => "arn:aws*:iam::?*:role/?*",
-            "AWS::IAM::User" => "arn:aws*:iam::?*:user/?*",
-            "AWS::IAM::ManagedPolicy" => "arn:aws*:iam::?*:policy/?*",
-            "AWS::Lambda::Function" | "AWS::Serverless::Function" => {
-                "arn:aws*:lambda:?*:?*:function:?*"
-            }
-            "AWS::KMS::Key" => "arn:aws*:kms:?*:?*:key/?*",
-            "AWS::DynamoDB::Table" => "arn:aws*:dynamodb:?*:?*:table/?*",
-            "AWS::Kinesis::Stream" => "arn:aws*:kinesis:?*:?*:stream/?*",
-            "AWS::Events::EventBus" => "arn:aws*:events:?*:?*:event-bus/?*",
-            "AWS::Logs::LogGroup" => "arn:aws*:logs:?*:?*:log-group:?*",
-            "AWS::ECR::Repository" => "arn:aws*:ecr:?*:?*:repository/?*",
-            "AWS::StepFunctions::StateMachine" | "AWS::Serverless::StateMachine" => {
-                "arn:aws*:states:?*:?*:stateMachine:?*"
-            }
-            "AWS::SecretsManager::Secret" => "arn:aws*:secretsmanager:?*:?*:secret:?*",
-            _ => return None,
-        })
-    };
-    let rest = key.strip_prefix("tarski:")?;
-    match rest {
-        // Partitions: aws, aws-cn, aws-us-gov, aws-iso, ... ("Partitions", AWS general reference).
-        "AWS::Partition" => return Some("aws*".into()),
-        // A 12-digit account ID.
-        "AWS::AccountId" => return Some("????????????".into()),
-        "AWS::Region" => return Some("?*-?*-?*".into()),
-        _ => {}
-    }
-    if let Some(ga) = rest.strip_prefix("GetAtt/") {
-        let (id, attr) = ga.split_once('.')?;
-        let ty = type_of(id)?;
-        return match attr {
-            "Arn" | "TopicArn" => arn_of(&ty).map(fill),
-            // Every `...Arn` attribute is an ARN.
-            a if a.ends_with("Arn") => Some("arn:aws*:?*:*:*:?*".into()),
-            _ => None,
-        };
-    }
-    if let Some(id) = rest.strip_prefix("Ref/") {
-        let ty = type_of(id)?;
-        return match ty.as_str() {
-            // `Ref` returns the ARN for these types; a queue's URL.
-            "AWS::SNS::Topic"
-            | "AWS::IAM::ManagedPolicy"
-            | "AWS::StepFunctions::StateMachine"
-            | "AWS::SecretsManager::Secret" => arn_of(&ty).map(fill),
-            "AWS::SQS::Queue" => Some("https://?*".into()),
-            _ => None,
-        };
-    }
-    None
 }
 
 /// One policy document found in an input.

@@ -1081,7 +1081,6 @@ impl Render<'_> {
             placeholder: placeholder.clone(),
             value_span: span,
             modelled: false,
-            shape: None,
             named: false,
         });
         j(JsonKind::String(placeholder), span)
