@@ -1153,6 +1153,59 @@ fn timeout_bounds_the_whole_question() {
         .contains("not decided within --timeout 1 s"));
 }
 
+/// Issue 15, findings 3 and 9: a nested stack's template (`TemplateURL`, CDK's
+/// `aws:asset:path`, SAM's `Location`) is a file named inside an input: it must resolve inside
+/// the tree of the template given (or an `--allow-path` directory), is never read otherwise
+/// (nothing of `/etc/passwd` is echoed), and templates that name each other through `../` are
+/// each read once.
+#[test]
+fn nested_stack_templates_stay_inside_the_template_tree() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.0.path().join("sub")).unwrap();
+    let stack = |id: &str, url: &str| {
+        format!("  {id}:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: {url}\n")
+    };
+    s.file(
+        "sub/t.yaml",
+        format!(
+            "Resources:\n{}{}",
+            stack("Abs", "/etc/passwd"),
+            stack("Up", "../outside.yaml")
+        ),
+    );
+    s.file("outside.yaml", "Resources: {}\n");
+    for cmd in ["check", "batch"] {
+        let r = s.run(&[cmd, "--template", "sub/t.yaml"]);
+        assert_eq!(r.code, Some(3), "{cmd}: {}{}", r.stdout, r.stderr);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        for named in [
+            "`/etc/passwd` resolves to /etc/passwd, outside",
+            "`../outside.yaml` resolves to",
+        ] {
+            assert!(all.contains(named), "{cmd}: {all}");
+        }
+        assert!(
+            !all.contains("root:") && !all.contains("Resources"),
+            "{cmd}: {all}"
+        );
+    }
+    // Widened, the parent's sibling is read; /etc/passwd is still refused.
+    let r = s.run(&["batch", "--template", "sub/t.yaml", "--allow-path", "."]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(!all.contains("`../outside.yaml` resolves to"), "{all}");
+    assert!(all.contains("`/etc/passwd` resolves to"), "{all}");
+    // Six stacks naming each other and the parent through `../`: each file is read once.
+    std::fs::create_dir(s.0.path().join("loop")).unwrap();
+    let mut stacks = String::new();
+    for i in 0..6 {
+        stacks.push_str(&stack(&format!("S{i}"), "../loop/./p.yaml"));
+    }
+    s.file("loop/p.yaml", format!("Resources:\n{stacks}"));
+    let r = s.run(&["check", "--template", "loop/p.yaml"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("checked 1 file"), "{}", r.stderr);
+}
+
 /// Issue 15, finding 7: "memory has a cap too". Past `--max-memory` a question answers
 /// `unknown` with the reason (exit 2), in its format; any other command stops with exit 2
 /// and says so. The cap here (16 MiB) is below what any question needs (the catalog alone is

@@ -1024,13 +1024,15 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
         trusted: a.values.trusted.as_deref().cloned(),
         ..BatchIac::default()
     };
-    for Input {
-        path,
-        what,
-        opts,
-        from,
-    } in inputs(a, &opts)
-    {
+    for input in inputs(a, &opts) {
+        let read = input.read();
+        let Input {
+            path,
+            what,
+            opts,
+            from,
+            ..
+        } = input;
         let path = &path;
         out.inputs += 1;
         out.own = opts
@@ -1038,7 +1040,7 @@ pub fn batch(a: &IacCheckArgs, cx: &BatchCx) -> Result<BatchIac> {
             .clone()
             .unwrap_or_else(|| PROBE_ACCOUNT.to_string());
         let name = path.display().to_string();
-        let text = match crate::load::read_text(path) {
+        let text = match read {
             Ok(t) => t,
             Err(e) => {
                 if (cx.in_shard)(&name) {

@@ -62,16 +62,18 @@ pub fn check(
     }
     let a = &with_config;
     let opts = a.options()?;
-    for Input {
-        path,
-        what,
-        opts,
-        from,
-    } in inputs(a, &opts)
-    {
+    for input in inputs(a, &opts) {
+        let read = input.read();
+        let Input {
+            path,
+            what,
+            opts,
+            from,
+            ..
+        } = input;
         let name = path.display().to_string();
         counts.files += 1;
-        let text = match crate::load::read_text(&path) {
+        let text = match read {
             Ok(t) => t,
             Err(e) => {
                 let e = match &from {

@@ -124,6 +124,19 @@ struct Input {
     opts: cloudformation::Options,
     /// For a nested stack's template: which parent names it.
     from: Option<String>,
+    /// Why the input is not read (a nested template outside the allowed tree); reported as
+    /// the input's error.
+    refused: Option<String>,
+}
+
+impl Input {
+    /// The input's text, or why it is not read.
+    pub(crate) fn read(&self) -> anyhow::Result<String> {
+        match &self.refused {
+            Some(why) => Err(anyhow::anyhow!("{why}")),
+            None => crate::load::read_text(&self.path),
+        }
+    }
 }
 
 /// The IaC inputs with their kind (0 template, 1 plan, 2 snapshot) and template values: the
@@ -187,45 +200,82 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
     if given.len() > 1 {
         given.retain(|p| !children.contains(&normal(p)));
     }
-    type Queued = (PathBuf, cloudformation::Options, usize, Option<String>);
+    struct Queued {
+        path: PathBuf,
+        opts: cloudformation::Options,
+        depth: usize,
+        from: Option<String>,
+        /// The tree the template's nested stacks must stay in: the directory of the template
+        /// given on the command line (issue 15, finding 3), or an `--allow-path` directory.
+        root: Option<PathBuf>,
+        refused: Option<String>,
+    }
     let mut queue: std::collections::VecDeque<Queued> = given
         .into_iter()
-        .map(|p| (p, opts.clone(), 0, None))
+        .map(|path| Queued {
+            root: crate::load::root_of(&path).ok(),
+            path,
+            opts: opts.clone(),
+            depth: 0,
+            from: None,
+            refused: None,
+        })
         .collect();
     // Reading such an input fails (a directory, a path that does not exist), with why first.
-    queue.extend(
-        nothing
-            .into_iter()
-            .map(|(p, why)| (p, opts.clone(), 8, Some(why))),
-    );
-    while let Some((path, o, depth, from)) = queue.pop_front() {
-        if !seen.insert(path.clone()) {
+    queue.extend(nothing.into_iter().map(|(path, why)| Queued {
+        path,
+        opts: opts.clone(),
+        depth: 8,
+        from: Some(why),
+        root: None,
+        refused: None,
+    }));
+    while let Some(q) = queue.pop_front() {
+        // Each file once, by its canonical path: nested stacks that name each other through
+        // `../` or links are read once (issue 15, finding 9).
+        if !seen.insert(std::fs::canonicalize(&q.path).unwrap_or_else(|_| q.path.clone())) {
             continue;
         }
-        if depth < 8 {
-            if let Ok(text) = crate::load::read_text(&path) {
-                let ex = cloudformation::extract(&path.display().to_string(), &text, &o);
-                let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+        if q.depth < 8 && q.refused.is_none() {
+            if let Ok(text) = crate::load::read_text(&q.path) {
+                let ex = cloudformation::extract(&q.path.display().to_string(), &text, &q.opts);
+                let dir = q.path.parent().map(PathBuf::from).unwrap_or_default();
                 for n in ex.nested {
                     let child = cloudformation::Options {
                         parameters: n.parameters,
                         parameter_vars: n.parameter_vars,
-                        ..o.clone()
+                        ..q.opts.clone()
                     };
                     let from = format!(
                         "the template of nested stack `{}` in {}",
                         n.id,
-                        path.display()
+                        q.path.display()
                     );
-                    queue.push_back((dir.join(&n.path), child, depth + 1, Some(from)));
+                    let path = dir.join(&n.path);
+                    // A nested template is named inside an input: it must resolve inside the
+                    // tree of the template given (never `/etc/passwd` or `../../secrets`).
+                    let refused = q.root.as_deref().and_then(|root| {
+                        crate::load::check_inside(root, &path, &format!("`{}`", n.path))
+                            .err()
+                            .map(|e| format!("{e:#}"))
+                    });
+                    queue.push_back(Queued {
+                        path,
+                        opts: child,
+                        depth: q.depth + 1,
+                        from: Some(from),
+                        root: q.root.clone(),
+                        refused,
+                    });
                 }
             }
         }
         out.push(Input {
-            path,
+            path: q.path,
             what: 0,
-            opts: o,
-            from,
+            opts: q.opts,
+            from: q.from,
+            refused: q.refused,
         });
     }
     out.extend(plans.iter().map(|p| Input {
@@ -233,12 +283,14 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
         what: 1,
         opts: opts.clone(),
         from: None,
+        refused: None,
     }));
     out.extend(snapshots.iter().map(|p| Input {
         path: p.clone(),
         what: 2,
         opts: opts.clone(),
         from: None,
+        refused: None,
     }));
     out
 }
