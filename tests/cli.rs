@@ -406,6 +406,55 @@ fn eval_exit_codes_follow_the_decision() {
     assert!(r.stdout.starts_with("ExplicitDeny"), "{}", r.stdout);
 }
 
+/// A request AWS never sends (issue 10): `ec2:CreateTags` takes EC2 resources, not an S3
+/// bucket. Decided as given, with warning T0501; a well-typed request has no warning; a
+/// resource account that contradicts the ARN's account field is refused.
+#[test]
+fn eval_warns_about_requests_aws_never_sends() {
+    let s = Scratch::new();
+    s.file("tags.json", TAGS);
+    let base = [
+        "eval",
+        "tags.json",
+        "--principal",
+        ALICE,
+        "--action",
+        "ec2:CreateTags",
+        "--context",
+        "aws:TagKeys=CostCenter",
+        "--resource",
+    ];
+    let mut args = base.to_vec();
+    args.push("arn:aws:s3:::bucket");
+    let r = s.run(&args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("Allow"), "{}", r.stdout);
+    assert!(r.stderr.contains("warning[T0501]"), "{}", r.stderr);
+    assert!(r.stderr.contains("never sends"), "{}", r.stderr);
+    args.extend(["--format", "json"]);
+    let r = s.run(&args);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["decision"], "Allow");
+    assert_eq!(v["warnings"][0]["code"], "T0501", "{v}");
+    let r = eval_tags(&s, &["--context", "aws:TagKeys=CostCenter"]);
+    assert!(!r.stderr.contains("T0501"), "{}", r.stderr);
+    let r = eval_tags(
+        &s,
+        &[
+            "--context",
+            "aws:TagKeys=CostCenter",
+            "--resource-account",
+            "999999999999",
+        ],
+    );
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("owned by account 111122223333"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn eval_json_output_names_matched_statements() {
     let s = Scratch::new();

@@ -118,6 +118,14 @@ pub fn request_domain_error(req: &crate::request::Request) -> Option<String> {
     if let Some(why) = req.owner_conflict() {
         return Some(why);
     }
+    // A role never makes a request: its sessions do ("IAM JSON policy elements: Principal",
+    // role sessions: the caller of a role is `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`).
+    if let Some(session) = crate::request::role_session(&req.principal, "SESSION") {
+        return Some(format!(
+            "the principal `{}` is a role, and a role never makes a request: its sessions do; give the session, `{session}`",
+            req.principal
+        ));
+    }
     for (key, values) in req.context.iter() {
         for v in values {
             if !in_value_domain(key, v) {

@@ -96,6 +96,10 @@ impl RequestView for ConcreteView<'_> {
             .is_some_and(|g| atoms::arn_like(&g, &self.req.resource))
     }
 
+    fn resource_is(&self, glob: &crate::glob::Glob) -> bool {
+        glob.matches(&self.req.resource, false)
+    }
+
     fn principal_matches(&self, entry: &PrincipalEntry) -> PrincipalMatch<bool> {
         principal_match(entry, &self.req.principal, &self.caller)
     }

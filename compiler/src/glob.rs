@@ -122,6 +122,18 @@ impl Glob {
                 .all(|t| matches!(t, Tok::Char(c) if it.next() == Some(*c)))
                 && it.next().is_none();
         }
+        // The literal prefix first: most non-matches (another service, another bucket) fail
+        // there, before any allocation.
+        let mut it = text.chars();
+        for tok in &self.0 {
+            match tok {
+                Tok::Char(c) => match it.next() {
+                    Some(x) if eq(*c, x, fold_case) => {}
+                    _ => return false,
+                },
+                _ => break,
+            }
+        }
         let t: Vec<char> = text.chars().collect();
         if self.0.contains(&Tok::StarSeg) {
             matches_nfa(&self.0, &t, fold_case)
@@ -223,8 +235,9 @@ fn matches_nfa(p: &[Tok], t: &[char], fold_case: bool) -> bool {
     let mut cur = vec![false; n + 1];
     cur[0] = true;
     closure(&mut cur);
+    let mut next = vec![false; n + 1];
     for &c in t {
-        let mut next = vec![false; n + 1];
+        next.fill(false);
         for i in 0..n {
             if !cur[i] {
                 continue;
@@ -244,7 +257,7 @@ fn matches_nfa(p: &[Tok], t: &[char], fold_case: bool) -> bool {
         if !next.iter().any(|b| *b) {
             return false;
         }
-        cur = next;
+        std::mem::swap(&mut cur, &mut next);
     }
     cur[n]
 }

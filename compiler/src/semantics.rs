@@ -73,6 +73,19 @@ pub struct Scope<B> {
     pub root: B,
 }
 
+/// Requests with evaluation rules of their own (set by `decide_set`).
+#[derive(Clone, Debug)]
+pub struct Special<B> {
+    /// The resource-based policy must allow: a role's trust policy for `sts:` actions on the
+    /// role, a KMS key's key policy. Only when the set has a resource-based policy: without
+    /// one the key or trust policy is unknown, and the identity side decides as for other
+    /// resources (docs/semantics.md).
+    pub resource_must_allow: B,
+    /// `sts:GetCallerIdentity` (on `*`) by a caller with credentials: allowed whatever the
+    /// policies say.
+    pub always_allowed: B,
+}
+
 /// The request as seen by the semantics: each method decides one atom.
 pub trait RequestView {
     type L: Logic;
@@ -81,6 +94,9 @@ pub trait RequestView {
     fn action_matches(&self, pattern: &ActionPattern) -> <Self::L as Logic>::B;
     /// Does the resource match this pattern (policy variables resolved from the context)?
     fn resource_matches(&self, pattern: &Template) -> <Self::L as Logic>::B;
+    /// Is the resource a string of this exact glob (no ARN wildcard rules applied: the glob
+    /// is the semantics' own, e.g. the shape of a role ARN)?
+    fn resource_is(&self, glob: &crate::glob::Glob) -> <Self::L as Logic>::B;
     fn principal_matches(&self, entry: &PrincipalEntry) -> PrincipalMatch<<Self::L as Logic>::B>;
     fn scope(&self) -> Scope<<Self::L as Logic>::B>;
     /// Is the context key present (with at least one value)?
@@ -360,16 +376,12 @@ pub struct Steps<B> {
 /// 4. cross account: both the identity side and the resource-based policy must allow
 ///    ("Cross-account policy evaluation logic");
 /// 5. callers with no account (anonymous, services): only the resource-based policy grants.
-pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Outcome<L::B> {
-    let all = e
-        .identity
-        .iter()
-        .chain(e.boundary.iter())
-        .chain(e.scps.iter().flatten())
-        .chain(e.rcps.iter().flatten())
-        .chain(e.session.iter())
-        .chain(e.resource.iter());
-    let explicit_deny = l.or(all.map(|p| p.deny.clone()).collect());
+pub fn combine<L: Logic>(
+    l: &L,
+    scope: Scope<L::B>,
+    special: Special<L::B>,
+    e: &SetEffects<L::B>,
+) -> Outcome<L::B> {
     let layers_allow = |layers: &Vec<Vec<PolicyEffect<L::B>>>| {
         l.and(
             layers
@@ -378,7 +390,24 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
                 .collect(),
         )
     };
-    let scps_allow = layers_allow(&e.scps);
+    // SCPs limit the principals of the organization's member accounts ("Service control
+    // policies (SCPs)": "SCPs affect only IAM users and roles that are managed by accounts that
+    // are part of the organization"): not anonymous callers nor AWS service principals.
+    let scp_deny = l.or(e.scps.iter().flatten().map(|p| p.deny.clone()).collect());
+    let other_deny = l.or(e
+        .identity
+        .iter()
+        .chain(e.boundary.iter())
+        .chain(e.rcps.iter().flatten())
+        .chain(e.session.iter())
+        .chain(e.resource.iter())
+        .map(|p| p.deny.clone())
+        .collect());
+    let explicit_deny = l.or(vec![
+        other_deny,
+        l.and(vec![l.not(scope.no_account.clone()), scp_deny]),
+    ]);
+    let scps_allow = l.or(vec![scope.no_account.clone(), layers_allow(&e.scps)]);
     let rcps_allow = layers_allow(&e.rcps);
     let identity_allows = l.or(e.identity.iter().map(|p| p.allows(l)).collect());
     let boundary_allows = e.boundary.as_ref().map_or(l.lit(true), |p| p.allows(l));
@@ -395,8 +424,24 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
         Some(r) => (r.allow.direct.clone(), r.allow.role.clone(), r.allows(l)),
         None => (l.lit(false), l.lit(false), l.lit(false)),
     };
+    // "IAM role trust policies and KMS key policies are exceptions to this logic, because they
+    // must explicitly allow access for principals" (Policy evaluation logic, "Policy evaluation
+    // for requests within a single account"; AWS KMS Developer Guide, "Key policies": "Without
+    // permission from the key policy, IAM policies that allow permissions have no effect"):
+    // for those, the identity side counts only where the resource policy names the account.
+    let res_account = match &e.resource {
+        Some(r) => r.allow.account.clone(),
+        None => l.lit(false),
+    };
+    let identity_same = l.or(vec![
+        l.and(vec![
+            identity_side.clone(),
+            l.not(special.resource_must_allow.clone()),
+        ]),
+        l.and(vec![identity_side.clone(), res_account]),
+    ]);
     let same = l.or(vec![
-        identity_side.clone(),
+        identity_same,
         res_direct.clone(),
         l.and(vec![
             res_role,
@@ -416,6 +461,13 @@ pub fn combine<L: Logic>(l: &L, scope: Scope<L::B>, e: &SetEffects<L::B>) -> Out
         scps_allow.clone(),
         grant,
     ]);
+    // `sts:GetCallerIdentity` (AWS STS API Reference, GetCallerIdentity): "No permissions are
+    // required to perform this operation. If an administrator attaches a policy to your
+    // identity that explicitly denies access to the sts:GetCallerIdentity action, you can
+    // still perform this operation." Callers with credentials only (not anonymous).
+    let free = special.always_allowed;
+    let explicit_deny = l.and(vec![explicit_deny, l.not(free.clone())]);
+    let allowed = l.or(vec![free, allowed]);
     Outcome {
         explicit_deny,
         allowed,
@@ -451,7 +503,49 @@ pub fn decide_set<V: RequestView>(v: &V, set: &crate::policy_set::PolicySet) -> 
         session: set.session.as_ref().map(effect),
         resource: set.resource.as_ref().map(effect),
     };
-    combine(v.logic(), v.scope(), &effects)
+    let l = v.logic();
+    let action = |p: &str| {
+        v.action_matches(&ActionPattern {
+            raw: p.to_string(),
+            glob: crate::glob::Glob::wild(p),
+        })
+    };
+    // The shapes of a role ARN and a KMS key ARN, field by field (no `*` crosses a colon).
+    let shape = |fields: [&str; 4], rest: &str| {
+        use crate::glob::{Glob, Tok};
+        let mut g = Glob::literal("arn:");
+        for f in fields {
+            if f.is_empty() {
+                g.0.push(Tok::StarSeg);
+            } else if f != "-" {
+                g.push_literal(f);
+            }
+            g.0.push(Tok::Char(':'));
+        }
+        g.push_literal(rest);
+        g.0.push(Tok::Star);
+        v.resource_is(&g)
+    };
+    let scope = v.scope();
+    let special = Special {
+        resource_must_allow: if set.resource.is_some() {
+            l.or(vec![
+                // arn:PARTITION:iam::ACCOUNT:role/...
+                l.and(vec![action("sts:*"), shape(["", "iam", "-", ""], "role/")]),
+                // arn:PARTITION:kms:REGION:ACCOUNT:key/...
+                shape(["", "kms", "", ""], "key/"),
+            ])
+        } else {
+            l.lit(false)
+        },
+        // The request AWS sends for it is on `*` (no resource type, `well_typed`).
+        always_allowed: l.and(vec![
+            action("sts:getcalleridentity"),
+            v.resource_is(&crate::glob::Glob::literal("*")),
+            l.not(scope.no_account.clone()),
+        ]),
+    };
+    combine(l, scope, special, &effects)
 }
 
 /// The resources AWS sends with one catalog action: the typed request space.
@@ -561,6 +655,40 @@ pub fn well_typed(action: &str, resource: &str) -> bool {
     resource_types(action).is_none_or(|t| t.admits(resource))
 }
 
+/// Why AWS never sends this (action, resource) pair, if so (`tarski eval`'s warning T0501):
+/// the action's resource types from the catalog do not include the resource. `None` for
+/// well-typed pairs and for actions the catalog does not know.
+pub fn ill_typed(action: &str, resource: &str) -> Option<String> {
+    let t = resource_types(action)?;
+    if t.admits(resource) {
+        return None;
+    }
+    let a = crate::catalog::catalog().lookup(action)?;
+    let types: Vec<String> = a
+        .resource_types
+        .iter()
+        .map(|r| {
+            format!(
+                "{}{} ({})",
+                r.name,
+                if r.required { "*" } else { "" },
+                r.arn.as_deref().unwrap_or("no ARN format")
+            )
+        })
+        .collect();
+    let takes = if types.is_empty() {
+        "declares no resource type, so it is requested on `*`".to_string()
+    } else if t.star {
+        format!("takes {} or `*`", types.join(", "))
+    } else {
+        format!("takes {}", types.join(", "))
+    };
+    Some(format!(
+        "AWS never sends `{}` with the resource `{resource}`: the action {takes} (Service Authorization Reference, Resource types column); the decision is for the request as given",
+        a.full_name()
+    ))
+}
+
 /// How many typing groups the catalog has (`typing_group` returns indices below it).
 pub fn typing_group_count() -> u32 {
     typing_table().groups.len() as u32
@@ -587,4 +715,96 @@ pub fn resource_owner(resource: &str) -> Option<&str> {
         Some(["arn", _, _, _, acct, _]) if !acct.is_empty() => Some(acct),
         _ => None,
     }
+}
+
+/// Why the request's context contradicts the keys AWS derives from its principal and resource,
+/// if it does ("AWS global condition context keys"): `aws:PrincipalAccount` is the caller's
+/// account; `aws:PrincipalArn` the user's ARN, the role's ARN for a role session (any path),
+/// `arn:aws:iam::ACCOUNT:root` for the root user, the federated user's ARN; `aws:username` the
+/// IAM user's name, and present only for IAM users; `aws:PrincipalType` `User`,
+/// `AssumedRole`, `Account`, `FederatedUser` or `Anonymous`; `aws:ResourceAccount` the
+/// resource's owner (`resource_owner`). The solver does not yet tie these keys to the principal
+/// (docs/encoding.md §8): a witness with such a contradiction is one AWS never sends, so the
+/// answer is `unknown`, never `reachable` (`solver::check`).
+pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
+    use crate::request::{Caller, CallerKind};
+    let c = Caller::of(&req.principal);
+    let one = |k: &str| req.context.get(k).map(|v| v.to_vec());
+    let bad = |k: &str, v: &[String], want: &str| {
+        Some(format!(
+            "the witness gives `{k}` = {v:?}, but for the caller `{}` AWS sets it to {want}",
+            req.principal
+        ))
+    };
+    if let Some(v) = one("aws:PrincipalAccount") {
+        match &c.account {
+            Some(a) if v == [a.clone()] => {}
+            Some(a) => return bad("aws:PrincipalAccount", &v, &format!("`{a}`")),
+            None => return bad("aws:PrincipalAccount", &v, "nothing (the key is absent)"),
+        }
+    }
+    if let Some(v) = one("aws:username") {
+        let user = match c.kind {
+            CallerKind::User => req.principal.rsplit('/').next().map(str::to_string),
+            _ => None,
+        };
+        if user.as_ref().is_none_or(|u| v != [u.clone()]) {
+            return bad(
+                "aws:username",
+                &v,
+                &user.map_or("nothing (only IAM users have it)".to_string(), |u| {
+                    format!("`{u}`")
+                }),
+            );
+        }
+    }
+    if let Some(v) = one("aws:PrincipalType") {
+        let want = match c.kind {
+            CallerKind::User => Some("User"),
+            CallerKind::RoleSession => Some("AssumedRole"),
+            CallerKind::Root => Some("Account"),
+            CallerKind::FederatedUser => Some("FederatedUser"),
+            CallerKind::Anonymous => Some("Anonymous"),
+            _ => None,
+        };
+        if let Some(w) = want {
+            if v != [w.to_string()] {
+                return bad("aws:PrincipalType", &v, &format!("`{w}`"));
+            }
+        }
+    }
+    if let Some(v) = one("aws:PrincipalArn") {
+        let ok = match (c.kind, v.as_slice()) {
+            (CallerKind::RoleSession, [arn]) => {
+                matches!(crate::value::split_arn(arn), Some(["arn", _, "iam", "", acct, res])
+                    if Some(acct) == c.account.as_deref()
+                        && res.starts_with("role/")
+                        && res.rsplit('/').next() == c.role_name.as_deref())
+            }
+            (CallerKind::User | CallerKind::Root | CallerKind::FederatedUser, [arn]) => {
+                *arn == req.principal
+            }
+            (CallerKind::Anonymous | CallerKind::Service, _) => false,
+            _ => true,
+        };
+        if !ok {
+            return bad(
+                "aws:PrincipalArn",
+                &v,
+                "the ARN of the caller (a role session: its role)",
+            );
+        }
+    }
+    if let Some(v) = one("aws:ResourceAccount") {
+        if let Some(owner) = req.resource_account() {
+            if v != [owner.clone()] {
+                return bad(
+                    "aws:ResourceAccount",
+                    &v,
+                    &format!("`{owner}` (the resource's owner)"),
+                );
+            }
+        }
+    }
+    None
 }

@@ -541,8 +541,19 @@ fn solve_in(
     stats.search = searched - prepared;
     let mut witnesses = Vec::new();
     let mut spurious = 0;
+    let mut derived_conflict: Option<String> = None;
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
+        // Untyped pass: a witness AWS never sends may have a neighbour it does send (another
+        // resource of the action's types, another action taking the resource). Kept only if
+        // it replays (allowed, within the question) and is well-typed: then it is an answer
+        // for the typed space too, and the typed question is not needed.
+        if !typed && !tarski_compiler::semantics::well_typed(&w.request.action, &w.request.resource)
+        {
+            if let Some(r) = typed_neighbour(&w, &problem, replay, &witnesses) {
+                w = r;
+            }
+        }
         if replay(&w, &problem).is_ok() {
             minimise(&mut w, &problem, replay);
             harmonize(&mut w, &problem, replay);
@@ -571,12 +582,22 @@ fn solve_in(
                 got,
             }));
         }
+        // Keys AWS derives from the principal and resource are free in the model (issue 10,
+        // docs/encoding.md §8): a witness contradicting them is a request AWS never sends.
+        if let Some(why) = tarski_compiler::semantics::derived_key_conflict(&w.request) {
+            derived_conflict.get_or_insert(why);
+            continue;
+        }
         witnesses.push(w);
     }
     stats.replay = searched.elapsed();
     stats.elapsed = start.elapsed();
     Ok(Report {
-        verdict: if witnesses.is_empty() && spurious > 0 {
+        verdict: if let (true, Some(why)) = (witnesses.is_empty(), &derived_conflict) {
+            Verdict::Unknown(format!(
+                "{why}; the model does not yet derive these keys from the principal and the resource (docs/encoding.md, section 8), so this is not a request AWS sends"
+            ))
+        } else if witnesses.is_empty() && spurious > 0 {
             Verdict::Unknown(
                 "the solver's candidate request did not replay through the evaluator: a \
                  policy variable after a wildcard (`*/${...}`) is encoded over-approximately \
@@ -590,6 +611,67 @@ fn solve_in(
         },
         stats,
     })
+}
+
+/// A well-typed request next to the ill-typed witness `w` that still replays (issue 10): the
+/// same action on a resource of its types (the witness's resource extended, or a sample of
+/// each type), or the same resource with another action of the resource's service (or the
+/// witness action's service) that takes it. At most a few dozen replays.
+fn typed_neighbour(
+    w: &Witness,
+    p: &Problem,
+    replay: &Replay,
+    found: &[Witness],
+) -> Option<Witness> {
+    use tarski_compiler::logic::problem::type_sample;
+    use tarski_compiler::semantics::{resource_types, well_typed};
+    let (action, resource) = (&w.request.action, &w.request.resource);
+    let mut resources: Vec<String> = Vec::new();
+    if let Some(t) = resource_types(action) {
+        if t.star {
+            resources.push("*".to_string());
+        }
+        for suffix in ["/example", "example", ":example"] {
+            resources.push(format!("{resource}{suffix}"));
+        }
+        resources.extend(t.arns.iter().map(type_sample));
+    }
+    let mut actions: Vec<String> = Vec::new();
+    let cat = tarski_compiler::catalog::catalog();
+    let mut services: Vec<String> = Vec::new();
+    if let Some([_, _, svc, _, _, _]) = tarski_compiler::value::split_arn(resource) {
+        services.push(svc.to_string());
+    }
+    services.extend(action.split(':').next().map(str::to_string));
+    for svc in services {
+        actions.extend(
+            cat.service_actions(&svc)
+                .iter()
+                .map(|a| a.full_name())
+                .filter(|a| well_typed(a, resource))
+                .take(32),
+        );
+    }
+    let candidates = resources
+        .into_iter()
+        .filter(|r| well_typed(action, r))
+        .map(|r| (action.clone(), r))
+        .chain(actions.into_iter().map(|a| (a, resource.clone())));
+    // Distinct witnesses stay distinct (`--witnesses N`).
+    let seen = |a: &str, r: &str| {
+        found
+            .iter()
+            .any(|x| x.request.action == a && x.request.resource == r)
+    };
+    for (a, r) in candidates.filter(|(a, r)| !seen(a, r)).take(64) {
+        let mut c = w.clone();
+        c.request.action = a;
+        c.request.resource = r;
+        if replay(&c, p).is_ok() {
+            return Some(c);
+        }
+    }
+    None
 }
 
 /// Is the relaxed problem (`logic::relax`) unsatisfiable? Only when decided without string

@@ -398,3 +398,110 @@ fn the_resource_account_is_the_arns_owner() {
         assert_eq!(evaluate(&s3, &ws[0].request).decision, Decision::Allow);
     }
 }
+
+/// Evaluation-order rules that hold on both sides (docs/semantics.md): a role's trust policy
+/// must name the caller (or its account) for `sts:AssumeRole`, even in the same account; a
+/// role never calls (a question's role ARN means its sessions); `sts:GetCallerIdentity` on `*`
+/// needs no permission.
+#[test]
+fn trust_policies_sessions_and_get_caller_identity_on_the_symbolic_side() {
+    let trust_bob = PolicySet {
+        identity: policy(STAR, PolicyKind::Identity),
+        resource: policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"sts:AssumeRole"}]}"#,
+            PolicyKind::Resource,
+        )
+        .pop(),
+        ..PolicySet::default()
+    };
+    let alice = r#"principal == "arn:aws:iam::111122223333:user/alice" and action like "sts:AssumeRole" and resource like "arn:aws:iam::111122223333:role/Deploy""#;
+    let bob = alice.replace("user/alice", "user/bob");
+    for o in all_opts() {
+        assert_eq!(
+            can(&trust_bob, Some(&parse_expr(alice).unwrap()), &o)
+                .unwrap()
+                .verdict,
+            Verdict::Proved,
+            "alice is not trusted ({o:?})"
+        );
+        let ws = witnesses(
+            can(&trust_bob, Some(&parse_expr(&bob).unwrap()), &o)
+                .unwrap()
+                .verdict,
+            "bob is trusted",
+        );
+        assert_eq!(
+            evaluate(&trust_bob, &ws[0].request).decision,
+            Decision::Allow
+        );
+    }
+    // A role ARN in a question: its sessions; never the role itself as the caller.
+    let set = identity(STAR);
+    let c = parse_expr(
+        r#"principal == "arn:aws:iam::111122223333:role/Deploy" and action like "s3:GetObject""#,
+    )
+    .unwrap();
+    let mut bare = req("s3:GetObject", "arn:aws:s3:::b/k");
+    bare.principal = "arn:aws:iam::111122223333:role/Deploy".into();
+    assert!(tarski_compiler::atoms::request_domain_error(&bare)
+        .is_some_and(|e| e.contains("assumed-role/Deploy/")));
+    for o in all_opts() {
+        let ws = witnesses(can(&set, Some(&c), &o).unwrap().verdict, "role sessions");
+        let p = &ws[0].request.principal;
+        assert!(
+            p.starts_with("arn:aws:sts::111122223333:assumed-role/Deploy/"),
+            "{p}"
+        );
+    }
+    // sts:GetCallerIdentity under a deny of everything.
+    let deny = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+    );
+    let any = parse_expr(r#"principal == "arn:aws:iam::111122223333:user/alice""#).unwrap();
+    let not_gci = parse_expr(
+        r#"principal == "arn:aws:iam::111122223333:user/alice" and not action like "sts:GetCallerIdentity""#,
+    )
+    .unwrap();
+    for o in all_opts() {
+        let ws = witnesses(
+            can(&deny, Some(&any), &o).unwrap().verdict,
+            "GetCallerIdentity",
+        );
+        assert_eq!(ws[0].request.action, "sts:GetCallerIdentity");
+        assert_eq!(ws[0].request.resource, "*");
+        assert_eq!(
+            can(&deny, Some(&not_gci), &o).unwrap().verdict,
+            Verdict::Proved,
+            "{o:?}"
+        );
+    }
+}
+
+/// Keys AWS derives from the principal are still free in the model: a witness whose
+/// `aws:PrincipalAccount` contradicts its caller is not a request AWS sends, so the answer is
+/// `unknown` (never `reachable`); the issue's SQS example asked through the key.
+#[test]
+fn a_witness_contradicting_derived_keys_is_unknown_not_reachable() {
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}"#,
+    );
+    let mut contradicting = req("sqs:SendMessage", QUEUE);
+    contradicting.principal = "arn:aws:iam::111111111111:user/u".into();
+    contradicting
+        .context
+        .push("aws:PrincipalAccount", "222222222222");
+    assert!(tarski_compiler::semantics::derived_key_conflict(&contradicting).is_some());
+    contradicting.principal = ALICE.into();
+    assert!(tarski_compiler::semantics::derived_key_conflict(&contradicting).is_none());
+    let c = parse_expr(&format!(
+        r#"aws:PrincipalAccount == "222222222222" and resource like "{QUEUE}""#
+    ))
+    .unwrap();
+    for o in all_opts() {
+        match can(&set, Some(&c), &o).unwrap().verdict {
+            Verdict::Unknown(why) => assert!(why.contains("aws:PrincipalAccount"), "{why}"),
+            Verdict::Proved => {}
+            Verdict::Witnesses(ws) => panic!("a request AWS never sends: {ws:?}"),
+        }
+    }
+}

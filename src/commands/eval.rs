@@ -93,6 +93,11 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
             return Ok(exit::UNKNOWN);
         }
     };
+    // A request AWS never sends (the typed request space, issue 10): decided, with a warning.
+    let ill_typed = tarski_compiler::semantics::ill_typed(&req.action, &req.resource);
+    if let Some(w) = &ill_typed {
+        eprintln!("warning[{}]: {}", "T0501", clean(w));
+    }
     match args.format {
         Format::Text => {
             println!("{}", ev.decision.as_str());
@@ -121,7 +126,8 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
                 .collect();
             println!(
                 "{}",
-                json!({"decision": ev.decision.as_str(), "matched": matched, "blocked_by": ev.blocked_by})
+                json!({"decision": ev.decision.as_str(), "matched": matched, "blocked_by": ev.blocked_by,
+                    "warnings": ill_typed.iter().map(|w| json!({"code": "T0501", "message": w})).collect::<Vec<_>>()})
             );
         }
     }

@@ -65,9 +65,11 @@ pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
     for p in extra {
         note(p, &mut named);
     }
+    // A role ARN names the role's sessions (added below), never a caller itself.
     let mut principals: BTreeSet<String> = named
         .into_iter()
         .filter(|p| account_of_principal_entry(p).is_none())
+        .filter(|p| crate::request::role_session(p, "s").is_none())
         .collect();
     for (acct, role) in &roles {
         principals.insert(format!(

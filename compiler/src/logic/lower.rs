@@ -105,6 +105,11 @@ impl RequestView for SymbolicView<'_> {
         }
     }
 
+    fn resource_is(&self, glob: &crate::glob::Glob) -> Formula {
+        self.builder
+            .atom(Atom::Like(StrVar::Resource, glob.clone()))
+    }
+
     fn principal_matches(&self, entry: &PrincipalEntry) -> PrincipalMatch<Formula> {
         if *entry == PrincipalEntry::Any {
             return PrincipalMatch {
@@ -202,6 +207,10 @@ impl SymbolicView<'_> {
                 let entry = principal_entry(p);
                 let how = if crate::eval::account_of_principal_entry(p).is_some() {
                     PrincipalHow::Account
+                } else if crate::request::role_session(p, "s").is_some() {
+                    // A role never calls: `principal == ROLE` means any session of the role
+                    // (docs/semantics.md, "Evaluation order").
+                    PrincipalHow::Role
                 } else {
                     PrincipalHow::Direct
                 };

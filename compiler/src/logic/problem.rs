@@ -62,6 +62,7 @@ pub struct Problem {
     /// Variables compared with each other only by equality (`${key}` as a whole condition
     /// value), decided over a shared partition without string theory (`logic::keyeq`).
     pub key_groups: Vec<crate::logic::keyeq::KeyGroup>,
+    group_cache: HashMap<u32, Vec<u32>>,
     res_ctx: Option<ResourceCtx>,
     max_states: usize,
 }
@@ -196,6 +197,7 @@ impl Problem {
             untyped: None,
             owner: Vec::new(),
             key_groups: Vec::new(),
+            group_cache: HashMap::new(),
             res_ctx: None,
             max_states: opts.max_states.max(1),
         };
@@ -690,12 +692,24 @@ impl Problem {
                     require,
                     sigs,
                 }) => {
-                    let base = &globs[..*base_len];
-                    let sig_of = |s: &str, gs: &[Glob]| -> Vec<u32> {
-                        gs.iter()
-                            .enumerate()
-                            .filter(|(_, g)| g.matches(s, false))
-                            .map(|(i, _)| i as u32)
+                    // Only the patterns that can meet `t`: a pattern naming another service
+                    // (literally, with no `*` able to cross a colon before it) cannot.
+                    let tsvc = literal_service(t);
+                    let rel: Vec<usize> = (0..*base_len)
+                        .filter(|&i| {
+                            tsvc.is_none()
+                                || literal_service(&globs[i])
+                                    .is_none_or(|x| Some(&x) == tsvc.as_ref())
+                        })
+                        .collect();
+                    let base: Vec<Glob> = rel.iter().map(|&i| globs[i].clone()).collect();
+                    let owner_idx: Vec<usize> = (*base_len..globs.len()).collect();
+                    // Which of the patterns `which` (indices into `globs`) match `s`.
+                    let sig_in = |s: &str, which: &[usize]| -> Vec<u32> {
+                        which
+                            .iter()
+                            .filter(|&&i| globs[i].matches(s, false))
+                            .map(|&i| i as u32)
                             .collect()
                     };
                     let fits = |s: &str| {
@@ -707,8 +721,13 @@ impl Problem {
                     // named account, another one, none) finds every cell `t` meets. A type
                     // whose account field is partly literal goes to the automata.
                     let field = account_field(t);
-                    let quick = uniform(t, base, require)
-                        .filter(|sig| sig_of(&sample, base) == *sig && fits(&sample))
+                    let quick = uniform(t, &base, require)
+                        .map(|sig| {
+                            sig.iter()
+                                .map(|&k| rel[k as usize] as u32)
+                                .collect::<Vec<u32>>()
+                        })
+                        .filter(|sig| sig_in(&sample, &rel) == *sig && fits(&sample))
                         .filter(|_| owners.is_empty() || field.is_some());
                     match quick {
                         Some(sig) => {
@@ -720,10 +739,12 @@ impl Problem {
                                 samples.push(type_sample_owned(t, ""));
                             }
                             for x in samples {
-                                if !fits(&x) || sig_of(&x, base) != sig {
+                                if !fits(&x) || sig_in(&x, &rel) != sig {
                                     continue;
                                 }
-                                if let Some(&i) = sigs.get(&sig_of(&x, globs)) {
+                                let mut full = sig.clone();
+                                full.extend(sig_in(&x, &owner_idx));
+                                if let Some(&i) = sigs.get(&full) {
                                     map.entry(i).or_insert(x);
                                 }
                             }
@@ -789,8 +810,18 @@ impl Problem {
         Ok(())
     }
 
-    /// The resource cells an action of the typing group can take (sorted).
+    /// The resource cells an action of the typing group can take (sorted), computed once per
+    /// group.
     fn group_cells(&mut self, group: u32) -> Result<Vec<u32>, CellError> {
+        if let Some(cs) = self.group_cache.get(&group) {
+            return Ok(cs.clone());
+        }
+        let cs = self.group_cells_uncached(group)?;
+        self.group_cache.insert(group, cs.clone());
+        Ok(cs)
+    }
+
+    fn group_cells_uncached(&mut self, group: u32) -> Result<Vec<u32>, CellError> {
         let types = crate::semantics::typing_group_types(group);
         let mut out: BTreeSet<u32> = BTreeSet::new();
         if types.star {
@@ -1076,6 +1107,20 @@ pub fn meets(a: &Glob, b: &Glob) -> bool {
         }
     }
     false
+}
+
+/// The service of an ARN pattern when it is literal and no `*` before it can cross a colon
+/// (`arn:PARTITION:SERVICE:...` with no `*` or `?` in the partition): such a pattern shares no
+/// string with an ARN pattern of another literal service.
+fn literal_service(g: &Glob) -> Option<String> {
+    let parts = g.splitn(4, ':');
+    if parts.len() < 4 || parts[0].as_literal().as_deref() != Some("arn") {
+        return None;
+    }
+    if parts[1].0.iter().any(|t| matches!(t, Tok::Star | Tok::One)) {
+        return None;
+    }
+    parts[2].as_literal()
 }
 
 /// The account field (fifth field) of a type glob: `Some(true)` when it is one wildcard (any
@@ -1515,23 +1560,37 @@ pub fn action_cells(
         }
         matches.sort_unstable();
     };
-    // Catalog actions, by (signature, typing group).
+    // Catalog actions, by (signature, typing group). A service no pattern names (and no
+    // whole-string pattern other than a universal one tells its actions apart) has one
+    // signature for all its actions: only its typing groups are classified, once each
+    // (`catalog_services`, cached for the process).
+    let universal_whole: Vec<u32> = whole
+        .iter()
+        .filter(|&&w| globs[w].is_universal())
+        .map(|&w| w as u32)
+        .collect();
+    let all_whole_universal = universal_whole.len() == whole.len();
     let mut typed: BTreeMap<(Vec<u32>, u32), String> = BTreeMap::new();
-    for svc in cat.services() {
-        let prefix = svc.prefix.to_lowercase();
-        let (idx, names) = candidates(&prefix);
-        for a in cat.service_actions(&svc.prefix) {
-            let name = a.name.to_lowercase();
-            let action = format!("{prefix}:{name}");
+    for svc in catalog_services() {
+        let (idx, names) = candidates(&svc.prefix);
+        if names.is_empty() && all_whole_universal {
+            for (g, rep) in &svc.groups {
+                typed
+                    .entry((universal_whole.clone(), class(*g)))
+                    .or_insert_with(|| svc.actions[*rep].1.clone());
+            }
+            continue;
+        }
+        for (name, action, group) in &svc.actions {
             let mut matches: Vec<u32> = names
                 .iter()
                 .enumerate()
-                .filter(|(_, g)| g.matches(&name, false))
+                .filter(|(_, g)| g.matches(name, false))
                 .map(|(j, _)| idx[j])
                 .collect();
-            whole_matches(&action, &mut matches);
-            let c = class(crate::semantics::typing_group(&action));
-            typed.entry((matches, c)).or_insert(action);
+            whole_matches(action, &mut matches);
+            let c = class(*group);
+            typed.entry((matches, c)).or_insert_with(|| action.clone());
         }
     }
     let untyped_class = class(None);
@@ -1601,6 +1660,48 @@ pub fn action_cells(
     // prefix such as `get*`, are neighbours: the encoder turns such sets into ranges.
     out.sort_by(|a, b| a.witness.cmp(&b.witness).then(a.matches.cmp(&b.matches)));
     Ok(out)
+}
+
+/// The catalog's actions by service, lower-cased, with their typing groups: computed once.
+struct ServiceActions {
+    prefix: String,
+    /// (name, `service:name`, typing group), in catalog order.
+    actions: Vec<(String, String, Option<u32>)>,
+    /// Each typing group of the service (in order of first appearance) and its first action.
+    groups: Vec<(Option<u32>, usize)>,
+}
+
+fn catalog_services() -> &'static [ServiceActions] {
+    static CACHE: std::sync::OnceLock<Vec<ServiceActions>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| {
+        let cat = catalog();
+        cat.services()
+            .map(|svc| {
+                let prefix = svc.prefix.to_lowercase();
+                let actions: Vec<(String, String, Option<u32>)> = cat
+                    .service_actions(&svc.prefix)
+                    .iter()
+                    .map(|a| {
+                        let name = a.name.to_lowercase();
+                        let full = format!("{prefix}:{name}");
+                        let g = crate::semantics::typing_group(&full);
+                        (name, full, g)
+                    })
+                    .collect();
+                let mut groups: Vec<(Option<u32>, usize)> = Vec::new();
+                for (i, (_, _, g)) in actions.iter().enumerate() {
+                    if !groups.iter().any(|(x, _)| x == g) {
+                        groups.push((*g, i));
+                    }
+                }
+                ServiceActions {
+                    prefix,
+                    actions,
+                    groups,
+                }
+            })
+            .collect()
+    })
 }
 
 /// Cells of non-empty names matching `names`, without the names in `known`.
