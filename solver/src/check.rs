@@ -872,7 +872,7 @@ fn gave_up(name: &str, why: &GaveUp) -> String {
     match why {
         GaveUp::TimeLimit(t) => format!("{name} gave up after the {t:?} time limit"),
         GaveUp::ResourceLimit(n) => {
-            format!("{name} ran out of its resource limit ({n} units, not a time limit)")
+            format!("{name} ran out of its resource limit (rlimit {n})")
         }
         GaveUp::Interrupted => format!("{name} was interrupted"),
         GaveUp::Incomplete(r) => {
@@ -1008,7 +1008,7 @@ mod tests {
         assert!(gave_up("z3", &t).starts_with("Z3 gave up after the 10s time limit"));
         assert!(gave_up("cvc5", &t).starts_with("cvc5 gave up after"));
         let r = gave_up("z3", &GaveUp::ResourceLimit(300_000));
-        assert!(r.contains("resource limit (300000 units") && !r.contains("gave up after"));
+        assert!(r.contains("resource limit (rlimit 300000)") && !r.contains("time"));
         let i = gave_up("z3", &GaveUp::Incomplete("(incomplete quantifiers)".into()));
         assert!(i.contains("could not decide") && i.contains("incomplete quantifiers"));
     }
