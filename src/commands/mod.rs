@@ -24,5 +24,29 @@ pub fn timeout(secs: f64) -> anyhow::Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
+/// `--rlimit N` (both solvers) or `--rlimit Z3,CVC5`: deterministic solver limits.
+pub fn rlimit(arg: Option<&str>) -> anyhow::Result<Option<tarski_solver::backend::ResourceLimit>> {
+    let Some(text) = arg else {
+        return Ok(None);
+    };
+    let num = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=u64::from(u32::MAX)).contains(n))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--rlimit {text}: expected N or Z3,CVC5, whole numbers from 1 to {}",
+                    u32::MAX
+                )
+            })
+    };
+    let (z3, cvc5) = match text.split_once(',') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(text)?, num(text)?),
+    };
+    Ok(Some(tarski_solver::backend::ResourceLimit { z3, cvc5 }))
+}
+
 /// Most worker threads `--jobs` accepts; more would only exhaust memory (each holds a solver).
 pub const MAX_JOBS: usize = 256;

@@ -65,7 +65,7 @@ fn options(s: &SolveArgs) -> Result<Options> {
             SolverArg::Portfolio => SolverChoice::Portfolio,
         },
         cross_check: s.cross_check,
-        resources: None,
+        resources: crate::commands::rlimit(s.rlimit.as_deref())?,
         emit_smt2: s.emit_smt2.is_some(),
     })
 }

@@ -16,6 +16,7 @@ pub fn options(r: &RunArgs) -> Result<tarski_solver::Options> {
         witnesses: r.witnesses.max(1),
         known_actions: r.known_actions,
         syntactic: true,
+        resources: crate::commands::rlimit(r.rlimit.as_deref())?,
         ..tarski_solver::Options::default()
     })
 }
