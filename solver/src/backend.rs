@@ -355,6 +355,11 @@ struct CancelState {
 }
 
 impl Canceller {
+    /// The process id of the cvc5 child, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.0.lock().ok()?.child.as_ref().map(Child::id)
+    }
+
     pub fn cancel(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.cancelled = true;
@@ -402,6 +407,24 @@ impl Cvc5 {
             Limit::Time(t) => cmd.arg(format!("--tlimit-per={}", t.as_millis().max(1))),
             Limit::Resources(r) => cmd.arg(format!("--rlimit-per={}", r.cvc5)),
         };
+        // The child dies with the thread that started it (and so with the process): a run
+        // ended by its whole-question deadline or Ctrl-C leaves no cvc5 behind (issue 15,
+        // finding 7). Every session lives on the thread that starts it.
+        let parent = std::process::id();
+        // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have gone before the prctl took effect.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::other("the parent process ended"));
+                }
+                Ok(())
+            });
+        }
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -638,6 +661,45 @@ mod tests {
             GaveUp::cvc5("incomplete", r),
             GaveUp::Incomplete("incomplete".into())
         );
+    }
+
+    /// A session abandoned by its thread (as when a deadline or Ctrl-C ends the run) does not
+    /// leave cvc5 running: the child gets SIGKILL when the thread that started it ends.
+    #[test]
+    fn cvc5_dies_with_the_thread_that_started_it() {
+        let c = Canceller::default();
+        let pid = std::thread::spawn({
+            let c = c.clone();
+            move || {
+                let s = Cvc5::start(&script(), enough(), &c).unwrap();
+                let pid = c.pid().unwrap();
+                // Neither dropped nor cancelled: cvc5 waits for input on a pipe still open.
+                std::mem::forget(s);
+                pid
+            }
+        })
+        .join()
+        .unwrap();
+        let state = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
+                .flatten()
+        };
+        // SIGKILL is delivered at once; the loop only waits for the kernel to reap it.
+        let mut dead = false;
+        for _ in 0..600 {
+            if matches!(state(), None | Some('Z') | Some('X')) {
+                dead = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(dead, "cvc5 {pid} still running: {:?}", state());
+        let child = c.0.lock().ok().and_then(|mut st| st.child.take());
+        if let Some(mut ch) = child {
+            let _ = ch.wait();
+        }
     }
 
     #[test]
