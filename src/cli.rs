@@ -75,6 +75,11 @@ pub struct RunArgs {
     /// text). Without it a report depends only on the inputs and flags, byte for byte.
     #[arg(long)]
     pub timings: bool,
+    /// A deterministic per-query solver limit instead of the time limit: Z3's `rlimit` and
+    /// cvc5's `--rlimit-per`, as `N` (both) or `Z3,CVC5` (each solver's own units). Answers then
+    /// do not depend on how busy the machine is; `--timeout` still bounds the whole question.
+    #[arg(long, value_name = "N[,M]")]
+    pub rlimit: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -178,6 +183,11 @@ pub struct SolveArgs {
     /// standalone `z3` and `cvc5 --strings-exp` accept.
     #[arg(long, value_name = "DIR")]
     pub emit_smt2: Option<PathBuf>,
+    /// A deterministic per-query solver limit instead of the time limit: Z3's `rlimit` and
+    /// cvc5's `--rlimit-per`, as `N` (both) or `Z3,CVC5` (each solver's own units). Answers then
+    /// do not depend on how busy the machine is; `--timeout` still bounds the whole question.
+    #[arg(long, value_name = "N[,M]")]
+    pub rlimit: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -332,3 +332,57 @@ fn witnesses_three_within_one_action_cell() {
     let v = json_of(&out);
     assert!(v["witnesses"].as_array().unwrap().len() >= 2, "{v}");
 }
+
+/// `--rlimit`: deterministic solver limits (issue 12). A limit too small for the string query
+/// is `unknown` naming the resource limit (never a time limit), a sufficient one answers, and a
+/// malformed one is a usage error.
+#[test]
+fn rlimit_is_a_deterministic_limit_that_says_so() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let write = |name: &str, resource: &str| {
+        let text = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                "Action": "s3:GetObject", "Resource": "{resource}"}}]}}"#
+        );
+        std::fs::write(dir.path().join(name), text).unwrap();
+    };
+    write("a.json", "arn:aws:s3:::b/${aws:username}/*");
+    write("b.json", "arn:aws:s3:::b/*/x*");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "subset",
+            "a.json",
+            "b.json",
+            "--no-fast-path",
+            "--solver",
+            "z3",
+        ];
+        args.extend_from_slice(extra);
+        tarski_in(dir.path(), &args)
+    };
+    let out = run(&["--rlimit", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text} {}", stderr(&out));
+    assert!(
+        text.contains("ran out of its resource limit (rlimit 1)") && !text.contains("time"),
+        "{text}"
+    );
+    let out = run(&["--rlimit", "300000,500000"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{} {}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    for bad in ["0", "x", "1,", "5000000000"] {
+        let out = run(&["--rlimit", bad]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "--rlimit {bad}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("--rlimit"), "{}", stderr(&out));
+    }
+}

@@ -40,7 +40,51 @@ pub enum Limit {
 pub enum Answer {
     Sat,
     Unsat,
-    Unknown(String),
+    Unknown(GaveUp),
+}
+
+/// Why a solver stopped without a definitive answer. Each backend classifies its solver's own
+/// reason (Z3's `reason_unknown`, cvc5's `:reason-unknown`) knowing which limit it was given,
+/// so that a resource limit never reads as a time limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GaveUp {
+    /// The wall-clock limit ran out.
+    TimeLimit(Duration),
+    /// The deterministic resource limit (in the solver's own units) ran out.
+    ResourceLimit(u64),
+    /// Stopped from outside (the portfolio's other solver answered first).
+    Interrupted,
+    /// The solver's procedure is incomplete for this problem; its reason.
+    Incomplete(String),
+}
+
+impl GaveUp {
+    /// Z3's reason under `limit`: "max. resource limit exceeded" is the `rlimit`; a time limit
+    /// shows as "timeout" or "canceled" (Z3 cancels the check when its timer fires).
+    fn z3(reason: &str, limit: Limit) -> GaveUp {
+        let out_of_time = ["timeout", "canceled", "cancelled"]
+            .iter()
+            .any(|w| reason.contains(w));
+        match limit {
+            Limit::Resources(r) if reason.contains("resource limit") => GaveUp::ResourceLimit(r.z3),
+            Limit::Time(t) if out_of_time => GaveUp::TimeLimit(t),
+            Limit::Resources(_) if out_of_time || reason.contains("interrupted") => {
+                GaveUp::Interrupted
+            }
+            _ if reason.contains("interrupted") => GaveUp::Interrupted,
+            _ => GaveUp::Incomplete(reason.to_string()),
+        }
+    }
+
+    /// cvc5's `:reason-unknown`: `timeout`, `resourceout`, `interrupted`, `incomplete`, ...
+    fn cvc5(reason: &str, limit: Limit) -> GaveUp {
+        match (reason, limit) {
+            ("timeout", Limit::Time(t)) => GaveUp::TimeLimit(t),
+            ("resourceout", Limit::Resources(r)) => GaveUp::ResourceLimit(r.cvc5),
+            ("interrupted", _) => GaveUp::Interrupted,
+            _ => GaveUp::Incomplete(reason.to_string()),
+        }
+    }
 }
 
 /// A failure of the backend itself (not an `unknown`): it could not start, rejected the
@@ -79,6 +123,7 @@ fn term_text(t: &Term) -> Result<String, BackendError> {
 pub struct Z3 {
     solver: z3::Solver,
     sorts: HashMap<String, Sort>,
+    limit: Limit,
 }
 
 /// Interrupts a Z3 context from another thread (`Z3_interrupt` is made for that).
@@ -138,7 +183,11 @@ impl Z3 {
         if let Some(e) = z3_error() {
             return Err(BackendError::Rejected("Z3", e));
         }
-        Ok(Z3 { solver, sorts })
+        Ok(Z3 {
+            solver,
+            sorts,
+            limit,
+        })
     }
 }
 
@@ -151,11 +200,13 @@ impl Session for Z3 {
         Ok(match self.solver.check() {
             z3::SatResult::Sat => Answer::Sat,
             z3::SatResult::Unsat => Answer::Unsat,
-            z3::SatResult::Unknown => Answer::Unknown(
-                self.solver
+            z3::SatResult::Unknown => Answer::Unknown(GaveUp::z3(
+                &self
+                    .solver
                     .get_reason_unknown()
                     .unwrap_or_else(|| "no reason given".into()),
-            ),
+                self.limit,
+            )),
         })
     }
 
@@ -345,6 +396,11 @@ struct CancelState {
 }
 
 impl Canceller {
+    /// The process id of the cvc5 child, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.0.lock().ok()?.child.as_ref().map(Child::id)
+    }
+
     pub fn cancel(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.cancelled = true;
@@ -356,6 +412,7 @@ impl Canceller {
 }
 
 pub struct Cvc5 {
+    limit: Limit,
     child: Canceller,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -411,6 +468,7 @@ impl Cvc5 {
             c.child = Some(child);
         }
         let mut s = Cvc5 {
+            limit,
             child: cancel.clone(),
             stdin,
             stdout: BufReader::new(stdout),
@@ -500,7 +558,7 @@ impl Session for Cvc5 {
                         .unwrap_or_else(|| "no reason given".into()),
                     other => format!("{other:?}"),
                 };
-                Ok(Answer::Unknown(why))
+                Ok(Answer::Unknown(GaveUp::cvc5(&why, self.limit)))
             }
             other => Err(BackendError::Died(
                 "cvc5",
@@ -580,7 +638,10 @@ mod tests {
     fn z3_resource_limit_is_applied() {
         z3::with_z3_config(&z3::Config::new(), || {
             let mut s = Z3::start(&script(), tiny()).unwrap();
-            assert!(matches!(s.check().unwrap(), Answer::Unknown(_)));
+            assert_eq!(
+                s.check().unwrap(),
+                Answer::Unknown(GaveUp::ResourceLimit(1))
+            );
             let mut s = Z3::start(&script(), enough()).unwrap();
             assert_eq!(s.check().unwrap(), Answer::Unsat);
         });
@@ -590,9 +651,40 @@ mod tests {
     fn cvc5_resource_limit_is_applied() {
         let c = Canceller::default();
         let mut s = Cvc5::start(&script(), tiny(), &c).unwrap();
-        assert!(matches!(s.check().unwrap(), Answer::Unknown(_)));
+        assert_eq!(
+            s.check().unwrap(),
+            Answer::Unknown(GaveUp::ResourceLimit(1))
+        );
+
         let mut s = Cvc5::start(&script(), enough(), &c).unwrap();
         assert_eq!(s.check().unwrap(), Answer::Unsat);
+    }
+
+    /// Each solver's reason reads as the limit it was given (issue 12: a resource limit used to
+    /// read as "the N s time limit").
+    #[test]
+    fn reasons_are_classified_by_the_limit_given() {
+        let t = Limit::Time(Duration::from_secs(10));
+        let r = Limit::Resources(ResourceLimit { z3: 7, cvc5: 9 });
+        let secs = GaveUp::TimeLimit(Duration::from_secs(10));
+        assert_eq!(GaveUp::z3("timeout", t), secs);
+        assert_eq!(GaveUp::z3("canceled", t), secs);
+        assert_eq!(
+            GaveUp::z3("max. resource limit exceeded", r),
+            GaveUp::ResourceLimit(7)
+        );
+        assert_eq!(GaveUp::z3("canceled", r), GaveUp::Interrupted);
+        assert_eq!(
+            GaveUp::z3("(incomplete (theory strings))", t),
+            GaveUp::Incomplete("(incomplete (theory strings))".into())
+        );
+        assert_eq!(GaveUp::cvc5("timeout", t), secs);
+        assert_eq!(GaveUp::cvc5("resourceout", r), GaveUp::ResourceLimit(9));
+        assert_eq!(GaveUp::cvc5("interrupted", t), GaveUp::Interrupted);
+        assert_eq!(
+            GaveUp::cvc5("incomplete", r),
+            GaveUp::Incomplete("incomplete".into())
+        );
     }
 
     #[test]

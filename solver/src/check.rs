@@ -17,7 +17,7 @@ use tarski_compiler::semantics::Logic;
 
 use crate::assignment::{Assignment, Value, Witness};
 use crate::backend::{
-    self, Answer, Canceller, Cvc5, Limit, ResourceLimit, Session, Z3Interrupt, Z3,
+    self, Answer, Canceller, Cvc5, GaveUp, Limit, ResourceLimit, Session, Z3Interrupt, Z3,
 };
 use crate::encode::Encoded;
 
@@ -930,12 +930,7 @@ fn solver_points(
 }
 
 /// Check, read a model, block it, and check again, up to `want` points.
-fn points(
-    s: &mut dyn Session,
-    enc: &Encoded,
-    want: usize,
-    limit: Limit,
-) -> Result<Vec<Assignment>, String> {
+fn points(s: &mut dyn Session, enc: &Encoded, want: usize) -> Result<Vec<Assignment>, String> {
     let name = s.name();
     let wanted = enc.wanted();
     let mut out = Vec::new();
@@ -943,7 +938,7 @@ fn points(
         match s.check().map_err(|e| e.to_string())? {
             Answer::Unsat => break,
             Answer::Unknown(_) if !out.is_empty() => break,
-            Answer::Unknown(reason) => return Err(gave_up(name, &reason, limit)),
+            Answer::Unknown(why) => return Err(gave_up(name, &why)),
             Answer::Sat => {
                 let vals = s.values(&wanted).map_err(|e| e.to_string())?;
                 let a = enc.decode(&vals).map_err(|e| e.to_string())?;
@@ -955,26 +950,24 @@ fn points(
     Ok(out)
 }
 
-fn gave_up(name: &str, reason: &str, limit: Limit) -> String {
-    // As users (and tests/batch.rs) read it: "Z3 gave up after ...".
+fn gave_up(name: &str, why: &GaveUp) -> String {
+    // As users (and tests/batch.rs) read it: "Z3 gave up after the 10s time limit".
     let name = if name == "z3" { "Z3" } else { name };
-    let out_of_time = ["timeout", "canceled", "cancelled", "interrupted"]
-        .iter()
-        .any(|w| reason.contains(w));
-    match limit {
-        Limit::Time(t) if out_of_time => {
-            format!("{name} gave up after the {t:?} time limit ({reason})")
+    match why {
+        GaveUp::TimeLimit(t) => format!("{name} gave up after the {t:?} time limit"),
+        GaveUp::ResourceLimit(n) => {
+            format!("{name} ran out of its resource limit (rlimit {n})")
         }
-        Limit::Resources(_) if reason.contains("resource") || out_of_time => {
-            format!("{name} ran out of its resource limit ({reason})")
+        GaveUp::Interrupted => format!("{name} was interrupted"),
+        GaveUp::Incomplete(r) => {
+            format!("{name} could not decide the query (its procedure is incomplete here: {r})")
         }
-        _ => format!("{name} could not decide the query ({reason})"),
     }
 }
 
 fn z3_run(enc: &Encoded, limit: Limit, want: usize) -> Result<Vec<Assignment>, String> {
     let mut s = Z3::start(&enc.script, limit).map_err(|e| e.to_string())?;
-    points(&mut s, enc, want, limit)
+    points(&mut s, enc, want)
 }
 
 fn cvc5_run(
@@ -984,7 +977,7 @@ fn cvc5_run(
     cancel: &Canceller,
 ) -> Result<Vec<Assignment>, String> {
     let mut s = Cvc5::start(&enc.script, limit, cancel).map_err(|e| e.to_string())?;
-    points(&mut s, enc, want, limit)
+    points(&mut s, enc, want)
 }
 
 /// Two definitive answers must agree on satisfiability.
@@ -1092,15 +1085,15 @@ mod tests {
     use super::*;
 
     /// Running out of time reads "Z3 gave up after the ... time limit", as before the backends
-    /// (users and tests/batch.rs look for it).
+    /// (users and tests/batch.rs look for it); a resource limit never does.
     #[test]
-    fn timeouts_read_as_before() {
-        let t = Limit::Time(Duration::from_secs(10));
-        assert!(gave_up("z3", "timeout", t).starts_with("Z3 gave up after the 10s time limit"));
-        assert!(gave_up("z3", "canceled", t).starts_with("Z3 gave up after"));
-        assert!(gave_up("cvc5", "timeout", t).starts_with("cvc5 gave up after"));
-        let r = Limit::Resources(ResourceLimit { z3: 1, cvc5: 1 });
-        assert!(gave_up("z3", "max. resource limit exceeded", r).contains("resource limit"));
-        assert!(gave_up("z3", "incomplete quantifiers", t).contains("could not decide"));
+    fn limits_read_as_the_limit_reached() {
+        let t = GaveUp::TimeLimit(Duration::from_secs(10));
+        assert!(gave_up("z3", &t).starts_with("Z3 gave up after the 10s time limit"));
+        assert!(gave_up("cvc5", &t).starts_with("cvc5 gave up after"));
+        let r = gave_up("z3", &GaveUp::ResourceLimit(300_000));
+        assert!(r.contains("resource limit (rlimit 300000)") && !r.contains("time"));
+        let i = gave_up("z3", &GaveUp::Incomplete("(incomplete quantifiers)".into()));
+        assert!(i.contains("could not decide") && i.contains("incomplete quantifiers"));
     }
 }

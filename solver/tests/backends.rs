@@ -186,6 +186,20 @@ fn golden_cases() -> Vec<(&'static str, PolicySet, PolicySet, &'static str)> {
             allow("arn:aws:s3:::b/*"),
             "sat",
         ),
+        (
+            // Key-to-key equality (logic::keyeq): cells and pair Booleans, no strings.
+            "key-equality",
+            identity(
+                r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalTag/t}"}}}"#,
+            ),
+            identity(
+                r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}",
+                                                   "aws:PrincipalTag/t": "${aws:PrincipalAccount}"}}}"#,
+            ),
+            "sat",
+        ),
     ]
 }
 

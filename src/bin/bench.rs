@@ -413,6 +413,24 @@ impl Q {
     fn used_z3(&self) -> bool {
         matches!(&self.verdict, Ok(r) if r.stats.used_z3)
     }
+    /// Which backend's answer was used (`no-solver`: fast paths and the enumeration).
+    fn who(&self) -> &'static str {
+        match &self.verdict {
+            Ok(r) if r.stats.used_z3 => r.stats.backend.unwrap_or("z3"),
+            Ok(_) => "no-solver",
+            Err(_) => "error",
+        }
+    }
+}
+
+/// `answered_by=no-solver:N,z3:N,cvc5:N`.
+fn wins_text<'a>(qs: impl Iterator<Item = &'a Q>) -> String {
+    let mut wins: BTreeMap<&str, usize> = BTreeMap::new();
+    for q in qs {
+        *wins.entry(q.who()).or_default() += 1;
+    }
+    let w: Vec<String> = wins.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    format!("answered_by={}", w.join(","))
 }
 
 // ---------------------------------------------------------------- W1
@@ -560,8 +578,9 @@ fn w2(a: &Args, jobs: usize) -> String {
         println!("W2-SLOW {t:.1} ms {n}");
     }
     format!(
-        "{} errors={errors} used_z3={z3} pairs={} equivalent={} more={} less={} incomparable={} parse_failures={parse_failures} parse_s={:.3}",
+        "{} errors={errors} used_z3={z3} {} pairs={} equivalent={} more={} less={} incomparable={} parse_failures={parse_failures} parse_s={:.3}",
         summary("w2", jobs, total, &mut lat, unknown),
+        wins_text(results.iter().flat_map(|(a, b)| [a, b])),
         pairs.len(),
         class.get("equivalent").unwrap_or(&0),
         class.get("more").unwrap_or(&0),
@@ -726,11 +745,19 @@ fn w3(a: &Args, jobs: usize) -> String {
             if let Err(e) = &q.verdict {
                 println!("W3-ERROR {} {}: {e}", d.name, W3_QUESTIONS[i].0);
             }
+            if let Ok(Report {
+                verdict: Verdict::Unknown(why),
+                ..
+            }) = &q.verdict
+            {
+                println!("W3-UNKNOWN {} {}: {why}", d.name, W3_QUESTIONS[i].0);
+            }
         }
     }
     format!(
-        "{} errors={errors} used_z3={z3} policies={} parse_failures={failures} reach_{}={} reach_{}={} reach_{}={}",
+        "{} errors={errors} used_z3={z3} {} policies={} parse_failures={failures} reach_{}={} reach_{}={} reach_{}={}",
         summary("w3", jobs, total, &mut lat, unknown),
+        wins_text(results.iter().flatten().flatten()),
         docs.len(),
         W3_QUESTIONS[0].0,
         reach[0],

@@ -36,6 +36,9 @@ pub fn run_engine(r: &RunArgs) -> Result<tarski::Engine> {
     if let Some(j) = r.jobs {
         b = b.jobs(j);
     }
+    if let Some((z3, cvc5)) = rlimit(r.rlimit.as_deref())? {
+        b = b.resource_limit(z3, cvc5);
+    }
     Ok(b.build()?)
 }
 
@@ -64,4 +67,28 @@ pub fn exit_code_of(records: &[tarski::Record], blocks: impl Fn(&tarski::Record)
     } else {
         crate::exit::OK
     }
+}
+
+/// `--rlimit N` (both solvers) or `--rlimit Z3,CVC5`: deterministic solver limits, as
+/// (Z3's, cvc5's).
+pub fn rlimit(arg: Option<&str>) -> anyhow::Result<Option<(u64, u64)>> {
+    let Some(text) = arg else {
+        return Ok(None);
+    };
+    let num = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=u64::from(u32::MAX)).contains(n))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--rlimit {text}: expected N or Z3,CVC5, whole numbers from 1 to {}",
+                    u32::MAX
+                )
+            })
+    };
+    Ok(Some(match text.split_once(',') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(text)?, num(text)?),
+    }))
 }

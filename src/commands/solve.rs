@@ -48,7 +48,7 @@ fn engine(s: &SolveArgs) -> Result<Engine> {
     if let Some(dir) = &s.emit_smt2 {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
     }
-    Ok(Engine::builder()
+    let mut b = Engine::builder()
         .timeout_secs(s.timeout)
         .witnesses(s.witnesses)
         .known_actions(s.known_actions)
@@ -59,8 +59,11 @@ fn engine(s: &SolveArgs) -> Result<Engine> {
             SolverArg::Portfolio => SolverChoice::Portfolio,
         })
         .cross_check(s.cross_check)
-        .emit_smt2(s.emit_smt2.is_some())
-        .build()?)
+        .emit_smt2(s.emit_smt2.is_some());
+    if let Some((z3, cvc5)) = crate::commands::rlimit(s.rlimit.as_deref())? {
+        b = b.resource_limit(z3, cvc5);
+    }
+    Ok(b.build()?)
 }
 
 /// `--emit-smt2 DIR`: the report's solver problems as DIR/query-N.smt2 (N counts on across
