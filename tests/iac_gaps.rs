@@ -426,6 +426,31 @@ fn deploy_time_arns_have_their_shape() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Terraform plan roles are pinned the same way: the Access Analyzer wrapper's public-access
+/// plan has two roles with only a (public) trust policy; neither is admin nor passes roles (they
+/// failed both through the account root before).
+#[test]
+fn terraform_roles_with_only_a_trust_policy_pass() {
+    let plan = "../shared/corpus/iac-real/awslabs+terraform-iam-policy-validator/iam_check/test/public_access/test_plan.json";
+    let (_, m, _) = batch(&[
+        "--terraform-plan",
+        plan,
+        "--check",
+        "no-admin",
+        "--check",
+        "no-passrole-wildcard",
+    ]);
+    for role in ["aws_iam_role.default", "aws_iam_role.test_role"] {
+        for check in ["no-admin", "no-passrole-wildcard"] {
+            assert_eq!(
+                status(&m, check, &format!(":role/{role}")),
+                "pass",
+                "{check} {role}"
+            );
+        }
+    }
+}
+
 /// A snapshot's user and role are pinned too: bob's witness is bob himself, the Deployer's a
 /// session of the Deployer role, both in the snapshot's account.
 #[test]
