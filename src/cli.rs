@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "tarski", version, about = "Prove things about AWS IAM policies", after_help = crate::exit::HELP)]
+#[command(name = "tarski", version, about = "Prove things about AWS IAM policies", after_help = HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -272,6 +272,21 @@ pub struct CheckArgs {
     pub iac: crate::iac::IacCheckArgs,
 }
 
+impl SetArgs {
+    /// The files these flags name, for the engine.
+    pub fn files(&self) -> tarski::SetFiles {
+        tarski::SetFiles {
+            identity: self.identity.clone(),
+            manifest: self.manifest.clone(),
+            boundary: self.boundary.clone(),
+            scps: self.scps.clone(),
+            rcps: self.rcps.clone(),
+            session_policy: self.session_policy.clone(),
+            resource_policy: self.resource_policy.clone(),
+        }
+    }
+}
+
 /// The policies of a set, from flags or from a manifest.
 #[derive(Args, Debug, Clone)]
 pub struct SetArgs {
@@ -353,3 +368,15 @@ impl KindArg {
         }
     }
 }
+
+/// The exit codes (src/exit.rs), under `tarski --help`.
+pub const HELP: &str = "\
+Exit codes:
+  0  yes: allowed (eval), clean (check), holds (subset/equiv), reachable (can)
+  1  no: denied (eval), errors found (check), does not hold, not reachable
+  2  unknown: the solver gave up (timeout or incompleteness)
+  3  bad input: unreadable file, malformed policy or request, bad arguments;
+     or the answer could not be written (full disk)
+  4  internal error: a bug in Tarski; please report it
+  130  interrupted (Ctrl-C); no report was written
+  141  standard output closed by its reader (`| head`): the answer was not delivered";

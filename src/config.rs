@@ -455,23 +455,10 @@ impl Config {
         }
     }
 
-    /// The exit code: 1 if a blocking finding fails, else 3 if a blocking input could not be
-    /// read, else 2 if a blocking answer is unknown, else 0. Blocking: a severity in `fail-on`.
-    pub fn exit_code(&self, records: &[Record]) -> u8 {
-        let has = |s| {
-            records
-                .iter()
-                .any(|r| r.status == s && self.fail_on.contains(&r.severity))
-        };
-        if has(Status::Fail) {
-            crate::exit::NO
-        } else if has(Status::Error) {
-            crate::exit::BAD_INPUT
-        } else if has(Status::Unknown) {
-            crate::exit::UNKNOWN
-        } else {
-            crate::exit::OK
-        }
+    /// Whether a record decides the run's exit code: its severity is in `fail-on` (the
+    /// command line turns the blocking records into the code).
+    pub fn blocks(&self, r: &Record) -> bool {
+        self.fail_on.contains(&r.severity)
     }
 
     /// Fill the template values the command line did not give.

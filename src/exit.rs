@@ -32,14 +32,14 @@ pub fn code(c: u8) -> ExitCode {
 /// as an answer. A closed pipe ends quietly; anything else (a full disk) says so.
 pub fn stdout_failed(e: &std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        crate::report::discard_pending_output();
+        discard_pending_output();
         std::process::exit(i32::from(BROKEN_PIPE));
     }
     let _ = writeln!(
         std::io::stderr(),
         "error: cannot write to standard output: {e}"
     );
-    crate::report::discard_pending_output();
+    discard_pending_output();
     std::process::exit(i32::from(BAD_INPUT));
 }
 
@@ -81,13 +81,17 @@ pub fn err_line(args: std::fmt::Arguments<'_>) {
     let _ = e.write_fmt(args).and_then(|()| e.write_all(b"\n"));
 }
 
-pub const HELP: &str = "\
-Exit codes:
-  0  yes: allowed (eval), clean (check), holds (subset/equiv), reachable (can)
-  1  no: denied (eval), errors found (check), does not hold, not reachable
-  2  unknown: the solver gave up (timeout or incompleteness)
-  3  bad input: unreadable file, malformed policy or request, bad arguments;
-     or the answer could not be written (full disk)
-  4  internal error: a bug in Tarski; please report it
-  130  interrupted (Ctrl-C); no report was written
-  141  standard output closed by its reader (`| head`): the answer was not delivered";
+/// The temporary report file of this run, removed when the run is interrupted or its output
+/// fails (`discard_pending_output`).
+pub static PENDING: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Remove the temporary report file, if any (Ctrl-C, a failed write).
+pub fn discard_pending_output() {
+    let taken = match PENDING.lock() {
+        Ok(mut p) => p.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    if let Some(p) = taken {
+        let _ = std::fs::remove_file(p);
+    }
+}

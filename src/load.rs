@@ -7,7 +7,21 @@ use tarski_compiler::load::{load, Loaded};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{Entry, LoadedPolicy, Manifest, PolicySet};
 
-use crate::cli::SetArgs;
+/// The files of one policy set, by role (what `tarski can` takes as flags).
+#[derive(Clone, Debug, Default)]
+pub struct SetFiles {
+    /// Identity-based policy files of the caller.
+    pub identity: Vec<PathBuf>,
+    /// A policy-set manifest (JSON or TOML) naming the policies by role.
+    pub manifest: Option<PathBuf>,
+    pub boundary: Option<PathBuf>,
+    /// SCP layers, from the organization root down.
+    pub scps: Vec<PathBuf>,
+    /// RCP layers.
+    pub rcps: Vec<PathBuf>,
+    pub session_policy: Option<PathBuf>,
+    pub resource_policy: Option<PathBuf>,
+}
 
 /// Directories that files named inside inputs (spec `include`/`policy`/`set`, manifest
 /// entries, batch list files) may resolve into besides their own root: `--allow-path DIR`.
@@ -149,7 +163,7 @@ pub fn read_text(path: &Path) -> Result<String> {
 /// `path` may name a policy inside a template, plan or snapshot: `FILE#SELECTOR`.
 pub fn policies(path: &Path, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
     if let Some((file, selector)) = crate::reference::split(path) {
-        return crate::reference::policies(&file, &selector, kind);
+        return crate::reference::policies(&file, &read_text(&file)?, &selector, kind);
     }
     let text = read_text(path)?;
     let name = path.display().to_string();
@@ -175,7 +189,7 @@ pub fn policies(path: &Path, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
     from_text(&name, &text, kind)
 }
 
-fn from_text(name: &str, text: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
+pub fn from_text(name: &str, text: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
     let loaded: Loaded = load(name, text, Some(kind), false);
     if loaded.has_errors() {
         crate::render::text(&loaded.diagnostics);
@@ -227,13 +241,13 @@ fn single(
 
 /// Build the policy set from a manifest and/or flags (flags add to the manifest). The
 /// manifest's entries must stay in its directory tree (`resolve_inside`).
-pub fn policy_set(args: &SetArgs) -> Result<PolicySet> {
+pub fn policy_set(args: &SetFiles) -> Result<PolicySet> {
     policy_set_in(args, None)
 }
 
 /// `policy_set`, with the manifest's entries held to `root` (a spec's tree) instead of the
 /// manifest's own directory.
-pub fn policy_set_in(args: &SetArgs, root: Option<&Path>) -> Result<PolicySet> {
+pub fn policy_set_in(args: &SetFiles, root: Option<&Path>) -> Result<PolicySet> {
     let mut set = PolicySet::default();
     if let Some(m) = &args.manifest {
         let root = match root {
@@ -301,6 +315,46 @@ pub fn policy_set_in(args: &SetArgs, root: Option<&Path>) -> Result<PolicySet> {
         bail!(
             "no policies given: pass identity policy files, --set MANIFEST, or --resource-policy"
         );
+    }
+    Ok(set)
+}
+
+/// A policy file read as `kind` (or `FILE#SELECTOR`), or a policy-set manifest, as a set.
+pub fn set_of(path: &Path, kind: PolicyKind) -> Result<PolicySet> {
+    let reference = crate::reference::split(path).is_some();
+    let text = if reference {
+        String::new()
+    } else {
+        read_text(path)?
+    };
+    let is_manifest = !reference && path.extension().is_some_and(|e| e == "toml")
+        || serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .is_some_and(|o| {
+                !o.is_empty()
+                    && o.keys().all(|k| {
+                        [
+                            "identity", "boundary", "scps", "rcps", "session", "resource",
+                        ]
+                        .contains(&k.as_str())
+                    })
+            });
+    if is_manifest {
+        return policy_set(&SetFiles {
+            manifest: Some(path.to_path_buf()),
+            ..SetFiles::default()
+        });
+    }
+    let policies = policies(path, kind)?;
+    let mut set = PolicySet::default();
+    match kind {
+        PolicyKind::Resource | PolicyKind::Trust => {
+            set.resource = policies.into_iter().next();
+        }
+        PolicyKind::Scp => set.scps.push(policies),
+        PolicyKind::Rcp => set.rcps.push(policies),
+        _ => set.identity = policies,
     }
     Ok(set)
 }

@@ -1,5 +1,14 @@
-//! `tarski`: the command line. Argument parsing, file reading, output formats and exit codes
-//! live here; all policy semantics live in `tarski-compiler`, all solving in `tarski-solver`.
+//! `tarski`: the command line over the `tarski` library (src/lib.rs, `tarski::Engine`).
+//! Argument parsing, rendering and exit codes live here; loading inputs and answering
+//! questions in the library; all policy semantics in `tarski-compiler`, all solving in
+//! `tarski-solver`.
+
+// Bad input never panics: no `unwrap`/`expect`/`panic!` outside tests (clippy, in CI's
+// `cargo clippy -- -D warnings`).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 // Standard output carries answers: a failed write must end the run with a code that is not an
 // answer (src/exit.rs), never be ignored or panic. Standard error carries diagnostics: a failed
@@ -24,23 +33,20 @@ macro_rules! eprintln {
 
 mod cli;
 mod commands;
-mod config;
 mod exit;
-mod iac;
-mod load;
 mod memory;
-mod reference;
-mod render;
 mod report;
-mod run;
-mod spec_load;
+
+// The library's plumbing the commands still reach directly (batch assembly, `check`,
+// diagnostics); questions go through `tarski::Engine`.
+use tarski::{iac, load, reference, render, run};
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Stack of the thread doing the work, and of batch workers (`commands::batch::run_jobs`).
-pub const WORK_STACK: usize = 1 << 30;
+/// Stack of the thread doing the work (the library's workers take a quarter of it).
+pub const WORK_STACK: usize = tarski::WORK_STACK;
 
 /// Ctrl-C (SIGINT) and SIGTERM stop the run, say so, and leave no report behind. They are
 /// blocked in every thread (threads inherit the mask of the thread that starts them, so this
@@ -62,7 +68,7 @@ fn handle_interrupts() {
             .spawn(move || {
                 let mut sig: libc::c_int = 0;
                 if libc::sigwait(&set, &mut sig) == 0 {
-                    report::discard_pending_output();
+                    exit::discard_pending_output();
                     eprintln!(
                         "tarski: interrupted ({}); the run stopped and wrote no report",
                         if sig == libc::SIGINT {
@@ -161,7 +167,7 @@ fn main() -> ExitCode {
         match question {
             Some((cmd, format)) => give_up(cmd, &why, format),
             None => {
-                report::discard_pending_output();
+                exit::discard_pending_output();
                 eprintln!("tarski: {why}; the run stopped and wrote no report");
                 exit::flush_stdout();
                 // SAFETY: as in `give_up`: other threads may be inside Z3.
@@ -188,7 +194,7 @@ fn main() -> ExitCode {
                     Ok(Err(anyhow::anyhow!("the worker thread ended")))
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    give_up(cmd, &commands::batch::out_of_time(limit), format)
+                    give_up(cmd, &tarski::Unknown::OutOfTime(limit).to_string(), format)
                 }
             },
         },
@@ -202,7 +208,7 @@ fn main() -> ExitCode {
         }
         Err(_) => exit::INTERNAL,
     };
-    if commands::batch::ABANDONED.load(std::sync::atomic::Ordering::SeqCst) {
+    if run::ABANDONED.load(std::sync::atomic::Ordering::SeqCst) {
         // A job still runs inside Z3: leave without exit handlers tearing Z3 down under it.
         // SAFETY: `_exit` ends the process at once; stdout was flushed above.
         unsafe { libc::_exit(i32::from(code)) }

@@ -6,13 +6,13 @@
 //! asked for (docs/iac.md, "Policies of a template as inputs").
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Result};
 use tarski_compiler::iac::bounds::Bound;
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, FoundPolicy, InputKind};
 use tarski_compiler::policy::PolicyKind;
-use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
+use tarski_compiler::policy_set::LoadedPolicy;
 
 /// Template values given on the command line (set once, by `main`), and the directory of AWS
 /// managed policies.
@@ -66,16 +66,20 @@ fn resource_side(k: PolicyKind) -> bool {
 }
 
 /// The policies `selector` names in `file`, read as `kind`.
-pub fn policies(file: &Path, selector: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
-    let text = crate::load::read_text(file)?;
+pub fn policies(
+    file: &Path,
+    text: &str,
+    selector: &str,
+    kind: PolicyKind,
+) -> Result<Vec<LoadedPolicy>> {
     let name = file.display().to_string();
-    let Some(input) = iac::sniff(&name, &text) else {
+    let Some(input) = iac::sniff(&name, text) else {
         bail!(
             "{name}#{selector}: {name} is not a CloudFormation template, Terraform plan JSON or \
              account snapshot, so `#{selector}` names nothing in it"
         );
     };
-    let ex = extract(file, &text, input);
+    let ex = extract(file, text, input);
     if !ex.diagnostics.is_empty() && ex.policies.is_empty() {
         crate::render::text(&ex.diagnostics);
         bail!("{name}: cannot read it as {}", input.describe());
@@ -154,70 +158,9 @@ pub fn policies(file: &Path, selector: &str, kind: PolicyKind) -> Result<Vec<Loa
     fits.into_iter().map(|p| loaded(p, kind)).collect()
 }
 
-/// The narrowed version of each bounded policy loaded in this run, by the widened one's
-/// source and span (docs/iac.md, "Bounds").
-static UNDER: Mutex<Vec<(BoundKey, LoadedPolicy)>> = Mutex::new(Vec::new());
-
-/// A loaded policy's source name and span.
-type BoundKey = (String, u32, u32);
-
-fn bound_key(lp: &LoadedPolicy) -> BoundKey {
-    (
-        lp.source.name.clone(),
-        lp.policy.span.start,
-        lp.policy.span.end,
-    )
-}
-
-/// Keep `under` as the narrowed version of the loaded (widened) `over`; a policy without
-/// opaque values is its own narrowed version and is not kept.
-pub fn register_under(over: &LoadedPolicy, under: LoadedPolicy) {
-    if over.policy == under.policy {
-        return;
-    }
-    if let Ok(mut reg) = UNDER.lock() {
-        reg.push((bound_key(over), under));
-    }
-}
-
-/// For a set with bounded policies (a template policy with opaque values): the same set with
-/// each one narrowed; the set itself holds the widened ones. `None`: nothing is bounded.
-pub fn under_set(set: &PolicySet) -> Option<PolicySet> {
-    let reg = UNDER.lock().ok()?;
-    if reg.is_empty() {
-        return None;
-    }
-    let mut any = false;
-    let mut swap = |lp: &LoadedPolicy| -> LoadedPolicy {
-        match reg.iter().find(|(k, _)| *k == bound_key(lp)) {
-            Some((_, u)) => {
-                any = true;
-                u.clone()
-            }
-            None => lp.clone(),
-        }
-    };
-    let out = PolicySet {
-        identity: set.identity.iter().map(&mut swap).collect(),
-        boundary: set.boundary.as_ref().map(&mut swap),
-        scps: set
-            .scps
-            .iter()
-            .map(|l| l.iter().map(&mut swap).collect())
-            .collect(),
-        rcps: set
-            .rcps
-            .iter()
-            .map(|l| l.iter().map(&mut swap).collect())
-            .collect(),
-        session: set.session.as_ref().map(&mut swap),
-        resource: set.resource.as_ref().map(&mut swap),
-    };
-    any.then_some(out)
-}
-
 /// Parse a found policy as `kind`; refuse one with errors. A policy with opaque values is
-/// loaded widened, its narrowed version kept for `under_set`.
+/// loaded widened, carrying its narrowed reading (`LoadedPolicy::narrowed`, docs/iac.md
+/// "Bounds").
 fn loaded(p: &FoundPolicy, kind: PolicyKind) -> Result<LoadedPolicy> {
     let at = format!("{}:{} ({})", p.origin.file, p.origin.line, p.origin.address);
     if p.opaque() {
@@ -236,8 +179,7 @@ fn loaded(p: &FoundPolicy, kind: PolicyKind) -> Result<LoadedPolicy> {
                 p.source.name, u.what
             );
         }
-        register_under(&over, under);
-        return Ok(over);
+        return Ok(LoadedPolicy::bounded(over, under));
     }
     parse_as(p, kind, &at)
 }

@@ -131,11 +131,7 @@ pub fn json_lines(
 }
 
 /// The last line of a sharded JSON report (docs/batch.md, "Sharding").
-pub fn shard_trailer(
-    sh: &crate::commands::batch::ShardInfo,
-    records: usize,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+pub fn shard_trailer(sh: &ShardInfo, records: usize, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{}",
@@ -335,21 +331,6 @@ enum Target {
     },
 }
 
-/// The temporary report file of this run, removed when the run is interrupted or its output
-/// fails (`discard_pending_output`).
-static PENDING: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
-
-/// Remove the temporary report file, if any (Ctrl-C, a failed write).
-pub fn discard_pending_output() {
-    let taken = match PENDING.lock() {
-        Ok(mut p) => p.take(),
-        Err(poisoned) => poisoned.into_inner().take(),
-    };
-    if let Some(p) = taken {
-        let _ = std::fs::remove_file(p);
-    }
-}
-
 impl Sink {
     pub fn open(output: Option<&std::path::Path>) -> anyhow::Result<Sink> {
         use anyhow::{anyhow, bail};
@@ -387,7 +368,7 @@ impl Sink {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| anyhow!("cannot write {}: {e}", dest.display()))?;
-        if let Ok(mut p) = PENDING.lock() {
+        if let Ok(mut p) = crate::exit::PENDING.lock() {
             *p = Some(tmp.clone());
         }
         Ok(Sink {
@@ -429,7 +410,7 @@ impl Sink {
                     .and_then(|()| file.sync_all())
                     .and_then(|()| std::fs::rename(&tmp, &dest));
                 drop(file);
-                discard_pending_output();
+                crate::exit::discard_pending_output();
                 written.map_err(|e| anyhow!("cannot write {}: {e}", dest.display()))
             }
         }
@@ -439,9 +420,56 @@ impl Sink {
 impl Drop for Sink {
     fn drop(&mut self) {
         if let Target::Temp { .. } = self.target {
-            discard_pending_output();
+            crate::exit::discard_pending_output();
         }
     }
+}
+
+/// Write a run's report in `format` to `sink`, and a one-line summary to the terminal when
+/// the report goes to a file.
+pub fn write(
+    records: &[tarski::Record],
+    files: usize,
+    descriptions: &std::collections::BTreeMap<String, String>,
+    format: crate::cli::ReportFormat,
+    sink: Sink,
+    shard: Option<&ShardInfo>,
+    timings: bool,
+) -> anyhow::Result<()> {
+    let mut buf: Vec<u8> = Vec::new();
+    match format {
+        crate::cli::ReportFormat::Text => human(records, files, timings, &mut buf)?,
+        crate::cli::ReportFormat::Json => {
+            json_lines(records, timings, shard.map(|s| s.run.as_str()), &mut buf)?;
+            if let Some(sh) = shard {
+                shard_trailer(sh, records.len(), &mut buf)?;
+            }
+        }
+        crate::cli::ReportFormat::Sarif => sarif(records, descriptions, &mut buf)?,
+    }
+    let to_file = sink.is_file();
+    sink.finish(&buf)?;
+    if to_file && format != crate::cli::ReportFormat::Text {
+        // Keep the human summary on the terminal when the report goes to a file.
+        let c = counts(records);
+        eprintln!(
+            "{} checks over {files} inputs: {} pass, {} fail, {} unknown, {} input errors",
+            records.len(),
+            c.get(&tarski::Status::Pass).unwrap_or(&0),
+            c.get(&tarski::Status::Fail).unwrap_or(&0),
+            c.get(&tarski::Status::Unknown).unwrap_or(&0),
+            c.get(&tarski::Status::Error).unwrap_or(&0)
+        );
+    }
+    Ok(())
+}
+
+/// Which shard of which run a JSON report is (`--shard`): written as its last line so that
+/// `tarski merge` can refuse a repeated, missing or foreign shard and a cut file.
+pub struct ShardInfo {
+    pub run: String,
+    pub index: u64,
+    pub count: u64,
 }
 
 #[cfg(test)]

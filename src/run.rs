@@ -260,18 +260,18 @@ fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
             "",
         )],
         Question::Subset { a, b, expr } => vec![(
-            tarski_solver::escapes(a, b, expr.as_ref(), opts),
+            tarski_solver::subset(a, b, expr.as_ref(), opts),
             a.clone(),
             "",
         )],
         Question::Equiv { a, b, expr } => vec![
             (
-                tarski_solver::escapes(a, b, expr.as_ref(), opts),
+                tarski_solver::subset(a, b, expr.as_ref(), opts),
                 a.clone(),
                 "first allows, second does not",
             ),
             (
-                tarski_solver::escapes(b, a, expr.as_ref(), opts),
+                tarski_solver::subset(b, a, expr.as_ref(), opts),
                 b.clone(),
                 "second allows, first does not",
             ),
@@ -295,7 +295,7 @@ fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
                     found.push((dir, ws));
                 }
                 Verdict::Unknown(why) => unknown.push(why),
-                Verdict::None => {}
+                Verdict::Proved => {}
             },
         }
     }
@@ -346,6 +346,82 @@ fn run_exact(job: &Job, question: &Question, opts: &Options) -> Record {
     }
     rec.elapsed = start.elapsed();
     rec
+}
+
+/// Run jobs in parallel, each bounded by `opts.timeout` as a whole; `done(total)` after each
+/// (a progress bar).
+pub fn run_jobs(
+    jobs: &[Job],
+    opts: &Options,
+    threads: Option<usize>,
+    done: &(dyn Fn(usize) + Sync),
+) -> anyhow::Result<Vec<Record>> {
+    use rayon::prelude::*;
+    // Never more threads than jobs (`--jobs 10000` on one file hung starting threads).
+    let threads = threads.map(|t| t.min(jobs.len()).max(1));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .stack_size(crate::WORK_STACK / 4)
+        .build()?;
+    Ok(pool.install(|| {
+        jobs.par_iter()
+            .map(|j| {
+                let r = run_bounded_in_time(j, opts);
+                done(jobs.len());
+                r
+            })
+            .collect()
+    }))
+}
+
+/// Run one job on a thread of its own and wait at most `--timeout` for it: the limit the user
+/// gives bounds the whole question, every stage (syntactic paths, cell computation, each
+/// solver call, witness replay), not only each Z3 call (issue 15, finding 7: `--timeout 10`
+/// ran 54 s). A job out of time is `unknown` with that reason; its thread is left to finish
+/// or to end with the process. Each job also gets a fresh solver context (Z3's context is per
+/// thread), so its answer does not depend on which jobs ran before it on the same worker.
+fn run_bounded_in_time(job: &Job, opts: &Options) -> Record {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (j, o) = (job.clone(), opts.clone());
+    let spawned = std::thread::Builder::new()
+        .name("tarski-job".into())
+        .stack_size(crate::WORK_STACK / 4)
+        .spawn(move || {
+            let _ = tx.send(run(&j, &o));
+        });
+    if spawned.is_err() {
+        // No thread to spare: run here, bounded per solver call only.
+        return run(job, opts);
+    }
+    match rx.recv_timeout(opts.timeout) {
+        Ok(r) => r,
+        Err(_) => {
+            ABANDONED.store(true, std::sync::atomic::Ordering::SeqCst);
+            Record {
+                file: job.file.clone(),
+                subject: job.subject.clone(),
+                check: job.check.clone(),
+                severity: job.severity,
+                status: Status::Unknown,
+                message: out_of_time(opts.timeout),
+                witnesses: Vec::new(),
+                location: None,
+                elapsed: opts.timeout,
+            }
+        }
+    }
+}
+
+/// Set when a job ran out of time and its thread was left running: the process must then end
+/// without running exit handlers under it (`main`).
+pub static ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The reason of an answer cut off by `--timeout`.
+pub fn out_of_time(t: std::time::Duration) -> String {
+    format!(
+        "not decided within --timeout {} s (the limit bounds the whole question)",
+        t.as_secs_f64()
+    )
 }
 
 pub fn witness_json(w: &Witness) -> Value {

@@ -235,14 +235,9 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
             Item::SetManifest { name, path } => {
                 let p = crate::load::resolve_inside(&spec.root, dir, &path.value, "set")?;
                 let set = crate::load::policy_set_in(
-                    &crate::cli::SetArgs {
-                        identity: Vec::new(),
+                    &crate::load::SetFiles {
                         manifest: Some(p.clone()),
-                        boundary: None,
-                        scps: Vec::new(),
-                        rcps: Vec::new(),
-                        session_policy: None,
-                        resource_policy: None,
+                        ..Default::default()
                     },
                     Some(&spec.root),
                 )?;
@@ -259,7 +254,7 @@ pub fn resolve(spec: &Spec) -> Result<HashMap<String, Resolved>> {
                             .get(&n.value)
                             .map(|(p, _)| {
                                 let mut p = p.clone();
-                                p.policy.kind = kind;
+                                p.set_kind(kind);
                                 p
                             })
                             .ok_or_else(|| anyhow!("`{}` is not a single policy", n.value)),
@@ -399,7 +394,7 @@ pub fn jobs(
                 };
                 // Template policies with opaque values are loaded widened; ask the narrowed
                 // side too (docs/iac.md, "Bounds").
-                let narrowed = |x: &Arc<PolicySet>| crate::reference::under_set(x).map(Arc::new);
+                let narrowed = |x: &Arc<PolicySet>| x.bounds().map(|b| Arc::new(b.under));
                 let (au, bu) = (narrowed(&set), b.as_ref().and_then(|(s, _)| narrowed(s)));
                 let under = if au.is_some() || bu.is_some() {
                     question(

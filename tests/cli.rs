@@ -1717,3 +1717,101 @@ fn snapshot_eval_explanations() {
 fn snapshot_expand() {
     snapshot!("expand_s3_get_bucket_p", "expand", "s3:GetBucketP*");
 }
+
+/// The façade answers a bounded (deploy-time) policy for every value it can take, with typed
+/// answers: `Unknown::DeployTime` where the answer differs between the widest and narrowest
+/// values (docs/iac.md, "Bounds"), a proof or a witness where it does not. The same questions
+/// as `iac_reference::bounded_references_answer_for_every_value`, through `tarski::Engine`.
+#[test]
+fn engine_answers_bounded_policies_for_every_value() {
+    use tarski::{Answer, Engine, PolicyKind, Unknown};
+    let s = Scratch::new();
+    let t = s.file(
+        "t.yaml",
+        "Parameters:\n  Res:\n    Type: String\nResources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Action: s3:GetObject\n            Resource: ['arn:aws:s3:::known/*', !Ref Res]\n",
+    );
+    let known = s.file(
+        "known.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::known/*"}]}"#,
+    );
+    let engine = Engine::builder()
+        .solver(tarski::SolverChoice::Z3)
+        .resource_limit(5_000_000, 5_000_000)
+        .build()
+        .unwrap();
+    let reference = PathBuf::from(format!("{}#P", t.display()));
+    let bounded = engine
+        .policy_file(&reference, PolicyKind::Identity)
+        .unwrap();
+    let b = bounded.bounds().expect("the template policy is bounded");
+    assert!(!b.over.is_bounded() && !b.under.is_bounded());
+    let known = engine.policy_file(&known, PolicyKind::Identity).unwrap();
+    let c = |text: &str| engine.constraint(text).unwrap();
+    // Whatever `Res` is: the known bucket is reachable, s3:PutObject never is.
+    let r = engine.can(
+        &bounded,
+        Some(&c(r#"resource like "arn:aws:s3:::known/a""#)),
+    );
+    assert!(matches!(r.unwrap().answer, Answer::Witnesses(_)));
+    let r = engine.can(&bounded, Some(&c(r#"action like "s3:PutObject""#)));
+    assert!(matches!(r.unwrap().answer, Answer::Proved));
+    // Another bucket only if `Res` names it: unknown, and typed as a deploy-time dependence.
+    let r = engine.can(
+        &bounded,
+        Some(&c(r#"resource like "arn:aws:s3:::other/a""#)),
+    );
+    match r.unwrap().answer {
+        Answer::Unknown(Unknown::DeployTime(why)) => assert!(why.contains("deploy time"), "{why}"),
+        other => panic!("expected a deploy-time unknown, got {other:?}"),
+    }
+    // Within it for every value; the converse depends on the value.
+    assert!(matches!(
+        engine.subset(&known, &bounded, None).unwrap().answer,
+        Answer::Proved
+    ));
+    assert!(matches!(
+        engine.subset(&bounded, &known, None).unwrap().answer,
+        Answer::Unknown(Unknown::DeployTime(_))
+    ));
+    // Attack the proof at its boundary: the request on the known bucket that the widened side
+    // allows is allowed by the narrowed side too (the proof's premise), and a request on
+    // another bucket is allowed only by the widened side.
+    let req = |resource: &str| tarski::Request {
+        principal: "arn:aws:iam::111122223333:user/u".into(),
+        action: "s3:GetObject".into(),
+        resource: resource.into(),
+        ..Default::default()
+    };
+    for (resource, widened, narrowed) in [
+        ("arn:aws:s3:::known/a", true, true),
+        ("arn:aws:s3:::other/a", true, false),
+    ] {
+        let allows = |set: &tarski::PolicySet| {
+            matches!(engine.eval(set, &req(resource)), tarski::EvalReport::Decided(e)
+                if e.decision == tarski::Decision::Allow)
+        };
+        assert_eq!(allows(&b.over), widened, "{resource}");
+        assert_eq!(allows(&b.under), narrowed, "{resource}");
+    }
+    assert!(matches!(
+        engine.eval(&bounded, &req("arn:aws:s3:::other/a")),
+        tarski::EvalReport::Unknown(Unknown::DeployTime(_))
+    ));
+}
+
+/// The façade's options are checked when the engine is built, as the CLI's flags are.
+#[test]
+fn engine_refuses_out_of_range_options() {
+    let e = tarski::Engine::builder()
+        .timeout_secs(0.0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, tarski::Error::Options(_)), "{e:?}");
+    let e = tarski::Engine::builder().jobs(0).build().unwrap_err();
+    assert!(matches!(e, tarski::Error::Options(_)), "{e:?}");
+    let e = tarski::Engine::builder()
+        .jobs(tarski::MAX_JOBS + 1)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("--jobs"), "{e}");
+}

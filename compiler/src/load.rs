@@ -64,10 +64,8 @@ pub fn load(name: &str, text: &str, kind: Option<PolicyKind>, lint: bool) -> Loa
             if lint {
                 diags.extend(crate::lint::lint(&policy));
             }
-            out.policies.push(LoadedPolicy {
-                source: doc.source.clone(),
-                policy,
-            });
+            out.policies
+                .push(LoadedPolicy::exact(doc.source.clone(), policy));
         }
         diags.sort_by_key(|d| (d.span.start, d.code));
         if !diags.is_empty() {

@@ -18,6 +18,59 @@ use crate::source::SourceFile;
 pub struct LoadedPolicy {
     pub source: Arc<SourceFile>,
     pub policy: Policy,
+    /// The policy's bounds when it is known only within them (a template policy with values
+    /// known only at deploy time that may hold wildcards, docs/iac.md "Bounds"): `policy` is
+    /// then its widened (over-approximating) reading and this its narrowed
+    /// (under-approximating) one. `None`: the policy is exact. The bound travels with the
+    /// policy as data, through clones and sets (`PolicySet::bounds`).
+    pub narrowed: Option<Box<LoadedPolicy>>,
+}
+
+impl LoadedPolicy {
+    /// An exact policy (no bounds).
+    pub fn exact(source: Arc<SourceFile>, policy: Policy) -> LoadedPolicy {
+        LoadedPolicy {
+            source,
+            policy,
+            narrowed: None,
+        }
+    }
+
+    /// `over` (the widened reading) with `under` (the narrowed one) as its bounds; a policy
+    /// whose two readings are the same is exact.
+    pub fn bounded(over: LoadedPolicy, under: LoadedPolicy) -> LoadedPolicy {
+        if over.policy == under.policy {
+            return over;
+        }
+        LoadedPolicy {
+            narrowed: Some(Box::new(LoadedPolicy {
+                narrowed: None,
+                ..under
+            })),
+            ..over
+        }
+    }
+
+    /// Read as `kind` (both bounds).
+    pub fn set_kind(&mut self, kind: PolicyKind) {
+        self.policy.kind = kind;
+        if let Some(n) = &mut self.narrowed {
+            n.policy.kind = kind;
+        }
+    }
+
+    /// The narrowed reading: the policy itself when it is exact.
+    pub fn under(&self) -> &LoadedPolicy {
+        self.narrowed.as_deref().unwrap_or(self)
+    }
+}
+
+/// A policy set known only within bounds: every deployment's set allows at most what `over`
+/// allows and at least what `under` allows (docs/iac.md, "Bounds").
+#[derive(Clone, Debug)]
+pub struct Bounded<T> {
+    pub over: T,
+    pub under: T,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -33,6 +86,49 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// Whether some policy of the set is known only within bounds.
+    pub fn is_bounded(&self) -> bool {
+        self.all().iter().any(|(_, p)| p.narrowed.is_some())
+    }
+
+    /// The set's bounds: `over` has every bounded policy widened, `under` narrowed, neither
+    /// carrying bounds any more. `None`: every policy is exact (the set is its own answer).
+    pub fn bounds(&self) -> Option<Bounded<PolicySet>> {
+        if !self.is_bounded() {
+            return None;
+        }
+        let side = |under: bool| {
+            let pick = |lp: &LoadedPolicy| LoadedPolicy {
+                narrowed: None,
+                ..if under {
+                    lp.under().clone()
+                } else {
+                    lp.clone()
+                }
+            };
+            PolicySet {
+                identity: self.identity.iter().map(pick).collect(),
+                boundary: self.boundary.as_ref().map(pick),
+                scps: self
+                    .scps
+                    .iter()
+                    .map(|l| l.iter().map(pick).collect())
+                    .collect(),
+                rcps: self
+                    .rcps
+                    .iter()
+                    .map(|l| l.iter().map(pick).collect())
+                    .collect(),
+                session: self.session.as_ref().map(pick),
+                resource: self.resource.as_ref().map(pick),
+            }
+        };
+        Some(Bounded {
+            over: side(false),
+            under: side(true),
+        })
+    }
+
     /// Every policy with its role in the set.
     pub fn all(&self) -> Vec<(Role, &LoadedPolicy)> {
         let mut v: Vec<(Role, &LoadedPolicy)> = Vec::new();
@@ -180,6 +276,60 @@ fn entry(key: &str, v: &serde_json::Value) -> Result<Entry, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one(name: &str, action: &str) -> LoadedPolicy {
+        let text = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}"#
+        );
+        let l = crate::load::load(name, &text, Some(PolicyKind::Identity), false);
+        l.policies
+            .into_iter()
+            .next()
+            .expect("the test policy loads")
+    }
+
+    /// Bounds are data carried by the policy (no registry keyed by source and span): two
+    /// bounded policies with the same name and span keep their own narrowed readings, a set
+    /// of exact policies has no bounds, and both sides of a bounded set are exact sets.
+    #[test]
+    fn bounds_travel_with_the_policy() {
+        let exact = one("a.json", "s3:GetObject");
+        assert!(PolicySet {
+            identity: vec![exact.clone()],
+            ..Default::default()
+        }
+        .bounds()
+        .is_none());
+        // Same readings: exact.
+        assert!(LoadedPolicy::bounded(exact.clone(), exact.clone())
+            .narrowed
+            .is_none());
+        let b1 = LoadedPolicy::bounded(one("t.json", "s3:*"), one("t.json", "s3:GetObject"));
+        let b2 = LoadedPolicy::bounded(one("t.json", "ec2:*"), one("t.json", "ec2:RunInstance"));
+        let mut set = PolicySet {
+            identity: vec![exact.clone(), b1, b2],
+            ..Default::default()
+        };
+        set.identity[1].set_kind(PolicyKind::Identity);
+        let b = set.bounds().expect("the set is bounded");
+        let actions = |s: &PolicySet| -> Vec<String> {
+            s.identity
+                .iter()
+                .map(|p| format!("{:?}", p.policy.statements[0].action))
+                .collect()
+        };
+        let (over, under) = (actions(&b.over), actions(&b.under));
+        assert!(
+            over[1].contains("s3:*") && under[1].contains("s3:GetObject"),
+            "{over:?} {under:?}"
+        );
+        assert!(
+            over[2].contains("ec2:*") && under[2].contains("ec2:RunInstance"),
+            "{over:?} {under:?}"
+        );
+        assert_eq!(over[0], under[0]);
+        assert!(!b.over.is_bounded() && !b.under.is_bounded());
+    }
 
     #[test]
     fn json_and_toml_manifests_agree() {

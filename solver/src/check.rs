@@ -80,8 +80,9 @@ impl Options {
 /// The answer to one satisfiability question.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    /// Unsatisfiable: no request is a witness.
-    None,
+    /// Proved: the goal is unsatisfiable, no request is a witness (the solver's `unsat` over
+    /// the typed request space, or a syntactic argument the tests check against the solver).
+    Proved,
     Witnesses(Vec<Witness>),
     Unknown(String),
 }
@@ -248,11 +249,12 @@ fn respell(
     Ok(report)
 }
 
-/// Is some request (satisfying `constraint`) allowed by `a` but not by `b`?
+/// `subset(a, b)`: is every request (satisfying `constraint`) that `a` allows allowed by `b`
+/// too? `Verdict::Proved` when it is; witnesses are requests `a` allows and `b` does not.
 ///
 /// Without a constraint, syntax is tried first (`fastpath`): statement containment proves
 /// `a ⊆ b`, and a guessed request that the evaluator confirms is a witness.
-pub fn escapes(
+pub fn subset(
     a: &PolicySet,
     b: &PolicySet,
     constraint: Option<&Expr>,
@@ -269,7 +271,7 @@ pub fn escapes(
             },
         };
         if crate::fastpath::contained_by_statements(a, b) {
-            return Ok(fast(Verdict::None));
+            return Ok(fast(Verdict::Proved));
         }
         if opts.witnesses <= 1 {
             if let Some(request) = crate::fastpath::guess_escape(a, b)
@@ -421,7 +423,7 @@ fn solve(
         false,
     )?;
     let done = match &first.verdict {
-        Verdict::None => true,
+        Verdict::Proved => true,
         Verdict::Witnesses(ws) => ws.iter().all(|w| {
             tarski_compiler::semantics::well_typed(&w.request.action, &w.request.resource)
         }),
@@ -469,7 +471,7 @@ fn solve_in(
         let p = Problem::new(builder.clone(), relaxed, slots.clone(), principals, &dopts);
         if relaxation_unsat(&p, opts) {
             return Ok(Report {
-                verdict: Verdict::None,
+                verdict: Verdict::Proved,
                 stats: Stats {
                     atoms: p.builder.atoms().len(),
                     goal_size: p.goal.size(),
@@ -582,7 +584,7 @@ fn solve_in(
                     .to_string(),
             )
         } else if witnesses.is_empty() {
-            Verdict::None
+            Verdict::Proved
         } else {
             Verdict::Witnesses(witnesses)
         },

@@ -10,6 +10,7 @@
 
 pub mod assignment;
 pub mod backend;
+pub mod baseline;
 pub mod check;
 mod encode;
 pub mod fastpath;
@@ -17,8 +18,10 @@ pub mod smt;
 
 pub use assignment::Witness;
 pub use backend::ResourceLimit;
+/// The former name of `subset` (kept so that callers written against it still build).
+pub use check::subset as escapes;
 pub use check::{
-    can, escapes, InternalError, Options, ReplayMismatch, Report, SolverChoice, Stats, Verdict,
+    can, subset, InternalError, Options, ReplayMismatch, Report, SolverChoice, Stats, Verdict,
 };
 
 /// The version of the Z3 library linked at run time, e.g. `"4.15.4.0"`.

@@ -3,7 +3,7 @@
 //! The solver's witnesses are replayed through the evaluator by `can`/`escapes` themselves, so
 //! a wrong *witness* already shows up as a `ReplayMismatch`. These properties check the other
 //! direction, the one the replay cannot: when the solver *proves* that no request exists
-//! (`Verdict::None`), no concrete request may contradict it.
+//! (`Verdict::Proved`), no concrete request may contradict it.
 //!
 //! - `proved_unreachable_is_never_allowed`: `can(S)` proved ⇒ no random request is allowed;
 //! - `proved_subset_holds_on_requests`: `escapes(A, B)` proved ⇒ A Allow implies B Allow on
@@ -635,7 +635,7 @@ impl Counts {
     fn record(&self, v: &Verdict) {
         self.cases.fetch_add(1, Ordering::Relaxed);
         match v {
-            Verdict::None => &self.proved,
+            Verdict::Proved => &self.proved,
             Verdict::Witnesses(_) => &self.witnesses,
             Verdict::Unknown(why) => {
                 eprintln!("unknown: {why}");
@@ -695,7 +695,7 @@ fn check_can(spec: &SetSpec, seed: u64, counts: &Counts) -> Result<(), TestCaseE
     let set = spec.build();
     let r = timed("can", &[spec], || can(&set, None, &opts()));
     let report = replayed(r, "can", &spec.texts(), counts)?;
-    if report.verdict != Verdict::None {
+    if report.verdict != Verdict::Proved {
         return Ok(());
     }
     for r in requests(seed) {
@@ -739,7 +739,8 @@ fn check_escapes(
         counts,
     )?;
     // Containment proved from statements alone must agree with the solver.
-    if tarski_solver::fastpath::contained_by_statements(&sa, &sb) && report.verdict != Verdict::None
+    if tarski_solver::fastpath::contained_by_statements(&sa, &sb)
+        && report.verdict != Verdict::Proved
     {
         return Err(TestCaseError::fail(format!(
             "statement containment claims A ⊆ B but the solver finds {:?}\nA:\n{}B:\n{}",
@@ -748,7 +749,7 @@ fn check_escapes(
             b.texts()
         )));
     }
-    if report.verdict != Verdict::None {
+    if report.verdict != Verdict::Proved {
         return Ok(());
     }
     for r in requests(seed) {
@@ -779,7 +780,7 @@ fn check_constraint(
     let e = parse_expr(expr).map_err(|err| TestCaseError::fail(format!("{expr}: {err}")))?;
     let r = timed(expr, &[spec], || can(&set, Some(&e), &opts()));
     let report = replayed(r, expr, &spec.texts(), counts)?;
-    if report.verdict != Verdict::None {
+    if report.verdict != Verdict::Proved {
         return Ok(());
     }
     for r in requests(seed) {

@@ -85,7 +85,7 @@ fn witness(r: &Report) -> &Request {
 }
 
 fn is_proved(r: &Report) -> bool {
-    r.verdict == Verdict::None
+    r.verdict == Verdict::Proved
 }
 
 fn request(context: &[(&str, &str)]) -> Request {
@@ -1094,7 +1094,7 @@ fn attack(claim: &Claim, rng: &mut Rng, n: usize) -> Option<Request> {
 /// Smaller claims that are still proved and still escape on `req`: drop statements, then
 /// conditions, one at a time, while that holds.
 fn shrink(mut claim: Claim, req: &Request) -> Claim {
-    let still = |c: &Claim| matches!(c.ask(), Ok(Verdict::None)) && c.escapes_on(req);
+    let still = |c: &Claim| matches!(c.ask(), Ok(Verdict::Proved)) && c.escapes_on(req);
     loop {
         let mut smaller = None;
         let sides = if claim.b.is_some() { 2 } else { 1 };
@@ -1140,7 +1140,7 @@ fn shrink(mut claim: Claim, req: &Request) -> Claim {
 fn record(t: &mut Tally, v: &Verdict) {
     t.questions += 1;
     match v {
-        Verdict::None => t.proved += 1,
+        Verdict::Proved => t.proved += 1,
         Verdict::Witnesses(_) => t.witnesses += 1,
         Verdict::Unknown(why) => {
             t.unknown += 1;
@@ -1267,7 +1267,7 @@ fn check_claim(t: &mut Tally, rng: &mut Rng, claim: Claim, seed: u64, it: usize,
         ),
     };
     record(t, &verdict);
-    if verdict != Verdict::None {
+    if verdict != Verdict::Proved {
         return;
     }
     t.attacks += per_proof;

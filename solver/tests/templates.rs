@@ -81,7 +81,7 @@ fn a_template_that_must_not_match_gives_replayable_witnesses() {
                 Err(m) => panic!("{wide} vs {narrow}: replay mismatch: {m}"),
             }
             match escapes(&b, &a, None, &engine()) {
-                Ok(r) => assert_eq!(r.verdict, Verdict::None, "{narrow} within {wide}"),
+                Ok(r) => assert_eq!(r.verdict, Verdict::Proved, "{narrow} within {wide}"),
                 Err(m) => panic!("{narrow} vs {wide}: replay mismatch: {m}"),
             }
         }
@@ -96,7 +96,7 @@ fn a_wildcard_before_a_variable_is_never_a_wrong_answer() {
         // `narrow` allows nothing `wide` does not: a proof, or at worst unknown.
         match escapes(&narrow, &wide, None, &engine()) {
             Ok(r) => assert!(
-                matches!(r.verdict, Verdict::None | Verdict::Unknown(_)),
+                matches!(r.verdict, Verdict::Proved | Verdict::Unknown(_)),
                 "{:?}",
                 r.verdict
             ),
@@ -118,7 +118,7 @@ fn a_wildcard_before_a_variable_is_never_a_wrong_answer() {
                     }
                 }
                 Verdict::Unknown(_) => {}
-                Verdict::None => panic!("wrong proof: wide is not within narrow"),
+                Verdict::Proved => panic!("wrong proof: wide is not within narrow"),
             },
             Err(m) => panic!("replay mismatch: {m}"),
         }

@@ -398,7 +398,7 @@ impl Q {
         match &self.verdict {
             Ok(r) => match r.verdict {
                 Verdict::Witnesses(_) => Some(true),
-                Verdict::None => Some(false),
+                Verdict::Proved => Some(false),
                 Verdict::Unknown(_) => None,
             },
             Err(_) => None,
@@ -942,72 +942,10 @@ fn allow_actions(s: &PolicySet) -> Vec<String> {
         .collect()
 }
 
-fn z3_lit(s: &str) -> z3::ast::Regexp {
-    let mut t = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() || "-_.: ".contains(c) {
-            t.push(c);
-        } else {
-            let _ = write!(t, "\\u{{{:x}}}", c as u32);
-        }
-    }
-    z3::ast::Regexp::literal(&t)
-}
-
-/// `*` → `.*`, `?` → any character, the rest literal.
-fn pattern_regex(p: &str) -> z3::ast::Regexp {
-    use z3::ast::Regexp;
-    let mut parts = Vec::new();
-    let mut lit = String::new();
-    for c in p.chars() {
-        if c == '*' || c == '?' {
-            if !lit.is_empty() {
-                parts.push(z3_lit(&lit));
-                lit.clear();
-            }
-            parts.push(if c == '*' {
-                Regexp::full()
-            } else {
-                Regexp::allchar()
-            });
-        } else {
-            lit.push(c);
-        }
-    }
-    if !lit.is_empty() {
-        parts.push(z3_lit(&lit));
-    }
-    match parts.len() {
-        0 => z3_lit(""),
-        1 => parts.pop().unwrap_or_else(|| z3_lit("")),
-        _ => Regexp::concat(&parts),
-    }
-}
-
-fn union(ps: &[String]) -> z3::ast::Regexp {
-    let rs: Vec<z3::ast::Regexp> = ps.iter().map(|p| pattern_regex(p)).collect();
-    match rs.len() {
-        0 => z3::ast::Regexp::empty(),
-        1 => rs[0].clone(),
-        _ => z3::ast::Regexp::union(&rs),
-    }
-}
-
-/// The straightforward encoding: `action ∈ ⋃A ∧ action ∉ ⋃B`. Some(sat) or None (timeout).
+/// The straightforward encoding (`tarski_solver::baseline`). Some(sat) or None (timeout).
 fn baseline_query(a: &[String], b: &[String]) -> (Option<bool>, f64) {
     let t = Instant::now();
-    let solver = z3::Solver::new();
-    let mut params = z3::Params::new();
-    params.set_u32("timeout", TIMEOUT.as_millis() as u32);
-    solver.set_params(&params);
-    let action = z3::ast::String::new_const("action");
-    solver.assert(action.regex_matches(&union(a)));
-    solver.assert(action.regex_matches(&union(b)).not());
-    let r = match solver.check() {
-        z3::SatResult::Sat => Some(true),
-        z3::SatResult::Unsat => Some(false),
-        z3::SatResult::Unknown => None,
-    };
+    let r = tarski_solver::baseline::action_escapes(a, b, TIMEOUT);
     (r, ms(t.elapsed()))
 }
 

@@ -1,89 +1,14 @@
-//! `tarski batch`: hold a corpus of policies to built-in checks and spec assertions, in
-//! parallel (rayon; each worker thread has its own Z3 context), with a progress bar on a
-//! terminal, deterministic sharding (`--shard I/N`) and human / JSON-lines / SARIF reports.
-//! A bad input is reported as an error record for its file; the rest of the run goes on.
+//! `tarski batch`: the batch run of the library (src/batch.rs, `Engine::batch`) with a progress
+//! bar on a terminal and human / JSON-lines / SARIF reports.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use anyhow::Result;
 
-use anyhow::{anyhow, bail, Result};
-use rayon::prelude::*;
-use tarski_compiler::checks::{builtin, constraint_text, BUILTINS};
-use tarski_compiler::load::load;
-use tarski_compiler::policy::PolicyKind;
-use tarski_compiler::policy_set::PolicySet;
-use tarski_compiler::query::parse_expr;
-use tarski_compiler::spec::ast::{Level, Quantifier};
+use crate::cli::BatchArgs;
 
-use crate::cli::{BatchArgs, ReportFormat};
-use crate::run::{input_error, question, run, Job, Location, Question, Record};
-use crate::spec_load::{glob_files, set_of_policies};
-
-/// Expand the inputs to files, in a stable order; `true` marks a file named on the command
-/// line (which may be any kind of file, `<(...)` too), `false` one found in a directory, by a
-/// glob or in a list file (a regular file inside its tree, or an error record).
-fn collect(inputs: &[String]) -> Result<Vec<(PathBuf, bool)>> {
-    let mut out = Vec::new();
-    for i in inputs {
-        let p = Path::new(i);
-        if i.contains(['*', '?']) {
-            // The directory part before the first wildcard, then match below it.
-            let cut = i.find(['*', '?']).unwrap_or(0);
-            let dir_end = i[..cut].rfind('/').map_or(0, |x| x + 1);
-            let (dir, pat) = i.split_at(dir_end);
-            let dir = if dir.is_empty() {
-                Path::new(".")
-            } else {
-                Path::new(dir)
-            };
-            let found = glob_files(dir, pat);
-            if found.is_empty() {
-                bail!("no file matches `{i}`");
-            }
-            out.extend(found.into_iter().map(|f| (f, false)));
-        } else if p.is_dir() {
-            let before = out.len();
-            out.extend(glob_files(p, "*.json").into_iter().map(|f| (f, false)));
-            // Templates in YAML too (read as templates by content, src/iac/mod.rs; quietly:
-            // the JSON files there are policies).
-            for (f, _) in crate::iac::scan(p).0 {
-                if !out[before..].iter().any(|(g, _)| *g == f) {
-                    out.push((f, false));
-                }
-            }
-            if out.len() == before {
-                // Nothing to check is not a pass.
-                bail!("{i}: no policy file (*.json) or template in this directory");
-            }
-        } else if p.extension().is_some_and(|e| e == "txt" || e == "list") {
-            let text = crate::load::read_text(p)?;
-            let base = p.parent().unwrap_or(Path::new("."));
-            let root = crate::load::root_of(p)?;
-            for (n, l) in text.lines().enumerate() {
-                let l = l.trim();
-                if l.is_empty() || l.starts_with('#') {
-                    continue;
-                }
-                let f = crate::load::resolve_inside(&root, base, l, "listed file")
-                    .map_err(|e| anyhow!("{}:{}: {e:#}", p.display(), n + 1))?;
-                out.push((f, false));
-            }
-        } else {
-            out.push((p.to_path_buf(), true));
-        }
-    }
-    // A file named twice (or reached by two routes) is checked once.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|(f, _)| std::fs::canonicalize(f).map_or(true, |c| seen.insert(c)));
-    Ok(out)
-}
-
-/// The identity of a sharded run: the same for every shard of one run, different when the
-/// inputs or the flags that shape the answers differ (a hash of the version, the expanded
-/// input list and the arguments other than `--shard`, `--output`, `--jobs`, `--no-progress`).
-fn run_identity(files: &[(PathBuf, bool)]) -> String {
-    let mut key = String::from(env!("CARGO_PKG_VERSION"));
+/// The arguments that shape a run's answers (all but `--shard`, `--output`, `--jobs`,
+/// `--no-progress`): the same for every shard of one run.
+fn run_key() -> String {
+    let mut key = String::new();
     let mut skip_value = false;
     for a in std::env::args().skip(1) {
         if std::mem::take(&mut skip_value) {
@@ -100,395 +25,64 @@ fn run_identity(files: &[(PathBuf, bool)]) -> String {
         key.push('\u{0}');
         key.push_str(&a);
     }
-    for (f, _) in files {
-        key.push('\u{1}');
-        key.push_str(&f.display().to_string());
-    }
-    format!("{:016x}", stable_hash(&key))
+    key
 }
 
-/// FNV-1a: a stable hash, so a job's shard does not depend on what else is in the run.
-fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    })
-}
-
-fn parse_shard(s: &str) -> Result<(u64, u64)> {
-    let (i, n) = s
-        .split_once('/')
-        .ok_or_else(|| anyhow!("--shard takes I/N, e.g. 2/8"))?;
-    let (i, n): (u64, u64) = (i.trim().parse()?, n.trim().parse()?);
-    if n == 0 || i == 0 || i > n {
-        bail!("--shard {s}: need 1 <= I <= N");
+/// A progress bar on a terminal (`--no-progress` turns it off); its length is set as the
+/// jobs report in.
+fn progress_bar(on: bool) -> Option<indicatif::ProgressBar> {
+    if !(on && std::io::IsTerminal::is_terminal(&std::io::stderr())) {
+        return None;
     }
-    Ok((i - 1, n))
-}
-
-/// Run jobs in parallel, with a progress bar when stderr is a terminal.
-pub fn run_jobs(
-    jobs: &[Job],
-    opts: &tarski_solver::Options,
-    threads: Option<usize>,
-    progress: bool,
-) -> Result<Vec<Record>> {
-    // Never more threads than jobs (`--jobs 10000` on one file hung starting threads).
-    let threads = threads.map(|t| t.min(jobs.len()).max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .stack_size(crate::WORK_STACK / 4)
-        .build()?;
-    let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let b = indicatif::ProgressBar::new(jobs.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} checks ({eta} left) {msg}",
-        ) {
-            b.set_style(style);
-        }
-        Some(b)
-    } else {
-        None
-    };
-    let records = pool.install(|| {
-        jobs.par_iter()
-            .map(|j| {
-                let r = run_bounded_in_time(j, opts);
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-                r
-            })
-            .collect()
-    });
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    let b = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} checks ({eta} left) {msg}")
+    {
+        b.set_style(style);
     }
-    Ok(records)
-}
-
-/// Which shard of which run a JSON report is (`--shard`): written as its last line so that
-/// `tarski merge` can refuse a repeated, missing or foreign shard and a cut file.
-pub struct ShardInfo {
-    pub run: String,
-    pub index: u64,
-    pub count: u64,
-}
-
-/// Run one job on a thread of its own and wait at most `--timeout` for it: the limit the user
-/// gives bounds the whole question, every stage (syntactic paths, cell computation, each
-/// solver call, witness replay), not only each Z3 call (issue 15, finding 7: `--timeout 10`
-/// ran 54 s). A job out of time is `unknown` with that reason; its thread is left to finish
-/// or to end with the process. Each job also gets a fresh solver context (Z3's context is per
-/// thread), so its answer does not depend on which jobs ran before it on the same worker.
-fn run_bounded_in_time(job: &Job, opts: &tarski_solver::Options) -> Record {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (j, o) = (job.clone(), opts.clone());
-    let spawned = std::thread::Builder::new()
-        .name("tarski-job".into())
-        .stack_size(crate::WORK_STACK / 4)
-        .spawn(move || {
-            let _ = tx.send(run(&j, &o));
-        });
-    if spawned.is_err() {
-        // No thread to spare: run here, bounded per solver call only.
-        return run(job, opts);
-    }
-    match rx.recv_timeout(opts.timeout) {
-        Ok(r) => r,
-        Err(_) => {
-            ABANDONED.store(true, std::sync::atomic::Ordering::SeqCst);
-            Record {
-                file: job.file.clone(),
-                subject: job.subject.clone(),
-                check: job.check.clone(),
-                severity: job.severity,
-                status: crate::run::Status::Unknown,
-                message: out_of_time(opts.timeout),
-                witnesses: Vec::new(),
-                location: None,
-                elapsed: opts.timeout,
-            }
-        }
-    }
-}
-
-/// Set when a job ran out of time and its thread was left running: the process must then end
-/// without running exit handlers under it (`main`).
-pub static ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// The reason of an answer cut off by `--timeout`.
-pub fn out_of_time(t: std::time::Duration) -> String {
-    format!(
-        "not decided within --timeout {} s (the limit bounds the whole question)",
-        t.as_secs_f64()
-    )
-}
-
-pub fn write_report(
-    records: &[Record],
-    files: usize,
-    descriptions: &BTreeMap<String, String>,
-    format: ReportFormat,
-    sink: crate::report::Sink,
-    shard: Option<&ShardInfo>,
-    timings: bool,
-) -> Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
-    match format {
-        ReportFormat::Text => crate::report::human(records, files, timings, &mut buf)?,
-        ReportFormat::Json => {
-            crate::report::json_lines(records, timings, shard.map(|s| s.run.as_str()), &mut buf)?;
-            if let Some(sh) = shard {
-                crate::report::shard_trailer(sh, records.len(), &mut buf)?;
-            }
-        }
-        ReportFormat::Sarif => crate::report::sarif(records, descriptions, &mut buf)?,
-    }
-    let to_file = sink.is_file();
-    sink.finish(&buf)?;
-    if to_file && format != ReportFormat::Text {
-        // Keep the human summary on the terminal when the report goes to a file.
-        let c = crate::report::counts(records);
-        eprintln!(
-            "{} checks over {files} inputs: {} pass, {} fail, {} unknown, {} input errors",
-            records.len(),
-            c.get(&crate::run::Status::Pass).unwrap_or(&0),
-            c.get(&crate::run::Status::Fail).unwrap_or(&0),
-            c.get(&crate::run::Status::Unknown).unwrap_or(&0),
-            c.get(&crate::run::Status::Error).unwrap_or(&0)
-        );
-    }
-    Ok(())
+    Some(b)
 }
 
 pub fn run_batch(args: &BatchArgs) -> Result<u8> {
-    let opts = crate::commands::verify::options(&args.run)?;
+    let engine = super::run_engine(&args.run)?;
     let sink = crate::report::Sink::open(args.run.output.as_deref())?;
-    // tarski.toml (src/config.rs): template values here, the rest on the records.
-    let config = crate::config::load(args.config.as_deref())?;
-    let baseline_findings = args
-        .baseline_findings
-        .as_deref()
-        .map(crate::config::read_baseline)
-        .transpose()?;
-    // Templates, plans and snapshots among the inputs are read as what they are.
-    let mut iac_args = args.iac.clone();
-    config.template_values(&mut iac_args.values);
-    let files = crate::iac::split_inputs(collect(&args.inputs)?, &mut iac_args);
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let mut checks: Vec<&'static tarski_compiler::checks::Builtin> = Vec::new();
-    for c in &args.checks {
-        let b = builtin(c).ok_or_else(|| {
-            anyhow!(
-                "unknown check `{c}`; built-in checks: {}",
-                BUILTINS
-                    .iter()
-                    .map(|b| b.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
-        checks.push(b);
-    }
-    if checks.is_empty()
-        && args.spec.is_none()
-        && args.within_boundary.is_none()
-        && !args.no_new_access
-    {
-        checks = BUILTINS.iter().collect();
-    }
-    let spec = args
-        .spec
-        .as_deref()
-        .map(crate::spec_load::read)
-        .transpose()?;
-    let names = spec.as_ref().map(crate::spec_load::resolve).transpose()?;
-    let boundary = match &args.within_boundary {
-        Some(b) => Some(Arc::new(set_of_policies(
-            crate::load::policies(b, PolicyKind::Identity)?,
-            PolicyKind::Identity,
-        ))),
-        None => None,
+    let inputs = tarski::BatchInputs {
+        inputs: args.inputs.clone(),
+        kind: args.kind.map(|k| k.kind()),
+        checks: args.checks.clone(),
+        spec: args.spec.clone(),
+        within_boundary: args.within_boundary.clone(),
+        no_new_access: args.no_new_access,
+        baseline: args.baseline.clone(),
+        iac: args.iac.clone(),
+        config: args.config.clone(),
+        baseline_findings: args.baseline_findings.clone(),
+        shard: args.shard.clone(),
+        run_key: run_key(),
     };
-    let mut descriptions: BTreeMap<String, String> = checks
-        .iter()
-        .map(|b| (b.name.to_string(), b.description.to_string()))
-        .collect();
-    if let Some(s) = &spec {
-        descriptions.extend(crate::spec_load::descriptions(s));
+    let bar = progress_bar(!args.no_progress);
+    let report = engine.batch(&inputs, &|total| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.inc(1);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
-    descriptions.insert(
-        "within-boundary".into(),
-        "every permission must stay inside the permissions boundary".into(),
-    );
-    descriptions.insert(
-        "no-new-access".into(),
-        "a change must not grant anything its baseline did not".into(),
-    );
-
-    let mut records: Vec<Record> = Vec::new();
-    let mut jobs: Vec<Job> = Vec::new();
-    let in_shard = |key: &str| shard.is_none_or(|(i, n)| stable_hash(key) % n == i);
-    // Spec assertions that do not name `policy` run once (in shard 1).
-    if let (Some(s), Some(n)) = (&spec, &names) {
-        jobs.extend(
-            crate::spec_load::jobs(s, n, None)
-                .into_iter()
-                .filter(|j| in_shard(&format!("{}\u{0}{}", j.subject, j.check))),
-        );
-    }
-    for (f, named) in &files {
-        let name = f.display().to_string();
-        if !in_shard(&name) {
-            continue;
-        }
-        let text = match (if *named {
-            Ok(())
-        } else {
-            crate::load::check_regular(f)
-        })
-        .and_then(|()| crate::load::read_text(f))
-        {
-            Ok(t) => t,
-            Err(e) => {
-                records.push(input_error(&name, format!("{e:#}"), None));
-                continue;
-            }
-        };
-        let loaded = load(&name, &text, args.kind.map(|k| k.kind()), false);
-        if loaded.has_errors() || loaded.policies.is_empty() {
-            let (msg, loc) = first_error(&loaded)
-                .unwrap_or_else(|| ("no policy document found".to_string(), None));
-            records.push(input_error(&name, msg, loc));
-            continue;
-        }
-        let kind = loaded.policies[0].policy.kind;
-        let set = Arc::new(set_of_policies(loaded.policies, kind));
-        let is_resource = matches!(kind, PolicyKind::Resource | PolicyKind::Trust);
-        let mut add = |check: String, severity: Level, q: Question| {
-            jobs.push(Job {
-                file: name.clone(),
-                subject: name.clone(),
-                check,
-                severity,
-                question: q,
-                under: None,
-            })
-        };
-        for b in &checks {
-            if b.resource_policies != is_resource {
-                continue;
-            }
-            let expr = parse_expr(&constraint_text(b))
-                .map_err(|e| anyhow!("built-in check {}: {e}", b.name))?;
-            if let Some(q) = question(b.quantifier, set.clone(), None, Some(expr)) {
-                add(b.name.to_string(), Level::Error, q);
-            }
-        }
-        if let Some(bd) = &boundary {
-            if !is_resource {
-                if let Some(q) = question(Quantifier::Subset, set.clone(), Some(bd.clone()), None) {
-                    add("within-boundary".into(), Level::Error, q);
-                }
-            }
-        }
-        if args.no_new_access {
-            if let Some(base) = &args.baseline {
-                let rel = args
-                    .inputs
-                    .iter()
-                    .filter_map(|i| f.strip_prefix(i).ok())
-                    .find(|r| !r.as_os_str().is_empty())
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| f.file_name().map(PathBuf::from).unwrap_or_default());
-                let counterpart = base.join(&rel);
-                let old = if counterpart.exists() {
-                    match crate::load::policies(&counterpart, kind) {
-                        Ok(ps) => set_of_policies(ps, kind),
-                        Err(e) => {
-                            records.push(input_error(
-                                &counterpart.display().to_string(),
-                                format!("{e:#}"),
-                                None,
-                            ));
-                            continue;
-                        }
-                    }
-                } else {
-                    // A new policy: everything it grants is new.
-                    PolicySet::default()
-                };
-                if let Some(q) =
-                    question(Quantifier::Subset, set.clone(), Some(Arc::new(old)), None)
-                {
-                    add("no-new-access".into(), Level::Error, q);
-                }
-            }
-        }
-        if let (Some(s), Some(n)) = (&spec, &names) {
-            jobs.extend(crate::spec_load::jobs(
-                s,
-                n,
-                Some(&(set.clone(), name.clone())),
-            ));
-        }
-    }
-    // Templates, plans and snapshots (src/iac.rs).
-    let iac = crate::iac::batch(
-        &iac_args,
-        &crate::iac::BatchCx {
-            checks: &checks,
-            spec: spec.as_ref().zip(names.as_ref()),
-            boundary: boundary.as_ref(),
-            in_shard: &in_shard,
-            baseline: args.baseline.as_deref().filter(|_| args.no_new_access),
-        },
-    )?;
-    jobs.extend(iac.jobs.iter().cloned());
-    records.extend(iac.records.iter().cloned());
-    let mut done = run_jobs(&jobs, &opts, args.run.jobs, !args.no_progress)?;
-    iac.relocate(&mut done);
-    records.append(&mut done);
-    config.apply(
-        &mut records,
-        baseline_findings.as_ref(),
-        &crate::config::today(),
-    );
-    records.sort_by(|a, b| (&a.file, &a.check, &a.subject).cmp(&(&b.file, &b.check, &b.subject)));
-    let counted = files
-        .iter()
-        .filter(|(f, _)| in_shard(&f.display().to_string()))
-        .count()
-        + iac.inputs;
-    let shard_info = shard.map(|(i, n)| ShardInfo {
-        run: run_identity(&files),
-        index: i + 1,
-        count: n,
+    let shard_info = report.shard.as_ref().map(|s| crate::report::ShardInfo {
+        run: s.run.clone(),
+        index: s.index,
+        count: s.count,
     });
-    write_report(
-        &records,
-        counted,
-        &descriptions,
+    crate::report::write(
+        &report.records,
+        report.inputs,
+        &report.descriptions,
         args.run.format,
         sink,
         shard_info.as_ref(),
         args.run.timings,
     )?;
-    Ok(config.exit_code(&records))
-}
-
-fn first_error(l: &tarski_compiler::load::Loaded) -> Option<(String, Option<Location>)> {
-    l.diagnostics.iter().find_map(|s| {
-        s.diagnostics.iter().find(|d| d.is_error()).map(|d| {
-            let (line, column) = s.source.line_col(d.span.start as usize);
-            (
-                format!("{} [{}]", d.message, d.code),
-                Some(Location {
-                    file: s.source.name.clone(),
-                    line,
-                    column,
-                }),
-            )
-        })
-    })
+    Ok(super::exit_code_of(&report.records, |r| report.blocks(r)))
 }

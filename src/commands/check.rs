@@ -78,7 +78,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         }
     }
     let mut iac = crate::iac::Counts::default();
-    crate::iac::check(args, &mut iac, &mut records)?;
+    crate::iac::check(
+        &args.iac,
+        args.format == Format::Json,
+        &mut iac,
+        &mut records,
+    )?;
     errors += iac.errors;
     warnings += iac.warnings;
     unreadable += iac.unreadable;

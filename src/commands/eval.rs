@@ -2,7 +2,6 @@
 
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
-use tarski_compiler::eval::{evaluate, Decision};
 use tarski_compiler::request::{Context, Request};
 
 use crate::cli::{EvalArgs, Format};
@@ -77,23 +76,23 @@ fn request(args: &EvalArgs) -> Result<Request> {
 }
 
 pub fn run(args: &EvalArgs) -> Result<u8> {
-    let set = crate::iac::policy_set(&args.set, &args.principal_of)?;
+    let set = crate::iac::policy_set(&args.set.files(), &args.principal_of)?;
     let req = request(args)?;
     // A set with bounded template policies (docs/iac.md, "Bounds"): Allow when the narrowed set
     // allows, a denial when the widened set does not; otherwise it depends on the values.
-    if let Some(under) = crate::reference::under_set(&set) {
-        let (wide, narrow) = (evaluate(&set, &req), evaluate(&under, &req));
-        if narrow.decision != Decision::Allow && wide.decision == Decision::Allow {
-            let msg = "depends on values known only at deploy time: Allow with the widest \
-                       values, not with the narrowest (docs/iac.md, Bounds)";
+    let ev = match tarski::Engine::builder().build()?.eval(&set, &req) {
+        tarski::EvalReport::Decided(ev) => ev,
+        tarski::EvalReport::Unknown(why) => {
             match args.format {
-                Format::Text => println!("Unknown: {msg}"),
-                Format::Json => println!("{}", json!({"decision": "Unknown", "reason": msg})),
+                Format::Text => println!("Unknown: {why}"),
+                Format::Json => println!(
+                    "{}",
+                    json!({"decision": "Unknown", "reason": why.to_string()})
+                ),
             }
             return Ok(exit::UNKNOWN);
         }
-    }
-    let ev = evaluate(&set, &req);
+    };
     match args.format {
         Format::Text => {
             println!("{}", ev.decision.as_str());
@@ -126,7 +125,7 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
             );
         }
     }
-    Ok(if ev.decision == Decision::Allow {
+    Ok(if ev.decision == tarski::Decision::Allow {
         exit::OK
     } else {
         exit::NO

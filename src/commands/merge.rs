@@ -120,7 +120,7 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         f.dedup();
         f.len()
     };
-    crate::commands::batch::write_report(
+    crate::report::write(
         &records,
         files,
         &Default::default(),
@@ -129,5 +129,5 @@ pub fn run(args: &MergeArgs) -> Result<u8> {
         None,
         args.timings,
     )?;
-    Ok(crate::commands::verify::exit_code(&records))
+    Ok(crate::commands::exit_code(&records))
 }

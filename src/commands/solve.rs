@@ -1,14 +1,11 @@
 //! `tarski can`, `tarski subset`, `tarski equiv`: questions about all requests, answered by
 //! the solver with a proof or a replayed witness.
 
-use std::path::Path;
-
 use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
+use tarski::{Answer, Engine, PolicySet, Report, SolverChoice, Witness};
 use tarski_compiler::policy::PolicyKind;
-use tarski_compiler::policy_set::PolicySet;
 use tarski_compiler::query::{parse_expr, Expr};
-use tarski_solver::{Options, ReplayMismatch, Report, SolverChoice, Verdict, Witness};
 
 use crate::cli::{CanArgs, CompareArgs, ConstraintArgs, Format, SolveArgs, SolverArg};
 use crate::exit;
@@ -47,27 +44,23 @@ fn constraint(c: &ConstraintArgs) -> Result<Option<Expr>> {
         .map_err(|e| anyhow!("invalid constraint `{all}`: {e}"))
 }
 
-fn options(s: &SolveArgs) -> Result<Options> {
-    if s.cross_check || s.solver == SolverArg::Cvc5 {
-        tarski_solver::backend::cvc5_path()?;
-    }
+fn engine(s: &SolveArgs) -> Result<Engine> {
     if let Some(dir) = &s.emit_smt2 {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
     }
-    Ok(Options {
-        timeout: crate::commands::timeout(s.timeout)?,
-        witnesses: s.witnesses.max(1),
-        known_actions: s.known_actions,
-        syntactic: !s.no_fast_path,
-        solver: match s.solver {
+    Ok(Engine::builder()
+        .timeout_secs(s.timeout)
+        .witnesses(s.witnesses)
+        .known_actions(s.known_actions)
+        .syntactic(!s.no_fast_path)
+        .solver(match s.solver {
             SolverArg::Z3 => SolverChoice::Z3,
             SolverArg::Cvc5 => SolverChoice::Cvc5,
             SolverArg::Portfolio => SolverChoice::Portfolio,
-        },
-        cross_check: s.cross_check,
-        resources: None,
-        emit_smt2: s.emit_smt2.is_some(),
-    })
+        })
+        .cross_check(s.cross_check)
+        .emit_smt2(s.emit_smt2.is_some())
+        .build()?)
 }
 
 /// `--emit-smt2 DIR`: the report's solver problems as DIR/query-N.smt2 (N counts on across
@@ -147,100 +140,45 @@ fn print_stats(r: &Report, on: bool) {
     }
 }
 
-fn mismatch(m: &ReplayMismatch) -> u8 {
-    eprintln!("error: {m}");
-    eprintln!("please report this bug with the policies and the command line");
-    exit::INTERNAL
-}
-
-/// The answer that holds for every deployment of a set with bounded policies (docs/iac.md,
-/// "Bounds"): a witness the narrowed set lets through, or a proof about the widened one.
-fn depends(wide: &str) -> Verdict {
-    Verdict::Unknown(format!(
-        "depends on values known only at deploy time: {wide} with the widest values, not with \
-         the narrowest (docs/iac.md, Bounds)"
-    ))
-}
-
-/// `can`, for every deployed value of bounded policies.
-fn can(
-    set: &PolicySet,
-    c: Option<&Expr>,
-    opts: &Options,
-) -> Result<Report, Box<tarski_solver::ReplayMismatch>> {
-    let Some(under) = crate::reference::under_set(set) else {
-        return tarski_solver::can(set, c, opts);
-    };
-    let narrow = tarski_solver::can(&under, c, opts)?;
-    if matches!(narrow.verdict, Verdict::Witnesses(_)) {
-        return Ok(narrow);
+/// The engine's error as an exit code: a bug in Tarski (a witness the evaluator does not
+/// confirm, two solvers contradicting each other) says so and ends with 4; bad input is the
+/// caller's error (exit 3).
+fn failed(e: tarski::Error) -> Result<u8> {
+    match e {
+        tarski::Error::Internal(m) => {
+            eprintln!("error: {m}");
+            eprintln!("please report this bug with the policies and the command line");
+            Ok(exit::INTERNAL)
+        }
+        other => Err(other.into()),
     }
-    let mut wide = tarski_solver::can(set, c, opts)?;
-    if let Verdict::Witnesses(_) = wide.verdict {
-        wide.verdict = match narrow.verdict {
-            Verdict::Unknown(why) => Verdict::Unknown(why),
-            _ => depends("reachable"),
-        };
-    }
-    Ok(wide)
-}
-
-/// `escapes(a, b)`, for every deployed value: contained when the widened `a` is within the
-/// narrowed `b`; a witness when the narrowed `a` escapes the widened `b`.
-fn escapes(
-    a: &PolicySet,
-    b: &PolicySet,
-    c: Option<&Expr>,
-    opts: &Options,
-) -> Result<Report, Box<tarski_solver::ReplayMismatch>> {
-    let (au, bu) = (
-        crate::reference::under_set(a),
-        crate::reference::under_set(b),
-    );
-    if au.is_none() && bu.is_none() {
-        return tarski_solver::escapes(a, b, c, opts);
-    }
-    let (au, bu) = (au.as_ref().unwrap_or(a), bu.as_ref().unwrap_or(b));
-    let proof = tarski_solver::escapes(a, bu, c, opts)?;
-    if matches!(proof.verdict, Verdict::None) {
-        return Ok(proof);
-    }
-    let mut witness = tarski_solver::escapes(au, b, c, opts)?;
-    if matches!(witness.verdict, Verdict::None) {
-        witness.verdict = match proof.verdict {
-            Verdict::Unknown(why) => Verdict::Unknown(why),
-            _ => depends("escapes"),
-        };
-    }
-    // (A witness query that is itself unknown keeps its own reason.)
-    Ok(witness)
 }
 
 pub fn run_can(args: &CanArgs) -> Result<u8> {
-    let set = crate::iac::policy_set(&args.set, &args.principal_of)?;
+    let set = crate::iac::policy_set(&args.set.files(), &args.principal_of)?;
     let c = constraint(&args.constraint)?;
-    let opts = options(&args.solve)?;
-    let report = match can(&set, c.as_ref(), &opts) {
+    let engine = engine(&args.solve)?;
+    let report = match engine.can(&set, c.as_ref()) {
         Ok(r) => r,
-        Err(m) => return Ok(mismatch(&m)),
+        Err(e) => return failed(e),
     };
     print_stats(&report, args.solve.stats);
     emit_smt2(&report, &args.solve)?;
-    let code = match &report.verdict {
-        Verdict::Witnesses(_) => exit::OK,
-        Verdict::None => exit::NO,
-        Verdict::Unknown(_) => exit::UNKNOWN,
+    let code = match &report.answer {
+        Answer::Witnesses(_) => exit::OK,
+        Answer::Proved => exit::NO,
+        Answer::Unknown(_) => exit::UNKNOWN,
     };
     match args.solve.format {
         Format::Json => {
-            let (result, ws, reason) = verdict_parts(&report.verdict, "reachable", "unreachable");
+            let (result, ws, reason) = answer_parts(&report.answer, "reachable", "unreachable");
             println!(
                 "{}",
                 json!({"command": "can", "result": result, "witnesses": ws, "reason": reason, "stats": stats_json(&report)})
             );
         }
-        Format::Text => match &report.verdict {
-            Verdict::Witnesses(ws) => {
+        Format::Text => match &report.answer {
+            Answer::Witnesses(ws) => {
                 println!(
                     "reachable: some request is allowed{}",
                     if c.is_some() {
@@ -254,7 +192,7 @@ pub fn run_can(args: &CanArgs) -> Result<u8> {
                 }
                 println!("  (each witness was replayed through the evaluator: Allow)");
             }
-            Verdict::None => println!(
+            Answer::Proved => println!(
                 "unreachable: proved that no request{} is allowed",
                 if c.is_some() {
                     " within the constraint"
@@ -262,134 +200,83 @@ pub fn run_can(args: &CanArgs) -> Result<u8> {
                     ""
                 }
             ),
-            Verdict::Unknown(why) => println!("unknown: {why}"),
+            Answer::Unknown(why) => println!("unknown: {why}"),
         },
     }
     Ok(code)
 }
 
-fn verdict_parts(v: &Verdict, yes: &str, no: &str) -> (String, Vec<Value>, Option<String>) {
+fn answer_parts(v: &Answer, yes: &str, no: &str) -> (String, Vec<Value>, Option<String>) {
     match v {
-        Verdict::Witnesses(ws) => (yes.to_string(), ws.iter().map(witness_json).collect(), None),
-        Verdict::None => (no.to_string(), Vec::new(), None),
-        Verdict::Unknown(why) => ("unknown".to_string(), Vec::new(), Some(why.clone())),
+        Answer::Witnesses(ws) => (yes.to_string(), ws.iter().map(witness_json).collect(), None),
+        Answer::Proved => (no.to_string(), Vec::new(), None),
+        Answer::Unknown(why) => ("unknown".to_string(), Vec::new(), Some(why.to_string())),
     }
 }
 
-/// A policy file or a policy-set manifest.
-fn set_of(path: &Path, kind: PolicyKind) -> Result<PolicySet> {
-    let reference = crate::reference::split(path).is_some();
-    let text = if reference {
-        String::new()
-    } else {
-        crate::load::read_text(path)?
-    };
-    let is_manifest = !reference && path.extension().is_some_and(|e| e == "toml")
-        || serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.as_object().cloned())
-            .is_some_and(|o| {
-                !o.is_empty()
-                    && o.keys().all(|k| {
-                        [
-                            "identity", "boundary", "scps", "rcps", "session", "resource",
-                        ]
-                        .contains(&k.as_str())
-                    })
-            });
-    if is_manifest {
-        return crate::load::policy_set(&crate::cli::SetArgs {
-            identity: Vec::new(),
-            manifest: Some(path.to_path_buf()),
-            boundary: None,
-            scps: Vec::new(),
-            rcps: Vec::new(),
-            session_policy: None,
-            resource_policy: None,
-        });
-    }
-    let policies = crate::load::policies(path, kind)?;
-    let mut set = PolicySet::default();
-    match kind {
-        PolicyKind::Resource | PolicyKind::Trust => {
-            set.resource = policies.into_iter().next();
-        }
-        PolicyKind::Scp => set.scps.push(policies),
-        PolicyKind::Rcp => set.rcps.push(policies),
-        _ => set.identity = policies,
-    }
-    Ok(set)
-}
-
-fn compare_sets(args: &CompareArgs) -> Result<(PolicySet, PolicySet, Option<Expr>, Options)> {
+fn compare_sets(args: &CompareArgs) -> Result<(PolicySet, PolicySet, Option<Expr>, Engine)> {
     let kind = args.kind.map_or(PolicyKind::Identity, |k| k.kind());
     Ok((
-        set_of(&args.a, kind)?,
-        set_of(&args.b, kind)?,
+        crate::load::set_of(&args.a, kind)?,
+        crate::load::set_of(&args.b, kind)?,
         constraint(&args.constraint)?,
-        options(&args.solve)?,
+        engine(&args.solve)?,
     ))
 }
 
 pub fn run_subset(args: &CompareArgs) -> Result<u8> {
-    let (a, b, c, opts) = compare_sets(args)?;
-    let report = match escapes(&a, &b, c.as_ref(), &opts) {
+    let (a, b, c, engine) = compare_sets(args)?;
+    let report = match engine.subset(&a, &b, c.as_ref()) {
         Ok(r) => r,
-        Err(m) => return Ok(mismatch(&m)),
+        Err(e) => return failed(e),
     };
     print_stats(&report, args.solve.stats);
     emit_smt2(&report, &args.solve)?;
     let (an, bn) = (args.a.display().to_string(), args.b.display().to_string());
     match args.solve.format {
         Format::Json => {
-            let (result, ws, reason) = verdict_parts(&report.verdict, "does-not-hold", "holds");
+            let (result, ws, reason) = answer_parts(&report.answer, "does-not-hold", "holds");
             println!(
                 "{}",
                 json!({"command": "subset", "a": an, "b": bn, "result": result, "witnesses": ws, "reason": reason, "stats": stats_json(&report)})
             );
         }
-        Format::Text => match &report.verdict {
-            Verdict::None => println!("holds: everything {an} allows, {bn} allows too (proved)"),
-            Verdict::Witnesses(ws) => {
+        Format::Text => match &report.answer {
+            Answer::Proved => println!("holds: everything {an} allows, {bn} allows too (proved)"),
+            Answer::Witnesses(ws) => {
                 println!("does not hold: {an} allows requests that {bn} does not");
                 for (i, w) in ws.iter().enumerate() {
                     print_witness(w, i + 1);
                 }
                 println!("  (each witness was replayed through the evaluator: {an} allows it, {bn} does not)");
             }
-            Verdict::Unknown(why) => println!("unknown: {why}"),
+            Answer::Unknown(why) => println!("unknown: {why}"),
         },
     }
-    Ok(match report.verdict {
-        Verdict::None => exit::OK,
-        Verdict::Witnesses(_) => exit::NO,
-        Verdict::Unknown(_) => exit::UNKNOWN,
+    Ok(match report.answer {
+        Answer::Proved => exit::OK,
+        Answer::Witnesses(_) => exit::NO,
+        Answer::Unknown(_) => exit::UNKNOWN,
     })
 }
 
 pub fn run_equiv(args: &CompareArgs) -> Result<u8> {
-    let (a, b, c, opts) = compare_sets(args)?;
+    let (a, b, c, engine) = compare_sets(args)?;
     let (an, bn) = (args.a.display().to_string(), args.b.display().to_string());
-    let ab = match escapes(&a, &b, c.as_ref(), &opts) {
+    let eq = match engine.equiv(&a, &b, c.as_ref()) {
         Ok(r) => r,
-        Err(m) => return Ok(mismatch(&m)),
+        Err(e) => return failed(e),
     };
-    let ba = match escapes(&b, &a, c.as_ref(), &opts) {
-        Ok(r) => r,
-        Err(m) => return Ok(mismatch(&m)),
-    };
+    let (differ, unknown) = (eq.differ(), !eq.differ() && !eq.proved());
+    let (ab, ba) = (eq.a_not_b, eq.b_not_a);
     print_stats(&ab, args.solve.stats);
     print_stats(&ba, args.solve.stats);
     emit_smt2(&ab, &args.solve)?;
     emit_smt2(&ba, &args.solve)?;
-    let unknown =
-        matches!(ab.verdict, Verdict::Unknown(_)) || matches!(ba.verdict, Verdict::Unknown(_));
-    let differ =
-        matches!(ab.verdict, Verdict::Witnesses(_)) || matches!(ba.verdict, Verdict::Witnesses(_));
     match args.solve.format {
         Format::Json => {
             let side = |r: &Report| {
-                let (result, ws, reason) = verdict_parts(&r.verdict, "escapes", "contained");
+                let (result, ws, reason) = answer_parts(&r.answer, "escapes", "contained");
                 json!({"result": result, "witnesses": ws, "reason": reason, "stats": stats_json(r)})
             };
             let result = if differ {
@@ -410,17 +297,17 @@ pub fn run_equiv(args: &CompareArgs) -> Result<u8> {
             } else {
                 println!("{}", if differ { "not equivalent" } else { "unknown" });
                 for (r, x, y) in [(&ab, &an, &bn), (&ba, &bn, &an)] {
-                    match &r.verdict {
-                        Verdict::None => {
+                    match &r.answer {
+                        Answer::Proved => {
                             println!("  everything {x} allows, {y} allows too (proved)")
                         }
-                        Verdict::Witnesses(ws) => {
+                        Answer::Witnesses(ws) => {
                             println!("  {x} allows requests that {y} does not:");
                             for (i, w) in ws.iter().enumerate() {
                                 print_witness(w, i + 1);
                             }
                         }
-                        Verdict::Unknown(why) => println!("  {x} ⊆ {y}: unknown: {why}"),
+                        Answer::Unknown(why) => println!("  {x} ⊆ {y}: unknown: {why}"),
                     }
                 }
             }

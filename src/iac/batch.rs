@@ -137,13 +137,7 @@ fn unchanged(a: &FoundPolicy, b: &FoundPolicy) -> bool {
     // Only values named by what they are (variables, parameters, imports) are the same in
     // both versions; a compound expression (`Fn::If` on a condition whose definition may have
     // changed) or a value computed at apply is not.
-    let named = |p: &FoundPolicy| {
-        p.unknowns.iter().all(|u| {
-            u.modelled
-                || u.what.starts_with("the parameter ")
-                || u.what.starts_with("Fn::ImportValue ")
-        })
-    };
+    let named = |p: &FoundPolicy| p.unknowns.iter().all(|u| u.modelled || u.named);
     match (&a.document, &b.document) {
         (Some(x), Some(y)) => named(a) && named(b) && same(x, y) && whats(a) == whats(b),
         _ => false,

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use tarski_compiler::diagnostic::Severity;
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
 
+use super::IacCheckArgs;
 use super::{inputs, Input};
-use crate::cli::{CheckArgs, Format};
 
 /// Totals of a check run.
 #[derive(Default)]
@@ -48,10 +48,15 @@ fn policy_record(p: &FoundPolicy, valid: bool, kind: Option<&str>) -> Value {
 }
 
 /// Check every policy in the IaC inputs of `check`; adds to `counts` and `records`.
-pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) -> Result<()> {
+pub fn check(
+    iac_args: &IacCheckArgs,
+    json: bool,
+    counts: &mut Counts,
+    records: &mut Vec<Value>,
+) -> Result<()> {
     // Template values of tarski.toml (found from the working directory up) fill what the
     // command line does not give, as for `batch` (docs/ci.md).
-    let mut with_config = args.iac.clone();
+    let mut with_config = iac_args.clone();
     if with_config.count() > 0 {
         crate::config::load(None)?.template_values(&mut with_config.values);
     }
@@ -74,9 +79,9 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
                     None => e,
                 };
                 counts.unreadable += 1;
-                match args.format {
-                    Format::Text => eprintln!("error: {e:#}"),
-                    Format::Json => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
+                match json {
+                    false => eprintln!("error: {e:#}"),
+                    true => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
                 }
                 continue;
             }
@@ -107,8 +112,8 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
                 }
             }
         }
-        match args.format {
-            Format::Text => {
+        match json {
+            false => {
                 crate::render::text(&groups);
                 for (p, valid, kind) in &found {
                     eprintln!(
@@ -138,7 +143,7 @@ pub fn check(args: &CheckArgs, counts: &mut Counts, records: &mut Vec<Value>) ->
                 }
                 eprintln!("{name}: {} policies found", found.len());
             }
-            Format::Json => {
+            true => {
                 for g in &groups {
                     records.extend(
                         g.diagnostics

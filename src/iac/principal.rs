@@ -7,7 +7,7 @@ use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{LoadedPolicy, PolicySet};
 
 use super::{first_error, PrincipalOfArgs};
-use crate::cli::SetArgs;
+use crate::load::SetFiles as SetArgs;
 
 fn set_given(s: &SetArgs) -> bool {
     !s.identity.is_empty()
@@ -140,13 +140,14 @@ fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
     })?;
     let (over, under) = template_principal_sets(&ex, tp, values.1.as_deref())
         .map_err(|(m, _)| anyhow!("{}: {m}", path.display()))?;
-    // Policies with opaque values are bounded: keep each narrowed policy beside its widened one
+    // Policies with opaque values are bounded: each widened policy carries its narrowed one
     // (docs/iac.md, "Bounds"), as for a `FILE#SELECTOR`.
-    for (o, u) in over.identity.iter().zip(under.identity) {
-        crate::reference::register_under(o, u);
+    let mut over = over;
+    for (o, u) in over.identity.iter_mut().zip(under.identity) {
+        *o = LoadedPolicy::bounded(o.clone(), u);
     }
-    if let (Some(o), Some(u)) = (&over.boundary, under.boundary) {
-        crate::reference::register_under(o, u);
+    if let (Some(o), Some(u)) = (&mut over.boundary, under.boundary) {
+        *o = LoadedPolicy::bounded(o.clone(), u);
     }
     Ok(over)
 }

@@ -327,7 +327,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                                 let Some(t) = v.as_str() else { continue };
                                 if !t.contains(MARK) {
                                     parameters.insert(p.key.clone(), t.to_string());
-                                } else if let [(what, _, Some(key))] = cx.unknowns.as_slice() {
+                                } else if let [(what, _, Some(key), _)] = cx.unknowns.as_slice() {
                                     // Exactly one wildcard-free unknown and nothing else: the
                                     // nested stack sees the same variable.
                                     if t.trim_matches(MARK).chars().all(|c| c.is_ascii_digit()) {
@@ -943,7 +943,8 @@ struct Cx<'a> {
     /// Unknowns of the policy being resolved: what, where, and the variable naming it when
     /// the value cannot hold a wildcard (`None`: it may, so it cannot be a policy variable,
     /// whose value IAM matches literally).
-    unknowns: Vec<(String, Span, Option<String>)>,
+    /// (what, where, variable key when wildcard-free, named by an input: `Unknown::named`)
+    unknowns: Vec<(String, Span, Option<String>, bool)>,
     /// The document being finished is `2012-10-17`: unknowns can be policy variables.
     variables: bool,
 }
@@ -1281,9 +1282,16 @@ impl Cx<'_> {
         self.push_unknown(what, Some(key), span)
     }
 
+    /// A value named by an input of the template (a parameter, an import): `Unknown::named`.
+    fn unknown_input(&mut self, what: String, key: Option<String>, span: Span) -> Json {
+        let i = self.unknowns.len();
+        self.unknowns.push((what, span, key, true));
+        s(format!("{MARK}{i}{MARK}"), span)
+    }
+
     fn push_unknown(&mut self, what: String, key: Option<String>, span: Span) -> Json {
         let i = self.unknowns.len();
-        self.unknowns.push((what, span, key));
+        self.unknowns.push((what, span, key, false));
         s(format!("{MARK}{i}{MARK}"), span)
     }
 
@@ -1383,7 +1391,7 @@ impl Cx<'_> {
                         format!("tarski-unknown-{n}")
                     };
                     text.push_str(&ph);
-                    if let (Some(slot), Some((what, at, _))) =
+                    if let (Some(slot), Some((what, at, _, named))) =
                         (out.get_mut(i), self.unknowns.get(i))
                     {
                         if slot.is_none() {
@@ -1393,6 +1401,7 @@ impl Cx<'_> {
                                 placeholder: ph,
                                 value_span: span,
                                 modelled,
+                                named: *named,
                             });
                         }
                     }
@@ -1527,8 +1536,9 @@ impl Cx<'_> {
             "Fn::ImportValue" => {
                 let name = self.known(v, f)?;
                 let n = scalar(&name, f).unwrap_or_default().replace(MARK, "");
-                self.unknown(
+                self.unknown_input(
                     format!("Fn::ImportValue {n} (another stack's export; may hold any text)"),
+                    None,
                     span,
                 )
             }
@@ -1722,9 +1732,9 @@ impl Cx<'_> {
         }
         if let Some((key, what)) = self.opts.parameter_vars.get(name) {
             if !self.opts.parameters.contains_key(name) {
-                return Ok(self.unknown_named(
+                return Ok(self.unknown_input(
                     format!("the parameter {name} = {what}, from the parent stack"),
-                    key.clone(),
+                    Some(key.clone()),
                     span,
                 ));
             }
@@ -1743,11 +1753,8 @@ impl Cx<'_> {
                     "no default"
                 };
                 let what = format!("the parameter {name} ({why}; give --parameter {name}=VALUE)");
-                return Ok(if wildcard_free_parameter(p) {
-                    self.unknown_named(what, var_key("Ref", name), span)
-                } else {
-                    self.unknown(what, span)
-                });
+                let key = wildcard_free_parameter(p).then(|| var_key("Ref", name));
+                return Ok(self.unknown_input(what, key, span));
             };
             if ty == "CommaDelimitedList" || ty.starts_with("List<") {
                 return Ok(Json {
@@ -2046,5 +2053,34 @@ mod tests {
         assert_eq!(by_what("parameter Env").placeholder, "${tarski:Ref/Env}");
         assert!(!by_what("parameter Res").modelled);
         assert!(p.opaque());
+    }
+
+    /// Whether a deploy-time value is named by an input of the template (a parameter, an
+    /// import) is data on the unknown (`named`), set where the value is read: `batch
+    /// --no-new-access` decides by it, not by the wording of `what`.
+    #[test]
+    fn parameters_and_imports_are_named_inputs() {
+        let t = r#"{"Parameters": {"Res": {"Type": "String"}, "Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}},
+          "Resources": {"B": {"Type": "AWS::S3::Bucket"}, "P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument":
+          {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "arn:aws:s3:::${Env}-data/*"}},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Ref": "Res"}},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::ImportValue": "Shared"}},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::GetAtt": ["B", "Arn"]}}]}}}}}"#;
+        let ex = extract(
+            "t.json",
+            t,
+            &Options {
+                model_unknowns: true,
+                ..Options::default()
+            },
+        );
+        let p = &ex.policies[0];
+        let by_what = |w: &str| p.unknowns.iter().find(|u| u.what.contains(w)).unwrap();
+        assert!(by_what("parameter Env").named);
+        assert!(by_what("parameter Res").named);
+        assert!(by_what("ImportValue").named);
+        assert!(!by_what("GetAtt").named);
+        assert_eq!(p.unknowns.len(), 4, "{:?}", p.unknowns);
     }
 }

@@ -55,6 +55,11 @@ pub struct Unknown {
     /// Modelled as the policy variable `${tarski:GetAtt/Bucket.Arn}` (a fresh symbolic string that
     /// questions range over), rather than left as an opaque placeholder.
     pub modelled: bool,
+    /// Named by an input of the template rather than computed: a template parameter (its
+    /// own, or passed by a parent stack) or an `Fn::ImportValue` export. The same expression
+    /// in two versions of a template is then the same value (`batch --no-new-access`).
+    /// Decisions read this, never `what`.
+    pub named: bool,
 }
 
 /// One policy document found in an input.
@@ -254,10 +259,7 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
                     );
                 }
                 if !diags.iter().any(Diagnostic::is_error) {
-                    policy = Some(LoadedPolicy {
-                        source: p.source.clone(),
-                        policy: pol,
-                    });
+                    policy = Some(LoadedPolicy::exact(p.source.clone(), pol));
                 }
             }
         }

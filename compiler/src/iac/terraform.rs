@@ -1081,6 +1081,7 @@ impl Render<'_> {
             placeholder: placeholder.clone(),
             value_span: span,
             modelled: false,
+            named: false,
         });
         j(JsonKind::String(placeholder), span)
     }
