@@ -426,6 +426,80 @@ fn deploy_time_arns_have_their_shape() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Terraform plan roles are pinned the same way: the Access Analyzer wrapper's public-access
+/// plan has two roles with only a (public) trust policy; neither is admin nor passes roles (they
+/// failed both through the account root before).
+#[test]
+fn terraform_roles_with_only_a_trust_policy_pass() {
+    let plan = "../shared/corpus/iac-real/awslabs+terraform-iam-policy-validator/iam_check/test/public_access/test_plan.json";
+    let (_, m, _) = batch(&[
+        "--terraform-plan",
+        plan,
+        "--check",
+        "no-admin",
+        "--check",
+        "no-passrole-wildcard",
+    ]);
+    for role in ["aws_iam_role.default", "aws_iam_role.test_role"] {
+        for check in ["no-admin", "no-passrole-wildcard"] {
+            assert_eq!(
+                status(&m, check, &format!(":role/{role}")),
+                "pass",
+                "{check} {role}"
+            );
+        }
+    }
+}
+
+/// `can --principal-of ROLE --template FILE` asks about requests made by sessions of the role:
+/// a role with only a trust policy reaches nothing (before, the account root made it
+/// reachable), and an admin role's witness is a session of it.
+#[test]
+fn can_principal_of_a_template_role_is_pinned() {
+    let (code, out, err) = tarski(
+        &root(),
+        &[
+            "can",
+            "--principal-of",
+            "TaskRole",
+            "--template",
+            &gap("bare-role.yaml"),
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("unreachable"), "{out}");
+    let dir = std::env::temp_dir().join(format!("tarski-canpin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("admin.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  AdminRole:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: ops-admin\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n",
+    )
+    .unwrap();
+    let (code, out, err) = tarski(
+        &root(),
+        &[
+            "can",
+            "--principal-of",
+            "AdminRole",
+            "--template",
+            &t.display().to_string(),
+            "--action",
+            "iam:PassRole",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        v["witnesses"][0]["principal"],
+        "arn:aws:sts::999900000001:assumed-role/ops-admin/tarski-session",
+        "{v}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A snapshot's user and role are pinned too: bob's witness is bob himself, the Deployer's a
 /// session of the Deployer role, both in the snapshot's account.
 #[test]

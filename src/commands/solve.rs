@@ -160,6 +160,15 @@ fn failed(e: tarski::Error) -> Result<u8> {
 pub fn run_can(args: &CanArgs) -> Result<u8> {
     let set = crate::iac::policy_set(&args.set.files(), &args.principal_of)?;
     let c = constraint(&args.constraint)?;
+    // `--principal-of`: requests made by that principal (sessions of the role), unless
+    // `--principal` names the caller itself (docs/iac.md, pinned subjects).
+    let c = match (c, args.constraint.principal.is_none()) {
+        (c, true) => match (c, crate::iac::principal_pin(&args.principal_of, &set)?) {
+            (Some(c), Some(p)) => Some(Expr::And(vec![c, p])),
+            (c, p) => c.or(p),
+        },
+        (c, false) => c,
+    };
     let engine = engine(&args.solve)?;
     let report = match engine.can(&set, c.as_ref()) {
         Ok(r) => r,

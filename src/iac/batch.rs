@@ -234,7 +234,7 @@ pub struct Pin {
 impl Pin {
     /// Any of the alternatives, each with `per_account(account)` (the built-in probes, in the
     /// principal's own account).
-    fn expr(&self, per_account: &dyn Fn(&str) -> Option<Expr>) -> Expr {
+    pub fn expr(&self, per_account: &dyn Fn(&str) -> Option<Expr>) -> Expr {
         Expr::Or(
             self.alts
                 .iter()
@@ -371,8 +371,44 @@ pub fn pin(
     })
 }
 
+/// The pin of a template's or plan's role or user whose effective permissions are `set`: the
+/// template's account when it is given (--account-id, tarski.toml); else each account the
+/// principal's policies name and one they do not (principal entries are compared exactly, so
+/// every unnamed account behaves alike, logic/domain.rs), with the keys derived from the account
+/// left to range over every value. The name when the template gives it.
+pub fn template_pin(
+    tp: &iac::attachments::TemplatePrincipal,
+    opts: &cloudformation::Options,
+    set: &PolicySet,
+) -> Result<Pin> {
+    let accounts: Vec<String> = match &opts.account_id {
+        Some(a) => vec![a.clone()],
+        None => {
+            let mut named = accounts_named(set);
+            named.insert(PROBE_ACCOUNT.to_string());
+            named.into_iter().collect()
+        }
+    };
+    let mut alts = Vec::new();
+    let keys = mentioned(set);
+    for a in &accounts {
+        let one = pin(
+            tp.kind,
+            opts.partition.as_deref(),
+            a,
+            opts.account_id.is_some(),
+            tp.name.as_deref(),
+            tp.path.as_deref(),
+            &tp.id,
+            &keys,
+        )?;
+        alts.extend(one.alts);
+    }
+    Ok(Pin { alts })
+}
+
 /// The pin of a snapshot principal, from its ARN.
-fn pin_of_arn(kind: &str, arn: &str) -> Result<Pin> {
+pub fn pin_of_arn(kind: &str, arn: &str) -> Result<Pin> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let (partition, account, res) = match parts.as_slice() {
         ["arn", p, "iam", "", a, r] => (*p, *a, *r),
@@ -823,35 +859,7 @@ impl BatchIac {
             }
             let bounded = opaque.iter().any(|p| p.opaque());
             let (over, under) = (Arc::new(over), Arc::new(under));
-            // The template's account when it is given (--account-id, tarski.toml); else each
-            // account the principal's policies name and one they do not (principal entries are
-            // compared exactly, so every unnamed account behaves alike, logic/domain.rs), with
-            // the keys derived from the account left to range over every value. The name when
-            // the template gives it.
-            let accounts: Vec<String> = match &opts.account_id {
-                Some(a) => vec![a.clone()],
-                None => {
-                    let mut named = accounts_named(&over);
-                    named.insert(PROBE_ACCOUNT.to_string());
-                    named.into_iter().collect()
-                }
-            };
-            let mut alts = Vec::new();
-            let keys = mentioned(&over);
-            for a in &accounts {
-                let one = pin(
-                    tp.kind,
-                    opts.partition.as_deref(),
-                    a,
-                    opts.account_id.is_some(),
-                    tp.name.as_deref(),
-                    tp.path.as_deref(),
-                    &tp.id,
-                    &keys,
-                )?;
-                alts.extend(one.alts);
-            }
-            let pin = Pin { alts };
+            let pin = template_pin(tp, opts, &over)?;
             let mut jobs = self.jobs_for(cx, over.clone(), false, file, &subject, Some(&pin))?;
             if bounded {
                 let unders = self.jobs_for(cx, under.clone(), false, file, &subject, Some(&pin))?;

@@ -9,7 +9,7 @@ mod principal;
 
 pub use batch::{batch, BatchCx};
 pub use check::{check, Counts};
-pub use principal::{default_principal, policy_set};
+pub use principal::{default_principal, policy_set, principal_pin};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -107,7 +107,41 @@ pub fn template_principal_sets(
     Ok((over, under))
 }
 
-fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
+/// `can --principal-of`: the requests the question ranges over are those of the principal —
+/// sessions of the role (or the user itself) in its account, as for a batch subject
+/// (`batch::pin`, docs/iac.md). `set` is the policy set of the question (its accounts and keys).
+pub fn principal_pin(
+    p: &PrincipalOfArgs,
+    set: &PolicySet,
+) -> Result<Option<tarski_compiler::query::Expr>> {
+    let Some(who) = &p.principal_of else {
+        return Ok(None);
+    };
+    if let Some(path) = &p.template {
+        let (ex, i, opts) = find_template_principal(who, path)?;
+        let pin = super::batch::template_pin(&ex.principals[i], &opts, set)?;
+        return Ok(Some(pin.expr(&|_| None)));
+    }
+    match principal(p)? {
+        Some(pp) => {
+            let kind = if pp.arn.contains(":role/") {
+                "role"
+            } else {
+                "user"
+            };
+            let pin = super::batch::pin_of_arn(kind, &pp.arn)?;
+            Ok(Some(pin.expr(&|_| None)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The template (or plan) principal `who` of `path`: its extraction, its index among the
+/// extraction's principals, and the template values it was read with.
+fn find_template_principal(
+    who: &str,
+    path: &std::path::Path,
+) -> Result<(Extraction, usize, cloudformation::Options)> {
     let text = crate::load::read_text(path)?;
     let values = crate::reference::values_args();
     let name = path.display().to_string();
@@ -122,22 +156,33 @@ fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
         .strip_prefix("role/")
         .or_else(|| who.strip_prefix("user/"))
         .unwrap_or(who);
-    let tp = ex.principals.iter().find(|t| t.id == id).ok_or_else(|| {
-        let names: Vec<String> = ex
-            .principals
-            .iter()
-            .map(|t| format!("{}/{}", t.kind, t.id))
-            .collect();
-        anyhow!(
-            "{}: no role or user `{id}` in the template (it defines: {})",
-            path.display(),
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
-        )
-    })?;
+    let i = ex
+        .principals
+        .iter()
+        .position(|t| t.id == id)
+        .ok_or_else(|| {
+            let names: Vec<String> = ex
+                .principals
+                .iter()
+                .map(|t| format!("{}/{}", t.kind, t.id))
+                .collect();
+            anyhow!(
+                "{}: no role or user `{id}` in the template (it defines: {})",
+                path.display(),
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })?;
+    Ok((ex, i, values.0))
+}
+
+fn template_principal(who: &str, path: &std::path::Path) -> Result<PolicySet> {
+    let values = crate::reference::values_args();
+    let (ex, i, _) = find_template_principal(who, path)?;
+    let tp = &ex.principals[i];
     let (over, under) = template_principal_sets(&ex, tp, values.1.as_deref())
         .map_err(|(m, _)| anyhow!("{}: {m}", path.display()))?;
     // Policies with opaque values are bounded: each widened policy carries its narrowed one
