@@ -193,7 +193,8 @@ impl EngineBuilder {
 
     /// A directory that files named inside inputs (spec includes, manifest entries) may
     /// resolve into besides the input's own tree. Process-wide: the first engine built with
-    /// allowed roots sets them.
+    /// allowed roots sets them, and building one with different roots is `Error::Options`
+    /// (never silently the first ones).
     pub fn allow_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.allowed.push(dir.into());
         self
@@ -230,7 +231,8 @@ impl EngineBuilder {
     }
 
     /// Values of template parameters and pseudo parameters, and a directory of AWS managed
-    /// policies, for templates read through `FILE#SELECTOR`. Process-wide, like `allow_root`.
+    /// policies, for templates read through `FILE#SELECTOR`. Process-wide and set once: a
+    /// second engine with values is `Error::Options`.
     #[doc(hidden)]
     pub fn template_values(
         mut self,
@@ -262,7 +264,13 @@ impl EngineBuilder {
                 .map_err(|e| Error::Options(format!("{e:#}")))?;
         }
         if let Some((o, m)) = self.values {
-            crate::reference::set_values(o, m);
+            if !crate::reference::set_values(o, m) {
+                return Err(Error::Options(
+                    "template values are process-wide and already set; build one engine with \
+                     them"
+                        .to_string(),
+                ));
+            }
         }
         Ok(Engine {
             opts: Options {

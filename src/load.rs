@@ -35,7 +35,23 @@ pub fn allow_paths(dirs: &[PathBuf]) -> Result<()> {
             std::fs::canonicalize(d).with_context(|| format!("--allow-path {}", d.display()))?,
         );
     }
-    let _ = ALLOWED.set(canon);
+    // Process-wide: a second, different set is refused rather than silently ignored (an
+    // engine built with other roots would otherwise resolve paths against the first ones).
+    if let Err(canon) = ALLOWED.set(canon) {
+        if ALLOWED.get() != Some(&canon) {
+            bail!(
+                "allowed roots are process-wide and already set to {:?}; cannot set {:?}",
+                ALLOWED.get().map(|v| v
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()),
+                canon
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
     Ok(())
 }
 

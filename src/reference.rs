@@ -19,8 +19,10 @@ use tarski_compiler::policy_set::LoadedPolicy;
 static VALUES: OnceLock<(cloudformation::Options, Option<PathBuf>)> = OnceLock::new();
 
 /// Record the template values of this run.
-pub fn set_values(opts: cloudformation::Options, managed: Option<PathBuf>) {
-    let _ = VALUES.set((opts, managed));
+/// Record the template values of this run (process-wide, once): `false` when values were set
+/// already (they are kept; the caller says so).
+pub fn set_values(opts: cloudformation::Options, managed: Option<PathBuf>) -> bool {
+    VALUES.set((opts, managed)).is_ok()
 }
 
 /// The template values and managed-policy directory of this run.

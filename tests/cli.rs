@@ -1631,3 +1631,25 @@ fn engine_refuses_out_of_range_options() {
         .unwrap_err();
     assert!(e.to_string().contains("--jobs"), "{e}");
 }
+
+/// Allowed roots are process-wide: an engine built with other roots than an earlier one is
+/// refused, never silently given the first ones (which would resolve its paths against them).
+#[test]
+fn engine_refuses_a_second_set_of_allowed_roots() {
+    let (a, b) = (Scratch::new(), Scratch::new());
+    tarski::Engine::builder()
+        .allow_root(a.0.path())
+        .build()
+        .unwrap();
+    // The same roots again: fine.
+    tarski::Engine::builder()
+        .allow_root(a.0.path())
+        .build()
+        .unwrap();
+    let e = tarski::Engine::builder()
+        .allow_root(b.0.path())
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, tarski::Error::Options(_)), "{e:?}");
+    assert!(e.to_string().contains("process-wide"), "{e}");
+}
