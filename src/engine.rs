@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tarski_compiler::eval::{evaluate, Decision, Evaluation};
 use tarski_compiler::iac::cloudformation;
+use tarski_compiler::load::SourceDiagnostics;
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{Bounded, PolicySet};
 use tarski_compiler::query::Expr;
@@ -38,6 +39,14 @@ pub enum Error {
     /// the line and column.
     #[error("{0}")]
     Input(String),
+    /// An input with errors (a policy, a template's policy, a spec), with the diagnostics that
+    /// explain them as data: file, span (line and column through `source.line_col`), code
+    /// (docs/diagnostics.md) and message. `message` is what `Input` would say.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        diagnostics: Vec<SourceDiagnostics>,
+    },
     /// An option out of range (a time limit, a number of jobs, an allowed root, a solver that
     /// is not installed).
     #[error("{0}")]
@@ -50,7 +59,20 @@ pub enum Error {
 
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Error {
-        Error::Input(format!("{e:#}"))
+        match e.downcast_ref::<crate::load::Invalid>() {
+            Some(inv) => Error::Invalid {
+                message: format!("{e:#}"),
+                diagnostics: inv
+                    .diagnostics
+                    .iter()
+                    .map(|s| SourceDiagnostics {
+                        source: s.source.clone(),
+                        diagnostics: s.diagnostics.clone(),
+                    })
+                    .collect(),
+            },
+            None => Error::Input(format!("{e:#}")),
+        }
     }
 }
 
@@ -316,8 +338,11 @@ impl Engine {
     ///
     /// ```
     /// let engine = tarski::Engine::builder().build()?;
-    /// let bad = engine.policy_text("bad.json", r#"{"Statement": 7}"#);
-    /// assert!(matches!(bad, Err(tarski::Error::Input(_))));
+    /// let bad = engine.policy_text("bad.json", r#"{"Version": "2012-10-17", "Statement": 7}"#);
+    /// let Err(tarski::Error::Invalid { diagnostics, .. }) = bad else { panic!("{bad:?}") };
+    /// let d = &diagnostics[0].diagnostics[0];
+    /// assert!(d.is_error() && d.code.starts_with("T01"), "{d:?}");
+    /// assert_eq!(diagnostics[0].source.name, "bad.json");
     /// # Ok::<(), tarski::Error>(())
     /// ```
     pub fn policy_text(&self, name: &str, text: &str) -> Result<PolicySet, Error> {

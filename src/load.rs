@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use tarski_compiler::load::{load, Loaded};
+use tarski_compiler::load::{load, Loaded, SourceDiagnostics};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{Entry, LoadedPolicy, Manifest, PolicySet};
 
@@ -21,6 +21,26 @@ pub struct SetFiles {
     pub rcps: Vec<PathBuf>,
     pub session_policy: Option<PathBuf>,
     pub resource_policy: Option<PathBuf>,
+}
+
+/// An input with errors, with the diagnostics that explain them (file, span, code, message)
+/// as data: the façade returns them (`Error::Invalid`); the command line has them on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub message: String,
+    pub diagnostics: Vec<SourceDiagnostics>,
+}
+
+/// Render `diagnostics` on stderr as they are found (the command line's output, unchanged)
+/// and make the error that carries them.
+pub fn invalid(message: String, diagnostics: Vec<SourceDiagnostics>) -> anyhow::Error {
+    crate::render::text(&diagnostics);
+    Invalid {
+        message,
+        diagnostics,
+    }
+    .into()
 }
 
 /// Directories that files named inside inputs (spec `include`/`policy`/`set`, manifest
@@ -208,8 +228,10 @@ pub fn policies(path: &Path, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
 pub fn from_text(name: &str, text: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
     let loaded: Loaded = load(name, text, Some(kind), false);
     if loaded.has_errors() {
-        crate::render::text(&loaded.diagnostics);
-        bail!("{name}: the policy has errors (run `tarski check` for details)");
+        return Err(invalid(
+            format!("{name}: the policy has errors (run `tarski check` for details)"),
+            loaded.diagnostics,
+        ));
     }
     Ok(loaded.policies)
 }

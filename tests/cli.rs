@@ -1653,3 +1653,41 @@ fn engine_refuses_a_second_set_of_allowed_roots() {
     assert!(matches!(e, tarski::Error::Options(_)), "{e:?}");
     assert!(e.to_string().contains("process-wide"), "{e}");
 }
+
+/// The façade returns an input's diagnostics as data (`Error::Invalid`): file, position and
+/// code of each, for a spec that names nothing and for a policy with an error.
+#[test]
+fn engine_returns_diagnostics_as_data() {
+    let s = Scratch::new();
+    let text = "assert cannot(nope, action like \"s3:*\")\n";
+    let spec = s.file("s.tq", text);
+    let engine = tarski::Engine::builder().build().unwrap();
+    match engine.verify(&spec) {
+        Err(tarski::Error::Invalid {
+            message,
+            diagnostics,
+        }) => {
+            assert!(message.contains("error in the spec"), "{message}");
+            let d = &diagnostics[0];
+            assert!(d.source.name.ends_with("s.tq"), "{}", d.source.name);
+            let at = d.source.line_col(d.diagnostics[0].span.start as usize);
+            assert_eq!(at, (1, text.find("nope").unwrap() + 1), "{d:?}");
+        }
+        other => panic!("expected Error::Invalid, got {other:?}"),
+    }
+    let bad = s.file(
+        "bad.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Bogus": 1}]}"#,
+    );
+    match engine.policy_file(&bad, tarski::PolicyKind::Identity) {
+        Err(tarski::Error::Invalid { diagnostics, .. }) => {
+            let d = diagnostics[0]
+                .diagnostics
+                .iter()
+                .find(|d| d.is_error())
+                .unwrap();
+            assert!(d.code.starts_with("T01"), "{d:?}");
+        }
+        other => panic!("expected Error::Invalid, got {other:?}"),
+    }
+}
