@@ -55,6 +55,9 @@ pub enum Error {
     /// each other. Never an answer.
     #[error("{0}")]
     Internal(Box<InternalError>),
+    /// A bug in Tarski: the question stopped without an answer (a panic). Never an answer.
+    #[error("{0}")]
+    Crashed(String),
 }
 
 impl From<anyhow::Error> for Error {
@@ -182,6 +185,7 @@ pub struct SpecReport {
 pub struct EngineBuilder {
     opts: Options,
     timeout_secs: f64,
+    whole_question: bool,
     jobs: Option<usize>,
     allowed: Vec<PathBuf>,
     values: Option<(cloudformation::Options, Option<PathBuf>)>,
@@ -197,6 +201,15 @@ impl EngineBuilder {
     /// Time limit of one question, in seconds (from 0.001 to `MAX_TIMEOUT_SECS`).
     pub fn timeout_secs(mut self, secs: f64) -> Self {
         self.timeout_secs = secs;
+        self
+    }
+
+    /// Whether the time limit bounds each question as a whole, every stage counted (on by
+    /// default: past it the answer is `Unknown::OutOfTime`). Off only for a caller that bounds
+    /// the question itself (the command line's `--timeout`); each solver query is bounded
+    /// either way. With `resource_limit` the wall clock never decides an answer.
+    pub fn whole_question_limit(mut self, on: bool) -> Self {
+        self.whole_question = on;
         self
     }
 
@@ -299,6 +312,7 @@ impl EngineBuilder {
                 timeout: Duration::from_secs_f64(secs),
                 ..self.opts
             },
+            whole_question: self.whole_question,
             jobs: self.jobs,
         })
     }
@@ -311,6 +325,7 @@ impl EngineBuilder {
 #[derive(Clone, Debug)]
 pub struct Engine {
     opts: Options,
+    whole_question: bool,
     jobs: Option<usize>,
 }
 
@@ -321,6 +336,7 @@ impl Engine {
         EngineBuilder {
             opts: Options::default(),
             timeout_secs: 30.0,
+            whole_question: true,
             jobs: None,
             allowed: Vec::new(),
             values: None,
@@ -384,7 +400,11 @@ impl Engine {
     /// # Ok::<(), tarski::Error>(())
     /// ```
     pub fn can(&self, set: &PolicySet, constraint: Option<&Expr>) -> Result<Report, Error> {
-        bounded_can(set, constraint, &self.opts)
+        let (set, c) = (set.clone(), constraint.cloned());
+        self.in_time(
+            move |o| bounded_can(&set, c.as_ref(), o),
+            |t| Ok(out_of_time(t)),
+        )
     }
 
     /// `subset`: does every request `a` allows get through `b` too? `Proved` when it does;
@@ -406,7 +426,11 @@ impl Engine {
         b: &PolicySet,
         constraint: Option<&Expr>,
     ) -> Result<Report, Error> {
-        bounded_subset(a, b, constraint, &self.opts)
+        let (a, b, c) = (a.clone(), b.clone(), constraint.cloned());
+        self.in_time(
+            move |o| bounded_subset(&a, &b, c.as_ref(), o),
+            |t| Ok(out_of_time(t)),
+        )
     }
 
     /// `equiv`: do `a` and `b` allow exactly the same requests?
@@ -427,10 +451,58 @@ impl Engine {
         b: &PolicySet,
         constraint: Option<&Expr>,
     ) -> Result<EquivReport, Error> {
-        Ok(EquivReport {
-            a_not_b: self.subset(a, b, constraint)?,
-            b_not_a: self.subset(b, a, constraint)?,
-        })
+        let (a, b, c) = (a.clone(), b.clone(), constraint.cloned());
+        self.in_time(
+            move |o| {
+                Ok(EquivReport {
+                    a_not_b: bounded_subset(&a, &b, c.as_ref(), o)?,
+                    b_not_a: bounded_subset(&b, &a, c.as_ref(), o)?,
+                })
+            },
+            |t| {
+                Ok(EquivReport {
+                    a_not_b: out_of_time(t),
+                    b_not_a: out_of_time(t),
+                })
+            },
+        )
+    }
+
+    /// Answer one question on a thread of its own with a large stack (Z3 rewrites regular
+    /// expressions recursively: a resource of `?*` x 5000 overflowed an 8 MiB stack), within
+    /// the time limit as a whole unless `whole_question_limit(false)` or resource limits
+    /// (deterministic answers) are set. Past the limit the answer is `late(limit)`; the
+    /// question's thread ends at its own per-query limit.
+    fn in_time<T: Send + 'static>(
+        &self,
+        question: impl FnOnce(&Options) -> Result<T, Error> + Send + 'static,
+        late: impl FnOnce(Duration) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let opts = self.opts.clone();
+        let limit = (self.whole_question && opts.resources.is_none()).then_some(opts.timeout);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("tarski-question".into())
+            .stack_size(crate::WORK_STACK / 4)
+            .spawn(move || {
+                let _ = tx.send(question(&opts));
+            })
+            .map_err(|e| Error::Options(format!("cannot start a thread for the question: {e}")))?;
+        let gone = || {
+            Error::Crashed(
+                "internal error: the question's thread ended without an answer (a panic); this \
+                 is a bug in Tarski"
+                    .into(),
+            )
+        };
+        match limit {
+            None => rx.recv().map_err(|_| gone())?,
+            Some(t) => match rx.recv_timeout(t) {
+                Ok(r) => r,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => late(t),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(gone()),
+            },
+        }
     }
 
     /// `eval`: AWS's decision for one request, with the statements that made it. For a set
@@ -542,6 +614,14 @@ impl Engine {
     ) -> Result<Vec<Record>, Error> {
         crate::run::run_jobs(jobs, &self.opts, self.jobs, done)
             .map_err(|e| Error::Options(format!("{e:#}")))
+    }
+}
+
+/// The answer of a question cut off by the time limit.
+fn out_of_time(t: Duration) -> Report {
+    Report {
+        answer: Answer::Unknown(Unknown::OutOfTime(t)),
+        stats: Stats::default(),
     }
 }
 

@@ -60,6 +60,8 @@ fn engine(s: &SolveArgs) -> Result<Engine> {
         })
         .cross_check(s.cross_check)
         .emit_smt2(s.emit_smt2.is_some())
+        // `main` bounds the whole question by --timeout (and answers in the command's format).
+        .whole_question_limit(false)
         .build()?)
 }
 
@@ -148,6 +150,10 @@ fn failed(e: tarski::Error) -> Result<u8> {
         tarski::Error::Internal(m) => {
             eprintln!("error: {m}");
             eprintln!("please report this bug with the policies and the command line");
+            Ok(exit::INTERNAL)
+        }
+        tarski::Error::Crashed(m) => {
+            eprintln!("error: {m}");
             Ok(exit::INTERNAL)
         }
         other => Err(other.into()),
