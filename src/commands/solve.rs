@@ -45,10 +45,7 @@ fn constraint(c: &ConstraintArgs) -> Result<Option<Expr>> {
 }
 
 fn engine(s: &SolveArgs) -> Result<Engine> {
-    if let Some(dir) = &s.emit_smt2 {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
-    }
-    Ok(Engine::builder()
+    let engine = Engine::builder()
         .timeout_secs(s.timeout)
         .witnesses(s.witnesses)
         .known_actions(s.known_actions)
@@ -62,7 +59,12 @@ fn engine(s: &SolveArgs) -> Result<Engine> {
         .emit_smt2(s.emit_smt2.is_some())
         // `main` bounds the whole question by --timeout (and answers in the command's format).
         .whole_question_limit(false)
-        .build()?)
+        .build()?;
+    // The directory only once the options hold (a missing cvc5 or a bad --timeout leaves none).
+    if let Some(dir) = &s.emit_smt2 {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
+    }
+    Ok(engine)
 }
 
 /// `--emit-smt2 DIR`: the report's solver problems as DIR/query-N.smt2 (N counts on across
