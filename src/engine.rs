@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tarski_compiler::eval::{evaluate, Decision, Evaluation};
 use tarski_compiler::iac::cloudformation;
+use tarski_compiler::load::SourceDiagnostics;
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{Bounded, PolicySet};
 use tarski_compiler::query::Expr;
@@ -38,6 +39,14 @@ pub enum Error {
     /// the line and column.
     #[error("{0}")]
     Input(String),
+    /// An input with errors (a policy, a template's policy, a spec), with the diagnostics that
+    /// explain them as data: file, span (line and column through `source.line_col`), code
+    /// (docs/diagnostics.md) and message. `message` is what `Input` would say.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        diagnostics: Vec<SourceDiagnostics>,
+    },
     /// An option out of range (a time limit, a number of jobs, an allowed root, a solver that
     /// is not installed).
     #[error("{0}")]
@@ -46,11 +55,27 @@ pub enum Error {
     /// each other. Never an answer.
     #[error("{0}")]
     Internal(Box<InternalError>),
+    /// A bug in Tarski: the question stopped without an answer (a panic). Never an answer.
+    #[error("{0}")]
+    Crashed(String),
 }
 
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Error {
-        Error::Input(format!("{e:#}"))
+        match e.downcast_ref::<crate::load::Invalid>() {
+            Some(inv) => Error::Invalid {
+                message: format!("{e:#}"),
+                diagnostics: inv
+                    .diagnostics
+                    .iter()
+                    .map(|s| SourceDiagnostics {
+                        source: s.source.clone(),
+                        diagnostics: s.diagnostics.clone(),
+                    })
+                    .collect(),
+            },
+            None => Error::Input(format!("{e:#}")),
+        }
     }
 }
 
@@ -160,6 +185,7 @@ pub struct SpecReport {
 pub struct EngineBuilder {
     opts: Options,
     timeout_secs: f64,
+    whole_question: bool,
     jobs: Option<usize>,
     allowed: Vec<PathBuf>,
     values: Option<(cloudformation::Options, Option<PathBuf>)>,
@@ -178,6 +204,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Whether the time limit bounds each question as a whole, every stage counted (on by
+    /// default: past it the answer is `Unknown::OutOfTime`). Off only for a caller that bounds
+    /// the question itself (the command line's `--timeout`); each solver query is bounded
+    /// either way. With `resource_limit` the wall clock never decides an answer.
+    pub fn whole_question_limit(mut self, on: bool) -> Self {
+        self.whole_question = on;
+        self
+    }
+
     /// Deterministic per-query solver limits in place of the time limit (Z3's `rlimit`,
     /// cvc5's `--rlimit-per`): answers that do not depend on machine load.
     pub fn resource_limit(mut self, z3: u64, cvc5: u64) -> Self {
@@ -193,7 +228,8 @@ impl EngineBuilder {
 
     /// A directory that files named inside inputs (spec includes, manifest entries) may
     /// resolve into besides the input's own tree. Process-wide: the first engine built with
-    /// allowed roots sets them.
+    /// allowed roots sets them, and building one with different roots is `Error::Options`
+    /// (never silently the first ones).
     pub fn allow_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.allowed.push(dir.into());
         self
@@ -230,7 +266,8 @@ impl EngineBuilder {
     }
 
     /// Values of template parameters and pseudo parameters, and a directory of AWS managed
-    /// policies, for templates read through `FILE#SELECTOR`. Process-wide, like `allow_root`.
+    /// policies, for templates read through `FILE#SELECTOR`. Process-wide and set once: a
+    /// second engine with values is `Error::Options`.
     #[doc(hidden)]
     pub fn template_values(
         mut self,
@@ -262,13 +299,20 @@ impl EngineBuilder {
                 .map_err(|e| Error::Options(format!("{e:#}")))?;
         }
         if let Some((o, m)) = self.values {
-            crate::reference::set_values(o, m);
+            if !crate::reference::set_values(o, m) {
+                return Err(Error::Options(
+                    "template values are process-wide and already set; build one engine with \
+                     them"
+                        .to_string(),
+                ));
+            }
         }
         Ok(Engine {
             opts: Options {
                 timeout: Duration::from_secs_f64(secs),
                 ..self.opts
             },
+            whole_question: self.whole_question,
             jobs: self.jobs,
         })
     }
@@ -281,6 +325,7 @@ impl EngineBuilder {
 #[derive(Clone, Debug)]
 pub struct Engine {
     opts: Options,
+    whole_question: bool,
     jobs: Option<usize>,
 }
 
@@ -291,6 +336,7 @@ impl Engine {
         EngineBuilder {
             opts: Options::default(),
             timeout_secs: 30.0,
+            whole_question: true,
             jobs: None,
             allowed: Vec::new(),
             values: None,
@@ -308,8 +354,11 @@ impl Engine {
     ///
     /// ```
     /// let engine = tarski::Engine::builder().build()?;
-    /// let bad = engine.policy_text("bad.json", r#"{"Statement": 7}"#);
-    /// assert!(matches!(bad, Err(tarski::Error::Input(_))));
+    /// let bad = engine.policy_text("bad.json", r#"{"Version": "2012-10-17", "Statement": 7}"#);
+    /// let Err(tarski::Error::Invalid { diagnostics, .. }) = bad else { panic!("{bad:?}") };
+    /// let d = &diagnostics[0].diagnostics[0];
+    /// assert!(d.is_error() && d.code.starts_with("T01"), "{d:?}");
+    /// assert_eq!(diagnostics[0].source.name, "bad.json");
     /// # Ok::<(), tarski::Error>(())
     /// ```
     pub fn policy_text(&self, name: &str, text: &str) -> Result<PolicySet, Error> {
@@ -351,7 +400,11 @@ impl Engine {
     /// # Ok::<(), tarski::Error>(())
     /// ```
     pub fn can(&self, set: &PolicySet, constraint: Option<&Expr>) -> Result<Report, Error> {
-        bounded_can(set, constraint, &self.opts)
+        let (set, c) = (set.clone(), constraint.cloned());
+        self.in_time(
+            move |o| bounded_can(&set, c.as_ref(), o),
+            |t| Ok(out_of_time(t)),
+        )
     }
 
     /// `subset`: does every request `a` allows get through `b` too? `Proved` when it does;
@@ -373,7 +426,11 @@ impl Engine {
         b: &PolicySet,
         constraint: Option<&Expr>,
     ) -> Result<Report, Error> {
-        bounded_subset(a, b, constraint, &self.opts)
+        let (a, b, c) = (a.clone(), b.clone(), constraint.cloned());
+        self.in_time(
+            move |o| bounded_subset(&a, &b, c.as_ref(), o),
+            |t| Ok(out_of_time(t)),
+        )
     }
 
     /// `equiv`: do `a` and `b` allow exactly the same requests?
@@ -394,10 +451,58 @@ impl Engine {
         b: &PolicySet,
         constraint: Option<&Expr>,
     ) -> Result<EquivReport, Error> {
-        Ok(EquivReport {
-            a_not_b: self.subset(a, b, constraint)?,
-            b_not_a: self.subset(b, a, constraint)?,
-        })
+        let (a, b, c) = (a.clone(), b.clone(), constraint.cloned());
+        self.in_time(
+            move |o| {
+                Ok(EquivReport {
+                    a_not_b: bounded_subset(&a, &b, c.as_ref(), o)?,
+                    b_not_a: bounded_subset(&b, &a, c.as_ref(), o)?,
+                })
+            },
+            |t| {
+                Ok(EquivReport {
+                    a_not_b: out_of_time(t),
+                    b_not_a: out_of_time(t),
+                })
+            },
+        )
+    }
+
+    /// Answer one question on a thread of its own with a large stack (Z3 rewrites regular
+    /// expressions recursively: a resource of `?*` x 5000 overflowed an 8 MiB stack), within
+    /// the time limit as a whole unless `whole_question_limit(false)` or resource limits
+    /// (deterministic answers) are set. Past the limit the answer is `late(limit)`; the
+    /// question's thread ends at its own per-query limit.
+    fn in_time<T: Send + 'static>(
+        &self,
+        question: impl FnOnce(&Options) -> Result<T, Error> + Send + 'static,
+        late: impl FnOnce(Duration) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let opts = self.opts.clone();
+        let limit = (self.whole_question && opts.resources.is_none()).then_some(opts.timeout);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("tarski-question".into())
+            .stack_size(crate::WORK_STACK / 4)
+            .spawn(move || {
+                let _ = tx.send(question(&opts));
+            })
+            .map_err(|e| Error::Options(format!("cannot start a thread for the question: {e}")))?;
+        let gone = || {
+            Error::Crashed(
+                "internal error: the question's thread ended without an answer (a panic); this \
+                 is a bug in Tarski"
+                    .into(),
+            )
+        };
+        match limit {
+            None => rx.recv().map_err(|_| gone())?,
+            Some(t) => match rx.recv_timeout(t) {
+                Ok(r) => r,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => late(t),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(gone()),
+            },
+        }
     }
 
     /// `eval`: AWS's decision for one request, with the statements that made it. For a set
@@ -509,6 +614,14 @@ impl Engine {
     ) -> Result<Vec<Record>, Error> {
         crate::run::run_jobs(jobs, &self.opts, self.jobs, done)
             .map_err(|e| Error::Options(format!("{e:#}")))
+    }
+}
+
+/// The answer of a question cut off by the time limit.
+fn out_of_time(t: Duration) -> Report {
+    Report {
+        answer: Answer::Unknown(Unknown::OutOfTime(t)),
+        stats: Stats::default(),
     }
 }
 

@@ -74,7 +74,9 @@ pub use engine::{
 };
 pub use run::{Location, Record, Status};
 /// The data the façade takes and returns, from the engine's crates.
+pub use tarski_compiler::diagnostic::Diagnostic;
 pub use tarski_compiler::eval::{Decision, Evaluation};
+pub use tarski_compiler::load::SourceDiagnostics;
 pub use tarski_compiler::{policy::PolicyKind, policy_set::Bounded};
 pub use tarski_compiler::{policy_set::PolicySet, query::Expr, request::Request};
 pub use tarski_solver::{Stats, Witness};

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use tarski_compiler::load::{load, Loaded};
+use tarski_compiler::load::{load, Loaded, SourceDiagnostics};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::{Entry, LoadedPolicy, Manifest, PolicySet};
 
@@ -23,6 +23,26 @@ pub struct SetFiles {
     pub resource_policy: Option<PathBuf>,
 }
 
+/// An input with errors, with the diagnostics that explain them (file, span, code, message)
+/// as data: the façade returns them (`Error::Invalid`); the command line has them on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub message: String,
+    pub diagnostics: Vec<SourceDiagnostics>,
+}
+
+/// Render `diagnostics` on stderr as they are found (the command line's output, unchanged)
+/// and make the error that carries them.
+pub fn invalid(message: String, diagnostics: Vec<SourceDiagnostics>) -> anyhow::Error {
+    crate::render::text(&diagnostics);
+    Invalid {
+        message,
+        diagnostics,
+    }
+    .into()
+}
+
 /// Directories that files named inside inputs (spec `include`/`policy`/`set`, manifest
 /// entries, batch list files) may resolve into besides their own root: `--allow-path DIR`.
 static ALLOWED: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
@@ -35,7 +55,23 @@ pub fn allow_paths(dirs: &[PathBuf]) -> Result<()> {
             std::fs::canonicalize(d).with_context(|| format!("--allow-path {}", d.display()))?,
         );
     }
-    let _ = ALLOWED.set(canon);
+    // Process-wide: a second, different set is refused rather than silently ignored (an
+    // engine built with other roots would otherwise resolve paths against the first ones).
+    if let Err(canon) = ALLOWED.set(canon) {
+        if ALLOWED.get() != Some(&canon) {
+            bail!(
+                "allowed roots are process-wide and already set to {:?}; cannot set {:?}",
+                ALLOWED.get().map(|v| v
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()),
+                canon
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -192,8 +228,10 @@ pub fn policies(path: &Path, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
 pub fn from_text(name: &str, text: &str, kind: PolicyKind) -> Result<Vec<LoadedPolicy>> {
     let loaded: Loaded = load(name, text, Some(kind), false);
     if loaded.has_errors() {
-        crate::render::text(&loaded.diagnostics);
-        bail!("{name}: the policy has errors (run `tarski check` for details)");
+        return Err(invalid(
+            format!("{name}: the policy has errors (run `tarski check` for details)"),
+            loaded.diagnostics,
+        ));
     }
     Ok(loaded.policies)
 }

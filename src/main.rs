@@ -129,7 +129,10 @@ fn main() -> ExitCode {
     };
     if let Some(v) = values {
         match v.options() {
-            Ok(o) => reference::set_values(o, v.managed_policies.clone()),
+            Ok(o) => {
+                // The first and only setting in this process.
+                let _ = reference::set_values(o, v.managed_policies.clone());
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return exit::code(exit::BAD_INPUT);

@@ -19,8 +19,10 @@ use tarski_compiler::policy_set::LoadedPolicy;
 static VALUES: OnceLock<(cloudformation::Options, Option<PathBuf>)> = OnceLock::new();
 
 /// Record the template values of this run.
-pub fn set_values(opts: cloudformation::Options, managed: Option<PathBuf>) {
-    let _ = VALUES.set((opts, managed));
+/// Record the template values of this run (process-wide, once): `false` when values were set
+/// already (they are kept; the caller says so).
+pub fn set_values(opts: cloudformation::Options, managed: Option<PathBuf>) -> bool {
+    VALUES.set((opts, managed)).is_ok()
 }
 
 /// The template values and managed-policy directory of this run.
@@ -81,8 +83,10 @@ pub fn policies(
     };
     let ex = extract(file, text, input);
     if !ex.diagnostics.is_empty() && ex.policies.is_empty() {
-        crate::render::text(&ex.diagnostics);
-        bail!("{name}: cannot read it as {}", input.describe());
+        return Err(crate::load::invalid(
+            format!("{name}: cannot read it as {}", input.describe()),
+            ex.diagnostics,
+        ));
     }
     let by_pointer = selector.starts_with('/');
     let named: Vec<&FoundPolicy> = ex
@@ -202,9 +206,9 @@ fn parse_as(p: &FoundPolicy, kind: PolicyKind, at: &str) -> Result<LoadedPolicy>
             }
             Ok(l)
         }
-        None => {
-            crate::render::text(std::slice::from_ref(&c.diagnostics));
-            Err(anyhow!("{at}: the policy has errors"))
-        }
+        None => Err(crate::load::invalid(
+            format!("{at}: the policy has errors"),
+            vec![c.diagnostics],
+        )),
     }
 }

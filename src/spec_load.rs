@@ -28,13 +28,6 @@ pub struct Spec {
     item_source: Vec<usize>,
 }
 
-fn render(source: Arc<SourceFile>, diags: Vec<Diagnostic>) {
-    crate::render::text(&[SourceDiagnostics {
-        source,
-        diagnostics: diags,
-    }]);
-}
-
 pub fn read(path: &Path) -> Result<Spec> {
     let mut spec = Spec {
         items: Vec::new(),
@@ -57,16 +50,24 @@ pub fn read(path: &Path) -> Result<Spec> {
                 .or_default()
                 .push(d);
         }
-        for (src, ds) in by_source {
-            if let Some(source) = spec.sources.get(src) {
-                render(source.clone(), ds);
-            }
-        }
-        bail!(
-            "{}: {n} error{} in the spec",
-            path.display(),
-            if n == 1 { "" } else { "s" }
-        );
+        // Each error is shown in the file it is in.
+        let found: Vec<SourceDiagnostics> = by_source
+            .into_iter()
+            .filter_map(|(src, ds)| {
+                Some(SourceDiagnostics {
+                    source: spec.sources.get(src)?.clone(),
+                    diagnostics: ds,
+                })
+            })
+            .collect();
+        return Err(crate::load::invalid(
+            format!(
+                "{}: {n} error{} in the spec",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            ),
+            found,
+        ));
     }
     Ok(spec)
 }
@@ -92,11 +93,13 @@ fn read_into(
     let items = match parse_spec(&text) {
         Ok(i) => i,
         Err(e) => {
-            render(
-                Arc::new(SourceFile::new(path.display().to_string(), text)),
-                vec![Diagnostic::error("T0400", e.span, e.message)],
-            );
-            bail!("{}: the spec does not parse", path.display());
+            return Err(crate::load::invalid(
+                format!("{}: the spec does not parse", path.display()),
+                vec![SourceDiagnostics {
+                    source: Arc::new(SourceFile::new(path.display().to_string(), text)),
+                    diagnostics: vec![Diagnostic::error("T0400", e.span, e.message)],
+                }],
+            ));
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();

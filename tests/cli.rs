@@ -1917,3 +1917,139 @@ fn engine_refuses_out_of_range_options() {
         .unwrap_err();
     assert!(e.to_string().contains("--jobs"), "{e}");
 }
+
+/// Allowed roots are process-wide: an engine built with other roots than an earlier one is
+/// refused, never silently given the first ones (which would resolve its paths against them).
+#[test]
+fn engine_refuses_a_second_set_of_allowed_roots() {
+    let (a, b) = (Scratch::new(), Scratch::new());
+    tarski::Engine::builder()
+        .allow_root(a.0.path())
+        .build()
+        .unwrap();
+    // The same roots again: fine.
+    tarski::Engine::builder()
+        .allow_root(a.0.path())
+        .build()
+        .unwrap();
+    let e = tarski::Engine::builder()
+        .allow_root(b.0.path())
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, tarski::Error::Options(_)), "{e:?}");
+    assert!(e.to_string().contains("process-wide"), "{e}");
+}
+
+/// The façade returns an input's diagnostics as data (`Error::Invalid`): file, position and
+/// code of each, for a spec that names nothing and for a policy with an error.
+#[test]
+fn engine_returns_diagnostics_as_data() {
+    let s = Scratch::new();
+    let text = "assert cannot(nope, action like \"s3:*\")\n";
+    let spec = s.file("s.tq", text);
+    let engine = tarski::Engine::builder().build().unwrap();
+    match engine.verify(&spec) {
+        Err(tarski::Error::Invalid {
+            message,
+            diagnostics,
+        }) => {
+            assert!(message.contains("error in the spec"), "{message}");
+            let d = &diagnostics[0];
+            assert!(d.source.name.ends_with("s.tq"), "{}", d.source.name);
+            let at = d.source.line_col(d.diagnostics[0].span.start as usize);
+            assert_eq!(at, (1, text.find("nope").unwrap() + 1), "{d:?}");
+        }
+        other => panic!("expected Error::Invalid, got {other:?}"),
+    }
+    let bad = s.file(
+        "bad.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Bogus": 1}]}"#,
+    );
+    match engine.policy_file(&bad, tarski::PolicyKind::Identity) {
+        Err(tarski::Error::Invalid { diagnostics, .. }) => {
+            let d = diagnostics[0]
+                .diagnostics
+                .iter()
+                .find(|d| d.is_error())
+                .unwrap();
+            assert!(d.code.starts_with("T01"), "{d:?}");
+        }
+        other => panic!("expected Error::Invalid, got {other:?}"),
+    }
+}
+
+/// ARCHITECTURE.md's invariants for the root package: the library (src/lib.rs) declares none
+/// of the command line's modules (the compiler then keeps every library module from importing
+/// them: they are not in its crate), and the root package depends on no solver (only
+/// `tarski-solver` knows Z3).
+#[test]
+fn the_library_does_not_hold_the_cli_and_the_root_knows_no_solver() {
+    let root = common::root();
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let declared: Vec<&str> = lib
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            l.strip_prefix("pub mod ")
+                .or_else(|| l.strip_prefix("mod "))
+        })
+        .filter_map(|r| r.strip_suffix(';'))
+        .collect();
+    assert!(
+        declared.contains(&"engine") && declared.len() >= 8,
+        "{declared:?}"
+    );
+    for cli in ["cli", "commands", "report", "exit"] {
+        assert!(
+            !declared.contains(&cli),
+            "src/lib.rs declares the CLI module {cli}"
+        );
+    }
+    assert!(
+        !lib.contains("#[path"),
+        "src/lib.rs reaches a module by #[path]"
+    );
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let deps = manifest
+        .split("\n[dependencies]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .unwrap();
+    assert!(deps.contains("tarski-solver"), "{deps}");
+    for solver in ["z3", "cvc5"] {
+        assert!(
+            !deps.lines().any(|l| l.trim_start().starts_with(solver)),
+            "the root package depends on {solver}:\n{deps}"
+        );
+    }
+}
+
+/// The façade bounds a question as a whole by its time limit (every stage, not only each
+/// solver query), as the CLI's --timeout does: past it the answer is `Unknown::OutOfTime`,
+/// never a proof. (A millisecond is less than creating one solver context takes, on any
+/// machine; a slower machine only makes it more so.)
+#[test]
+fn engine_bounds_the_whole_question() {
+    use tarski::{Answer, Unknown};
+    let engine = tarski::Engine::builder()
+        .timeout_secs(0.001)
+        .syntactic(false)
+        .solver(tarski::SolverChoice::Z3)
+        .build()
+        .unwrap();
+    let set = engine
+        .policy_text(
+            "p.json",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b*/x?y*"}]}"#,
+        )
+        .unwrap();
+    let c = engine
+        .constraint(r#"resource like "arn:aws:s3:::b*/x?y*z""#)
+        .unwrap();
+    match engine.can(&set, Some(&c)).unwrap().answer {
+        Answer::Unknown(Unknown::OutOfTime(t)) => assert_eq!(t.as_millis(), 1),
+        other => panic!("expected OutOfTime, got {other:?}"),
+    }
+    let eq = engine.equiv(&set, &set, Some(&c)).unwrap();
+    assert!(!eq.proved() && !eq.differ(), "{eq:?}");
+}

@@ -45,9 +45,6 @@ fn constraint(c: &ConstraintArgs) -> Result<Option<Expr>> {
 }
 
 fn engine(s: &SolveArgs) -> Result<Engine> {
-    if let Some(dir) = &s.emit_smt2 {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
-    }
     let mut b = Engine::builder()
         .timeout_secs(s.timeout)
         .witnesses(s.witnesses)
@@ -59,11 +56,18 @@ fn engine(s: &SolveArgs) -> Result<Engine> {
             SolverArg::Portfolio => SolverChoice::Portfolio,
         })
         .cross_check(s.cross_check)
-        .emit_smt2(s.emit_smt2.is_some());
+        .emit_smt2(s.emit_smt2.is_some())
+        // `main` bounds the whole question by --timeout (and answers in the command's format).
+        .whole_question_limit(false);
     if let Some((z3, cvc5)) = crate::commands::rlimit(s.rlimit.as_deref())? {
         b = b.resource_limit(z3, cvc5);
     }
-    Ok(b.build()?)
+    let engine = b.build()?;
+    // The directory only once the options hold (a missing cvc5 or a bad --timeout leaves none).
+    if let Some(dir) = &s.emit_smt2 {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow!("--emit-smt2 {}: {e}", dir.display()))?;
+    }
+    Ok(engine)
 }
 
 /// `--emit-smt2 DIR`: the report's solver problems as DIR/query-N.smt2 (N counts on across
@@ -151,6 +155,10 @@ fn failed(e: tarski::Error) -> Result<u8> {
         tarski::Error::Internal(m) => {
             eprintln!("error: {m}");
             eprintln!("please report this bug with the policies and the command line");
+            Ok(exit::INTERNAL)
+        }
+        tarski::Error::Crashed(m) => {
+            eprintln!("error: {m}");
             Ok(exit::INTERNAL)
         }
         other => Err(other.into()),
