@@ -92,3 +92,9 @@ pub fn stderr(args: std::fmt::Arguments<'_>) {
 /// rewrites regular expressions recursively, one frame per pattern character (a resource of
 /// `?*` x 5000 overflowed the 8 MiB main stack). The stack is reserved, not committed.
 pub const WORK_STACK: usize = 1 << 30;
+
+/// Cap the address space of every solver process started from now on (cvc5), in bytes: the
+/// run's `--max-memory` bounds the solvers it starts too (issue 15, finding 7). Process-wide.
+pub fn limit_solver_memory(bytes: u64) {
+    tarski_solver::backend::limit_child_memory(bytes);
+}

@@ -164,7 +164,7 @@ fn main() -> ExitCode {
     }
     .and_then(|(cmd, s)| Some((cmd, commands::timeout(s.timeout).ok()?, s.format)));
     let question = deadline.map(|(cmd, _, format)| (cmd, format));
-    tarski_solver::backend::limit_child_memory(memory_cap);
+    tarski::limit_solver_memory(memory_cap);
     memory::watch(memory_cap, move |_| {
         let why = memory::reason(memory_cap);
         match question {

@@ -4,7 +4,7 @@
 //! `unknown` with the reason, any other command says so on standard error and writes no
 //! report; the exit code is 2 (unknown) either way. The resident size counts every
 //! allocation, Z3's C++ heap included; a solver child process gets the same cap as its
-//! address-space limit (`tarski_solver::backend::limit_child_memory`).
+//! address-space limit (`tarski::limit_solver_memory`).
 //!
 //! Linux only (it reads `/proc/self/statm`); elsewhere the cap is not enforced.
 
