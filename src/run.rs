@@ -45,7 +45,8 @@ pub struct Job {
     /// For a subject with opaque deploy-time values: `question` is about the subject's
     /// over-approximation and this one, the same question about its under-approximation
     /// (`tarski_compiler::iac::bounds`). Proofs come from the over side, witnesses from the
-    /// under side; when they disagree the answer depends on the values (`unknown`).
+    /// under side; when they disagree the answer depends on the values (`unknown`). `None`:
+    /// derived from the bounds the question's policies carry (`PolicySet::bounds`), if any.
     pub under: Option<Question>,
 }
 
@@ -143,9 +144,45 @@ type Attempt<'a> = (
 );
 
 pub fn run(job: &Job, opts: &Options) -> Record {
-    match &job.under {
+    match job.under.clone().or_else(|| narrowed(&job.question)) {
         None => run_exact(job, &job.question, opts),
-        Some(under) => run_bounded(job, under, opts),
+        Some(under) => run_bounded(job, &under, opts),
+    }
+}
+
+/// The question about the narrowed sides of the bounded policies `q`'s sets carry (as data,
+/// `LoadedPolicy::narrowed`); `None` when every policy is exact.
+fn narrowed(q: &Question) -> Option<Question> {
+    let under = |s: &Arc<PolicySet>| s.bounds().map(|b| Arc::new(b.under));
+    let pair = |a: &Arc<PolicySet>, b: &Arc<PolicySet>| match (under(a), under(b)) {
+        (None, None) => None,
+        (au, bu) => Some((
+            au.unwrap_or_else(|| a.clone()),
+            bu.unwrap_or_else(|| b.clone()),
+        )),
+    };
+    match q {
+        Question::Can { set, expr, expect } => Some(Question::Can {
+            set: under(set)?,
+            expr: expr.clone(),
+            expect: *expect,
+        }),
+        Question::Subset { a, b, expr } => {
+            let (a, b) = pair(a, b)?;
+            Some(Question::Subset {
+                a,
+                b,
+                expr: expr.clone(),
+            })
+        }
+        Question::Equiv { a, b, expr } => {
+            let (a, b) = pair(a, b)?;
+            Some(Question::Equiv {
+                a,
+                b,
+                expr: expr.clone(),
+            })
+        }
     }
 }
 

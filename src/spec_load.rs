@@ -395,20 +395,8 @@ pub fn jobs(
                 ) else {
                     continue;
                 };
-                // Template policies with opaque values are loaded widened; ask the narrowed
-                // side too (docs/iac.md, "Bounds").
-                let narrowed = |x: &Arc<PolicySet>| x.bounds().map(|b| Arc::new(b.under));
-                let (au, bu) = (narrowed(&set), b.as_ref().and_then(|(s, _)| narrowed(s)));
-                let under = if au.is_some() || bu.is_some() {
-                    question(
-                        a.quantifier,
-                        au.unwrap_or_else(|| set.clone()),
-                        bu.or_else(|| b.as_ref().map(|(s, _)| s.clone())),
-                        a.constraint.clone(),
-                    )
-                } else {
-                    None
-                };
+                // Template policies with opaque values carry their bounds; the job asks both
+                // sides (`run::run`, docs/iac.md "Bounds").
                 out.push(Job {
                     file: file.clone(),
                     subject: match b {
@@ -418,7 +406,7 @@ pub fn jobs(
                     check: check.clone(),
                     severity: a.severity,
                     question: q,
-                    under,
+                    under: None,
                 });
             }
         }
