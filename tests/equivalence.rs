@@ -4,6 +4,8 @@
 // Test code: a failed unwrap is a failed test (the lints hold outside tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,7 +17,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn tarski(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tarski"))
+    Command::new(common::bin())
         .args(args)
         .current_dir(data_dir())
         .env("NO_COLOR", "1")

@@ -630,7 +630,7 @@ fn no_new_access_compares_template_policies_with_the_baseline() {
         .unwrap()
         .push(json!("s3:PutObject"));
     std::fs::write(d.join("app/template.json"), t.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+    let out = Command::new(common::bin())
         .args([
             "batch",
             "--template",

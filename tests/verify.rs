@@ -451,7 +451,7 @@ fn ctrl_c_stops_the_run_and_writes_no_report() {
         "?*".repeat(1500)
     );
     let d = scratch(&[("slow.tq", &slow), ("out.json", "OLD")]);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tarski"))
+    let child = std::process::Command::new(common::bin())
         .args(["verify", "slow.tq", "--output", "out.json"])
         .current_dir(d.path())
         .stderr(std::process::Stdio::piped())

@@ -17,6 +17,25 @@ pub fn iac_corpus() -> PathBuf {
     root().join("corpus/iac")
 }
 
+/// The `tarski` binary the end-to-end tests run: `TARSKI_TEST_BIN` when set (scripts/test
+/// sets it to the release build, which runs the slow end-to-end tests several times faster;
+/// the release profile keeps overflow checks on), otherwise the debug build cargo made for
+/// this test.
+pub fn bin() -> PathBuf {
+    match std::env::var_os("TARSKI_TEST_BIN") {
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.is_file(),
+                "TARSKI_TEST_BIN={} is not a file (build it, or unset it to test the debug build)",
+                p.display()
+            );
+            p
+        }
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_tarski")),
+    }
+}
+
 /// One run of the binary.
 pub struct Run {
     pub code: Option<i32>,
@@ -26,7 +45,7 @@ pub struct Run {
 
 /// Run `tarski ARGS` in `dir` (colour off); a panic fails the test.
 pub fn tarski_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+    let out = Command::new(bin())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -67,7 +86,7 @@ pub fn examples_dir() -> PathBuf {
 /// Run `tarski ARGS` in `dir` and keep the raw output (for tests that read bytes or the
 /// status); a panic fails the test.
 pub fn output_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tarski"))
+    let out = Command::new(bin())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
