@@ -254,11 +254,16 @@ fn inputs(a: &IacCheckArgs, opts: &cloudformation::Options) -> Vec<Input> {
                     let path = dir.join(&n.path);
                     // A nested template is named inside an input: it must resolve inside the
                     // tree of the template given (never `/etc/passwd` or `../../secrets`).
-                    let refused = q.root.as_deref().and_then(|root| {
-                        crate::load::check_inside(root, &path, &format!("`{}`", n.path))
-                            .err()
-                            .map(|e| format!("{e:#}"))
-                    });
+                    // (A missing one is reported by the read, as any missing input.)
+                    let refused = q
+                        .root
+                        .as_deref()
+                        .filter(|_| path.exists())
+                        .and_then(|root| {
+                            crate::load::check_inside(root, &path, &format!("`{}`", n.path))
+                                .err()
+                                .map(|e| format!("{e:#}"))
+                        });
                     queue.push_back(Queued {
                         path,
                         opts: child,
