@@ -344,9 +344,9 @@ fn the_resource_account_is_the_arns_owner() {
     assert!(attacked > 20);
     // The owner's own callers reach it; the witness replays and names a caller of the owner.
     let on_queue = parse_expr(&format!(r#"resource like "{QUEUE}""#)).unwrap();
-    let from_111 = parse_expr(&format!(
-        r#"principal == "arn:aws:iam::111111111111:user/bob" and resource like "arn:aws:sqs:*:111111111111:*""#
-    ))
+    let from_111 = parse_expr(
+        r#"principal == "arn:aws:iam::111111111111:user/bob" and resource like "arn:aws:sqs:*:111111111111:*""#,
+    )
     .unwrap();
     for o in all_opts() {
         for c in [&on_queue, &from_111] {
