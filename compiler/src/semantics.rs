@@ -717,6 +717,38 @@ pub fn resource_owner(resource: &str) -> Option<&str> {
     }
 }
 
+/// The values AWS gives the derived keys of `derived_key_conflict` for this request (`None`:
+/// the key is absent), for the keys where one value is determined (`aws:PrincipalArn` of a
+/// role session depends on the role's path, and is left out).
+pub fn derived_values(req: &crate::request::Request) -> Vec<(&'static str, Option<String>)> {
+    use crate::request::{Caller, CallerKind};
+    let c = Caller::of(&req.principal);
+    let user = (c.kind == CallerKind::User)
+        .then(|| req.principal.rsplit('/').next().map(str::to_string))
+        .flatten();
+    let kind = match c.kind {
+        CallerKind::User => Some("User"),
+        CallerKind::RoleSession => Some("AssumedRole"),
+        CallerKind::Root => Some("Account"),
+        CallerKind::FederatedUser => Some("FederatedUser"),
+        CallerKind::Anonymous => Some("Anonymous"),
+        _ => None,
+    };
+    let mut out = vec![
+        ("aws:PrincipalAccount", c.account.clone()),
+        ("aws:username", user),
+        ("aws:PrincipalType", kind.map(str::to_string)),
+        ("aws:ResourceAccount", req.resource_account()),
+    ];
+    if matches!(
+        c.kind,
+        CallerKind::User | CallerKind::Root | CallerKind::FederatedUser
+    ) {
+        out.push(("aws:PrincipalArn", Some(req.principal.clone())));
+    }
+    out
+}
+
 /// Why the request's context contradicts the keys AWS derives from its principal and resource,
 /// if it does ("AWS global condition context keys"): `aws:PrincipalAccount` is the caller's
 /// account; `aws:PrincipalArn` the user's ARN, the role's ARN for a role session (any path),

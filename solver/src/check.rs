@@ -585,6 +585,19 @@ fn solve_in(
         // Keys AWS derives from the principal and resource are free in the model (issue 10,
         // docs/encoding.md §8): a witness contradicting them is a request AWS never sends.
         if let Some(why) = tarski_compiler::semantics::derived_key_conflict(&w.request) {
+            // The keys as AWS would set them, if the witness still replays with them.
+            let mut fixed = w.clone();
+            for (k, v) in tarski_compiler::semantics::derived_values(&w.request) {
+                if fixed.request.context.get(k).is_some() {
+                    fixed.request.context.set(k, v.into_iter().collect());
+                }
+            }
+            if tarski_compiler::semantics::derived_key_conflict(&fixed.request).is_none()
+                && replay(&fixed, &problem).is_ok()
+            {
+                witnesses.push(fixed);
+                continue;
+            }
             derived_conflict.get_or_insert(why);
             continue;
         }

@@ -67,9 +67,14 @@ fn allow_if(condition: &str) -> String {
     ))
 }
 
+/// `sts:GetCallerIdentity` is allowed whatever the policies say (docs/semantics.md): the
+/// questions here are about the policy's grants, so they leave it out.
+const NOT_GCI: &str = r#"not action like "sts:GetCallerIdentity""#;
+
 fn ask_can(policy: &str) -> Report {
     let set = policy_set(policy);
-    can(&set, None, &opts()).unwrap_or_else(|m| panic!("{m}"))
+    let c = tarski_compiler::query::parse_expr(NOT_GCI).unwrap();
+    can(&set, Some(&c), &opts()).unwrap_or_else(|m| panic!("{m}"))
 }
 
 fn ask_subset(a: &str, b: &str) -> Report {
@@ -156,7 +161,10 @@ fn finding_1_ignore_case_with_a_variable_is_never_proved() {
 fn finding_1_ignore_case_against_a_fixed_value_is_decided() {
     let p = allow_if(r#"{"StringEqualsIgnoreCase": {"aws:PrincipalTag/team": "${aws:username}"}}"#);
     let set = policy_set(&p);
-    let c = tarski_compiler::query::parse_expr(r#"aws:PrincipalTag/team == "ALICE""#).unwrap();
+    let c = tarski_compiler::query::parse_expr(&format!(
+        r#"aws:PrincipalTag/team == "ALICE" and {NOT_GCI}"#
+    ))
+    .unwrap();
     let r = can(&set, Some(&c), &opts()).unwrap_or_else(|m| panic!("{m}"));
     let w = witness(&r);
     let name = w.context.single("aws:username").unwrap();
@@ -266,7 +274,17 @@ fn finding_6_witness_numbers_of_any_size() {
         r#"{{"NumericLessThanEqualsIfExists": {{"s3:max-keys": "{nines}"}}}}"#
     ));
     let any = allow_if(r#"{"NumericNotEquals": {"s3:max-keys": "-1"}}"#);
-    let w = witness(&ask_subset(&any, &upto)).clone();
+    // A number (a value that is not one, `not-a-number`, is also a witness: both are fine,
+    // this finding is about numbers).
+    let number = tarski_compiler::query::parse_expr("s3:max-keys > 0").unwrap();
+    let r = escapes(
+        &policy_set(&any),
+        &policy_set(&upto),
+        Some(&number),
+        &opts(),
+    )
+    .unwrap_or_else(|m| panic!("{m}"));
+    let w = witness(&r).clone();
     let v = w.context.single("s3:max-keys").unwrap();
     assert_eq!(
         tarski_compiler::value::compare_numbers(&v, &nines),
@@ -296,8 +314,18 @@ fn finding_5_variable_pattern_inside_its_wildcard() {
     let a = allow_if(r#"{"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/${aws:username}"}}"#);
     let b = allow_if(r#"{"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}}"#);
     assert!(is_proved(&ask_subset(&a, &b)));
-    // The other direction does not hold, with a witness.
-    witness(&ask_subset(&b, &a));
+    // The other direction does not hold (a user with a path: `aws:PrincipalArn`
+    // `arn:aws:iam::A:user/p/x`, `aws:username` `x`). The model does not derive these keys
+    // from the principal yet (issue 10): a witness contradicting its caller is refused, and the
+    // answer is then unknown, never a proof.
+    match ask_subset(&b, &a).verdict {
+        Verdict::Witnesses(ws) => assert!(
+            tarski_compiler::semantics::derived_key_conflict(&ws[0].request).is_none(),
+            "{ws:?}"
+        ),
+        Verdict::Unknown(why) => assert!(why.contains("aws:"), "{why}"),
+        Verdict::None => panic!("b is not within a"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
