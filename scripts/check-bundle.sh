@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the installable forms end to end (issue 14), as scripts/test's last step:
-# 1. scripts/release.sh builds a bundle (debug profile: the build the tests already made);
+# 1. scripts/release.sh builds a bundle (the release build scripts/test already made);
 # 2. the bundle, copied to a fresh folder, runs `tarski can` on a shipped example with every
 #    solver library loaded from the bundle, not from the checkout;
 # 3. scripts/action.sh (what action.yml runs) writes a SARIF report and keeps batch's exit code.
@@ -17,7 +17,7 @@ check() { # NAME, then a command that must succeed
   else failed=$((failed + 1)); echo "bundle: FAIL $name"; fi
 }
 
-bash "$root/scripts/release.sh" --profile dev --out "$work/built" >/dev/null || { echo "bundle: scripts/release.sh FAILED"; exit 1; }
+bash "$root/scripts/release.sh" --profile release --out "$work/built" >/dev/null || { echo "bundle: scripts/release.sh FAILED"; exit 1; }
 cp -r "$work/built" "$work/elsewhere"
 bin="$work/elsewhere/bin/tarski"
 

@@ -324,7 +324,7 @@ fn finding_5_variable_pattern_inside_its_wildcard() {
             "{ws:?}"
         ),
         Verdict::Unknown(why) => assert!(why.contains("aws:"), "{why}"),
-        Verdict::None => panic!("b is not within a"),
+        Verdict::Proved => panic!("b is not within a"),
     }
 }
 
