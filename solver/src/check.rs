@@ -412,7 +412,7 @@ fn solve(
 ) -> Result<Report, Box<ReplayMismatch>> {
     let (typed_builder, typed_goal, typed_slots) =
         (builder.duplicate(), goal.clone(), slots.clone());
-    let first = solve_in(
+    let first = solve_pass(
         builder,
         goal,
         slots,
@@ -432,7 +432,7 @@ fn solve(
     if done {
         return Ok(first);
     }
-    let mut r = solve_in(
+    let mut r = solve_pass(
         typed_builder,
         typed_goal,
         typed_slots,
@@ -444,6 +444,67 @@ fn solve(
     )?;
     r.stats.elapsed += first.stats.elapsed;
     Ok(r)
+}
+
+/// The end of the reason of an `unknown` whose only witnesses contradicted the keys AWS
+/// derives from the principal and the resource (docs/encoding.md §8).
+const DERIVED_KEYS_UNKNOWN: &str = "; the model does not yet derive these keys from the principal and the resource (docs/encoding.md, section 8), so this is not a request AWS sends";
+
+/// Extra points asked for when every point contradicted the derived keys.
+const DERIVED_KEYS_RETRY: usize = 6;
+
+/// `solve_in`, and when each point the solver gave contradicted the keys AWS derives (they are
+/// free in the model), once more asking for `DERIVED_KEYS_RETRY` more points: each is blocked
+/// before the next is asked, so other cells are tried, and the first that AWS could send is
+/// the answer. Still `unknown` if none is.
+#[allow(clippy::too_many_arguments)]
+fn solve_pass(
+    builder: Builder,
+    goal: Formula,
+    slots: Slots,
+    principals: &[&str],
+    iam_callers: bool,
+    opts: &Options,
+    replay: &Replay,
+    typed: bool,
+) -> Result<Report, Box<ReplayMismatch>> {
+    let again = (builder.duplicate(), goal.clone(), slots.clone());
+    let r = solve_in(
+        builder,
+        goal,
+        slots,
+        principals,
+        iam_callers,
+        opts,
+        replay,
+        typed,
+    )?;
+    if !matches!(&r.verdict, Verdict::Unknown(why) if why.ends_with(DERIVED_KEYS_UNKNOWN)) {
+        return Ok(r);
+    }
+    let want = opts.witnesses.max(1);
+    let more = Options {
+        witnesses: want + DERIVED_KEYS_RETRY,
+        ..opts.clone()
+    };
+    let mut r2 = solve_in(
+        again.0,
+        again.1,
+        again.2,
+        principals,
+        iam_callers,
+        &more,
+        replay,
+        typed,
+    )?;
+    r2.stats.elapsed += r.stats.elapsed;
+    match &mut r2.verdict {
+        Verdict::Witnesses(ws) => {
+            ws.truncate(want);
+            Ok(r2)
+        }
+        _ => Ok(r),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -544,6 +605,12 @@ fn solve_in(
     let mut derived_conflict: Option<String> = None;
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
+        // Without the owner rules (`Problem::owner_relaxed`) the model's resource account may
+        // disagree with the ARN's account field: the ARN decides (as it does for AWS and the
+        // evaluator), and the replay below judges the request as written.
+        if problem.owner_relaxed && w.request.owner_conflict().is_some() {
+            w.request.resource_account = None;
+        }
         // Untyped pass: a witness AWS never sends may have a neighbour it does send (another
         // resource of the action's types, another action taking the resource). Kept only if
         // it replays (allowed, within the question) and is well-typed: then it is an answer
@@ -607,9 +674,7 @@ fn solve_in(
     stats.elapsed = start.elapsed();
     Ok(Report {
         verdict: if let (true, Some(why)) = (witnesses.is_empty(), &derived_conflict) {
-            Verdict::Unknown(format!(
-                "{why}; the model does not yet derive these keys from the principal and the resource (docs/encoding.md, section 8), so this is not a request AWS sends"
-            ))
+            Verdict::Unknown(format!("{why}{DERIVED_KEYS_UNKNOWN}"))
         } else if witnesses.is_empty() && spurious > 0 {
             Verdict::Unknown(
                 "the solver's candidate request did not replay through the evaluator: a \

@@ -345,11 +345,15 @@ impl Encoded {
                     strings = true;
                     let x = symbol("str", i, &name);
                     script.declare(x.clone(), Sort::String);
-                    // The same domains the cells use: resources are ARNs, actions `service:name`.
+                    // The same domains the cells use: resources are ARNs or `*` (the resource
+                    // of an action with no resource type, e.g. sts:GetCallerIdentity), actions
+                    // `service:name`. (`*` was left out here: a resource compared as a string
+                    // could not be `*`, and `can` proved GetCallerIdentity unreachable.)
                     match v {
-                        StrVar::Resource => {
-                            script.assert(in_re(sym(&x), regex(&Glob::wild("arn:*"))?))
-                        }
+                        StrVar::Resource => script.assert(or(vec![
+                            in_re(sym(&x), regex(&Glob::wild("arn:*"))?),
+                            in_re(sym(&x), regex(&Glob::literal("*"))?),
+                        ])),
                         StrVar::Action => script
                             .assert(in_re(sym(&x), regex(&Glob::wild("?*:?*").arn_segments())?)),
                         StrVar::Slot(..) => {}
@@ -416,7 +420,8 @@ impl Encoded {
             principal,
             resource_account,
             atoms: HashMap::new(),
-            inexact: false,
+            // Left-out owner rules make witnesses candidates (`Problem::owner_relaxed`).
+            inexact: p.owner_relaxed,
             negative: HashSet::new(),
             strings,
             fresh: 0,

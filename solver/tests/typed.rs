@@ -156,6 +156,41 @@ fn resource_star_and_arn_star_differ_by_actions_without_resource_types() {
     }
 }
 
+/// The same with a policy variable in a resource, so the resource is compared as a string
+/// (string theory, not cells): its domain is every ARN *and* `*`. It was `arn:*` alone, and
+/// `can` proved `sts:GetCallerIdentity` (on `*`, allowed for any caller) unreachable where
+/// `eval` allows it.
+#[test]
+fn a_resource_compared_as_a_string_can_be_star() {
+    let var = r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/home/${aws:username}/*"}"#;
+    let with_var = |stmt: &str| {
+        identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{var},{stmt}]}}"#
+        ))
+    };
+    let star = with_var(r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#);
+    let arn = with_var(r#"{"Effect":"Allow","Action":"*","Resource":"arn:*"}"#);
+    let gci = parse_expr(r#"action == "sts:GetCallerIdentity""#).unwrap();
+    let on_star = parse_expr(r#"resource == "*""#).unwrap();
+    for o in all_opts() {
+        let ws = witnesses(
+            can(&arn, Some(&gci), &o).unwrap().verdict,
+            "GetCallerIdentity",
+        );
+        assert!(ws.iter().all(|w| w.request.resource == "*"), "{ws:?}");
+        let what = format!("* escapes arn:* with a variable ({o:?})");
+        let ws = witnesses(
+            escapes(&star, &arn, Some(&on_star), &o).unwrap().verdict,
+            &what,
+        );
+        for w in &ws {
+            assert_eq!(w.request.resource, "*", "{what}: {w:?}");
+            assert_eq!(evaluate(&star, &w.request).decision, Decision::Allow);
+            assert_ne!(evaluate(&arn, &w.request).decision, Decision::Allow);
+        }
+    }
+}
+
 #[test]
 fn a_deny_on_arn_star_leaves_actions_on_star() {
     let set = identity(
