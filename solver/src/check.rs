@@ -446,6 +446,17 @@ fn solve(
     Ok(r)
 }
 
+/// A witness's explicit resource account that contradicts its ARN's account field (the model's
+/// account variable is free where the owner rules are left out, and the steps after decoding
+/// may move the resource): the ARN decides, for AWS and for the evaluator alike
+/// (`Request::resource_account`), so dropping the field changes no decision, and the witness
+/// stays a request `tarski eval --request` accepts.
+fn drop_contradicted_owner(w: &mut Witness) {
+    if w.request.owner_conflict().is_some() {
+        w.request.resource_account = None;
+    }
+}
+
 /// The end of the reason of an `unknown` whose only witnesses contradicted the keys AWS
 /// derives from the principal and the resource (docs/encoding.md §8).
 const DERIVED_KEYS_UNKNOWN: &str = "; the model does not yet derive these keys from the principal and the resource (docs/encoding.md, section 8), so this is not a request AWS sends";
@@ -608,9 +619,7 @@ fn solve_in(
         // Without the owner rules (`Problem::owner_relaxed`) the model's resource account may
         // disagree with the ARN's account field: the ARN decides (as it does for AWS and the
         // evaluator), and the replay below judges the request as written.
-        if problem.owner_relaxed && w.request.owner_conflict().is_some() {
-            w.request.resource_account = None;
-        }
+        drop_contradicted_owner(&mut w);
         // Untyped pass: a witness AWS never sends may have a neighbour it does send (another
         // resource of the action's types, another action taking the resource). Kept only if
         // it replays (allowed, within the question) and is well-typed: then it is an answer
@@ -662,12 +671,14 @@ fn solve_in(
             if tarski_compiler::semantics::derived_key_conflict(&fixed.request).is_none()
                 && replay(&fixed, &problem).is_ok()
             {
+                drop_contradicted_owner(&mut fixed);
                 witnesses.push(fixed);
                 continue;
             }
             derived_conflict.get_or_insert(why);
             continue;
         }
+        drop_contradicted_owner(&mut w);
         witnesses.push(w);
     }
     stats.replay = searched.elapsed();
