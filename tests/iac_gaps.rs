@@ -328,11 +328,15 @@ fn a_role_is_judged_in_the_accounts_its_policies_name() {
     let t = t.display().to_string();
     let (code, m, _) = batch(&["--template", &t, "--check", "no-admin"]);
     assert_eq!(status(&m, "no-admin", ":role/Named"), "fail");
-    assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
-    // An account pattern, and a generated name that may start with `prod-`: the derived keys
-    // range over every value the deployment could give them, not the stand-in's.
-    assert_eq!(status(&m, "no-admin", ":role/Like"), "fail");
-    assert_eq!(status(&m, "no-admin", ":role/Arn"), "fail");
+    // `AWS::AccountId`, an account pattern, and a generated name that may start with `prod-`:
+    // never a pass. Today they are `unknown` (exit 2), not `fail`: the witness's
+    // `aws:PrincipalAccount`/`aws:PrincipalArn` is not the stand-in caller's, and the model does
+    // not derive those keys from the principal yet (issue 10, docs/encoding.md §8), so the
+    // witness is refused as a request AWS never sends.
+    for role in [":role/Own", ":role/Like", ":role/Arn"] {
+        let s = status(&m, "no-admin", role);
+        assert!(s == "fail" || s == "unknown", "{role}: {s}");
+    }
     assert_eq!(code, 1);
     // In a given account other than 123456789012, the deny holds.
     let (_, m, _) = batch(&[
@@ -452,20 +456,21 @@ fn terraform_roles_with_only_a_trust_policy_pass() {
 }
 
 /// `can --principal-of ROLE --template FILE` asks about requests made by sessions of the role:
-/// a role with only a trust policy reaches nothing (before, the account root made it
-/// reachable), and an admin role's witness is a session of it.
+/// a role with only a trust policy reaches nothing but `sts:GetCallerIdentity`, which AWS
+/// allows every caller with credentials (before, the account root made it reach anything),
+/// and an admin role's witness is a session of it.
 #[test]
 fn can_principal_of_a_template_role_is_pinned() {
-    let (code, out, err) = tarski(
-        &root(),
-        &[
-            "can",
-            "--principal-of",
-            "TaskRole",
-            "--template",
-            &gap("bare-role.yaml"),
-        ],
-    );
+    let bare = gap("bare-role.yaml");
+    let can = |extra: &[&str]| {
+        let mut args = vec!["can", "--principal-of", "TaskRole", "--template", &bare];
+        args.extend_from_slice(extra);
+        tarski(&root(), &args)
+    };
+    let (code, out, err) = can(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("action     sts:GetCallerIdentity"), "{out}");
+    let (code, out, err) = can(&["--where", r#"action != "sts:GetCallerIdentity""#]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.starts_with("unreachable"), "{out}");
     let dir = std::env::temp_dir().join(format!("tarski-canpin-{}", std::process::id()));
