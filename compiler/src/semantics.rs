@@ -717,6 +717,21 @@ pub fn resource_owner(resource: &str) -> Option<&str> {
     }
 }
 
+/// The value AWS gives `aws:PrincipalType` for a kind of caller (global condition context
+/// keys, "aws:PrincipalType"); `None` where Tarski does not model it. One rule for the keys'
+/// values (`derived_values`) and for spotting a witness that contradicts them.
+fn principal_type(kind: crate::request::CallerKind) -> Option<&'static str> {
+    use crate::request::CallerKind;
+    match kind {
+        CallerKind::User => Some("User"),
+        CallerKind::RoleSession => Some("AssumedRole"),
+        CallerKind::Root => Some("Account"),
+        CallerKind::FederatedUser => Some("FederatedUser"),
+        CallerKind::Anonymous => Some("Anonymous"),
+        _ => None,
+    }
+}
+
 /// The values AWS gives the derived keys of `derived_key_conflict` for this request (`None`:
 /// the key is absent), for the keys where one value is determined (`aws:PrincipalArn` of a
 /// role session depends on the role's path, and is left out).
@@ -726,14 +741,7 @@ pub fn derived_values(req: &crate::request::Request) -> Vec<(&'static str, Optio
     let user = (c.kind == CallerKind::User)
         .then(|| req.principal.rsplit('/').next().map(str::to_string))
         .flatten();
-    let kind = match c.kind {
-        CallerKind::User => Some("User"),
-        CallerKind::RoleSession => Some("AssumedRole"),
-        CallerKind::Root => Some("Account"),
-        CallerKind::FederatedUser => Some("FederatedUser"),
-        CallerKind::Anonymous => Some("Anonymous"),
-        _ => None,
-    };
+    let kind = principal_type(c.kind);
     let mut out = vec![
         ("aws:PrincipalAccount", c.account.clone()),
         ("aws:username", user),
@@ -791,14 +799,7 @@ pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
         }
     }
     if let Some(v) = one("aws:PrincipalType") {
-        let want = match c.kind {
-            CallerKind::User => Some("User"),
-            CallerKind::RoleSession => Some("AssumedRole"),
-            CallerKind::Root => Some("Account"),
-            CallerKind::FederatedUser => Some("FederatedUser"),
-            CallerKind::Anonymous => Some("Anonymous"),
-            _ => None,
-        };
+        let want = principal_type(c.kind);
         if let Some(w) = want {
             if v != [w.to_string()] {
                 return bad("aws:PrincipalType", &v, &format!("`{w}`"));
