@@ -357,7 +357,7 @@ impl Engine {
     /// let bad = engine.policy_text("bad.json", r#"{"Version": "2012-10-17", "Statement": 7}"#);
     /// let Err(tarski::Error::Invalid { diagnostics, .. }) = bad else { panic!("{bad:?}") };
     /// let d = &diagnostics[0].diagnostics[0];
-    /// assert!(d.is_error() && d.code.starts_with("T01"), "{d:?}");
+    /// assert!(d.is_error() && d.code.as_str().starts_with("T01"), "{d:?}");
     /// assert_eq!(diagnostics[0].source.name, "bad.json");
     /// # Ok::<(), tarski::Error>(())
     /// ```

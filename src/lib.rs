@@ -74,7 +74,7 @@ pub use engine::{
 };
 pub use run::{Location, Record, Status};
 /// The data the façade takes and returns, from the engine's crates.
-pub use tarski_compiler::diagnostic::Diagnostic;
+pub use tarski_compiler::diagnostic::{Code, Diagnostic};
 pub use tarski_compiler::eval::{Decision, Evaluation};
 pub use tarski_compiler::load::SourceDiagnostics;
 pub use tarski_compiler::{policy::PolicyKind, policy_set::Bounded};

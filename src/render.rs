@@ -281,7 +281,7 @@ pub fn json_value(g: &SourceDiagnostics, d: &Diagnostic) -> serde_json::Value {
         "column": column,
         "end_line": end_line,
         "end_column": end_column,
-        "code": d.code,
+        "code": d.code.as_str(),
         "severity": d.severity.as_str(),
         "message": d.message,
         "notes": d.notes,

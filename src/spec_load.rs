@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
-use tarski_compiler::diagnostic::Diagnostic;
+use tarski_compiler::diagnostic::{Code, Diagnostic};
 use tarski_compiler::glob::Glob;
 use tarski_compiler::load::SourceDiagnostics;
 use tarski_compiler::policy::PolicyKind;
@@ -97,7 +97,7 @@ fn read_into(
                 format!("{}: the spec does not parse", path.display()),
                 vec![SourceDiagnostics {
                     source: Arc::new(SourceFile::new(path.display().to_string(), text)),
-                    diagnostics: vec![Diagnostic::error("T0400", e.span, e.message)],
+                    diagnostics: vec![Diagnostic::error(Code::SpecSyntax, e.span, e.message)],
                 }],
             ));
         }

@@ -1977,7 +1977,7 @@ fn engine_returns_diagnostics_as_data() {
                 .iter()
                 .find(|d| d.is_error())
                 .unwrap();
-            assert!(d.code.starts_with("T01"), "{d:?}");
+            assert!(d.code.as_str().starts_with("T01"), "{d:?}");
         }
         other => panic!("expected Error::Invalid, got {other:?}"),
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{self, Json, JsonKind};
 use crate::source::SourceFile;
 use crate::span::Span;
@@ -51,7 +51,7 @@ fn unwrap(name: &str, json: Json, source: &Arc<SourceFile>) -> Result<Vec<Docume
                 return Err(ReadError {
                     source: source.clone(),
                     diagnostic: Diagnostic::error(
-                        "T0101",
+                        Code::WrongType,
                         json.span,
                         "an empty array holds no policy documents",
                     ),
@@ -78,7 +78,7 @@ fn unwrap(name: &str, json: Json, source: &Arc<SourceFile>) -> Result<Vec<Docume
         _ => Err(ReadError {
             source: source.clone(),
             diagnostic: Diagnostic::error(
-                "T0101",
+                Code::WrongType,
                 json.span,
                 format!(
                     "expected a policy document (a JSON object), found {}",
@@ -102,7 +102,7 @@ fn decoded(
         percent_decode(s).ok_or_else(|| ReadError {
             source: outer.clone(),
             diagnostic: Diagnostic::error(
-                "T0001",
+                Code::MalformedJson,
                 span,
                 "the string is neither a JSON document nor a URL-encoded one",
             ),
@@ -118,7 +118,7 @@ fn decoded(
         return Err(ReadError {
             source: source.clone(),
             diagnostic: Diagnostic::error(
-                "T0101",
+                Code::WrongType,
                 json.span,
                 "the decoded string is not a JSON object",
             ),

@@ -2,6 +2,7 @@
 //! duplicate object keys, and bounds nesting depth and input size. `serde_json` drops spans and
 //! silently keeps the last duplicate key, which for a policy would lose data without a word.
 
+use crate::diagnostic::Code;
 use crate::span::Span;
 
 /// Deepest nesting accepted. Real policies nest at most 5 deep; this leaves room for wrappers.
@@ -36,7 +37,7 @@ pub struct Member {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonError {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub span: Span,
 }
@@ -79,7 +80,7 @@ impl Json {
 pub fn parse(text: &str) -> Result<Json, JsonError> {
     if text.len() > MAX_BYTES {
         return Err(JsonError {
-            code: "T0003",
+            code: Code::DocumentTooLarge,
             message: format!(
                 "document is {} bytes; the limit is {} bytes",
                 text.len(),
@@ -101,7 +102,7 @@ pub fn parse(text: &str) -> Result<Json, JsonError> {
     let v = p.value(0)?;
     p.ws();
     if p.pos < p.s.len() {
-        return Err(p.err("T0001", "unexpected text after the JSON value"));
+        return Err(p.err(Code::MalformedJson, "unexpected text after the JSON value"));
     }
     Ok(v)
 }
@@ -147,7 +148,7 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn err(&self, code: &'static str, msg: impl Into<String>) -> JsonError {
+    fn err(&self, code: Code, msg: impl Into<String>) -> JsonError {
         let end = (self.pos + 1).min(self.s.len());
         JsonError {
             code,
@@ -168,11 +169,19 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
         if depth >= MAX_DEPTH {
-            return Err(self.err("T0004", format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(self.err(
+                Code::NestingTooDeep,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
         }
         let start = self.pos;
         let kind = match self.peek() {
-            None => return Err(self.err("T0001", "unexpected end of input, expected a value")),
+            None => {
+                return Err(self.err(
+                    Code::MalformedJson,
+                    "unexpected end of input, expected a value",
+                ))
+            }
             Some(b'{') => self.object(depth)?,
             Some(b'[') => self.array(depth)?,
             Some(b'"') => JsonKind::String(self.string()?),
@@ -183,7 +192,7 @@ impl Parser<'_> {
             Some(_) => {
                 let c = self.text[self.pos..].chars().next().unwrap_or('?');
                 return Err(self.err(
-                    "T0001",
+                    Code::MalformedJson,
                     format!("unexpected character `{c}`, expected a value"),
                 ));
             }
@@ -200,7 +209,7 @@ impl Parser<'_> {
             Ok(kind)
         } else {
             Err(self.err(
-                "T0001",
+                Code::MalformedJson,
                 "invalid literal, expected `true`, `false` or `null`",
             ))
         }
@@ -218,12 +227,15 @@ impl Parser<'_> {
                     self.pos += 1;
                 }
             }
-            _ => return Err(self.err("T0001", "invalid number")),
+            _ => return Err(self.err(Code::MalformedJson, "invalid number")),
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.err("T0001", "invalid number: digits expected after `.`"));
+                return Err(self.err(
+                    Code::MalformedJson,
+                    "invalid number: digits expected after `.`",
+                ));
             }
             while let Some(b'0'..=b'9') = self.peek() {
                 self.pos += 1;
@@ -235,7 +247,10 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.err("T0001", "invalid number: digits expected in exponent"));
+                return Err(self.err(
+                    Code::MalformedJson,
+                    "invalid number: digits expected in exponent",
+                ));
             }
             while let Some(b'0'..=b'9') = self.peek() {
                 self.pos += 1;
@@ -258,7 +273,7 @@ impl Parser<'_> {
             }
             out.push_str(&self.text[run_start..self.pos]);
             match self.peek() {
-                None => return Err(self.err("T0001", "unterminated string")),
+                None => return Err(self.err(Code::MalformedJson, "unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
                     return Ok(out);
@@ -267,7 +282,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     let esc = self
                         .peek()
-                        .ok_or_else(|| self.err("T0001", "unterminated string"))?;
+                        .ok_or_else(|| self.err(Code::MalformedJson, "unterminated string"))?;
                     self.pos += 1;
                     match esc {
                         b'"' => out.push('"'),
@@ -281,12 +296,17 @@ impl Parser<'_> {
                         b'u' => out.push(self.unicode_escape()?),
                         _ => {
                             self.pos -= 1;
-                            return Err(self.err("T0001", "invalid escape sequence in string"));
+                            return Err(
+                                self.err(Code::MalformedJson, "invalid escape sequence in string")
+                            );
                         }
                     }
                 }
                 Some(_) => {
-                    return Err(self.err("T0001", "control character in string must be escaped"))
+                    return Err(self.err(
+                        Code::MalformedJson,
+                        "control character in string must be escaped",
+                    ))
                 }
             }
         }
@@ -297,27 +317,34 @@ impl Parser<'_> {
             .text
             .get(self.pos..self.pos + 4)
             .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| self.err("T0001", "invalid \\u escape: four hex digits expected"))?;
+            .ok_or_else(|| {
+                self.err(
+                    Code::MalformedJson,
+                    "invalid \\u escape: four hex digits expected",
+                )
+            })?;
         self.pos += 4;
-        u32::from_str_radix(digits, 16).map_err(|_| self.err("T0001", "invalid \\u escape"))
+        u32::from_str_radix(digits, 16)
+            .map_err(|_| self.err(Code::MalformedJson, "invalid \\u escape"))
     }
 
     fn unicode_escape(&mut self) -> Result<char, JsonError> {
         let hi = self.hex4()?;
         let code = if (0xD800..0xDC00).contains(&hi) {
             if !self.s[self.pos..].starts_with(b"\\u") {
-                return Err(self.err("T0001", "unpaired surrogate in \\u escape"));
+                return Err(self.err(Code::MalformedJson, "unpaired surrogate in \\u escape"));
             }
             self.pos += 2;
             let lo = self.hex4()?;
             if !(0xDC00..0xE000).contains(&lo) {
-                return Err(self.err("T0001", "unpaired surrogate in \\u escape"));
+                return Err(self.err(Code::MalformedJson, "unpaired surrogate in \\u escape"));
             }
             0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
         } else {
             hi
         };
-        char::from_u32(code).ok_or_else(|| self.err("T0001", "invalid code point in \\u escape"))
+        char::from_u32(code)
+            .ok_or_else(|| self.err(Code::MalformedJson, "invalid code point in \\u escape"))
     }
 
     fn array(&mut self, depth: usize) -> Result<JsonKind, JsonError> {
@@ -338,7 +365,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(JsonKind::Array(items));
                 }
-                _ => return Err(self.err("T0001", "expected `,` or `]` in array")),
+                _ => return Err(self.err(Code::MalformedJson, "expected `,` or `]` in array")),
             }
         }
     }
@@ -354,7 +381,7 @@ impl Parser<'_> {
         loop {
             self.ws();
             if self.peek() != Some(b'"') {
-                return Err(self.err("T0001", "expected a string key in object"));
+                return Err(self.err(Code::MalformedJson, "expected a string key in object"));
             }
             let key_start = self.pos;
             let key = self.string()?;
@@ -362,7 +389,7 @@ impl Parser<'_> {
             if let Some(first) = members.iter().find(|m| m.key == key) {
                 let (l, _) = line_of(self.text, first.key_span.start as usize);
                 return Err(JsonError {
-                    code: "T0002",
+                    code: Code::DuplicateKey,
                     message: format!(
                         "duplicate key `{key}` (first on line {l}); JSON readers keep only one of them, so the policy would silently lose data"
                     ),
@@ -371,7 +398,7 @@ impl Parser<'_> {
             }
             self.ws();
             if self.peek() != Some(b':') {
-                return Err(self.err("T0001", "expected `:` after object key"));
+                return Err(self.err(Code::MalformedJson, "expected `:` after object key"));
             }
             self.pos += 1;
             self.ws();
@@ -388,7 +415,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(JsonKind::Object(members));
                 }
-                _ => return Err(self.err("T0001", "expected `,` or `}` in object")),
+                _ => return Err(self.err(Code::MalformedJson, "expected `,` or `}` in object")),
             }
         }
     }
@@ -435,14 +462,14 @@ mod tests {
     fn rejects_duplicate_keys_with_span_of_second() {
         let src = r#"{"Effect": "Allow", "Effect": "Deny"}"#;
         let e = parse(src).unwrap_err();
-        assert_eq!(e.code, "T0002");
+        assert_eq!(e.code, Code::DuplicateKey);
         assert_eq!(e.span.start, 20);
     }
 
     #[test]
     fn rejects_deep_nesting_without_overflow() {
         let src = "[".repeat(100_000);
-        assert_eq!(parse(&src).unwrap_err().code, "T0004");
+        assert_eq!(parse(&src).unwrap_err().code, Code::NestingTooDeep);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::{catalog, KeyType};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::glob::has_wildcard;
 use crate::operator::{Family, Qualifier};
 use crate::policy::{Effect, Policy, PrincipalEntry};
@@ -31,7 +31,7 @@ fn sid_characters(
     let escaped: String = sid.value.escape_debug().collect();
     if sid.value.chars().any(hostile) {
         return Some(Diagnostic::warning(
-            "T0220",
+            Code::BadSid,
             sid.span,
             format!(
                 "`Sid` \"{escaped}\" holds control or text-direction characters, which change \
@@ -43,7 +43,7 @@ fn sid_characters(
     if iam_stored && !sid.value.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Some(
             Diagnostic::warning(
-                "T0220",
+                Code::BadSid,
                 sid.span,
                 format!(
                     "`Sid` \"{escaped}\" has characters other than A-Z, a-z and 0-9, which IAM \
@@ -68,7 +68,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             }
             if let Some(first) = sids.insert(sid.value.as_str(), st.index) {
                 out.push(Diagnostic::warning(
-                    "T0205",
+                    Code::DuplicateSid,
                     sid.span,
                     format!("duplicate `Sid` `{}` (also statement #{first})", sid.value),
                 ));
@@ -86,13 +86,16 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             let svc = a.split_once(':').map_or("", |(s, _)| s);
             let (code, msg) = if !has_wildcard(svc) && !cat.has_service(svc) {
                 (
-                    "T0201",
+                    Code::UnknownAction,
                     format!("unknown service prefix `{svc}` in action `{a}`"),
                 )
             } else if has_wildcard(a) {
-                ("T0202", format!("`{a}` matches no action in the catalog"))
+                (
+                    Code::PatternMatchesNoAction,
+                    format!("`{a}` matches no action in the catalog"),
+                )
             } else {
-                ("T0201", format!("unknown action `{a}`"))
+                (Code::UnknownAction, format!("unknown action `{a}`"))
             };
             let mut d = Diagnostic::warning(code, p.span, msg);
             if let Some(s) = cat.suggest(a) {
@@ -112,7 +115,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
                 .any(|p| p.value.glob.is_universal())
         {
             out.push(Diagnostic::warning(
-                "T0206",
+                Code::NegationOfStar,
                 st.action.span,
                 "`NotAction` with `*` excludes every action: this statement can never match",
             ));
@@ -120,14 +123,14 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         if let Some(r) = &st.resource {
             if r.negated && r.patterns.iter().any(|p| p.value.to_string() == "*") {
                 out.push(Diagnostic::warning(
-                    "T0206",
+                    Code::NegationOfStar,
                     r.span,
                     "`NotResource` with `*` excludes every resource: this statement can never match",
                 ));
             }
             if r.negated && st.effect == Effect::Allow {
                 out.push(Diagnostic::warning(
-                    "T0207",
+                    Code::AllowWithNegation,
                     r.span,
                     "`Allow` with `NotResource` grants the actions on every resource not listed, including resources that do not exist yet",
                 ));
@@ -136,7 +139,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         if let Some(p) = &st.principal {
             if p.negated && p.entries.iter().any(|e| e.value == PrincipalEntry::Any) {
                 out.push(Diagnostic::warning(
-                    "T0206",
+                    Code::NegationOfStar,
                     p.span,
                     "`NotPrincipal` with `*` excludes every principal: this statement can never match",
                 ));
@@ -144,7 +147,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
         }
         if st.action.negated && st.effect == Effect::Allow {
             out.push(Diagnostic::warning(
-                "T0207",
+                Code::AllowWithNegation,
                 st.action.span,
                 "`Allow` with `NotAction` grants every action not listed, in every service, including actions AWS adds later",
             ));
@@ -154,7 +157,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             let Some(kt) = cat.condition_key_type(&c.key) else {
                 if c.key.to_ascii_lowercase().starts_with("aws:") {
                     let mut d = Diagnostic::warning(
-                        "T0210",
+                        Code::UnknownGlobalKey,
                         c.key_span,
                         format!("unknown global condition key `{}`", c.key),
                     );
@@ -168,7 +171,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             if let Some(expected) = type_mismatch(fam, kt) {
                 out.push(
                     Diagnostic::warning(
-                        "T0203",
+                        Code::OperatorKeyTypeMismatch,
                         c.op_span,
                         format!(
                             "`{}` compares {expected}, but `{}` is of type {kt:?}",
@@ -184,12 +187,12 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
             if fam != Family::Null {
                 match (c.op.qualifier, kt.is_multivalued()) {
                     (Some(Qualifier::ForAllValues), false) | (Some(Qualifier::ForAnyValue), false) => out.push(Diagnostic::warning(
-                        "T0209",
+                        Code::SetOperatorMismatch,
                         c.op_span,
                         format!("set operator on the single-valued key `{}`", c.key),
                     ).with_note("note: `ForAllValues` on a single-valued key is true when the key is missing, which can grant more than intended (\"Set operators for multivalued context keys\")")),
                     (None, true) => out.push(Diagnostic::warning(
-                        "T0209",
+                        Code::SetOperatorMismatch,
                         c.op_span,
                         format!("`{}` is multivalued; use `ForAllValues:` or `ForAnyValue:` to say how its values combine", c.key),
                     )),
@@ -252,10 +255,11 @@ fn closest_global_key(key: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnostic::Code;
     use crate::load::load;
     use crate::policy::PolicyKind;
 
-    fn codes(sid: &str, kind: PolicyKind) -> Vec<(String, String)> {
+    fn codes(sid: &str, kind: PolicyKind) -> Vec<(Code, String)> {
         let mut st = serde_json::json!(
             {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
         if kind == PolicyKind::Resource {
@@ -266,7 +270,7 @@ mod tests {
             .diagnostics
             .iter()
             .flat_map(|g| g.diagnostics.iter())
-            .map(|d| (d.code.to_string(), d.message.clone()))
+            .map(|d| (d.code, d.message.clone()))
             .collect()
     }
 
@@ -277,16 +281,16 @@ mod tests {
         assert!(codes("ReadReports2", PolicyKind::Identity).is_empty());
         let d = codes("read-reports", PolicyKind::Identity);
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].0, "T0220");
+        assert_eq!(d[0].0, Code::BadSid);
         assert!(d[0].1.contains("A-Z, a-z and 0-9"), "{d:?}");
         // S3 and KMS accept more in resource policies.
         assert!(codes("Allow get requests", PolicyKind::Resource).is_empty());
         let d = codes("ok\r\u{1b}[1A\u{1b}[2K", PolicyKind::Resource);
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].0, "T0220");
+        assert_eq!(d[0].0, Code::BadSid);
         assert!(d[0].1.contains("\\r\\u{1b}[1A"), "{d:?}");
         assert!(!d[0].1.contains('\u{1b}'), "{d:?}");
         let d = codes("abc\u{202e}fed", PolicyKind::Boundary);
-        assert_eq!(d[0].0, "T0220");
+        assert_eq!(d[0].0, Code::BadSid);
     }
 }

@@ -5,7 +5,7 @@
 //! Rules come from the IAM User Guide's "IAM JSON policy element reference" and "Grammar of the
 //! IAM JSON policy language"; each check names the element it is about.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::glob::Glob;
 use crate::json::{Json, JsonKind, Member};
 use crate::operator::{Base, Family, Operator, OperatorError};
@@ -100,11 +100,11 @@ fn string_list(v: &Json) -> Result<Vec<Spanned<String>>, (Span, String)> {
 }
 
 impl Reader {
-    fn error(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+    fn error(&mut self, code: Code, span: Span, msg: impl Into<String>) {
         self.diags.push(Diagnostic::error(code, span, msg));
     }
 
-    fn warn(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+    fn warn(&mut self, code: Code, span: Span, msg: impl Into<String>) {
         self.diags.push(Diagnostic::warning(code, span, msg));
     }
 
@@ -112,7 +112,7 @@ impl Reader {
         for m in members {
             if !known.contains(&m.key.as_str()) {
                 let mut d = Diagnostic::error(
-                    "T0102",
+                    Code::UnknownElement,
                     m.key_span,
                     format!("unknown {what} element `{}`", m.key),
                 );
@@ -129,7 +129,7 @@ impl Reader {
     fn policy(&mut self, doc: &Json, kind: Option<PolicyKind>) -> Option<Policy> {
         let Some(members) = doc.as_object() else {
             self.error(
-                "T0101",
+                Code::WrongType,
                 doc.span,
                 format!(
                     "a policy document must be a JSON object, found {}",
@@ -146,7 +146,7 @@ impl Reader {
                 Some("2008-10-17") => Version::V2008,
                 _ => {
                     self.error(
-                        "T0104",
+                        Code::BadVersion,
                         v.span,
                         "`Version` must be \"2012-10-17\" or \"2008-10-17\"",
                     );
@@ -159,13 +159,17 @@ impl Reader {
             Some(v) => match v.as_str() {
                 Some(s) => Some(s.to_string()),
                 None => {
-                    self.error("T0101", v.span, "`Id` must be a string");
+                    self.error(Code::WrongType, v.span, "`Id` must be a string");
                     None
                 }
             },
         };
         let Some(stmts) = doc.get("Statement") else {
-            self.error("T0103", doc.span, "the policy has no `Statement` element");
+            self.error(
+                Code::NoStatement,
+                doc.span,
+                "the policy has no `Statement` element",
+            );
             return None;
         };
         let stmt_jsons: Vec<&Json> = match &stmts.kind {
@@ -173,7 +177,7 @@ impl Reader {
             JsonKind::Array(items) => items.iter().collect(),
             _ => {
                 self.error(
-                    "T0101",
+                    Code::WrongType,
                     stmts.span,
                     format!(
                         "`Statement` must be an object or an array of objects, found {}",
@@ -210,7 +214,7 @@ impl Reader {
     ) -> Option<Statement> {
         let Some(members) = s.as_object() else {
             self.error(
-                "T0101",
+                Code::WrongType,
                 s.span,
                 format!("a statement must be a JSON object, found {}", s.type_name()),
             );
@@ -224,7 +228,7 @@ impl Reader {
             Some(v) => match v.as_str() {
                 Some(x) => Some(Spanned::new(x.to_string(), v.span)),
                 None => {
-                    self.error("T0101", v.span, "`Sid` must be a string");
+                    self.error(Code::WrongType, v.span, "`Sid` must be a string");
                     None
                 }
             },
@@ -232,7 +236,7 @@ impl Reader {
 
         let effect = match s.get("Effect") {
             None => {
-                self.error("T0110", s.span, "statement has no `Effect`");
+                self.error(Code::BadEffect, s.span, "statement has no `Effect`");
                 None
             }
             Some(v) => match v.as_str() {
@@ -240,7 +244,7 @@ impl Reader {
                 Some("Deny") => Some(Effect::Deny),
                 _ => {
                     let mut d = Diagnostic::error(
-                        "T0110",
+                        Code::BadEffect,
                         v.span,
                         "`Effect` must be \"Allow\" or \"Deny\"",
                     );
@@ -283,7 +287,7 @@ impl Reader {
         pos: &str,
         neg: &str,
         required: bool,
-        code: &'static str,
+        code: Code,
     ) -> Option<(bool, &'j Json)> {
         match (s.get(pos), s.get(neg)) {
             (Some(_), Some(n)) => {
@@ -315,14 +319,14 @@ impl Reader {
         s: &'j Json,
         (pos, neg): (&str, &str),
         required: bool,
-        code: &'static str,
+        code: Code,
         what: &str,
     ) -> Option<(bool, &'j Json, Vec<Spanned<String>>)> {
         let (negated, v) = self.pair(s, pos, neg, required, code)?;
         let items = match string_list(v) {
             Ok(i) => i,
             Err((span, msg)) => {
-                self.error("T0101", span, msg);
+                self.error(Code::WrongType, span, msg);
                 return None;
             }
         };
@@ -335,12 +339,12 @@ impl Reader {
 
     fn action(&mut self, s: &Json) -> Option<ActionElem> {
         let (negated, v, items) =
-            self.element(s, ("Action", "NotAction"), true, "T0111", "action")?;
+            self.element(s, ("Action", "NotAction"), true, Code::BadAction, "action")?;
         let mut patterns = Vec::new();
         for it in items {
             if let Some(why) = action_syntax_error(&it.value) {
                 let mut d = Diagnostic::error(
-                    "T0120",
+                    Code::MalformedAction,
                     it.span,
                     format!("invalid action `{}`: {why}", it.value),
                 );
@@ -373,17 +377,17 @@ impl Reader {
             s,
             ("Resource", "NotResource"),
             required,
-            "T0112",
+            Code::BadResourceElement,
             "resource",
         )?;
         let mut patterns = Vec::new();
         for it in items {
             if it.value.is_empty() {
-                self.error("T0121", it.span, "empty resource");
+                self.error(Code::MalformedResource, it.span, "empty resource");
                 continue;
             }
             if it.value != "*" && !it.value.starts_with("arn:") && !it.value.contains("${") {
-                self.error("T0121", it.span, format!("invalid resource `{}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)", it.value));
+                self.error(Code::MalformedResource, it.span, format!("invalid resource `{}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)", it.value));
                 continue;
             }
             if it.value.starts_with("arn:")
@@ -391,7 +395,7 @@ impl Reader {
                 && !it.value.contains('*')
             {
                 self.error(
-                    "T0121",
+                    Code::MalformedResource,
                     it.span,
                     format!(
                         "invalid resource ARN `{}`: an ARN has six colon-separated parts",
@@ -413,11 +417,11 @@ impl Reader {
     fn template(&mut self, it: &Spanned<String>, version: Version) -> Template {
         let (t, issues) = Template::parse(&it.value, version.variables());
         for i in issues {
-            self.warn("T0208", it.span, i.message);
+            self.warn(Code::MalformedVariable, it.span, i.message);
         }
         if !version.variables() && it.value.contains("${") {
             let d = Diagnostic::warning(
-                "T0204",
+                Code::VariableWithoutVersion,
                 it.span,
                 "policy variable in a document without `\"Version\": \"2012-10-17\"` is literal text",
             )
@@ -432,7 +436,7 @@ impl Reader {
         if !kind.has_principal() {
             if let Some(v) = present {
                 self.error(
-                    "T0113",
+                    Code::PrincipalNotAllowed,
                     v.span,
                     format!("{} {} policy cannot have `Principal` or `NotPrincipal`: it applies to the principal it is attached to", if kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }, kind.as_str()),
                 );
@@ -440,13 +444,19 @@ impl Reader {
             return None;
         }
         let required = kind != PolicyKind::Rcp;
-        let (negated, v) = self.pair(s, "Principal", "NotPrincipal", required, "T0114")?;
+        let (negated, v) = self.pair(
+            s,
+            "Principal",
+            "NotPrincipal",
+            required,
+            Code::PrincipalMissing,
+        )?;
         let mut entries = Vec::new();
         match &v.kind {
             JsonKind::String(x) if x == "*" => entries.push(Spanned::new(PrincipalEntry::Any, v.span)),
             JsonKind::Object(members) => {
                 if members.is_empty() {
-                    self.error("T0115", v.span, "the principal map is empty");
+                    self.error(Code::BadPrincipal, v.span, "the principal map is empty");
                 }
                 for m in members {
                     let make: fn(String) -> PrincipalEntry = match m.key.as_str() {
@@ -455,7 +465,7 @@ impl Reader {
                         "Federated" => PrincipalEntry::Federated,
                         "CanonicalUser" => PrincipalEntry::CanonicalUser,
                         other => {
-                            self.error("T0115", m.key_span, format!("unknown principal type `{other}`; expected `AWS`, `Service`, `Federated` or `CanonicalUser`"));
+                            self.error(Code::BadPrincipal, m.key_span, format!("unknown principal type `{other}`; expected `AWS`, `Service`, `Federated` or `CanonicalUser`"));
                             continue;
                         }
                     };
@@ -463,14 +473,14 @@ impl Reader {
                         Ok(items) => {
                             for it in items {
                                 if let Some(why) = principal_syntax_error(&m.key, &it.value) {
-                                    self.error("T0115", it.span, format!("invalid principal `{}`: {why}", it.value));
+                                    self.error(Code::BadPrincipal, it.span, format!("invalid principal `{}`: {why}", it.value));
                                     continue;
                                 }
                                 if m.key == "AWS" && it.value != "*" && it.value.contains('*') {
                                     // "You cannot use a wildcard to match part of a principal name or
                                     // ARN" (IAM JSON policy elements: Principal): it is literal text.
                                     self.diags.push(
-                                        Diagnostic::warning("T0212", it.span, format!("`*` inside the principal `{}` is not a wildcard: it only matches this exact text", it.value))
+                                        Diagnostic::warning(Code::WildcardInPrincipal, it.span, format!("`*` inside the principal `{}` is not a wildcard: it only matches this exact text", it.value))
                                             .with_note("help: to match principals by pattern, use `\"Principal\": \"*\"` with an `ArnLike` condition on `aws:PrincipalArn`"),
                                     );
                                 }
@@ -482,11 +492,11 @@ impl Reader {
                                 entries.push(Spanned::new(e, it.span));
                             }
                         }
-                        Err((span, msg)) => self.error("T0101", span, msg),
+                        Err((span, msg)) => self.error(Code::WrongType, span, msg),
                     }
                 }
             }
-            _ => self.error("T0115", v.span, "`Principal` must be \"*\" or a map of `AWS`, `Service`, `Federated`, `CanonicalUser`"),
+            _ => self.error(Code::BadPrincipal, v.span, "`Principal` must be \"*\" or a map of `AWS`, `Service`, `Federated`, `CanonicalUser`"),
         }
         Some(PrincipalElem {
             negated,
@@ -502,7 +512,7 @@ impl Reader {
         };
         let Some(ops) = block.as_object() else {
             self.error(
-                "T0134",
+                Code::BadCondition,
                 block.span,
                 format!(
                     "`Condition` must be an object of operator → {{key → value}}, found {}",
@@ -516,7 +526,7 @@ impl Reader {
                 Ok(op) => op,
                 Err(OperatorError::Unknown { suggestion }) => {
                     let mut d = Diagnostic::error(
-                        "T0130",
+                        Code::UnknownOperator,
                         opm.key_span,
                         format!("unknown condition operator `{}`", opm.key),
                     );
@@ -527,13 +537,13 @@ impl Reader {
                     continue;
                 }
                 Err(OperatorError::NotAllowedOnNull(what)) => {
-                    self.error("T0131", opm.key_span, format!("`{}`: {what} cannot be used with `Null`, which tests whether a key is present", opm.key));
+                    self.error(Code::NullQualified, opm.key_span, format!("`{}`: {what} cannot be used with `Null`, which tests whether a key is present", opm.key));
                     continue;
                 }
             };
             let Some(keys) = opm.value.as_object() else {
                 self.error(
-                    "T0134",
+                    Code::BadCondition,
                     opm.value.span,
                     format!(
                         "the operator `{}` must map to an object of key → value(s), found {}",
@@ -545,7 +555,7 @@ impl Reader {
             };
             if keys.is_empty() {
                 self.error(
-                    "T0134",
+                    Code::BadCondition,
                     opm.value.span,
                     format!("the operator `{}` has no keys", opm.key),
                 );
@@ -567,7 +577,7 @@ impl Reader {
         version: Version,
     ) -> Option<Condition> {
         if km.key.is_empty() {
-            self.error("T0134", km.key_span, "empty condition key");
+            self.error(Code::BadCondition, km.key_span, "empty condition key");
             return None;
         }
         let raw: Vec<Spanned<String>> = match &km.value.kind {
@@ -577,7 +587,7 @@ impl Reader {
                     match scalar_text(i) {
                         Some(t) => v.push(Spanned::new(t, i.span)),
                         None => self.error(
-                            "T0133",
+                            Code::BadConditionValue,
                             i.span,
                             format!(
                                 "condition values must be strings, numbers or booleans, found {}",
@@ -592,7 +602,7 @@ impl Reader {
                 Some(t) => vec![Spanned::new(t, km.value.span)],
                 None => {
                     self.error(
-                        "T0133",
+                        Code::BadConditionValue,
                         km.value.span,
                         format!(
                             "condition values must be strings, numbers or booleans, found {}",
@@ -604,7 +614,11 @@ impl Reader {
             },
         };
         if raw.is_empty() {
-            self.error("T0135", km.value.span, "the condition has no values");
+            self.error(
+                Code::EmptyConditionValues,
+                km.value.span,
+                "the condition has no values",
+            );
             return None;
         }
         let mut values = Vec::new();
@@ -640,7 +654,7 @@ impl Reader {
                     || s.starts_with("arn:") && (split_arn(s).is_some() || s.contains('*'));
                 if !ok {
                     self.error(
-                        "T0133",
+                        Code::BadConditionValue,
                         r.span,
                         bad("an ARN (`arn:partition:service:region:account:resource`)"),
                     );
@@ -653,7 +667,7 @@ impl Reader {
                 None => {
                     // "Numeric condition operators": an integer or decimal value.
                     self.error(
-                        "T0133",
+                        Code::BadConditionValue,
                         r.span,
                         bad("an integer or decimal number (such as `10` or `-2.5`; no exponent, at most 38 digits)"),
                     );
@@ -664,7 +678,7 @@ impl Reader {
                 match parse_date(s) {
                     Some(d) => CondValue::Date(d),
                     None => {
-                        self.error("T0133", r.span, bad("a date (ISO 8601 such as `2024-01-31T12:00:00Z`, or epoch seconds)"));
+                        self.error(Code::BadConditionValue, r.span, bad("a date (ISO 8601 such as `2024-01-31T12:00:00Z`, or epoch seconds)"));
                         return None;
                     }
                 }
@@ -672,7 +686,7 @@ impl Reader {
             Family::Bool => match parse_bool(s) {
                 Some(b) => CondValue::Bool(b),
                 None => {
-                    self.error("T0133", r.span, bad("`true` or `false`"));
+                    self.error(Code::BadConditionValue, r.span, bad("`true` or `false`"));
                     return None;
                 }
             },
@@ -680,7 +694,7 @@ impl Reader {
                 match parse_bool(s) {
                     Some(b) => CondValue::Null(b),
                     None => {
-                        self.error("T0132", r.span, format!("`Null` takes `true` (key absent) or `false` (key present), not `{s}`"));
+                        self.error(Code::BadNullValue, r.span, format!("`Null` takes `true` (key absent) or `false` (key present), not `{s}`"));
                         return None;
                     }
                 }
@@ -689,7 +703,7 @@ impl Reader {
                 Some(c) => CondValue::Ip(c),
                 None => {
                     self.error(
-                        "T0133",
+                        Code::BadConditionValue,
                         r.span,
                         bad("an IPv4 or IPv6 address or CIDR block"),
                     );
@@ -698,7 +712,11 @@ impl Reader {
             },
             Family::Binary => {
                 if !is_base64(s) {
-                    self.error("T0133", r.span, bad("base64-encoded binary"));
+                    self.error(
+                        Code::BadConditionValue,
+                        r.span,
+                        bad("base64-encoded binary"),
+                    );
                     return None;
                 }
                 CondValue::Binary(s.to_string())

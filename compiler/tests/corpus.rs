@@ -116,8 +116,8 @@ fn aws_managed_policies_load_without_errors() {
         documents += loaded.policies.len();
         let mut codes_here = std::collections::BTreeSet::new();
         for w in warnings(&loaded) {
-            *histogram.entry(w.code).or_default() += 1;
-            codes_here.insert(w.code);
+            *histogram.entry(w.code.as_str()).or_default() += 1;
+            codes_here.insert(w.code.as_str());
         }
         for c in codes_here {
             *files_with_warning.entry(c).or_default() += 1;

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use serde_json::json;
-use tarski_compiler::diagnostic::Severity;
+use tarski_compiler::diagnostic::{Code, Severity};
 use tarski_compiler::load::{load, SourceDiagnostics};
 
 use crate::cli::{CheckArgs, Format};
@@ -22,7 +22,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                     Format::Text => {
                         eprintln!("error: {}", crate::render::clean_lines(&format!("{e:#}")))
                     }
-                    Format::Json => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
+                    Format::Json => records.push(json!({"file": name, "severity": "error", "code": Code::UnreadableFile.as_str(), "message": format!("{e:#}")})),
                 }
                 continue;
             }

@@ -96,7 +96,11 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
     // A request AWS never sends (the typed request space, issue 10): decided, with a warning.
     let ill_typed = tarski_compiler::semantics::ill_typed(&req.action, &req.resource);
     if let Some(w) = &ill_typed {
-        eprintln!("warning[{}]: {}", "T0501", clean(w));
+        eprintln!(
+            "warning[{}]: {}",
+            tarski_compiler::diagnostic::Code::IllTypedRequest,
+            clean(w)
+        );
     }
     match args.format {
         Format::Text => {
@@ -127,7 +131,7 @@ pub fn run(args: &EvalArgs) -> Result<u8> {
             println!(
                 "{}",
                 json!({"decision": ev.decision.as_str(), "matched": matched, "blocked_by": ev.blocked_by,
-                    "warnings": ill_typed.iter().map(|w| json!({"code": "T0501", "message": w})).collect::<Vec<_>>()})
+                    "warnings": ill_typed.iter().map(|w| json!({"code": tarski_compiler::diagnostic::Code::IllTypedRequest.as_str(), "message": w})).collect::<Vec<_>>()})
             );
         }
     }

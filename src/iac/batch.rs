@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use tarski_compiler::checks::{constraint_for, PROBE_ACCOUNT};
+use tarski_compiler::diagnostic::Code;
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
 use tarski_compiler::policy::PolicyKind;
 use tarski_compiler::policy_set::PolicySet;
@@ -773,7 +774,7 @@ impl BatchIac {
             for d in g
                 .diagnostics
                 .iter()
-                .filter(|d| !matches!(d.code, "T0307" | "T0308"))
+                .filter(|d| !matches!(d.code, Code::SamModelled | Code::DuplicateYamlKey))
             {
                 let at = diag_loc(&g.source, d.span.start);
                 let subject = format!("{file}:{}", at.line);

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use serde_json::{json, Value};
-use tarski_compiler::diagnostic::Severity;
+use tarski_compiler::diagnostic::{Code, Severity};
 use tarski_compiler::iac::{self, cloudformation, snapshot, terraform, Extraction, FoundPolicy};
 
 use super::IacCheckArgs;
@@ -83,7 +83,7 @@ pub fn check(
                 counts.unreadable += 1;
                 match json {
                     false => eprintln!("error: {e:#}"),
-                    true => records.push(json!({"file": name, "severity": "error", "code": "T0000", "message": format!("{e:#}")})),
+                    true => records.push(json!({"file": name, "severity": "error", "code": Code::UnreadableFile.as_str(), "message": format!("{e:#}")})),
                 }
                 continue;
             }
@@ -109,7 +109,7 @@ pub fn check(
                     Severity::Error => counts.errors += 1,
                     Severity::Warning => counts.warnings += 1,
                 }
-                if d.code == "T0305" {
+                if d.code == Code::NotRead {
                     counts.unread += 1;
                 }
             }

@@ -5,7 +5,7 @@
 //! `PermissionsBoundary`. Attachments Tarski cannot resolve are problems of that principal:
 //! leaving a policy out would under-approximate what it may do.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 /// A reference to another resource or a name, as written in a property list.
@@ -152,13 +152,13 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
                 match it {
                     Item::Resource(id) => match facts.iter().find(|f| &f.id == id && f.ty == "AWS::IAM::ManagedPolicy") {
                         Some(f) => tp.identity.extend(f.documents.iter().map(|(_, i)| *i)),
-                        None => tp.problems.push(Diagnostic::error("T0303", *span, format!("{whose} attaches `{id}`, which is not an AWS::IAM::ManagedPolicy of the template"))),
+                        None => tp.problems.push(Diagnostic::error(Code::BadReference, *span, format!("{whose} attaches `{id}`, which is not an AWS::IAM::ManagedPolicy of the template"))),
                     },
                     Item::Text(arn) => match aws_managed_name(arn) {
                         Some(n) => tp.aws_managed.push((n.to_string(), *span)),
-                        None => tp.problems.push(Diagnostic::error("T0302", *span, format!("{whose} attaches the customer managed policy `{arn}`, which is not in the template; its permissions cannot be checked"))),
+                        None => tp.problems.push(Diagnostic::error(Code::UnsupportedConstruct, *span, format!("{whose} attaches the customer managed policy `{arn}`, which is not in the template; its permissions cannot be checked"))),
                     },
-                    Item::Unknown(what) => tp.problems.push(Diagnostic::error("T0302", *span, format!("{whose} attaches a managed policy known only at deploy time ({what})"))),
+                    Item::Unknown(what) => tp.problems.push(Diagnostic::error(Code::UnsupportedConstruct, *span, format!("{whose} attaches a managed policy known only at deploy time ({what})"))),
                 }
             }
         };
@@ -186,7 +186,7 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
                         managed(&mut tp, &gf.managed_arns, &format!("group `{}`", gf.id));
                     }
                     None => tp.problems.push(Diagnostic::error(
-                        "T0302",
+                        Code::UnsupportedConstruct,
                         *span,
                         format!("`{}` is in a group that is not in the template; its policies cannot be checked", p.id),
                     )),
@@ -198,14 +198,14 @@ pub fn link(facts: &[Facts]) -> Vec<TemplatePrincipal> {
                 Item::Resource(id) => {
                     match facts.iter().find(|f| &f.id == id && f.ty == "AWS::IAM::ManagedPolicy") {
                         Some(f) => tp.boundary = f.documents.first().map(|(_, i)| *i),
-                        None => tp.problems.push(Diagnostic::error("T0303", *span, format!("`{}`'s permissions boundary `{id}` is not an AWS::IAM::ManagedPolicy of the template", p.id))),
+                        None => tp.problems.push(Diagnostic::error(Code::BadReference, *span, format!("`{}`'s permissions boundary `{id}` is not an AWS::IAM::ManagedPolicy of the template", p.id))),
                     }
                 }
                 Item::Text(arn) => match aws_managed_name(arn) {
-                    Some(n) => tp.problems.push(Diagnostic::error("T0302", *span, format!("`{}`'s permissions boundary is the AWS managed policy `{n}`; boundaries outside the template are not read", p.id))),
-                    None => tp.problems.push(Diagnostic::error("T0302", *span, format!("`{}`'s permissions boundary `{arn}` is not in the template", p.id))),
+                    Some(n) => tp.problems.push(Diagnostic::error(Code::UnsupportedConstruct, *span, format!("`{}`'s permissions boundary is the AWS managed policy `{n}`; boundaries outside the template are not read", p.id))),
+                    None => tp.problems.push(Diagnostic::error(Code::UnsupportedConstruct, *span, format!("`{}`'s permissions boundary `{arn}` is not in the template", p.id))),
                 },
-                Item::Unknown(what) => tp.problems.push(Diagnostic::error("T0302", *span, format!("`{}`'s permissions boundary is known only at deploy time ({what})", p.id))),
+                Item::Unknown(what) => tp.problems.push(Diagnostic::error(Code::UnsupportedConstruct, *span, format!("`{}`'s permissions boundary is known only at deploy time ({what})", p.id))),
             }
         }
         tp.identity.sort_unstable();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::attachments::{Facts, Item};
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{self, Json, JsonKind, Member};
 use crate::policy::PolicyKind;
 use crate::source::SourceFile;
@@ -39,14 +39,14 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
     let mut out = Extraction::default();
     let mut duplicates: Vec<super::yaml::YamlError> = Vec::new();
     let root = if text.trim_start().starts_with('{') {
-        json::parse(text).map_err(|e| Diagnostic::error("T0300", e.span, e.message))
+        json::parse(text).map_err(|e| Diagnostic::error(Code::UnreadableInput, e.span, e.message))
     } else {
         super::yaml::parse_lenient(text)
             .map(|(j, d)| {
                 duplicates = d;
                 j
             })
-            .map_err(|e| Diagnostic::error("T0300", e.span, e.message))
+            .map_err(|e| Diagnostic::error(Code::UnreadableInput, e.span, e.message))
     };
     let root = match root {
         Ok(r) => r,
@@ -59,7 +59,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         out.file_diag(
             &source,
             Diagnostic::error(
-                "T0300",
+                Code::UnreadableInput,
                 root.span,
                 "not a CloudFormation template: no `Resources` object",
             ),
@@ -92,7 +92,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 out.file_diag(
                     &source,
                     Diagnostic::warning(
-                        "T0307",
+                        Code::SamModelled,
                         t.span,
                         "the SAM transform is modelled, not run: the roles SAM creates for \
                          functions and state machines are read with their `Policies` (documents, \
@@ -107,7 +107,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             } else {
                 format!("the macro `{n}` is not expanded; policies it would add are not checked")
             };
-            out.file_diag(&source, Diagnostic::warning("T0305", t.span, msg));
+            out.file_diag(&source, Diagnostic::warning(Code::NotRead, t.span, msg));
         }
     }
     // Managed policies used as permissions boundaries are read as boundaries.
@@ -217,7 +217,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     base.clone(),
                     key_span,
                     PolicyKind::Resource,
-                    Diagnostic::error("T0303", key_span, format!("`{id}` has no Properties")),
+                    Diagnostic::error(
+                        Code::BadReference,
+                        key_span,
+                        format!("`{id}` has no Properties"),
+                    ),
                 )),
             },
             "AWS::Lambda::LayerVersionPermission" => match props {
@@ -231,7 +235,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     base.clone(),
                     key_span,
                     PolicyKind::Resource,
-                    Diagnostic::error("T0303", key_span, format!("`{id}` has no Properties")),
+                    Diagnostic::error(
+                        Code::BadReference,
+                        key_span,
+                        format!("`{id}` has no Properties"),
+                    ),
                 )),
             },
             "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => {
@@ -258,7 +266,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                                 }
                                 out.policies.push(failed(
                                 &source, id, ptr, it.span, PolicyKind::Identity,
-                                Diagnostic::error("T0302", it.span, format!(
+                                Diagnostic::error(Code::UnsupportedConstruct, it.span, format!(
                                     "`{what}` is not a SAM policy template Tarski knows (aws-sam-translator 1.115.0)"
                                 )).with_note("help: write the statements inline, or check the template produced by `sam build` / `sam package`"),
                             ));
@@ -299,7 +307,11 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     base.clone(),
                     key_span,
                     PolicyKind::Resource,
-                    Diagnostic::error("T0303", key_span, format!("`{id}` has no Properties")),
+                    Diagnostic::error(
+                        Code::BadReference,
+                        key_span,
+                        format!("`{id}` has no Properties"),
+                    ),
                 )),
             },
             "AWS::CloudFormation::Stack" | "AWS::Serverless::Application" => {
@@ -347,7 +359,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     None => out.file_diag(
                         &source,
                         Diagnostic::warning(
-                            "T0305",
+                            Code::NotRead,
                             key_span,
                             format!("nested stack `{id}` is not read (its template is not a local file); check its template with another --template"),
                         ),
@@ -359,7 +371,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     for p in ms {
                         if p.value.get("Statement").is_some() {
                             out.file_diag(&source, Diagnostic::warning(
-                                "T0305",
+                                Code::NotRead,
                                 p.key_span,
                                 format!("`{id}.{}` looks like a policy document, but Tarski does not read resource type `{ty}`; it is not checked", p.key),
                             ));
@@ -513,7 +525,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 out.file_diag(
                     &source,
                     Diagnostic::warning(
-                        "T0305",
+                        Code::NotRead,
                         at,
                         format!("`{id}`: {what} are not read; the role's permissions are checked without them"),
                     ),
@@ -524,7 +536,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             "AWS::Serverless::Connector" => out.file_diag(
                 &source,
                 Diagnostic::warning(
-                    "T0305",
+                    Code::NotRead,
                     key_span,
                     format!("`{id}`: the policies SAM generates for a connector are not read; check the template `sam build` writes"),
                 ),
@@ -535,7 +547,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                 out.file_diag(
                     &source,
                     Diagnostic::warning(
-                        "T0305",
+                        Code::NotRead,
                         key_span,
                         format!("`{id}`: the API's `Auth.ResourcePolicy` (which SAM turns into a policy) is not read"),
                     ),
@@ -553,7 +565,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
                     at,
                     kind,
                     Diagnostic::error(
-                        "T0303",
+                        Code::BadReference,
                         at,
                         format!("`{id}` has no policy document at {ptr}"),
                     ),
@@ -563,7 +575,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             let mut fp = cx.policy(&source, id, ptr, doc, kind);
             if let Some((c, span)) = &cond_note {
                 fp.diagnostics.push(Diagnostic::warning(
-                    "T0304",
+                    Code::ConditionalResource,
                     *span,
                     format!("`{id}` exists only when condition `{c}` holds, which depends on unknown values; its policies are checked as if it exists"),
                 ));
@@ -593,7 +605,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
         let in_values = ["Parameters", "Mappings", "Conditions"]
             .iter()
             .any(|k| root.get(k).is_some_and(|v| inside(v.span)));
-        let diag = Diagnostic::error("T0300", d.span, d.message.clone());
+        let diag = Diagnostic::error(Code::UnreadableInput, d.span, d.message.clone());
         let mut hit = false;
         if let Some(m) = holder {
             for p in out
@@ -609,7 +621,7 @@ pub fn extract(name: &str, text: &str, opts: &Options) -> Extraction {
             let diag = if in_values {
                 diag
             } else {
-                Diagnostic::warning("T0308", d.span, d.message)
+                Diagnostic::warning(Code::DuplicateYamlKey, d.span, d.message)
             };
             out.file_diag(&source, diag);
         }
@@ -774,7 +786,7 @@ fn event_bus_policy(p: &Json, at: Span) -> Result<Json, Diagnostic> {
     }
     let principal = p.get("Principal").ok_or_else(|| {
         Diagnostic::error(
-            "T0303",
+            Code::BadReference,
             at,
             "an EventBusPolicy needs `Statement`, or `Principal` and `Action`",
         )
@@ -1151,7 +1163,7 @@ fn scalar(j: &Json, what: &str) -> R<String> {
         JsonKind::Number(n) => Ok(n.clone()),
         JsonKind::Bool(b) => Ok(b.to_string()),
         _ => Err(Diagnostic::error(
-            "T0303",
+            Code::BadReference,
             j.span,
             format!("{what} expects a string here, found {}", j.type_name()),
         )),
@@ -1169,7 +1181,7 @@ fn args<'j>(v: &'j Json, f: &str, n: usize) -> R<&'j [Json]> {
     match &v.kind {
         JsonKind::Array(a) if a.len() == n => Ok(a),
         _ => Err(Diagnostic::error(
-            "T0303",
+            Code::BadReference,
             v.span,
             format!("`{f}` takes a list of {n} arguments"),
         )),
@@ -1315,7 +1327,7 @@ impl Cx<'_> {
         match self.resolve(doc) {
             Err(d) => fp.diagnostics.push(d),
             Ok(None) => fp.diagnostics.push(Diagnostic::error(
-                "T0303",
+                Code::BadReference,
                 doc.span,
                 "the policy document is AWS::NoValue",
             )),
@@ -1339,7 +1351,7 @@ impl Cx<'_> {
                     }
                 }
                 JsonKind::String(_) => fp.diagnostics.push(Diagnostic::error(
-                    "T0302",
+                    Code::UnsupportedConstruct,
                     doc.span,
                     "the whole policy document is known only at deploy time; Tarski cannot model it",
                 )),
@@ -1492,7 +1504,7 @@ impl Cx<'_> {
     fn known(&mut self, j: &Json, what: &str) -> R<Json> {
         self.resolve(j)?.ok_or_else(|| {
             Diagnostic::error(
-                "T0303",
+                Code::BadReference,
                 j.span,
                 format!("{what}: AWS::NoValue is not a value here"),
             )
@@ -1522,7 +1534,7 @@ impl Cx<'_> {
                 };
                 if !self.resources.contains(&res) {
                     return Err(Diagnostic::error(
-                        "T0303",
+                        Code::BadReference,
                         span,
                         format!("`Fn::GetAtt` of `{res}`, which is not a resource of the template"),
                     ));
@@ -1556,7 +1568,7 @@ impl Cx<'_> {
                     }
                     _ => {
                         return Err(Diagnostic::error(
-                            "T0303",
+                            Code::BadReference,
                             a[1].span,
                             "`Fn::Join` needs a list",
                         ))
@@ -1575,17 +1587,21 @@ impl Cx<'_> {
                     )
                 } else {
                     let i: usize = scalar(&idx, f)?.parse().map_err(|_| {
-                        Diagnostic::error("T0303", a[0].span, "`Fn::Select` index is not a number")
+                        Diagnostic::error(
+                            Code::BadReference,
+                            a[0].span,
+                            "`Fn::Select` index is not a number",
+                        )
                     })?;
                     match &list.kind {
                         JsonKind::Array(items) => items.get(i).cloned().ok_or_else(|| {
                             Diagnostic::error(
-                                "T0303",
+                                Code::BadReference,
                                 span,
                                 format!("`Fn::Select` index {i} is out of range (the list has {} items)", items.len()),
                             )
                         })?,
-                        _ => return Err(Diagnostic::error("T0303", a[1].span, "`Fn::Select` needs a list")),
+                        _ => return Err(Diagnostic::error(Code::BadReference, a[1].span, "`Fn::Select` needs a list")),
                     }
                 }
             }
@@ -1629,7 +1645,7 @@ impl Cx<'_> {
                             )
                         } else {
                             return Err(Diagnostic::error(
-                                "T0302",
+                                Code::UnsupportedConstruct,
                                 span,
                                 format!("`Fn::If` on condition `{name}` depends on unknown values and chooses between structures; Tarski cannot model it"),
                             ).with_note("help: give the parameters it depends on with --parameter NAME=VALUE"));
@@ -1642,7 +1658,7 @@ impl Cx<'_> {
                     JsonKind::Array(a) if a.len() >= 3 => a,
                     _ => {
                         return Err(Diagnostic::error(
-                            "T0303",
+                            Code::BadReference,
                             v.span,
                             "`Fn::FindInMap` takes [map, key, key]",
                         ))
@@ -1669,7 +1685,7 @@ impl Cx<'_> {
                         Some(x) => return self.resolve(&x),
                         None => {
                             return Err(Diagnostic::error(
-                                "T0303",
+                                Code::BadReference,
                                 span,
                                 format!(
                                     "`Fn::FindInMap`: no entry {}.{}.{} in Mappings",
@@ -1683,7 +1699,7 @@ impl Cx<'_> {
             "Fn::Transform" => {
                 let name = v.get("Name").and_then(Json::as_str).unwrap_or("?");
                 return Err(Diagnostic::error(
-                    "T0302",
+                    Code::UnsupportedConstruct,
                     span,
                     format!("the macro `{name}` (`Fn::Transform`) builds this value when the stack is deployed; macros are not expanded, so this policy cannot be checked"),
                 )
@@ -1691,7 +1707,7 @@ impl Cx<'_> {
             }
             _ => {
                 return Err(Diagnostic::error(
-                    "T0302",
+                    Code::UnsupportedConstruct,
                     span,
                     format!("`{f}` in a policy document: Tarski cannot model it"),
                 ))
@@ -1784,7 +1800,7 @@ impl Cx<'_> {
             }
         }
         Err(Diagnostic::error(
-            "T0303",
+            Code::BadReference,
             span,
             format!("`Ref` to `{name}`, which is neither a parameter, a pseudo parameter nor a resource"),
         ))
@@ -1796,7 +1812,7 @@ impl Cx<'_> {
             JsonKind::Array(a) if a.len() == 2 => (scalar(&a[0], "Fn::Sub")?, Some(&a[1])),
             _ => {
                 return Err(Diagnostic::error(
-                    "T0303",
+                    Code::BadReference,
                     v.span,
                     "`Fn::Sub` takes a string or [string, {variables}]",
                 ))
@@ -1825,7 +1841,7 @@ impl Cx<'_> {
                 self.known(x, "Fn::Sub")?
             } else if let Some((res, attr)) = var.split_once('.') {
                 if !self.resources.contains(res) {
-                    return Err(Diagnostic::error("T0303", span, format!("`Fn::Sub` refers to `${{{var}}}`, but `{res}` is not a resource of the template")));
+                    return Err(Diagnostic::error(Code::BadReference, span, format!("`Fn::Sub` refers to `${{{var}}}`, but `{res}` is not a resource of the template")));
                 }
                 self.unknown_named(
                     format!("Fn::GetAtt {res}.{attr} (in Fn::Sub; known after deploy)"),
@@ -1848,7 +1864,7 @@ impl Cx<'_> {
         }
         if self.cond_stack.iter().any(|c| c == name) {
             return Err(Diagnostic::error(
-                "T0303",
+                Code::BadReference,
                 span,
                 format!("condition `{name}` depends on itself"),
             ));
@@ -1860,7 +1876,7 @@ impl Cx<'_> {
             .cloned()
         else {
             return Err(Diagnostic::error(
-                "T0303",
+                Code::BadReference,
                 span,
                 format!("no condition `{name}` in Conditions"),
             ));
@@ -1878,7 +1894,7 @@ impl Cx<'_> {
     fn cond_expr(&mut self, e: &Json) -> R<Option<bool>> {
         let Some([m]) = e.as_object() else {
             return Err(Diagnostic::error(
-                "T0303",
+                Code::BadReference,
                 e.span,
                 "a condition must be a condition function",
             ));
@@ -1887,7 +1903,7 @@ impl Cx<'_> {
             match &v.kind {
                 JsonKind::Array(a) => Ok(a.clone()),
                 _ => Err(Diagnostic::error(
-                    "T0303",
+                    Code::BadReference,
                     v.span,
                     format!("`{}` takes a list", m.key),
                 )),
@@ -1924,7 +1940,7 @@ impl Cx<'_> {
                 Ok(if unknown { None } else { Some(and) })
             }
             k => Err(Diagnostic::error(
-                "T0303",
+                Code::BadReference,
                 m.key_span,
                 format!("`{k}` is not a condition function"),
             )),
@@ -1988,7 +2004,7 @@ mod tests {
             .find(|p| p.origin.pointer.ends_with("Policies/0"))
             .unwrap();
         let d = &p.diagnostics[0];
-        assert_eq!(d.code, "T0302");
+        assert_eq!(d.code, Code::UnsupportedConstruct);
         assert!(d.message.contains("HasK"), "{}", d.message);
     }
 

@@ -17,7 +17,7 @@ pub mod yaml;
 
 use std::sync::Arc;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::Json;
 use crate::load::SourceDiagnostics;
 use crate::parse::parse_policy;
@@ -129,7 +129,7 @@ impl FoundPolicy {
                 self.document = Some(d.json);
             }
             Ok(_) => self.diagnostics.push(Diagnostic::error(
-                "T0300",
+                Code::UnreadableInput,
                 at,
                 "expected one policy document",
             )),
@@ -207,7 +207,7 @@ pub fn check(p: &FoundPolicy, lint: bool) -> Checked {
     if let Some(doc) = &p.document {
         if !p.unknowns.is_empty() {
             let mut d = Diagnostic::warning(
-                "T0301",
+                Code::DeployTimeValues,
                 doc.span,
                 format!(
                     "{} value{} in this policy {} known only at deploy time; the policy is symbolic",

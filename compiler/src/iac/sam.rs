@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{self, Json, JsonKind, Member};
 use crate::span::Span;
 
@@ -77,7 +77,7 @@ pub fn is_template(name: &str) -> bool {
 pub fn expand(name: &str, args: &Json, at: Span) -> Result<Json, Diagnostic> {
     let t = templates().and_then(|t| t.get(name)).ok_or_else(|| {
         Diagnostic::error(
-            "T0302",
+            Code::UnsupportedConstruct,
             at,
             format!("`{name}` is not a SAM policy template"),
         )
@@ -90,16 +90,20 @@ pub fn expand(name: &str, args: &Json, at: Span) -> Result<Json, Diagnostic> {
         for p in ps.iter().filter_map(Json::as_str) {
             if !given.iter().any(|g| g.key == p) {
                 return Err(Diagnostic::error(
-                    "T0303",
+                    Code::BadReference,
                     args.span,
                     format!("SAM policy template `{name}` needs the parameter `{p}`"),
                 ));
             }
         }
     }
-    let def = t
-        .get("Definition")
-        .ok_or_else(|| Diagnostic::error("T0302", at, format!("`{name}` has no definition")))?;
+    let def = t.get("Definition").ok_or_else(|| {
+        Diagnostic::error(
+            Code::UnsupportedConstruct,
+            at,
+            format!("`{name}` has no definition"),
+        )
+    })?;
     Ok(substitute(&respan(def, at), given))
 }
 

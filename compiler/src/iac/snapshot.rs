@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Origin};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{self, Json, JsonKind};
 use crate::policy::PolicyKind;
 use crate::source::SourceFile;
@@ -80,7 +80,7 @@ fn doc(
             fp.read_string(&name, s, v.span);
         }
         _ => fp.diagnostics.push(Diagnostic::error(
-            "T0300",
+            Code::UnreadableInput,
             v.span,
             format!("expected a policy document, found {}", v.type_name()),
         )),
@@ -94,8 +94,10 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
     let root = match json::parse(text_in) {
         Ok(r) => r,
         Err(e) => {
-            snap.problems
-                .file_diag(&source, Diagnostic::error("T0300", e.span, e.message));
+            snap.problems.file_diag(
+                &source,
+                Diagnostic::error(Code::UnreadableInput, e.span, e.message),
+            );
             return snap;
         }
     };
@@ -109,7 +111,7 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
     .all(|k| root.get(k).is_none())
     {
         snap.problems.file_diag(&source, Diagnostic::error(
-            "T0300",
+            Code::UnreadableInput,
             root.span,
             "not an account snapshot: expected the output of `aws iam get-account-authorization-details`",
         ));
@@ -197,7 +199,7 @@ pub fn read(name: &str, text_in: &str) -> Snapshot {
                 source: source.clone(),
                 document: None,
                 unknowns: Vec::new(),
-                diagnostics: vec![Diagnostic::error("T0306", mp.span, format!("managed policy `{arn}` has no default version with a document in the snapshot"))],
+                diagnostics: vec![Diagnostic::error(Code::NoDefaultVersion, mp.span, format!("managed policy `{arn}` has no default version with a document in the snapshot"))],
             },
         };
         snap.managed.insert(arn, fp);

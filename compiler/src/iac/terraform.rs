@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::attachments::TemplatePrincipal;
 use super::{origin, ptr_escape, Extraction, FoundPolicy, Unknown};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::json::{self, Json, JsonKind, Member};
 use crate::policy::PolicyKind;
 use crate::source::SourceFile;
@@ -309,7 +309,10 @@ pub fn extract(name: &str, text: &str) -> Extraction {
     let root = match json::parse(text) {
         Ok(r) => r,
         Err(e) => {
-            out.file_diag(&source, Diagnostic::error("T0300", e.span, e.message));
+            out.file_diag(
+                &source,
+                Diagnostic::error(Code::UnreadableInput, e.span, e.message),
+            );
             return out;
         }
     };
@@ -347,7 +350,7 @@ pub fn extract(name: &str, text: &str) -> Extraction {
             None => out.file_diag(
                 &source,
                 Diagnostic::error(
-                    "T0300",
+                    Code::UnreadableInput,
                     root.span,
                     "not Terraform JSON: no `resource_changes`, `planned_values` or `values` (run `terraform show -json PLANFILE`)",
                 ),
@@ -478,7 +481,7 @@ pub fn extract(name: &str, text: &str) -> Extraction {
                         });
                         if looks && !ty.starts_with("aws_iam_") {
                             out.file_diag(&source, Diagnostic::warning(
-                                "T0305",
+                                Code::NotRead,
                                 m.value.span,
                                 format!("`{}.{}` looks like a policy document, but Tarski does not read resource type `{ty}`; it is not checked", r.address, m.key),
                             ));
@@ -596,12 +599,12 @@ fn roles(res: &[Res], config: &Config, policies: &[FoundPolicy]) -> Vec<Template
                     tp.aws_managed.push((n.to_string(), at));
                 }
                 Some(a) => tp.problems.push(Diagnostic::error(
-                    "T0302",
+                    Code::UnsupportedConstruct,
                     at,
                     format!("`{}` {} `{a}`, which is not a policy of this plan; its permissions cannot be checked", role.address, if boundary { "has the permissions boundary" } else { "attaches" }),
                 )),
                 None => tp.problems.push(Diagnostic::error(
-                    "T0302",
+                    Code::UnsupportedConstruct,
                     at,
                     format!("`{}` {} a policy known only after apply", role.address, if boundary { "has as permissions boundary" } else { "attaches" }),
                 )),
@@ -844,7 +847,7 @@ fn unknown_policy(
         document: None,
         unknowns: Vec::new(),
         diagnostics: vec![Diagnostic::error(
-            "T0302",
+            Code::UnsupportedConstruct,
             at.span,
             format!("`{address}.{attr}` is known only after apply (it depends on a value computed during the apply); Tarski cannot check it"),
         )
@@ -1089,7 +1092,7 @@ impl Render<'_> {
     fn text(&self, v: &Json, what: &str) -> Result<String, Diagnostic> {
         v.as_str().map(|t| t.replace("&{", "${")).ok_or_else(|| {
             Diagnostic::error(
-                "T0300",
+                Code::UnreadableInput,
                 v.span,
                 format!("`{}` {what}: expected a string", self.address),
             )
@@ -1138,7 +1141,7 @@ impl Render<'_> {
     ) -> Result<Option<String>, Diagnostic> {
         if is_unknown(u) {
             return Err(Diagnostic::error(
-                "T0302",
+                Code::UnsupportedConstruct,
                 at,
                 format!("`{}` {what} is known only after apply; Tarski cannot bound a policy whose {what} is unknown", self.address),
             ));
@@ -1159,7 +1162,7 @@ impl Render<'_> {
     ) -> Result<Option<Json>, Diagnostic> {
         if is_unknown(u) {
             return Err(Diagnostic::error(
-                "T0302",
+                Code::UnsupportedConstruct,
                 at,
                 format!("`{}` {what} is known only after apply", self.address),
             ));
@@ -1256,7 +1259,7 @@ impl Render<'_> {
         }
         if is_unknown(unknown_at(u, "condition")) {
             return Err(Diagnostic::error(
-                "T0302",
+                Code::UnsupportedConstruct,
                 st.span,
                 format!(
                     "`{}` {} is known only after apply",
@@ -1328,7 +1331,7 @@ impl Render<'_> {
             };
             if present || is_unknown(unknown_at(u, attr)) {
                 return Err(Diagnostic::error(
-                    "T0302",
+                    Code::UnsupportedConstruct,
                     after.span,
                     format!("`{}` merges other documents (`{attr}`) and is read only during apply; Tarski does not merge them", self.address),
                 ));
@@ -1355,7 +1358,7 @@ impl Render<'_> {
         }
         if is_unknown(unknown_at(u, "statement")) {
             return Err(Diagnostic::error(
-                "T0302",
+                Code::UnsupportedConstruct,
                 after.span,
                 format!("`{}` statements are known only after apply", self.address),
             ));

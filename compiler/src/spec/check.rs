@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::catalog;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::policy::PolicyKind;
 use crate::query::Expr;
 use crate::spec::ast::{Item, Ref, SetValue};
@@ -38,12 +38,12 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<(usize, Diagnostic)>
         };
         if let Some(k) = kind {
             if PolicyKind::parse(&k.value).is_none() {
-                diags.push(Diagnostic::error("T0402", k.span, format!("unknown policy kind `{}`; expected identity, resource, trust, scp, rcp, boundary or session", k.value)));
+                diags.push(Diagnostic::error(Code::UnknownPolicyKind, k.span, format!("unknown policy kind `{}`; expected identity, resource, trust, scp, rcp, boundary or session", k.value)));
             }
         }
         if decls.insert(name.value.clone(), d).is_some() {
             diags.push(Diagnostic::error(
-                "T0403",
+                Code::DuplicateName,
                 name.span,
                 format!("`{}` is declared twice", name.value),
             ));
@@ -55,7 +55,7 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<(usize, Diagnostic)>
             match decls.get(&n.value) {
                 Some(Decl::Policy) => {}
                 Some(_) => diags.push(Diagnostic::error(
-                    "T0404",
+                    Code::NotASinglePolicy,
                     n.span,
                     format!(
                         "`{}` is not a single policy; a set field takes policies",
@@ -72,7 +72,7 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<(usize, Diagnostic)>
                 for (f, v) in fields {
                     if !SET_FIELDS.contains(&f.value.as_str()) {
                         diags.push(Diagnostic::error(
-                            "T0405",
+                            Code::UnknownSetField,
                             f.span,
                             format!(
                                 "unknown set field `{}`; expected one of {}",
@@ -88,7 +88,7 @@ pub fn check(items: &[Item]) -> (HashMap<String, Decl>, Vec<(usize, Diagnostic)>
                 if let Some(sev) = &a.severity_word {
                     if !["error", "warning", "info"].contains(&sev.value.as_str()) {
                         diags.push(Diagnostic::error(
-                            "T0407",
+                            Code::UnknownSeverity,
                             sev.span,
                             format!(
                                 "unknown severity `{}`; expected error, warning or info",
@@ -121,7 +121,7 @@ fn walk_set(v: &SetValue, f: &mut dyn FnMut(&Ref)) {
 }
 
 fn unknown(name: &str, span: crate::span::Span, decls: &HashMap<String, Decl>) -> Diagnostic {
-    let mut d = Diagnostic::error("T0401", span, format!("unknown name `{name}`"));
+    let mut d = Diagnostic::error(Code::UnknownName, span, format!("unknown name `{name}`"));
     if let Some((best, _)) = decls
         .keys()
         .map(|k| (k, crate::operator::edit_distance(k, name)))
@@ -140,7 +140,7 @@ pub fn check_types(e: &Expr, diags: &mut Vec<Diagnostic>) {
         if let Some(kt) = catalog().condition_key_type(&c.key) {
             if let Some(expected) = crate::lint::type_mismatch(c.op.base.family(), kt) {
                 diags.push(Diagnostic::error(
-                    "T0406",
+                    Code::OperatorTypeMismatch,
                     c.key_span,
                     format!(
                         "`{}` is of type {kt:?}, but this comparison treats it as {expected}",
@@ -189,8 +189,8 @@ mod tests {
         let src = "policy a = \"a.json\"\nassert cannot(b, aws:SourceIp like \"10.*\")\n";
         let items = parse_spec(src).unwrap();
         let (_, diags) = check(&items);
-        let codes: Vec<&str> = diags.iter().map(|(_, d)| d.code).collect();
-        assert_eq!(codes, ["T0401", "T0406"]);
+        let codes: Vec<Code> = diags.iter().map(|(_, d)| d.code).collect();
+        assert_eq!(codes, [Code::UnknownName, Code::OperatorTypeMismatch]);
         assert_eq!(&src[diags[0].1.span.range()], "b");
         assert_eq!(&src[diags[1].1.span.range()], "aws:SourceIp");
     }
