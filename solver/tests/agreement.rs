@@ -17,7 +17,10 @@
 //!
 //! Cases per property: 24 (a fixed seed: the same cases every run), or `PROPTEST_CASES` when
 //! set. Each case checks `REQUESTS` random requests, drawn from a seed that is part of the
-//! case. `seeded_sweep` runs a fixed-seed sweep over all three properties (`SWEEP_CASES`, default 16; e.g. `SWEEP_CASES=500`).
+//! case. The seed is fixed (proptest's deterministic ChaCha generator), so every run checks
+//! the same cases; a long run is `PROPTEST_CASES=500`. (A separate "seeded sweep" with the same
+//! generator repeated the first cases of each property, doubling the cost for no coverage: it
+//! was removed.)
 //!
 //! Unknown verdicts are allowed but counted; a property fails when more than
 //! `MAX_UNKNOWN_PERCENT` of its cases are unknown.
@@ -667,6 +670,11 @@ impl Counts {
             u * 100 <= n * MAX_UNKNOWN_PERCENT,
             "{name}: {u} of {n} solver calls were unknown"
         );
+        // A property whose premise never held tested nothing: that must fail, not pass.
+        assert!(
+            self.tested.load(Ordering::Relaxed) > 0,
+            "{name}: no proof was tested on any request (no case was proved?)"
+        );
     }
 }
 
@@ -700,9 +708,16 @@ fn timed<T>(what: &str, specs: &[&SetSpec], f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// `sts:GetCallerIdentity` is allowed to every caller with credentials, whatever the policies
+/// say (docs/semantics.md), so "can any request get through?" is always reachable and would never
+/// produce a proof to test. The questions leave that one action out; the random requests never
+/// use it.
+const NOT_CALLER_IDENTITY: &str = r#"action != "sts:GetCallerIdentity""#;
+
 fn check_can(spec: &SetSpec, seed: u64, counts: &Counts) -> Result<(), TestCaseError> {
     let set = spec.build();
-    let r = timed("can", &[spec], || can(&set, None, &opts()));
+    let e = parse_expr(NOT_CALLER_IDENTITY).expect("the constraint parses");
+    let r = timed("can", &[spec], || can(&set, Some(&e), &opts()));
     let report = replayed(r, "can", &spec.texts(), counts)?;
     if report.verdict != Verdict::Proved {
         return Ok(());
@@ -786,6 +801,7 @@ fn check_constraint(
     counts: &Counts,
 ) -> Result<(), TestCaseError> {
     let set = spec.build();
+    let expr = &format!("({expr}) and {NOT_CALLER_IDENTITY}");
     let e = parse_expr(expr).map_err(|err| TestCaseError::fail(format!("{expr}: {err}")))?;
     let r = timed(expr, &[spec], || can(&set, Some(&e), &opts()));
     let report = replayed(r, expr, &spec.texts(), counts)?;
@@ -824,17 +840,6 @@ fn run<S: Strategy>(
     counts.finish(name);
 }
 
-fn seeded(cases: u32) -> TestRunner {
-    TestRunner::new_with_rng(
-        ProptestConfig {
-            cases,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        },
-        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
-    )
-}
-
 #[test]
 fn proved_unreachable_is_never_allowed() {
     run(
@@ -860,33 +865,6 @@ fn constraint_is_respected() {
     run(
         "constraint_is_respected",
         TestRunner::new_with_rng(config(), TestRng::deterministic_rng(RngAlgorithm::ChaCha)),
-        (set_spec(), expr_text(), any::<u64>()),
-        |(spec, expr, seed), c| check_constraint(&spec, &expr, seed, c),
-    );
-}
-
-/// A fixed-seed sweep: the same cases on every run (`SWEEP_CASES`, default 16; escapes gets half).
-#[test]
-fn seeded_sweep() {
-    let n = std::env::var("SWEEP_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16);
-    run(
-        "seeded can",
-        seeded(n),
-        (set_spec(), any::<u64>()),
-        |(spec, seed), c| check_can(&spec, seed, c),
-    );
-    run(
-        "seeded escapes",
-        seeded(n / 2),
-        (set_pair(), any::<u64>()),
-        |((a, b), seed), c| check_escapes(&a, &b, seed, c),
-    );
-    run(
-        "seeded constraint",
-        seeded(n),
         (set_spec(), expr_text(), any::<u64>()),
         |(spec, expr, seed), c| check_constraint(&spec, &expr, seed, c),
     );
