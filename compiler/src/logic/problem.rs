@@ -111,6 +111,88 @@ pub fn owner_glob(account: Option<&str>) -> Glob {
     g
 }
 
+/// A token of a pattern for `owner_blind`: a glob token, or a policy variable's value (any
+/// string, fixed by the request's context: not a wildcard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatTok {
+    Glob(Tok),
+    Var,
+}
+
+/// A template's tokens for `owner_blind`: its text as wildcards (`*` as `Tok::Star`, which may
+/// cross `:`: more matches than either reading of a resource `*`, so the test stays a
+/// sufficient condition), each variable as `PatTok::Var`.
+pub fn template_tokens(t: &crate::template::Template) -> Vec<PatTok> {
+    use crate::template::Piece;
+    let mut out = Vec::new();
+    for piece in &t.pieces {
+        match piece {
+            Piece::Text(x) => out.extend(Glob::wild(x).0.into_iter().map(PatTok::Glob)),
+            Piece::Escaped(c) => out.push(PatTok::Glob(Tok::Char(*c))),
+            Piece::Var(_) => out.push(PatTok::Var),
+        }
+    }
+    out
+}
+
+impl From<Tok> for PatTok {
+    fn from(t: Tok) -> PatTok {
+        PatTok::Glob(t)
+    }
+}
+
+/// Is membership in the pattern blind to an ARN's account field: for every string `x` whose
+/// account field (the fifth `:`-separated field) is non-empty, and every non-empty account
+/// `a` without `:`, is `x` in the pattern exactly when `x` with `a` as its account field is?
+/// (For a template: with the same variable values.)
+///
+/// A sufficient condition, decided on the pattern's automaton run together with a count of
+/// the `:` read (0 to 5; the account field is read at count 4): no character of an account
+/// field is ever read by a token other than `*` (or a segment `*`). Then in any match of `x`
+/// the account field is read by wildcards only, the first of which can read `a` instead (it
+/// holds no `:`), the others nothing; the count, and so the rest of the match, is unchanged.
+/// The converse holds the same way. So a goal whose resource atoms are all blind gives every
+/// resource account the same answers (the solver needs no owner rule; docs/encoding.md §4).
+/// `false` is only "not shown": the rules are then stated.
+pub fn owner_blind<T: Into<PatTok> + Copy>(toks: &[T]) -> bool {
+    let toks: Vec<PatTok> = toks.iter().map(|&t| t.into()).collect();
+    let n = toks.len();
+    // seen[i][k]: token i is next with k colons read (k capped at 5).
+    let mut seen = vec![[false; 6]; n + 1];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, k)) = stack.pop() {
+        if seen[i][k] {
+            continue;
+        }
+        seen[i][k] = true;
+        let Some(t) = toks.get(i) else { continue };
+        let colon = (k + 1).min(5);
+        // (next token, colons) after reading one character; `None`: the token cannot.
+        let (on_colon, on_other, wild) = match t {
+            PatTok::Glob(Tok::Char(':')) => (Some(i + 1), None, false),
+            PatTok::Glob(Tok::Char(_)) | PatTok::Glob(Tok::Fold(_)) => (None, Some(i + 1), false),
+            PatTok::Glob(Tok::One) => (Some(i + 1), Some(i + 1), false),
+            PatTok::Glob(Tok::Star) => (Some(i), Some(i), true),
+            PatTok::Glob(Tok::StarSeg) => (None, Some(i), true),
+            PatTok::Var => (Some(i), Some(i), false),
+        };
+        if wild || *t == PatTok::Var {
+            // A wildcard or a variable's value may be empty.
+            stack.push((i + 1, k));
+        }
+        if on_other.is_some() && k == 4 && !wild {
+            return false;
+        }
+        if let Some(j) = on_colon {
+            stack.push((j, colon));
+        }
+        if let Some(j) = on_other {
+            stack.push((j, k));
+        }
+    }
+    true
+}
+
 /// With a string-valued resource (policy variables), each typing group of the actions in play
 /// is one disjunction of regular expressions for the solver; beyond this many the request space
 /// stays untyped (a superset: proofs hold, witnesses say so). Zero for now: the regular
@@ -302,6 +384,10 @@ impl Problem {
                     });
                 }
             }
+            // No pattern of the goal looks at the account field: every resource account is
+            // realised by the same string with that account written into its account field,
+            // so no rule is needed (exact, `owner_blind`; the witness writes it, `own`).
+            (Some(VarKind::Strings), _) if self.resource_atoms_owner_blind() => {}
             // As regular expressions these rules often exhaust the solvers' resource limits
             // (solver/tests/agreement.rs): the cheaper untyped pass leaves them out.
             (Some(VarKind::Strings), _) if !typed => self.owner_relaxed = true,
@@ -328,6 +414,28 @@ impl Problem {
             }
             _ => {}
         }
+    }
+
+    /// Does every atom of the goal about the resource leave its account field alone
+    /// (`owner_blind`)? Then a string resource needs no owner rule.
+    fn resource_atoms_owner_blind(&self) -> bool {
+        let mut ids = Vec::new();
+        self.goal.atoms_into(&mut ids);
+        let atoms = self.builder.atoms();
+        ids.iter().all(|id| match atoms.get(*id) {
+            Atom::Like(StrVar::Resource, g) => owner_blind(&g.0),
+            Atom::Template {
+                var: StrVar::Resource,
+                template,
+                ..
+            } => owner_blind(&template_tokens(template)),
+            // A string resource's typing would be regular expressions over ARN formats.
+            Atom::WellTyped => !self
+                .typing
+                .iter()
+                .any(|r| matches!(r.resources, TypedResources::Types(_))),
+            _ => true,
+        })
     }
 
     fn classify_and_partition(&mut self, opts: &DomainOptions) {
@@ -1783,5 +1891,93 @@ mod tests {
         let s = type_sample(&object);
         assert!(object.matches(&s, false), "{s}");
         assert_eq!(type_sample(&user), "arn:aws:iam::999900000001:user/example");
+    }
+
+    /// `owner_blind` is a sufficient condition: every pattern it calls blind is checked by
+    /// brute force (strings with every kind of account field, every variable value, every
+    /// replacement account); patterns that look at the account field are not called blind.
+    #[test]
+    fn owner_blindness_holds_where_claimed() {
+        use crate::logic::ir::{template_glob, TemplateMode};
+        use crate::template::Template;
+        let blind = [
+            "*",
+            "arn:*",
+            "arn:aws:s3:::b/*",
+            "arn:aws:ec2:*:*:instance/*",
+            "arn:aws:sqs:*:*:q*",
+            "arn:aws:sqs:us-east-1:*",
+            "arn:aws:s3:::b/home/${aws:username}/*",
+            "arn:aws:s3:::b/home/${aws:username}/k*",
+            "arn:aws:sqs:*:*:${aws:username}",
+            "arn:aws:iam::*:user/${aws:username}",
+        ];
+        let seeing = [
+            "arn:aws:sqs:*:111111111111:*",
+            "arn:aws:sqs:us-east-1:1*",
+            "arn:aws:sqs:*:*1:q",
+            "arn:aws:sqs:r?1:q",
+            "arn:*1*",
+            "*:111111111111:*",
+            "arn:aws:iam::111111111111:user/${aws:username}",
+            "arn:aws:sqs:*:${aws:PrincipalAccount}:q",
+            "arn:${aws:username}",
+        ];
+        let toks = |s: &str| -> Vec<PatTok> {
+            let (t, _) = Template::parse(s, true);
+            template_tokens(&t)
+        };
+        for s in blind {
+            assert!(owner_blind(&toks(s)), "{s}");
+        }
+        for s in seeing {
+            assert!(!owner_blind(&toks(s)), "{s}");
+        }
+        // Brute force over the blind ones, with glob tokens as the solver reads them.
+        let a_glob = Glob::wild("arn:aws:ec2:*:*:instance/*").arn_segments();
+        assert!(owner_blind(&a_glob.0));
+        assert!(!owner_blind(
+            &Glob::wild("arn:aws:sqs:*:111111111111:*").arn_segments().0
+        ));
+        let fields = ["", "aws", "sqs", "ec2", "us-east-1", "*", "r"];
+        let accounts = ["1", "111111111111", "222222222222", "q", "instance"];
+        let rests = [
+            "q",
+            "instance/i",
+            "b/home/bob/k",
+            "x:y",
+            "",
+            "111111111111:q",
+        ];
+        let users = ["bob", "", "a:b", "111111111111"];
+        let mut checked = 0;
+        for s in blind {
+            let (t, _) = Template::parse(s, true);
+            for user in users {
+                let lookup = |k: &str| (k == "aws:username").then(|| user.to_string());
+                let Some(g) = template_glob(&t, TemplateMode::Resource, &lookup) else {
+                    continue;
+                };
+                for svc in &fields[1..4] {
+                    for region in fields {
+                        for a in accounts {
+                            for rest in rests {
+                                let x = format!("arn:aws:{svc}:{region}:{a}:{rest}");
+                                for b in accounts {
+                                    let y = with_owner(&x, b);
+                                    checked += 1;
+                                    assert_eq!(
+                                        g.matches(&x, false),
+                                        g.matches(&y, false),
+                                        "{s} with user {user:?}: {x} / {y}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }
