@@ -616,6 +616,19 @@ fn a_string_resource_owner_without_regular_expressions() {
             assert!(owner.is_none_or(|a| a == "222222222222"), "{r:?}");
         }
     }
+    // The same with resource cells (no policy variable): no owner globs among the cells of
+    // the untyped question, and the witness's ARN still names alice's account (or none).
+    let cells = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"arn:aws:sqs:*:*:*"}]}"#,
+    );
+    for o in all_opts() {
+        let ws = witnesses(can(&cells, Some(&alice_sqs), &o).unwrap().verdict, "cells");
+        let r = &ws[0].request;
+        assert_eq!(evaluate(&cells, r).decision, Decision::Allow, "{r:?}");
+        assert!(tarski_compiler::atoms::request_domain_error(r).is_none());
+        let owner = tarski_compiler::semantics::resource_owner(&r.resource);
+        assert!(owner.is_none_or(|a| a == "222222222222"), "{r:?}");
+    }
     // A pattern that names an account keeps the rules (regular expressions): alice reaches
     // no queue outside her account. Proved, and attacked with the requests next to the
     // boundary: her queue in every other account (named, unnamed), with and without an

@@ -417,7 +417,8 @@ impl Problem {
     }
 
     /// Does every atom of the goal about the resource leave its account field alone
-    /// (`owner_blind`)? Then a string resource needs no owner rule.
+    /// (`owner_blind`)? Then the resource needs no owner rule: neither owner globs among its
+    /// cells nor, for a string resource, regular expressions.
     fn resource_atoms_owner_blind(&self) -> bool {
         let mut ids = Vec::new();
         self.goal.atoms_into(&mut ids);
@@ -429,7 +430,8 @@ impl Problem {
                 template,
                 ..
             } => owner_blind(&template_tokens(template)),
-            // A string resource's typing would be regular expressions over ARN formats.
+            // A string resource's typing: the ARN formats of the resource types, a few of
+            // which name an account (`aws`; tests below).
             Atom::WellTyped => !self
                 .typing
                 .iter()
@@ -604,7 +606,14 @@ impl Problem {
                             // The owner globs: cells tell the named accounts apart by the
                             // ARN's account field (`owner_rules`).
                             let base_len = all.len();
-                            let named = self.named_accounts();
+                            // None when no pattern looks at the account field (`owner_blind`).
+                            // The typed space keeps them: a few resource types have a literal
+                            // account (`every_resource_type_is_owner_blind_but_aws_owned_ones`).
+                            let named = if !opts.typed && self.resource_atoms_owner_blind() {
+                                Vec::new()
+                            } else {
+                                self.named_accounts()
+                            };
                             let mut owners: Vec<Option<String>> = Vec::new();
                             if !named.is_empty() {
                                 for a in named {
@@ -1891,6 +1900,33 @@ mod tests {
         let s = type_sample(&object);
         assert!(object.matches(&s, false), "{s}");
         assert_eq!(type_sample(&user), "arn:aws:iam::999900000001:user/example");
+    }
+
+    /// Almost every resource type's ARN format has `${Account}` or an empty account field,
+    /// but a few AWS-owned ones name the account `aws` (and some have more fields): those look
+    /// at the account field, which is why the typed question keeps the owner rules.
+    #[test]
+    fn every_resource_type_is_owner_blind_but_aws_owned_ones() {
+        let all = crate::semantics::typing_globs();
+        assert!(all.len() > 2000, "{}", all.len());
+        let seeing: Vec<String> = all
+            .iter()
+            .filter(|t| !owner_blind(&t.0))
+            .map(|t| t.to_string())
+            .collect();
+        assert!(
+            seeing.contains(&"arn:*:iam::aws:role-template/*/*:*".to_string()),
+            "{seeing:#?}"
+        );
+        assert!(seeing.len() < 40, "{seeing:#?}");
+        use crate::catalog::arn_glob;
+        for blind in [
+            "arn:${Partition}:s3:::${BucketName}/${ObjectName}",
+            "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}",
+            "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}",
+        ] {
+            assert!(owner_blind(&arn_glob(blind).0), "{blind}");
+        }
     }
 
     /// `owner_blind` is a sufficient condition: every pattern it calls blind is checked by
