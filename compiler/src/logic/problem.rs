@@ -801,6 +801,13 @@ impl Problem {
     /// strings of `t`).
     fn prepare_typed(&mut self, ts: &[Glob]) -> Result<(), CellError> {
         let mut pending: BTreeMap<String, Vec<Glob>> = BTreeMap::new();
+        // The patterns' literal services, once per call (not once per type).
+        let pattern_services: Vec<Option<String>> = match &self.res_ctx {
+            Some(ResourceCtx::Cells {
+                globs, base_len, ..
+            }) => globs[..*base_len].iter().map(literal_service).collect(),
+            _ => Vec::new(),
+        };
         for t in ts {
             if self.typed_resources.contains_key(t) {
                 continue;
@@ -820,15 +827,24 @@ impl Problem {
                 }) => {
                     // Only the patterns that can meet `t`: a pattern naming another service
                     // (literally, with no `*` able to cross a colon before it) cannot.
-                    let tsvc = literal_service(t);
+                    // What a type says of itself, computed once per process (`type_facts`).
+                    let computed;
+                    let facts = match type_facts(t) {
+                        Some(f) => f,
+                        None => {
+                            computed = TypeFacts::of(t);
+                            &computed
+                        }
+                    };
+                    let tsvc = &facts.service;
                     let rel: Vec<usize> = (0..*base_len)
                         .filter(|&i| {
                             tsvc.is_none()
-                                || literal_service(&globs[i])
-                                    .is_none_or(|x| Some(&x) == tsvc.as_ref())
+                                || pattern_services[i]
+                                    .as_ref()
+                                    .is_none_or(|x| Some(x) == tsvc.as_ref())
                         })
                         .collect();
-                    let base: Vec<Glob> = rel.iter().map(|&i| globs[i].clone()).collect();
                     let owner_idx: Vec<usize> = (*base_len..globs.len()).collect();
                     // Which of the patterns `which` (indices into `globs`) match `s`.
                     let sig_in = |s: &str, which: &[usize]| -> Vec<u32> {
@@ -839,20 +855,19 @@ impl Problem {
                             .collect()
                     };
                     let fits = |s: &str| {
-                        t.matches(s, false) && require.iter().all(|r| r.matches(s, false))
+                        (if s == facts.sample {
+                            facts.sample_fits
+                        } else {
+                            t.matches(s, false)
+                        }) && require.iter().all(|r| r.matches(s, false))
                     };
-                    let sample = type_sample(t);
+                    let sample = facts.sample.clone();
                     // The owner globs depend on the ARN's account field alone: with the other
                     // patterns uniform over `t`, one sample per kind of account field (each
                     // named account, another one, none) finds every cell `t` meets. A type
                     // whose account field is partly literal goes to the automata.
-                    let field = account_field(t);
-                    let quick = uniform(t, &base, require)
-                        .map(|sig| {
-                            sig.iter()
-                                .map(|&k| rel[k as usize] as u32)
-                                .collect::<Vec<u32>>()
-                        })
+                    let field = facts.account_field;
+                    let quick = uniform(t, rel.iter().map(|&i| (i as u32, &globs[i])), require)
                         .filter(|sig| sig_in(&sample, &rel) == *sig && fits(&sample))
                         .filter(|_| owners.is_empty() || field.is_some());
                     match quick {
@@ -1144,19 +1159,63 @@ impl Problem {
 /// cheap test cannot tell (the caller then partitions `t` with automata), or when `t` is
 /// disjoint from a `require` pattern (then the signature is empty and no cell is hit; the
 /// caller's automata find that out too).
-fn uniform(t: &Glob, globs: &[Glob], require: &[Glob]) -> Option<Vec<u32>> {
+fn uniform<'a>(
+    t: &Glob,
+    globs: impl Iterator<Item = (u32, &'a Glob)>,
+    require: &[Glob],
+) -> Option<Vec<u32>> {
     if !require.iter().all(|r| within(t, r)) {
         return None;
     }
     let mut sig = Vec::new();
-    for (i, g) in globs.iter().enumerate() {
+    for (i, g) in globs {
         if within(t, g) {
-            sig.push(i as u32);
+            sig.push(i);
         } else if meets(t, g) {
             return None;
         }
     }
     Some(sig)
+}
+
+/// What `prepare_typed` needs to know of a resource type glob that does not depend on the
+/// question: its literal service, its readable sample, whether the sample is of the type, and
+/// its account field.
+#[derive(Debug)]
+struct TypeFacts {
+    service: Option<String>,
+    sample: String,
+    sample_fits: bool,
+    account_field: Option<bool>,
+}
+
+impl TypeFacts {
+    fn of(t: &Glob) -> TypeFacts {
+        let sample = type_sample(t);
+        TypeFacts {
+            service: literal_service(t),
+            sample_fits: t.matches(&sample, false),
+            sample,
+            account_field: account_field(t),
+        }
+    }
+}
+
+/// `TypeFacts` of the catalog's resource type globs and the literal `*`, once per process
+/// (every typed question prepares all of them).
+fn type_facts(t: &Glob) -> Option<&'static TypeFacts> {
+    static FACTS: std::sync::OnceLock<HashMap<Glob, TypeFacts>> = std::sync::OnceLock::new();
+    FACTS
+        .get_or_init(|| {
+            std::iter::once(Glob::literal("*"))
+                .chain(crate::semantics::typing_globs().iter().cloned())
+                .map(|t| {
+                    let f = TypeFacts::of(&t);
+                    (t, f)
+                })
+                .collect()
+        })
+        .get(t)
 }
 
 /// Is every string of `t` in `p`? Only the cases that decide cheaply: `p` matches everything,
