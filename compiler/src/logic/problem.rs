@@ -111,6 +111,88 @@ pub fn owner_glob(account: Option<&str>) -> Glob {
     g
 }
 
+/// A token of a pattern for `owner_blind`: a glob token, or a policy variable's value (any
+/// string, fixed by the request's context: not a wildcard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatTok {
+    Glob(Tok),
+    Var,
+}
+
+/// A template's tokens for `owner_blind`: its text as wildcards (`*` as `Tok::Star`, which may
+/// cross `:`: more matches than either reading of a resource `*`, so the test stays a
+/// sufficient condition), each variable as `PatTok::Var`.
+pub fn template_tokens(t: &crate::template::Template) -> Vec<PatTok> {
+    use crate::template::Piece;
+    let mut out = Vec::new();
+    for piece in &t.pieces {
+        match piece {
+            Piece::Text(x) => out.extend(Glob::wild(x).0.into_iter().map(PatTok::Glob)),
+            Piece::Escaped(c) => out.push(PatTok::Glob(Tok::Char(*c))),
+            Piece::Var(_) => out.push(PatTok::Var),
+        }
+    }
+    out
+}
+
+impl From<Tok> for PatTok {
+    fn from(t: Tok) -> PatTok {
+        PatTok::Glob(t)
+    }
+}
+
+/// Is membership in the pattern blind to an ARN's account field: for every string `x` whose
+/// account field (the fifth `:`-separated field) is non-empty, and every non-empty account
+/// `a` without `:`, is `x` in the pattern exactly when `x` with `a` as its account field is?
+/// (For a template: with the same variable values.)
+///
+/// A sufficient condition, decided on the pattern's automaton run together with a count of
+/// the `:` read (0 to 5; the account field is read at count 4): no character of an account
+/// field is ever read by a token other than `*` (or a segment `*`). Then in any match of `x`
+/// the account field is read by wildcards only, the first of which can read `a` instead (it
+/// holds no `:`), the others nothing; the count, and so the rest of the match, is unchanged.
+/// The converse holds the same way. So a goal whose resource atoms are all blind gives every
+/// resource account the same answers (the solver needs no owner rule; docs/encoding.md §4).
+/// `false` is only "not shown": the rules are then stated.
+pub fn owner_blind<T: Into<PatTok> + Copy>(toks: &[T]) -> bool {
+    let toks: Vec<PatTok> = toks.iter().map(|&t| t.into()).collect();
+    let n = toks.len();
+    // seen[i][k]: token i is next with k colons read (k capped at 5).
+    let mut seen = vec![[false; 6]; n + 1];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, k)) = stack.pop() {
+        if seen[i][k] {
+            continue;
+        }
+        seen[i][k] = true;
+        let Some(t) = toks.get(i) else { continue };
+        let colon = (k + 1).min(5);
+        // (next token, colons) after reading one character; `None`: the token cannot.
+        let (on_colon, on_other, wild) = match t {
+            PatTok::Glob(Tok::Char(':')) => (Some(i + 1), None, false),
+            PatTok::Glob(Tok::Char(_)) | PatTok::Glob(Tok::Fold(_)) => (None, Some(i + 1), false),
+            PatTok::Glob(Tok::One) => (Some(i + 1), Some(i + 1), false),
+            PatTok::Glob(Tok::Star) => (Some(i), Some(i), true),
+            PatTok::Glob(Tok::StarSeg) => (None, Some(i), true),
+            PatTok::Var => (Some(i), Some(i), false),
+        };
+        if wild || *t == PatTok::Var {
+            // A wildcard or a variable's value may be empty.
+            stack.push((i + 1, k));
+        }
+        if on_other.is_some() && k == 4 && !wild {
+            return false;
+        }
+        if let Some(j) = on_colon {
+            stack.push((j, colon));
+        }
+        if let Some(j) = on_other {
+            stack.push((j, k));
+        }
+    }
+    true
+}
+
 /// With a string-valued resource (policy variables), each typing group of the actions in play
 /// is one disjunction of regular expressions for the solver; beyond this many the request space
 /// stays untyped (a superset: proofs hold, witnesses say so). Zero for now: the regular
@@ -302,6 +384,10 @@ impl Problem {
                     });
                 }
             }
+            // No pattern of the goal looks at the account field: every resource account is
+            // realised by the same string with that account written into its account field,
+            // so no rule is needed (exact, `owner_blind`; the witness writes it, `own`).
+            (Some(VarKind::Strings), _) if self.resource_atoms_owner_blind() => {}
             // As regular expressions these rules often exhaust the solvers' resource limits
             // (solver/tests/agreement.rs): the cheaper untyped pass leaves them out.
             (Some(VarKind::Strings), _) if !typed => self.owner_relaxed = true,
@@ -328,6 +414,30 @@ impl Problem {
             }
             _ => {}
         }
+    }
+
+    /// Does every atom of the goal about the resource leave its account field alone
+    /// (`owner_blind`)? Then the resource needs no owner rule: neither owner globs among its
+    /// cells nor, for a string resource, regular expressions.
+    fn resource_atoms_owner_blind(&self) -> bool {
+        let mut ids = Vec::new();
+        self.goal.atoms_into(&mut ids);
+        let atoms = self.builder.atoms();
+        ids.iter().all(|id| match atoms.get(*id) {
+            Atom::Like(StrVar::Resource, g) => owner_blind(&g.0),
+            Atom::Template {
+                var: StrVar::Resource,
+                template,
+                ..
+            } => owner_blind(&template_tokens(template)),
+            // A string resource's typing: the ARN formats of the resource types, a few of
+            // which name an account (`aws`; tests below).
+            Atom::WellTyped => !self
+                .typing
+                .iter()
+                .any(|r| matches!(r.resources, TypedResources::Types(_))),
+            _ => true,
+        })
     }
 
     fn classify_and_partition(&mut self, opts: &DomainOptions) {
@@ -496,7 +606,14 @@ impl Problem {
                             // The owner globs: cells tell the named accounts apart by the
                             // ARN's account field (`owner_rules`).
                             let base_len = all.len();
-                            let named = self.named_accounts();
+                            // None when no pattern looks at the account field (`owner_blind`).
+                            // The typed space keeps them: a few resource types have a literal
+                            // account (`every_resource_type_is_owner_blind_but_aws_owned_ones`).
+                            let named = if !opts.typed && self.resource_atoms_owner_blind() {
+                                Vec::new()
+                            } else {
+                                self.named_accounts()
+                            };
                             let mut owners: Vec<Option<String>> = Vec::new();
                             if !named.is_empty() {
                                 for a in named {
@@ -684,6 +801,13 @@ impl Problem {
     /// strings of `t`).
     fn prepare_typed(&mut self, ts: &[Glob]) -> Result<(), CellError> {
         let mut pending: BTreeMap<String, Vec<Glob>> = BTreeMap::new();
+        // The patterns' literal services, once per call (not once per type).
+        let pattern_services: Vec<Option<String>> = match &self.res_ctx {
+            Some(ResourceCtx::Cells {
+                globs, base_len, ..
+            }) => globs[..*base_len].iter().map(literal_service).collect(),
+            _ => Vec::new(),
+        };
         for t in ts {
             if self.typed_resources.contains_key(t) {
                 continue;
@@ -703,15 +827,24 @@ impl Problem {
                 }) => {
                     // Only the patterns that can meet `t`: a pattern naming another service
                     // (literally, with no `*` able to cross a colon before it) cannot.
-                    let tsvc = literal_service(t);
+                    // What a type says of itself, computed once per process (`type_facts`).
+                    let computed;
+                    let facts = match type_facts(t) {
+                        Some(f) => f,
+                        None => {
+                            computed = TypeFacts::of(t);
+                            &computed
+                        }
+                    };
+                    let tsvc = &facts.service;
                     let rel: Vec<usize> = (0..*base_len)
                         .filter(|&i| {
                             tsvc.is_none()
-                                || literal_service(&globs[i])
-                                    .is_none_or(|x| Some(&x) == tsvc.as_ref())
+                                || pattern_services[i]
+                                    .as_ref()
+                                    .is_none_or(|x| Some(x) == tsvc.as_ref())
                         })
                         .collect();
-                    let base: Vec<Glob> = rel.iter().map(|&i| globs[i].clone()).collect();
                     let owner_idx: Vec<usize> = (*base_len..globs.len()).collect();
                     // Which of the patterns `which` (indices into `globs`) match `s`.
                     let sig_in = |s: &str, which: &[usize]| -> Vec<u32> {
@@ -722,20 +855,19 @@ impl Problem {
                             .collect()
                     };
                     let fits = |s: &str| {
-                        t.matches(s, false) && require.iter().all(|r| r.matches(s, false))
+                        (if s == facts.sample {
+                            facts.sample_fits
+                        } else {
+                            t.matches(s, false)
+                        }) && require.iter().all(|r| r.matches(s, false))
                     };
-                    let sample = type_sample(t);
+                    let sample = facts.sample.clone();
                     // The owner globs depend on the ARN's account field alone: with the other
                     // patterns uniform over `t`, one sample per kind of account field (each
                     // named account, another one, none) finds every cell `t` meets. A type
                     // whose account field is partly literal goes to the automata.
-                    let field = account_field(t);
-                    let quick = uniform(t, &base, require)
-                        .map(|sig| {
-                            sig.iter()
-                                .map(|&k| rel[k as usize] as u32)
-                                .collect::<Vec<u32>>()
-                        })
+                    let field = facts.account_field;
+                    let quick = uniform(t, rel.iter().map(|&i| (i as u32, &globs[i])), require)
                         .filter(|sig| sig_in(&sample, &rel) == *sig && fits(&sample))
                         .filter(|_| owners.is_empty() || field.is_some());
                     match quick {
@@ -1027,19 +1159,63 @@ impl Problem {
 /// cheap test cannot tell (the caller then partitions `t` with automata), or when `t` is
 /// disjoint from a `require` pattern (then the signature is empty and no cell is hit; the
 /// caller's automata find that out too).
-fn uniform(t: &Glob, globs: &[Glob], require: &[Glob]) -> Option<Vec<u32>> {
+fn uniform<'a>(
+    t: &Glob,
+    globs: impl Iterator<Item = (u32, &'a Glob)>,
+    require: &[Glob],
+) -> Option<Vec<u32>> {
     if !require.iter().all(|r| within(t, r)) {
         return None;
     }
     let mut sig = Vec::new();
-    for (i, g) in globs.iter().enumerate() {
+    for (i, g) in globs {
         if within(t, g) {
-            sig.push(i as u32);
+            sig.push(i);
         } else if meets(t, g) {
             return None;
         }
     }
     Some(sig)
+}
+
+/// What `prepare_typed` needs to know of a resource type glob that does not depend on the
+/// question: its literal service, its readable sample, whether the sample is of the type, and
+/// its account field.
+#[derive(Debug)]
+struct TypeFacts {
+    service: Option<String>,
+    sample: String,
+    sample_fits: bool,
+    account_field: Option<bool>,
+}
+
+impl TypeFacts {
+    fn of(t: &Glob) -> TypeFacts {
+        let sample = type_sample(t);
+        TypeFacts {
+            service: literal_service(t),
+            sample_fits: t.matches(&sample, false),
+            sample,
+            account_field: account_field(t),
+        }
+    }
+}
+
+/// `TypeFacts` of the catalog's resource type globs and the literal `*`, once per process
+/// (every typed question prepares all of them).
+fn type_facts(t: &Glob) -> Option<&'static TypeFacts> {
+    static FACTS: std::sync::OnceLock<HashMap<Glob, TypeFacts>> = std::sync::OnceLock::new();
+    FACTS
+        .get_or_init(|| {
+            std::iter::once(Glob::literal("*"))
+                .chain(crate::semantics::typing_globs().iter().cloned())
+                .map(|t| {
+                    let f = TypeFacts::of(&t);
+                    (t, f)
+                })
+                .collect()
+        })
+        .get(t)
 }
 
 /// Is every string of `t` in `p`? Only the cases that decide cheaply: `p` matches everything,
@@ -1783,5 +1959,120 @@ mod tests {
         let s = type_sample(&object);
         assert!(object.matches(&s, false), "{s}");
         assert_eq!(type_sample(&user), "arn:aws:iam::999900000001:user/example");
+    }
+
+    /// Almost every resource type's ARN format has `${Account}` or an empty account field,
+    /// but a few AWS-owned ones name the account `aws` (and some have more fields): those look
+    /// at the account field, which is why the typed question keeps the owner rules.
+    #[test]
+    fn every_resource_type_is_owner_blind_but_aws_owned_ones() {
+        let all = crate::semantics::typing_globs();
+        assert!(all.len() > 2000, "{}", all.len());
+        let seeing: Vec<String> = all
+            .iter()
+            .filter(|t| !owner_blind(&t.0))
+            .map(|t| t.to_string())
+            .collect();
+        assert!(
+            seeing.contains(&"arn:*:iam::aws:role-template/*/*:*".to_string()),
+            "{seeing:#?}"
+        );
+        assert!(seeing.len() < 40, "{seeing:#?}");
+        use crate::catalog::arn_glob;
+        for blind in [
+            "arn:${Partition}:s3:::${BucketName}/${ObjectName}",
+            "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}",
+            "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}",
+        ] {
+            assert!(owner_blind(&arn_glob(blind).0), "{blind}");
+        }
+    }
+
+    /// `owner_blind` is a sufficient condition: every pattern it calls blind is checked by
+    /// brute force (strings with every kind of account field, every variable value, every
+    /// replacement account); patterns that look at the account field are not called blind.
+    #[test]
+    fn owner_blindness_holds_where_claimed() {
+        use crate::logic::ir::{template_glob, TemplateMode};
+        use crate::template::Template;
+        let blind = [
+            "*",
+            "arn:*",
+            "arn:aws:s3:::b/*",
+            "arn:aws:ec2:*:*:instance/*",
+            "arn:aws:sqs:*:*:q*",
+            "arn:aws:sqs:us-east-1:*",
+            "arn:aws:s3:::b/home/${aws:username}/*",
+            "arn:aws:s3:::b/home/${aws:username}/k*",
+            "arn:aws:sqs:*:*:${aws:username}",
+            "arn:aws:iam::*:user/${aws:username}",
+        ];
+        let seeing = [
+            "arn:aws:sqs:*:111111111111:*",
+            "arn:aws:sqs:us-east-1:1*",
+            "arn:aws:sqs:*:*1:q",
+            "arn:aws:sqs:r?1:q",
+            "arn:*1*",
+            "*:111111111111:*",
+            "arn:aws:iam::111111111111:user/${aws:username}",
+            "arn:aws:sqs:*:${aws:PrincipalAccount}:q",
+            "arn:${aws:username}",
+        ];
+        let toks = |s: &str| -> Vec<PatTok> {
+            let (t, _) = Template::parse(s, true);
+            template_tokens(&t)
+        };
+        for s in blind {
+            assert!(owner_blind(&toks(s)), "{s}");
+        }
+        for s in seeing {
+            assert!(!owner_blind(&toks(s)), "{s}");
+        }
+        // Brute force over the blind ones, with glob tokens as the solver reads them.
+        let a_glob = Glob::wild("arn:aws:ec2:*:*:instance/*").arn_segments();
+        assert!(owner_blind(&a_glob.0));
+        assert!(!owner_blind(
+            &Glob::wild("arn:aws:sqs:*:111111111111:*").arn_segments().0
+        ));
+        let fields = ["", "aws", "sqs", "ec2", "us-east-1", "*", "r"];
+        let accounts = ["1", "111111111111", "222222222222", "q", "instance"];
+        let rests = [
+            "q",
+            "instance/i",
+            "b/home/bob/k",
+            "x:y",
+            "",
+            "111111111111:q",
+        ];
+        let users = ["bob", "", "a:b", "111111111111"];
+        let mut checked = 0;
+        for s in blind {
+            let (t, _) = Template::parse(s, true);
+            for user in users {
+                let lookup = |k: &str| (k == "aws:username").then(|| user.to_string());
+                let Some(g) = template_glob(&t, TemplateMode::Resource, &lookup) else {
+                    continue;
+                };
+                for svc in &fields[1..4] {
+                    for region in fields {
+                        for a in accounts {
+                            for rest in rests {
+                                let x = format!("arn:aws:{svc}:{region}:{a}:{rest}");
+                                for b in accounts {
+                                    let y = with_owner(&x, b);
+                                    checked += 1;
+                                    assert_eq!(
+                                        g.matches(&x, false),
+                                        g.matches(&y, false),
+                                        "{s} with user {user:?}: {x} / {y}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }
