@@ -175,6 +175,7 @@ impl Assignment {
                 context.set(&display_key(&k), values);
             }
         }
+        let principal = derive_keys(p, principal, resource_account.as_deref(), &mut context);
         let mut request = Request {
             principal,
             action,
@@ -185,6 +186,105 @@ impl Assignment {
         own(p, goal_atoms, resource_cell, &mut request);
         Witness { request, notes }
     }
+}
+
+/// The caller and the keys AWS derives from it, made one (issue 10): a generic caller of the
+/// domain (`logic::domain`: a user or role session the question does not name) takes the name
+/// its keys give it (`aws:username`, `aws:PrincipalArn`), and every derived key the request
+/// carries gets AWS's value (`semantics::derived_key`). The solver put each such key in a cell
+/// holding that value (`Problem::derived`), so no atom of the goal changes; a key compared by
+/// equality with others (`logic::keyeq`) takes its equal partners along.
+fn derive_keys(
+    p: &Problem,
+    principal: String,
+    resource_account: Option<&str>,
+    context: &mut Context,
+) -> String {
+    use tarski_compiler::logic::problem::is_generic_caller;
+    use tarski_compiler::request::{role_session, Caller, CallerKind};
+    use tarski_compiler::semantics::{
+        derived_key, is_iam_name, CallerClass, Derived, PRINCIPAL_KEYS,
+    };
+    let mut principal = principal;
+    if is_generic_caller(&principal) {
+        let c = Caller::of(&principal);
+        let acct = c.account.clone().unwrap_or_default();
+        let arn = context.single("aws:PrincipalArn");
+        let user = context.single("aws:username").filter(|u| is_iam_name(u));
+        let in_account = |a: &str| Caller::of(a).account.as_deref() == Some(acct.as_str());
+        match c.kind {
+            CallerKind::User => {
+                let from_arn = arn.filter(|a| {
+                    let o = Caller::of(a);
+                    o.kind == CallerKind::User
+                        && in_account(a)
+                        && a.rsplit('/').next().is_some_and(|n| {
+                            is_iam_name(n) && user.as_deref().is_none_or(|u| u == n)
+                        })
+                });
+                if let Some(a) = from_arn {
+                    principal = a;
+                } else if let Some(u) = user {
+                    principal = format!("arn:aws:iam::{acct}:user/{u}");
+                }
+            }
+            CallerKind::RoleSession => {
+                if let Some(s) = arn
+                    .filter(|a| in_account(a))
+                    .and_then(|a| role_session(&a, "tarski-session"))
+                    .filter(|s| Caller::of(s).role_name.is_some_and(|r| is_iam_name(&r)))
+                {
+                    principal = s;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for key in PRINCIPAL_KEYS {
+        if let Some(Derived::Is(v)) = derived_key(key, &principal, CallerClass::One) {
+            wanted.push((key.to_string(), v));
+        }
+    }
+    if let Some(a) = resource_account {
+        wanted.push(("aws:resourceaccount".to_string(), a.to_string()));
+    }
+    for (key, v) in wanted {
+        let Some((shown, old)) = context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+            .map(|(k, vs)| (k.to_string(), vs.to_vec()))
+        else {
+            continue;
+        };
+        if old.len() != 1 || old[0] == v {
+            continue;
+        }
+        // The key's equal partners (a shared partition) hold the same string: they follow.
+        let var = StrVar::Slot(key.clone(), 0);
+        let partners: Vec<String> = p
+            .key_groups
+            .iter()
+            .filter(|g| g.vars.contains(&var))
+            .flat_map(|g| g.vars.iter())
+            .filter_map(|w| match w {
+                StrVar::Slot(k, 0) if *k != key => Some(k.clone()),
+                _ => None,
+            })
+            .collect();
+        let follow: Vec<String> = context
+            .iter()
+            .filter(|(k, vs)| {
+                partners.iter().any(|x| x.eq_ignore_ascii_case(k)) && *vs == old.as_slice()
+            })
+            .map(|(k, _)| k.to_string())
+            .collect();
+        for k in follow {
+            context.set(&k, vec![v.clone()]);
+        }
+        context.set(&shown, vec![v]);
+    }
+    principal
 }
 
 /// Tie the witness's resource account to its ARN (`semantics::resource_owner`): the solver

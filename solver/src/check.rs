@@ -954,6 +954,13 @@ fn enumerate_single_var(
         }
     }
     let var = var?;
+    // A derived key is tied to the principal (`Problem::derived`): the solver decides it.
+    if p.derived
+        .iter()
+        .any(|r| matches!(&var, StrVar::Slot(k, _) if *k == r.key))
+    {
+        return None;
+    }
     let Some(VarKind::Cells(cs)) = p.vars.get(&var) else {
         return None;
     };
