@@ -872,7 +872,7 @@ pub fn derived_key(key: &str, principal: &str, class: CallerClass) -> Option<Der
                     let role = c.role_name.clone().unwrap_or_default();
                     Some(Derived::Some {
                         like: vec![
-                            Glob::literal(&format!("arn:{part}:iam::{acct}:role/{role}")),
+                            Glob::wild(&format!("arn:{part}:iam::{acct}:role/{role}")),
                             Glob::wild(&format!("arn:{part}:iam::{acct}:role/*/{role}")),
                         ],
                         unlike: Vec::new(),

@@ -616,6 +616,15 @@ fn solve_in(
     let mut derived_conflict: Option<String> = None;
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
+        // The caller named by its derived keys should replay; if it does not (a class of
+        // callers whose keys the encoding leaves partly free), the solver's own point is
+        // judged, and a contradiction left in it is reported below, never hidden.
+        if !problem.derived.is_empty() && replay(&w, &problem).is_err() {
+            let raw = pt.to_request_free(&problem, &goal_atoms);
+            if replay(&raw, &problem).is_ok() {
+                w = raw;
+            }
+        }
         // Without the owner rules (`Problem::owner_relaxed`) the model's resource account may
         // disagree with the ARN's account field: the ARN decides (as it does for AWS and the
         // evaluator), and the replay below judges the request as written.

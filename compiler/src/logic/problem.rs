@@ -143,6 +143,9 @@ enum CellSrc {
     },
 }
 
+/// An account ID as a pattern: twelve characters (an unmentioned account, in derived keys).
+const ANY_ACCOUNT: &str = "????????????";
+
 /// The generic callers of `logic::domain` (an IAM user, a role session the question does not
 /// name) stand for a class of callers (`semantics::CallerClass`).
 fn caller_class<'a>(principal: &str, named: &'a [String]) -> crate::semantics::CallerClass<'a> {
@@ -733,14 +736,36 @@ impl Problem {
             .cloned()
             .collect();
         let mut meets_cache: HashMap<(StrVar, Vec<Glob>), Option<Vec<u32>>> = HashMap::new();
+        let named_accounts = self.named_accounts();
+        // An unmentioned account (`domain::FRESH_ACCOUNTS`) stands for every account the
+        // question does not name: a value holding it is any 12-character account in its place
+        // (a pattern such as `1*` on aws:PrincipalAccount tells such accounts apart).
+        let any_account = |d: Derived, key: &str| match d {
+            Derived::Is(v) if v.contains(ANY_ACCOUNT) => Derived::Some {
+                like: vec![Glob::wild(&v)],
+                unlike: if key == "aws:principalaccount" || key == "aws:resourceaccount" {
+                    named_accounts.clone()
+                } else {
+                    Vec::new()
+                },
+                iam_name: false,
+            },
+            d => d,
+        };
         for key in PRINCIPAL_KEYS {
             if !read.contains(key) {
                 continue;
             }
             for (i, pr) in principals.iter().enumerate() {
-                let Some(d) = derived_key(key, pr, caller_class(pr, &named)) else {
+                let acct = crate::request::Caller::of(pr).account;
+                let pr = match acct {
+                    Some(a) if crate::logic::domain::is_fresh(&a) => pr.replace(&a, ANY_ACCOUNT),
+                    _ => pr.clone(),
+                };
+                let Some(d) = derived_key(key, &pr, caller_class(&pr, &named)) else {
                     continue;
                 };
+                let d = any_account(d, key);
                 let value = self.derived_value(key, d, true, opts, &mut meets_cache);
                 self.derived.push(DerivedRule {
                     key: key.to_string(),
@@ -752,8 +777,12 @@ impl Problem {
         let key = "aws:resourceaccount";
         if read.contains(key) {
             for (j, a) in self.domains.resource_accounts.clone().iter().enumerate() {
-                let value =
-                    self.derived_value(key, Derived::Is(a.clone()), false, opts, &mut meets_cache);
+                let d = if crate::logic::domain::is_fresh(a) {
+                    any_account(Derived::Is(ANY_ACCOUNT.to_string()), key)
+                } else {
+                    Derived::Is(a.clone())
+                };
+                let value = self.derived_value(key, d, false, opts, &mut meets_cache);
                 self.derived.push(DerivedRule {
                     key: key.to_string(),
                     when: DerivedWhen::ResourceAccount(j as u32),
@@ -813,6 +842,11 @@ impl Problem {
             cells,
             strings: d,
         }
+    }
+
+    /// Is the string `v` in cell `cell` of the cell variable `var` (`None`: not known)?
+    pub fn value_in_cell(&self, var: &StrVar, v: &str, cell: u32) -> Option<bool> {
+        self.cells_of(var, v).map(|cs| cs.contains(&cell))
     }
 
     /// The cells of a cell variable that hold the string `v` (none when `v` is outside the
