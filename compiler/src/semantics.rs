@@ -756,6 +756,9 @@ pub enum Derived {
         unlike: Vec<String>,
         iam_name: bool,
     },
+    /// Absent, or present with a value of the inner kind (a class of callers of several
+    /// kinds).
+    Maybe(Box<Derived>),
 }
 
 /// Which callers a principal stands for: one concrete caller, or (in the solver's finite
@@ -766,9 +769,11 @@ pub enum CallerClass<'a> {
     /// This caller exactly (a request, or a principal the question names).
     One,
     /// Any IAM user of the account but the named ones (`named`: every principal the question
-    /// names). IAM user names are unique within an account ("IAM and AWS STS quotas", "IAM
-    /// name requirements": "Names of users, groups, roles, and instance profiles must be unique
-    /// within the account").
+    /// names), and any federated user of the account (`GetFederationToken`: a federated user
+    /// has the permissions of the IAM user that called it, so the identity policies are the
+    /// same; `logic::domain` has no federated user of its own). IAM user names are unique
+    /// within an account ("IAM and AWS STS quotas", "IAM name requirements": "Names of users,
+    /// groups, roles, and instance profiles must be unique within the account").
     AnyUser { named: &'a [String] },
     /// Any session of a role of the account that the question does not name.
     AnySession,
@@ -818,7 +823,14 @@ pub fn derived_key(key: &str, principal: &str, class: CallerClass) -> Option<Der
             (_, Some(a)) if signed => Some(Derived::Is(a.clone())),
             _ => None,
         },
-        "aws:principaltype" => principal_type(c.kind).map(|t| Derived::Is(t.to_string())),
+        "aws:principaltype" => match (c.kind, class) {
+            (CallerKind::User, CallerClass::AnyUser { .. }) => Some(Derived::Some {
+                like: vec![Glob::literal("User"), Glob::literal("FederatedUser")],
+                unlike: Vec::new(),
+                iam_name: false,
+            }),
+            _ => principal_type(c.kind).map(|t| Derived::Is(t.to_string())),
+        },
         "aws:username" => match (c.kind, class) {
             (CallerKind::User, CallerClass::AnyUser { named }) => {
                 let acct = c.account.as_deref();
@@ -830,11 +842,12 @@ pub fn derived_key(key: &str, principal: &str, class: CallerClass) -> Option<Der
                     })
                     .filter_map(|n| n.rsplit('/').next().map(str::to_string))
                     .collect();
-                Some(Derived::Some {
+                // Absent for the federated users of the class.
+                Some(Derived::Maybe(Box::new(Derived::Some {
                     like: Vec::new(),
                     unlike,
                     iam_name: true,
-                })
+                })))
             }
             (CallerKind::User, _) => principal
                 .rsplit('/')
@@ -859,7 +872,10 @@ pub fn derived_key(key: &str, principal: &str, class: CallerClass) -> Option<Der
             match (c.kind, class) {
                 (CallerKind::Anonymous, _) => Some(Derived::Absent),
                 (CallerKind::User, CallerClass::AnyUser { named }) => Some(Derived::Some {
-                    like: vec![Glob::wild(&format!("arn:{part}:iam::{acct}:user/*"))],
+                    like: vec![
+                        Glob::wild(&format!("arn:{part}:iam::{acct}:user/*")),
+                        Glob::wild(&format!("arn:{part}:sts::{acct}:federated-user/*")),
+                    ],
                     unlike: named.to_vec(),
                     iam_name: false,
                 }),
@@ -943,8 +959,12 @@ pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
         "aws:PrincipalArn",
     ]) {
         let Some(v) = one(name) else { continue };
-        match derived_key(key, &req.principal, CallerClass::One) {
-            None => {}
+        let d = match derived_key(key, &req.principal, CallerClass::One) {
+            Some(Derived::Maybe(inner)) => Some(*inner),
+            d => d,
+        };
+        match d {
+            None | Some(Derived::Maybe(_)) => {}
             Some(Derived::Absent) => {
                 return bad(
                     name,
@@ -993,4 +1013,124 @@ pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod derived_tests {
+    use super::*;
+    use crate::request::Request;
+
+    fn key(k: &str, p: &str) -> Option<Derived> {
+        derived_key(k, p, CallerClass::One)
+    }
+
+    /// One row per kind of caller ("AWS global condition context keys").
+    #[test]
+    fn derived_keys_per_kind_of_caller() {
+        let user = "arn:aws:iam::111122223333:user/dev/bob";
+        assert_eq!(key("aws:username", user), Some(Derived::Is("bob".into())));
+        assert_eq!(
+            key("aws:principalarn", user),
+            Some(Derived::Is(user.into()))
+        );
+        assert_eq!(
+            key("aws:principalaccount", user),
+            Some(Derived::Is("111122223333".into()))
+        );
+        assert_eq!(
+            key("aws:principaltype", user),
+            Some(Derived::Is("User".into()))
+        );
+        let session = "arn:aws:sts::111122223333:assumed-role/Admin/s";
+        assert_eq!(key("aws:username", session), Some(Derived::Absent));
+        assert_eq!(
+            key("aws:principaltype", session),
+            Some(Derived::Is("AssumedRole".into()))
+        );
+        match key("aws:principalarn", session) {
+            Some(Derived::Some { like, .. }) => {
+                assert!(like
+                    .iter()
+                    .any(|g| g.matches("arn:aws:iam::111122223333:role/Admin", false)));
+                assert!(like
+                    .iter()
+                    .any(|g| g.matches("arn:aws:iam::111122223333:role/ops/Admin", false)));
+                assert!(!like
+                    .iter()
+                    .any(|g| g.matches("arn:aws:iam::111122223333:role/NotAdmin", false)));
+                assert!(!like.iter().any(|g| g.matches(session, false)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let root = "arn:aws:iam::111122223333:root";
+        assert_eq!(
+            key("aws:principalarn", root),
+            Some(Derived::Is(root.into()))
+        );
+        assert_eq!(
+            key("aws:principaltype", root),
+            Some(Derived::Is("Account".into()))
+        );
+        assert_eq!(key("aws:username", root), Some(Derived::Absent));
+        let fed = "arn:aws:sts::111122223333:federated-user/bob";
+        assert_eq!(key("aws:username", fed), Some(Derived::Absent));
+        assert_eq!(
+            key("aws:principaltype", fed),
+            Some(Derived::Is("FederatedUser".into()))
+        );
+        for k in ["aws:username", "aws:principalarn", "aws:principalaccount"] {
+            assert_eq!(key(k, "anonymous"), Some(Derived::Absent), "{k}");
+        }
+        // Not modelled: free.
+        assert_eq!(key("aws:userid", user), None);
+    }
+
+    /// A generic user of an account: an IAM name, not a named user's, or a federated user.
+    #[test]
+    fn a_generic_user_is_any_other_user_of_its_account() {
+        let named = vec![
+            "arn:aws:iam::111122223333:user/bob".to_string(),
+            "arn:aws:iam::444455556666:user/eve".to_string(),
+        ];
+        let class = CallerClass::AnyUser { named: &named };
+        let p = "arn:aws:iam::111122223333:user/tarski-user";
+        match derived_key("aws:username", p, class) {
+            Some(Derived::Maybe(inner)) => match *inner {
+                Derived::Some {
+                    unlike, iam_name, ..
+                } => {
+                    assert_eq!(unlike, vec!["bob".to_string()]);
+                    assert!(iam_name);
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert!(is_iam_name("bob.smith+ci@corp=1,2_3-4"));
+        for bad in ["", "bob/x", "a:b", "b o b", "bob*", &"x".repeat(65)] {
+            assert!(!is_iam_name(bad), "{bad}");
+        }
+    }
+
+    /// The safety net refuses what AWS never sends and accepts what it does.
+    #[test]
+    fn conflicts_are_what_aws_never_sends() {
+        let mut r = Request {
+            principal: "arn:aws:sts::111122223333:assumed-role/r/bob".into(),
+            action: "s3:GetObject".into(),
+            resource: "arn:aws:s3:::b/k".into(),
+            ..Request::default()
+        };
+        r.context.set("aws:username", vec!["bob".into()]);
+        assert!(derived_key_conflict(&r).is_some());
+        r.context.set("aws:username", Vec::new());
+        r.context.set(
+            "aws:PrincipalArn",
+            vec!["arn:aws:iam::111122223333:role/x/r".into()],
+        );
+        assert!(derived_key_conflict(&r).is_none());
+        r.principal = "arn:aws:iam::111122223333:user/bob/".into();
+        r.context.set("aws:PrincipalArn", Vec::new());
+        assert!(derived_key_conflict(&r).is_some_and(|w| w.contains("not an IAM user")));
+    }
 }

@@ -330,22 +330,32 @@ impl Assignment {
             // The solver's value for aws:PrincipalArn is any string of its cell (the shortest:
             // `arn:aws:iam:::role/Admin`); the same cell holds the ARN in the caller's account
             // with the same name, if the patterns allow it.
+            // A generic user stands for the account's federated users too (`CallerClass`).
+            let fed = c.kind == CallerKind::User
+                && (context.single("aws:PrincipalType").as_deref() == Some("FederatedUser")
+                    || arn
+                        .as_deref()
+                        .is_some_and(|a| a.contains(":federated-user/")));
             if let Some(a) = arn.clone() {
-                let kind = if c.kind == CallerKind::User {
-                    "user"
-                } else {
-                    "role"
+                let (kind, form) = match (c.kind, fed) {
+                    (CallerKind::User, false) => ("user", "iam::{acct}:user"),
+                    (CallerKind::User, true) => ("federated", "sts::{acct}:federated-user"),
+                    _ => ("role", "iam::{acct}:role"),
                 };
+                let form = form.replace("{acct}", &acct);
                 let name = a.rsplit('/').next().unwrap_or("").to_string();
                 let mut names = vec![name];
                 names.extend(user.clone());
                 names.push(format!("tarski-{kind}"));
-                let fits = |x: &str| Caller::of(x).account.as_deref() == Some(acct.as_str());
+                let fits = |x: &str| {
+                    Caller::of(x).account.as_deref() == Some(acct.as_str())
+                        && x.contains(&format!("{form}/"))
+                };
                 if !fits(&a) {
                     if let Some(b) = names
                         .iter()
                         .filter(|n| is_iam_name(n))
-                        .map(|n| format!("arn:aws:iam::{acct}:{kind}/{n}"))
+                        .map(|n| format!("arn:aws:{form}/{n}"))
                         .find(|b| self.keeps_cell(p, "aws:PrincipalArn", b))
                     {
                         context.set("aws:PrincipalArn", vec![b.clone()]);
@@ -355,6 +365,17 @@ impl Assignment {
             }
             let in_account = |a: &str| Caller::of(a).account.as_deref() == Some(acct.as_str());
             match c.kind {
+                CallerKind::User if fed => {
+                    principal = arn
+                        .filter(|a| {
+                            in_account(a)
+                                && a.contains(":federated-user/")
+                                && a.rsplit('/').next().is_some_and(is_iam_name)
+                        })
+                        .unwrap_or_else(|| {
+                            format!("arn:aws:sts::{acct}:federated-user/tarski-federated")
+                        });
+                }
                 CallerKind::User => {
                     let from_arn = arn.filter(|a| {
                         let o = Caller::of(a);

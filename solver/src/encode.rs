@@ -513,6 +513,7 @@ impl Encoded {
                                 let x = sym(x);
                                 match strings {
                                     Derived::Absent => Term::Bool(false),
+                                    Derived::Maybe(_) => Term::Bool(true),
                                     Derived::Is(v) => eq(x, literal(v)?),
                                     Derived::Some {
                                         like,

@@ -620,7 +620,7 @@ fn only_bob_reaches_bobs_folder_with_the_keys_derived() {
 
 /// Witnesses carry the derived keys of their caller by construction: a role ARN pattern on
 /// aws:PrincipalArn gives a session of such a role; a name pattern on aws:username gives a user
-/// with that name; a named user's account and type are its own.
+/// with that name; the federated type a federated user; an account and type, a user of it.
 #[test]
 fn witnesses_carry_their_callers_keys() {
     let cases = [
@@ -629,6 +629,12 @@ fn witnesses_carry_their_callers_keys() {
             ":assumed-role/Admin",
         ),
         (r#"{"StringLike":{"aws:username":"ops-*"}}"#, ":user/ops-"),
+        // No federated user is named: the generic user stands for them too (a proof here
+        // would be false: a federated user of any account has the type).
+        (
+            r#"{"StringEquals":{"aws:PrincipalType":"FederatedUser"}}"#,
+            ":federated-user/",
+        ),
         (
             r#"{"StringEquals":{"aws:PrincipalType":"User","aws:PrincipalAccount":"123456789012"}}"#,
             "arn:aws:iam::123456789012:user/",

@@ -804,6 +804,10 @@ impl Problem {
         if d == Derived::Absent {
             return DerivedValue::Absent;
         }
+        let (d, present) = match d {
+            Derived::Maybe(inner) => (*inner, false),
+            d => (d, present),
+        };
         let mut cells = BTreeMap::new();
         for slot in 0..self.slots.count(key) {
             let var = StrVar::Slot(key.to_string(), slot);
@@ -811,7 +815,7 @@ impl Problem {
                 continue;
             };
             let allowed = match &d {
-                Derived::Absent => unreachable!("handled above"),
+                Derived::Absent | Derived::Maybe(_) => None,
                 Derived::Is(v) => self.cells_of(&var, v),
                 Derived::Some { like, unlike, .. } => {
                     let meets = if like.is_empty() {
