@@ -459,13 +459,13 @@ fn drop_contradicted_owner(w: &mut Witness) {
 
 /// The end of the reason of an `unknown` whose only witnesses contradicted the keys AWS
 /// derives from the principal and the resource (docs/encoding.md §8).
-const DERIVED_KEYS_UNKNOWN: &str = "; the model does not yet derive these keys from the principal and the resource (docs/encoding.md, section 8), so this is not a request AWS sends";
+const DERIVED_KEYS_UNKNOWN: &str = "; the model ties these keys to the caller only in part for a class of callers (docs/encoding.md, sections 4 and 8), and this point describes no single caller: it is not a request AWS sends";
 
 /// Extra points asked for when every point contradicted the derived keys.
 const DERIVED_KEYS_RETRY: usize = 6;
 
-/// `solve_in`, and when each point the solver gave contradicted the keys AWS derives (they are
-/// free in the model), once more asking for `DERIVED_KEYS_RETRY` more points: each is blocked
+/// `solve_in`, and when each point the solver gave contradicted the keys AWS derives (partly
+/// free for a class of callers, `Problem::derived`), once more asking for `DERIVED_KEYS_RETRY` more points: each is blocked
 /// before the next is asked, so other cells are tried, and the first that AWS could send is
 /// the answer. Still `unknown` if none is.
 #[allow(clippy::too_many_arguments)]
@@ -667,8 +667,9 @@ fn solve_in(
                 got,
             }));
         }
-        // Keys AWS derives from the principal and resource are free in the model (issue 10,
-        // docs/encoding.md §8): a witness contradicting them is a request AWS never sends.
+        // Keys AWS derives from the principal and resource are tied to it in the model, partly
+        // free for a class of callers (issue 10, docs/encoding.md §4, §8): a witness still
+        // contradicting them is a request AWS never sends.
         if let Some(why) = tarski_compiler::semantics::derived_key_conflict(&w.request) {
             // The keys as AWS would set them, if the witness still replays with them.
             let mut fixed = w.clone();
