@@ -936,6 +936,15 @@ pub fn derived_values(req: &crate::request::Request) -> Vec<(&'static str, Optio
 pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
     use crate::request::{Caller, CallerKind};
     let c = Caller::of(&req.principal);
+    // "Amazon Resource Names (ARNs)": the account ID is 12 digits.
+    if let Some(a) = &c.account {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!(
+                "the witness's caller `{}` names no AWS account: an account ID is 12 digits",
+                req.principal
+            ));
+        }
+    }
     if c.kind == CallerKind::User {
         let name = req.principal.rsplit('/').next().unwrap_or("");
         if !is_iam_name(name) {

@@ -876,6 +876,10 @@ fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
         }
         let mut trial = w.clone();
         trial.request.principal = c;
+        // Only a caller AWS can have, whose keys are its own.
+        if tarski_compiler::semantics::derived_key_conflict(&trial.request).is_some() {
+            continue;
+        }
         if replay(&trial, p).is_ok() {
             *w = trial;
             break;

@@ -146,6 +146,29 @@ enum CellSrc {
 /// An account ID as a pattern: twelve characters (an unmentioned account, in derived keys).
 const ANY_ACCOUNT: &str = "????????????";
 
+/// In an ARN pattern, the unmentioned account's field (`:????????????:`) as any text without
+/// a colon (an ARN's account field holds none): witnesses keep the ARN's shape.
+fn arn_account_free(g: Glob) -> Glob {
+    let t = &g.0;
+    let mut out = Vec::with_capacity(t.len());
+    let mut i = 0;
+    while i < t.len() {
+        let run = i + 13 < t.len()
+            && t[i] == Tok::Char(':')
+            && t[i + 1..i + 13].iter().all(|x| *x == Tok::One)
+            && t[i + 13] == Tok::Char(':');
+        if run {
+            out.push(Tok::Char(':'));
+            out.push(Tok::StarSeg);
+            i += 13;
+        } else {
+            out.push(t[i]);
+            i += 1;
+        }
+    }
+    Glob(out)
+}
+
 /// The generic callers of `logic::domain` (an IAM user, a role session the question does not
 /// name) stand for a class of callers (`semantics::CallerClass`).
 fn caller_class<'a>(principal: &str, named: &'a [String]) -> crate::semantics::CallerClass<'a> {
@@ -742,13 +765,22 @@ impl Problem {
         // (a pattern such as `1*` on aws:PrincipalAccount tells such accounts apart).
         let any_account = |d: Derived, key: &str| match d {
             Derived::Is(v) if v.contains(ANY_ACCOUNT) => Derived::Some {
-                like: vec![Glob::wild(&v)],
+                like: vec![arn_account_free(Glob::wild(&v))],
                 unlike: if key == "aws:principalaccount" || key == "aws:resourceaccount" {
                     named_accounts.clone()
                 } else {
                     Vec::new()
                 },
                 iam_name: false,
+            },
+            Derived::Some {
+                like,
+                unlike,
+                iam_name,
+            } => Derived::Some {
+                like: like.into_iter().map(arn_account_free).collect(),
+                unlike,
+                iam_name,
             },
             d => d,
         };
