@@ -328,12 +328,36 @@ fn a_role_is_judged_in_the_accounts_its_policies_name() {
     let t = t.display().to_string();
     let (code, m, _) = batch(&["--template", &t, "--check", "no-admin"]);
     assert_eq!(status(&m, "no-admin", ":role/Named"), "fail");
-    // `AWS::AccountId`, an account pattern, and a generated name that may start with `prod-`:
-    // never a pass. Today they are `unknown` (exit 2), not `fail`: the witness's
-    // `aws:PrincipalAccount`/`aws:PrincipalArn` is not the stand-in caller's, and the model does
-    // not derive those keys from the principal yet (issue 10, docs/encoding.md §8), so the
-    // witness is refused as a request AWS never sends.
-    for role in [":role/Own", ":role/Like", ":role/Arn"] {
+    // `AWS::AccountId`: the keys are derived from the caller (issue 10, docs/encoding.md §4),
+    // so the role's own account is its aws:PrincipalAccount and the deny never applies: a fail
+    // whose witness carries the stand-in account in the principal and in the keys alike.
+    assert_eq!(status(&m, "no-admin", ":role/Own"), "fail");
+    let (_, out, _) = tarski(
+        &root(),
+        &[
+            "batch",
+            "--no-progress",
+            "--format",
+            "json",
+            "--template",
+            &t,
+            "--check",
+            "no-admin",
+        ],
+    );
+    let own = json_lines(&out)
+        .into_iter()
+        .find(|r| r["subject"].as_str().unwrap().ends_with(":role/Own"))
+        .unwrap();
+    let w = &own["witnesses"][0];
+    let acct = w["principal"].as_str().unwrap().split(':').nth(4).unwrap();
+    assert_eq!(w["context"]["aws:PrincipalAccount"][0], acct, "{w}");
+    // An account pattern, and a generated name that may start with `prod-`: never a pass. They
+    // are `unknown` (exit 2), not `fail`: the stand-in account (999900000001) stands for every
+    // account the template does not name, and the solver finds the deny's exception in one
+    // (`1...`), but the subject constraint names the stand-in caller literally, so the witness
+    // cannot be renamed to that account and is refused as a request AWS never sends.
+    for role in [":role/Like", ":role/Arn"] {
         let s = status(&m, "no-admin", role);
         assert!(s == "fail" || s == "unknown", "{role}: {s}");
     }

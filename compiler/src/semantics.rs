@@ -717,9 +717,10 @@ pub fn resource_owner(resource: &str) -> Option<&str> {
     }
 }
 
-/// The value AWS gives `aws:PrincipalType` for a kind of caller (global condition context
-/// keys, "aws:PrincipalType"); `None` where Tarski does not model it. One rule for the keys'
-/// values (`derived_values`) and for spotting a witness that contradicts them.
+/// The value AWS gives `aws:PrincipalType` for a kind of caller ("AWS global condition
+/// context keys", `aws:PrincipalType`: `Account` for the root user, `User` for an IAM user,
+/// `FederatedUser`, `AssumedRole`, `Anonymous`); `None` where Tarski does not model it (AWS
+/// service principals). One rule for the keys' values (`derived_key`).
 fn principal_type(kind: crate::request::CallerKind) -> Option<&'static str> {
     use crate::request::CallerKind;
     match kind {
@@ -732,43 +733,227 @@ fn principal_type(kind: crate::request::CallerKind) -> Option<&'static str> {
     }
 }
 
+/// The keys AWS derives from the caller that Tarski ties to the principal (lower case, as the
+/// logic names keys). `aws:userid` (an opaque unique ID) and `aws:PrincipalTag/*` stay free.
+pub const PRINCIPAL_KEYS: [&str; 4] = [
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:username",
+    "aws:principalarn",
+];
+
+/// What AWS puts in a derived key for one caller (or one class of callers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Derived {
+    /// The key is not in the request context.
+    Absent,
+    /// The key holds exactly this value.
+    Is(String),
+    /// The key is present and holds one value that matches one of `like` (any value when
+    /// empty), is none of `unlike`, and, with `iam_name`, is an IAM name (`is_iam_name`).
+    Some {
+        like: Vec<crate::glob::Glob>,
+        unlike: Vec<String>,
+        iam_name: bool,
+    },
+    /// Absent, or present with a value of the inner kind (a class of callers of several
+    /// kinds).
+    Maybe(Box<Derived>),
+}
+
+/// Which callers a principal stands for: one concrete caller, or (in the solver's finite
+/// domain, `logic::domain`) every IAM user / every role session of its account that the
+/// question does not name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallerClass<'a> {
+    /// This caller exactly (a request, or a principal the question names).
+    One,
+    /// Any IAM user of the account but the named ones (`named`: every principal the question
+    /// names), and any federated user of the account (`GetFederationToken`: a federated user
+    /// has the permissions of the IAM user that called it, so the identity policies are the
+    /// same; `logic::domain` has no federated user of its own). IAM user names are unique
+    /// within an account ("IAM and AWS STS quotas", "IAM name requirements": "Names of users,
+    /// groups, roles, and instance profiles must be unique within the account").
+    AnyUser { named: &'a [String] },
+    /// Any session of a role of the account that the question does not name.
+    AnySession,
+}
+
+/// Is `s` a name IAM accepts for a user ("IAM and AWS STS quotas", "IAM name requirements":
+/// "Names of users, groups, roles, ... must be alphanumeric, including the following common
+/// characters: plus (+), equal (=), comma (,), period (.), at (@), underscore (_), and hyphen
+/// (-)"; the user name is 1 to 64 characters, IAM API `CreateUser`, `UserName`, pattern
+/// `[\w+=,.@-]+`). So an IAM user name never holds `/` or `:`.
+pub fn is_iam_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// The characters of an IAM name, besides ASCII letters and digits (`is_iam_name`).
+pub const IAM_NAME_PUNCTUATION: &str = "_+=,.@-";
+
+/// The value AWS gives the derived key `key` (lower case, one of `PRINCIPAL_KEYS`) for the
+/// caller `principal` ("AWS global condition context keys"), or `None` where Tarski does not
+/// model it (the key stays free: more requests, never fewer). The one rule behind the
+/// evaluator's check of a request (`derived_key_conflict`), the witnesses' repair
+/// (`derived_values`) and the solver's constraints (`logic::problem`, `Problem::derived`):
+/// - `aws:PrincipalAccount`: "the account to which the requesting principal belongs"; in every
+///   signed request, so absent for anonymous callers. AWS service principals: not modelled.
+/// - `aws:PrincipalType`: `Account` (root user), `User` (IAM user), `FederatedUser`,
+///   `AssumedRole`, `Anonymous`.
+/// - `aws:username`: "the requester's user name"; "always included in the request context for
+///   IAM users. Anonymous requests and requests that are made using the AWS account root user
+///   or IAM roles do not include this key" (nor federated users).
+/// - `aws:PrincipalArn`: the IAM user's ARN; for a role session "the ARN of the role", not the
+///   session's (`arn:aws:iam::ACCOUNT:role/PATH/NAME`, the path not being part of the session
+///   ARN); `arn:aws:iam::ACCOUNT:root` for the root user; the federated user's ARN; absent for
+///   anonymous callers.
+pub fn derived_key(key: &str, principal: &str, class: CallerClass) -> Option<Derived> {
+    use crate::glob::Glob;
+    use crate::request::{Caller, CallerKind};
+    let c = Caller::of(principal);
+    let signed = matches!(
+        c.kind,
+        CallerKind::User | CallerKind::RoleSession | CallerKind::Root | CallerKind::FederatedUser
+    );
+    match key {
+        "aws:principalaccount" => match (c.kind, &c.account) {
+            (CallerKind::Anonymous, _) => Some(Derived::Absent),
+            (_, Some(a)) if signed => Some(Derived::Is(a.clone())),
+            _ => None,
+        },
+        "aws:principaltype" => match (c.kind, class) {
+            (CallerKind::User, CallerClass::AnyUser { .. }) => Some(Derived::Some {
+                like: vec![Glob::literal("User"), Glob::literal("FederatedUser")],
+                unlike: Vec::new(),
+                iam_name: false,
+            }),
+            _ => principal_type(c.kind).map(|t| Derived::Is(t.to_string())),
+        },
+        "aws:username" => match (c.kind, class) {
+            (CallerKind::User, CallerClass::AnyUser { named }) => {
+                let acct = c.account.as_deref();
+                let unlike = named
+                    .iter()
+                    .filter(|n| {
+                        let o = Caller::of(n);
+                        o.kind == CallerKind::User && o.account.as_deref() == acct
+                    })
+                    .filter_map(|n| n.rsplit('/').next().map(str::to_string))
+                    .collect();
+                // Absent for the federated users of the class.
+                Some(Derived::Maybe(Box::new(Derived::Some {
+                    like: Vec::new(),
+                    unlike,
+                    iam_name: true,
+                })))
+            }
+            (CallerKind::User, _) => principal
+                .rsplit('/')
+                .next()
+                .map(|n| Derived::Is(n.to_string())),
+            (
+                CallerKind::RoleSession
+                | CallerKind::Root
+                | CallerKind::FederatedUser
+                | CallerKind::Anonymous
+                | CallerKind::Service,
+                _,
+            ) => Some(Derived::Absent),
+            _ => None,
+        },
+        "aws:principalarn" => {
+            let acct = c.account.clone().unwrap_or_default();
+            let part = match crate::value::split_arn(principal) {
+                Some([_, p, ..]) => p.to_string(),
+                None => "aws".to_string(),
+            };
+            match (c.kind, class) {
+                (CallerKind::Anonymous, _) => Some(Derived::Absent),
+                (CallerKind::User, CallerClass::AnyUser { named }) => Some(Derived::Some {
+                    like: vec![
+                        Glob::wild(&format!("arn:{part}:iam::{acct}:user/*")),
+                        Glob::wild(&format!("arn:{part}:sts::{acct}:federated-user/*")),
+                    ],
+                    unlike: named.to_vec(),
+                    iam_name: false,
+                }),
+                (CallerKind::RoleSession, CallerClass::AnySession) => Some(Derived::Some {
+                    like: vec![Glob::wild(&format!("arn:{part}:iam::{acct}:role/*"))],
+                    unlike: Vec::new(),
+                    iam_name: false,
+                }),
+                (CallerKind::RoleSession, _) => {
+                    let role = c.role_name.clone().unwrap_or_default();
+                    Some(Derived::Some {
+                        like: vec![
+                            Glob::wild(&format!("arn:{part}:iam::{acct}:role/{role}")),
+                            Glob::wild(&format!("arn:{part}:iam::{acct}:role/*/{role}")),
+                        ],
+                        unlike: Vec::new(),
+                        iam_name: false,
+                    })
+                }
+                (CallerKind::User | CallerKind::Root | CallerKind::FederatedUser, _) => {
+                    Some(Derived::Is(principal.to_string()))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The values AWS gives the derived keys of `derived_key_conflict` for this request (`None`:
 /// the key is absent), for the keys where one value is determined (`aws:PrincipalArn` of a
-/// role session depends on the role's path, and is left out).
+/// role session depends on the role's path, and is left out). From `derived_key`.
 pub fn derived_values(req: &crate::request::Request) -> Vec<(&'static str, Option<String>)> {
-    use crate::request::{Caller, CallerKind};
-    let c = Caller::of(&req.principal);
-    let user = (c.kind == CallerKind::User)
-        .then(|| req.principal.rsplit('/').next().map(str::to_string))
-        .flatten();
-    let kind = principal_type(c.kind);
-    let mut out = vec![
-        ("aws:PrincipalAccount", c.account.clone()),
-        ("aws:username", user),
-        ("aws:PrincipalType", kind.map(str::to_string)),
-        ("aws:ResourceAccount", req.resource_account()),
+    let names = [
+        "aws:PrincipalAccount",
+        "aws:PrincipalType",
+        "aws:username",
+        "aws:PrincipalArn",
     ];
-    if matches!(
-        c.kind,
-        CallerKind::User | CallerKind::Root | CallerKind::FederatedUser
-    ) {
-        out.push(("aws:PrincipalArn", Some(req.principal.clone())));
+    let mut out = Vec::new();
+    for (k, name) in PRINCIPAL_KEYS.iter().zip(names) {
+        match derived_key(k, &req.principal, CallerClass::One) {
+            Some(Derived::Absent) => out.push((name, None)),
+            Some(Derived::Is(v)) => out.push((name, Some(v))),
+            _ => {}
+        }
     }
+    out.push(("aws:ResourceAccount", req.resource_account()));
     out
 }
 
 /// Why the request's context contradicts the keys AWS derives from its principal and resource,
-/// if it does ("AWS global condition context keys"): `aws:PrincipalAccount` is the caller's
-/// account; `aws:PrincipalArn` the user's ARN, the role's ARN for a role session (any path),
-/// `arn:aws:iam::ACCOUNT:root` for the root user, the federated user's ARN; `aws:username` the
-/// IAM user's name, and present only for IAM users; `aws:PrincipalType` `User`,
-/// `AssumedRole`, `Account`, `FederatedUser` or `Anonymous`; `aws:ResourceAccount` the
-/// resource's owner (`resource_owner`). The solver does not yet tie these keys to the principal
-/// (docs/encoding.md §8): a witness with such a contradiction is one AWS never sends, so the
-/// answer is `unknown`, never `reachable` (`solver::check`).
+/// if it does ("AWS global condition context keys", `derived_key`; `aws:ResourceAccount` is the
+/// resource's owner, `resource_owner`), or names an IAM user AWS cannot have (`is_iam_name`).
+/// The solver ties these keys to the principal (`Problem::derived`), so a witness with such a
+/// contradiction is a key left free or a bug caught late; it is a request AWS never sends, so
+/// the answer is `unknown`, never `reachable` (`solver::check`).
 pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
     use crate::request::{Caller, CallerKind};
     let c = Caller::of(&req.principal);
+    // "Amazon Resource Names (ARNs)": the account ID is 12 digits.
+    if let Some(a) = &c.account {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!(
+                "the witness's caller `{}` names no AWS account: an account ID is 12 digits",
+                req.principal
+            ));
+        }
+    }
+    if c.kind == CallerKind::User {
+        let name = req.principal.rsplit('/').next().unwrap_or("");
+        if !is_iam_name(name) {
+            return Some(format!(
+                "the witness's caller `{}` is not an IAM user AWS can have: a user name is 1 to 64 letters, digits and `{IAM_NAME_PUNCTUATION}`",
+                req.principal
+            ));
+        }
+    }
     let one = |k: &str| req.context.get(k).map(|v| v.to_vec());
     let bad = |k: &str, v: &[String], want: &str| {
         Some(format!(
@@ -776,56 +961,53 @@ pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
             req.principal
         ))
     };
-    if let Some(v) = one("aws:PrincipalAccount") {
-        match &c.account {
-            Some(a) if v == [a.clone()] => {}
-            Some(a) => return bad("aws:PrincipalAccount", &v, &format!("`{a}`")),
-            None => return bad("aws:PrincipalAccount", &v, "nothing (the key is absent)"),
-        }
-    }
-    if let Some(v) = one("aws:username") {
-        let user = match c.kind {
-            CallerKind::User => req.principal.rsplit('/').next().map(str::to_string),
-            _ => None,
+    for (key, name) in PRINCIPAL_KEYS.iter().zip([
+        "aws:PrincipalAccount",
+        "aws:PrincipalType",
+        "aws:username",
+        "aws:PrincipalArn",
+    ]) {
+        let Some(v) = one(name) else { continue };
+        let d = match derived_key(key, &req.principal, CallerClass::One) {
+            Some(Derived::Maybe(inner)) => Some(*inner),
+            d => d,
         };
-        if user.as_ref().is_none_or(|u| v != [u.clone()]) {
-            return bad(
-                "aws:username",
-                &v,
-                &user.map_or("nothing (only IAM users have it)".to_string(), |u| {
-                    format!("`{u}`")
-                }),
-            );
-        }
-    }
-    if let Some(v) = one("aws:PrincipalType") {
-        let want = principal_type(c.kind);
-        if let Some(w) = want {
-            if v != [w.to_string()] {
-                return bad("aws:PrincipalType", &v, &format!("`{w}`"));
+        match d {
+            None | Some(Derived::Maybe(_)) => {}
+            Some(Derived::Absent) => {
+                return bad(
+                    name,
+                    &v,
+                    "nothing (the key is absent for this kind of caller)",
+                )
             }
-        }
-    }
-    if let Some(v) = one("aws:PrincipalArn") {
-        let ok = match (c.kind, v.as_slice()) {
-            (CallerKind::RoleSession, [arn]) => {
-                matches!(crate::value::split_arn(arn), Some(["arn", _, "iam", "", acct, res])
-                    if Some(acct) == c.account.as_deref()
-                        && res.starts_with("role/")
-                        && res.rsplit('/').next() == c.role_name.as_deref())
+            Some(Derived::Is(w)) => {
+                if v != [w.clone()] {
+                    return bad(name, &v, &format!("`{w}`"));
+                }
             }
-            (CallerKind::User | CallerKind::Root | CallerKind::FederatedUser, [arn]) => {
-                *arn == req.principal
+            Some(Derived::Some {
+                like,
+                unlike,
+                iam_name,
+            }) => {
+                let ok = match v.as_slice() {
+                    [x] => {
+                        (like.is_empty() || like.iter().any(|g| g.matches(x, false)))
+                            && !unlike.contains(x)
+                            && (!iam_name || is_iam_name(x))
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    let shape = like
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ");
+                    return bad(name, &v, &format!("one value of the form {shape}"));
+                }
             }
-            (CallerKind::Anonymous | CallerKind::Service, _) => false,
-            _ => true,
-        };
-        if !ok {
-            return bad(
-                "aws:PrincipalArn",
-                &v,
-                "the ARN of the caller (a role session: its role)",
-            );
         }
     }
     if let Some(v) = one("aws:ResourceAccount") {
@@ -840,4 +1022,124 @@ pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod derived_tests {
+    use super::*;
+    use crate::request::Request;
+
+    fn key(k: &str, p: &str) -> Option<Derived> {
+        derived_key(k, p, CallerClass::One)
+    }
+
+    /// One row per kind of caller ("AWS global condition context keys").
+    #[test]
+    fn derived_keys_per_kind_of_caller() {
+        let user = "arn:aws:iam::111122223333:user/dev/bob";
+        assert_eq!(key("aws:username", user), Some(Derived::Is("bob".into())));
+        assert_eq!(
+            key("aws:principalarn", user),
+            Some(Derived::Is(user.into()))
+        );
+        assert_eq!(
+            key("aws:principalaccount", user),
+            Some(Derived::Is("111122223333".into()))
+        );
+        assert_eq!(
+            key("aws:principaltype", user),
+            Some(Derived::Is("User".into()))
+        );
+        let session = "arn:aws:sts::111122223333:assumed-role/Admin/s";
+        assert_eq!(key("aws:username", session), Some(Derived::Absent));
+        assert_eq!(
+            key("aws:principaltype", session),
+            Some(Derived::Is("AssumedRole".into()))
+        );
+        match key("aws:principalarn", session) {
+            Some(Derived::Some { like, .. }) => {
+                assert!(like
+                    .iter()
+                    .any(|g| g.matches("arn:aws:iam::111122223333:role/Admin", false)));
+                assert!(like
+                    .iter()
+                    .any(|g| g.matches("arn:aws:iam::111122223333:role/ops/Admin", false)));
+                assert!(!like
+                    .iter()
+                    .any(|g| g.matches("arn:aws:iam::111122223333:role/NotAdmin", false)));
+                assert!(!like.iter().any(|g| g.matches(session, false)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let root = "arn:aws:iam::111122223333:root";
+        assert_eq!(
+            key("aws:principalarn", root),
+            Some(Derived::Is(root.into()))
+        );
+        assert_eq!(
+            key("aws:principaltype", root),
+            Some(Derived::Is("Account".into()))
+        );
+        assert_eq!(key("aws:username", root), Some(Derived::Absent));
+        let fed = "arn:aws:sts::111122223333:federated-user/bob";
+        assert_eq!(key("aws:username", fed), Some(Derived::Absent));
+        assert_eq!(
+            key("aws:principaltype", fed),
+            Some(Derived::Is("FederatedUser".into()))
+        );
+        for k in ["aws:username", "aws:principalarn", "aws:principalaccount"] {
+            assert_eq!(key(k, "anonymous"), Some(Derived::Absent), "{k}");
+        }
+        // Not modelled: free.
+        assert_eq!(key("aws:userid", user), None);
+    }
+
+    /// A generic user of an account: an IAM name, not a named user's, or a federated user.
+    #[test]
+    fn a_generic_user_is_any_other_user_of_its_account() {
+        let named = vec![
+            "arn:aws:iam::111122223333:user/bob".to_string(),
+            "arn:aws:iam::444455556666:user/eve".to_string(),
+        ];
+        let class = CallerClass::AnyUser { named: &named };
+        let p = "arn:aws:iam::111122223333:user/tarski-user";
+        match derived_key("aws:username", p, class) {
+            Some(Derived::Maybe(inner)) => match *inner {
+                Derived::Some {
+                    unlike, iam_name, ..
+                } => {
+                    assert_eq!(unlike, vec!["bob".to_string()]);
+                    assert!(iam_name);
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert!(is_iam_name("bob.smith+ci@corp=1,2_3-4"));
+        for bad in ["", "bob/x", "a:b", "b o b", "bob*", &"x".repeat(65)] {
+            assert!(!is_iam_name(bad), "{bad}");
+        }
+    }
+
+    /// The safety net refuses what AWS never sends and accepts what it does.
+    #[test]
+    fn conflicts_are_what_aws_never_sends() {
+        let mut r = Request {
+            principal: "arn:aws:sts::111122223333:assumed-role/r/bob".into(),
+            action: "s3:GetObject".into(),
+            resource: "arn:aws:s3:::b/k".into(),
+            ..Request::default()
+        };
+        r.context.set("aws:username", vec!["bob".into()]);
+        assert!(derived_key_conflict(&r).is_some());
+        r.context.set("aws:username", Vec::new());
+        r.context.set(
+            "aws:PrincipalArn",
+            vec!["arn:aws:iam::111122223333:role/x/r".into()],
+        );
+        assert!(derived_key_conflict(&r).is_none());
+        r.principal = "arn:aws:iam::111122223333:user/bob/".into();
+        r.context.set("aws:PrincipalArn", Vec::new());
+        assert!(derived_key_conflict(&r).is_some_and(|w| w.contains("not an IAM user")));
+    }
 }

@@ -61,8 +61,20 @@ impl Assignment {
         }
     }
 
-    /// The request this point stands for. Only keys the goal mentions appear in the context.
+    /// The request this point stands for. Only keys the goal mentions appear in the context;
+    /// the caller and the keys AWS derives from it agree (`derive_keys`).
     pub fn to_request(&self, p: &Problem, goal_atoms: &[AtomId]) -> Witness {
+        self.build(p, goal_atoms, true)
+    }
+
+    /// `to_request` with the derived keys as the solver's cells give them (no renaming): the
+    /// fallback when the derived request does not replay (then `check` reports the keys'
+    /// contradiction, never a false answer).
+    pub fn to_request_free(&self, p: &Problem, goal_atoms: &[AtomId]) -> Witness {
+        self.build(p, goal_atoms, false)
+    }
+
+    fn build(&self, p: &Problem, goal_atoms: &[AtomId], derive: bool) -> Witness {
         let mut notes = Vec::new();
         // The resource first when the action is free: an action that takes it.
         let resource_cell = match self.values.get(&StrVar::Resource) {
@@ -175,6 +187,11 @@ impl Assignment {
                 context.set(&display_key(&k), values);
             }
         }
+        let (principal, resource_account) = if derive {
+            self.derive_keys(p, principal, resource_account, &mut context)
+        } else {
+            (principal, resource_account)
+        };
         let mut request = Request {
             principal,
             action,
@@ -184,6 +201,253 @@ impl Assignment {
         };
         own(p, goal_atoms, resource_cell, &mut request);
         Witness { request, notes }
+    }
+}
+
+/// The caller and the keys AWS derives from it, made one (issue 10): a generic caller of the
+/// domain (`logic::domain`: a user or role session the question does not name) takes the name
+/// its keys give it (`aws:username`, `aws:PrincipalArn`), and every derived key the request
+/// carries gets AWS's value (`semantics::derived_key`). The solver put each such key in a cell
+/// holding that value (`Problem::derived`), so no atom of the goal changes; a key compared by
+/// equality with others (`logic::keyeq`) takes its equal partners along.
+impl Assignment {
+    /// A value written into a cell variable stays in the solver's cell (`None`: not a cell
+    /// variable, or not known: allowed).
+    fn keeps_cell(&self, p: &Problem, key: &str, v: &str) -> bool {
+        let var = StrVar::Slot(key.to_ascii_lowercase(), 0);
+        match self.values.get(&var) {
+            Some(Value::Cell(c)) => p.value_in_cell(&var, v, *c as u32) != Some(false),
+            _ => true,
+        }
+    }
+
+    /// A 12-digit account in the key's cell, from the solver's value (`1` for the cell of `1*`
+    /// becomes `111111111111`), if there is one among a few tries.
+    fn account_value(&self, p: &Problem, key: &str, v: &str) -> Option<String> {
+        let ok = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+        if ok(v) {
+            return Some(v.to_string());
+        }
+        for d in ['1', '0', '2', '3', '4', '5', '6', '7', '8', '9'] {
+            let mut t: String = v
+                .chars()
+                .take(12)
+                .map(|c| if c.is_ascii_digit() { c } else { d })
+                .collect();
+            while t.len() < 12 {
+                t.push(d);
+            }
+            if ok(&t) && self.keeps_cell(p, key, &t) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn derive_keys(
+        &self,
+        p: &Problem,
+        principal: String,
+        resource_account: Option<String>,
+        context: &mut Context,
+    ) -> (String, Option<String>) {
+        use tarski_compiler::logic::domain::is_fresh;
+        use tarski_compiler::logic::problem::is_generic_caller;
+        use tarski_compiler::request::{role_session, Caller, CallerKind};
+        use tarski_compiler::semantics::{
+            derived_key, is_iam_name, CallerClass, Derived, PRINCIPAL_KEYS,
+        };
+        let mut principal = principal;
+        let mut resource_account = resource_account;
+        // An unmentioned account stands for any account no policy names: the keys say which.
+        let named: Vec<&String> = p
+            .domains
+            .resource_accounts
+            .iter()
+            .filter(|a| !is_fresh(a))
+            .collect();
+        let pick = |key: &str, v: Option<String>| {
+            v.and_then(|v| self.account_value(p, key, &v))
+                .filter(|a| !named.contains(&a))
+        };
+        let mut map: Vec<(String, String)> = Vec::new();
+        if let Some(a) = Caller::of(&principal).account.filter(|a| is_fresh(a)) {
+            let from_arn = context
+                .single("aws:PrincipalArn")
+                .and_then(|arn| Caller::of(&arn).account);
+            if let Some(n) = pick(
+                "aws:PrincipalAccount",
+                context.single("aws:PrincipalAccount"),
+            )
+            .or_else(|| from_arn.filter(|n| n.len() == 12 && n.bytes().all(|b| b.is_ascii_digit())))
+            {
+                map.push((a, n));
+            }
+        }
+        if let Some(a) = resource_account.clone().filter(|a| is_fresh(a)) {
+            if let Some(n) = pick("aws:ResourceAccount", context.single("aws:ResourceAccount")) {
+                map.push((a, n));
+            }
+        }
+        // One account, one number; two accounts, two numbers.
+        let consistent = map.iter().all(|(a, n)| {
+            map.iter()
+                .all(|(b, m)| (a == b) == (n == m) || (a == b && n == m))
+        });
+        // The goal's principal atoms must keep their truth (a question naming the stand-in
+        // account's principal keeps it; the keys then say the account, or contradict it).
+        let principal_atoms_hold = |from: &str, to: &str| {
+            let atoms = p.builder.atoms();
+            let at = |pr: &str| Request {
+                principal: pr.to_string(),
+                ..Request::default()
+            };
+            (0..atoms.len() as AtomId).all(|id| {
+                let a = atoms.get(id);
+                !matches!(a, Atom::Principal(..))
+                    || eval_atom(a, &at(from)) == eval_atom(a, &at(to))
+            })
+        };
+        if consistent {
+            let mut renamed = principal.clone();
+            for (a, n) in &map {
+                renamed = renamed.replace(a.as_str(), n);
+            }
+            if principal_atoms_hold(&principal, &renamed) {
+                principal = renamed;
+                for (a, n) in &map {
+                    if resource_account.as_deref() == Some(a.as_str()) {
+                        resource_account = Some(n.clone());
+                    }
+                }
+            }
+        }
+        if is_generic_caller(&principal) {
+            let c = Caller::of(&principal);
+            let acct = c.account.clone().unwrap_or_default();
+            let mut arn = context.single("aws:PrincipalArn");
+            let user = context.single("aws:username").filter(|u| is_iam_name(u));
+            // The solver's value for aws:PrincipalArn is any string of its cell (the shortest:
+            // `arn:aws:iam:::role/Admin`); the same cell holds the ARN in the caller's account
+            // with the same name, if the patterns allow it.
+            // A generic user stands for the account's federated users too (`CallerClass`).
+            let fed = c.kind == CallerKind::User
+                && (context.single("aws:PrincipalType").as_deref() == Some("FederatedUser")
+                    || arn
+                        .as_deref()
+                        .is_some_and(|a| a.contains(":federated-user/")));
+            if let Some(a) = arn.clone() {
+                let (kind, form) = match (c.kind, fed) {
+                    (CallerKind::User, false) => ("user", "iam::{acct}:user"),
+                    (CallerKind::User, true) => ("federated", "sts::{acct}:federated-user"),
+                    _ => ("role", "iam::{acct}:role"),
+                };
+                let form = form.replace("{acct}", &acct);
+                let name = a.rsplit('/').next().unwrap_or("").to_string();
+                let mut names = vec![name];
+                names.extend(user.clone());
+                names.push(format!("tarski-{kind}"));
+                let fits = |x: &str| {
+                    Caller::of(x).account.as_deref() == Some(acct.as_str())
+                        && x.contains(&format!("{form}/"))
+                };
+                if !fits(&a) {
+                    if let Some(b) = names
+                        .iter()
+                        .filter(|n| is_iam_name(n))
+                        .map(|n| format!("arn:aws:{form}/{n}"))
+                        .find(|b| self.keeps_cell(p, "aws:PrincipalArn", b))
+                    {
+                        context.set("aws:PrincipalArn", vec![b.clone()]);
+                        arn = Some(b);
+                    }
+                }
+            }
+            let in_account = |a: &str| Caller::of(a).account.as_deref() == Some(acct.as_str());
+            match c.kind {
+                CallerKind::User if fed => {
+                    principal = arn
+                        .filter(|a| {
+                            in_account(a)
+                                && a.contains(":federated-user/")
+                                && a.rsplit('/').next().is_some_and(is_iam_name)
+                        })
+                        .unwrap_or_else(|| {
+                            format!("arn:aws:sts::{acct}:federated-user/tarski-federated")
+                        });
+                }
+                CallerKind::User => {
+                    let from_arn = arn.filter(|a| {
+                        let o = Caller::of(a);
+                        o.kind == CallerKind::User
+                            && in_account(a)
+                            && a.rsplit('/').next().is_some_and(|n| {
+                                is_iam_name(n) && user.as_deref().is_none_or(|u| u == n)
+                            })
+                    });
+                    if let Some(a) = from_arn {
+                        principal = a;
+                    } else if let Some(u) = user {
+                        principal = format!("arn:aws:iam::{acct}:user/{u}");
+                    }
+                }
+                CallerKind::RoleSession => {
+                    if let Some(s) = arn
+                        .filter(|a| in_account(a))
+                        .and_then(|a| role_session(&a, "tarski-session"))
+                        .filter(|s| Caller::of(s).role_name.is_some_and(|r| is_iam_name(&r)))
+                    {
+                        principal = s;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for key in PRINCIPAL_KEYS {
+            if let Some(Derived::Is(v)) = derived_key(key, &principal, CallerClass::One) {
+                wanted.push((key.to_string(), v));
+            }
+        }
+        if let Some(a) = &resource_account {
+            wanted.push(("aws:resourceaccount".to_string(), a.to_string()));
+        }
+        for (key, v) in wanted {
+            let Some((shown, old)) = context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .map(|(k, vs)| (k.to_string(), vs.to_vec()))
+            else {
+                continue;
+            };
+            if old.len() != 1 || old[0] == v || !self.keeps_cell(p, &key, &v) {
+                continue;
+            }
+            // The key's equal partners (a shared partition) hold the same string: they follow.
+            let var = StrVar::Slot(key.clone(), 0);
+            let partners: Vec<String> = p
+                .key_groups
+                .iter()
+                .filter(|g| g.vars.contains(&var))
+                .flat_map(|g| g.vars.iter())
+                .filter_map(|w| match w {
+                    StrVar::Slot(k, 0) if *k != key => Some(k.clone()),
+                    _ => None,
+                })
+                .collect();
+            let follow: Vec<String> = context
+                .iter()
+                .filter(|(k, vs)| {
+                    partners.iter().any(|x| x.eq_ignore_ascii_case(k)) && *vs == old.as_slice()
+                })
+                .map(|(k, _)| k.to_string())
+                .collect();
+            for k in follow {
+                context.set(&k, vec![v.clone()]);
+            }
+            context.set(&shown, vec![v]);
+        }
+        (principal, resource_account)
     }
 }
 

@@ -459,13 +459,13 @@ fn drop_contradicted_owner(w: &mut Witness) {
 
 /// The end of the reason of an `unknown` whose only witnesses contradicted the keys AWS
 /// derives from the principal and the resource (docs/encoding.md §8).
-const DERIVED_KEYS_UNKNOWN: &str = "; the model does not yet derive these keys from the principal and the resource (docs/encoding.md, section 8), so this is not a request AWS sends";
+const DERIVED_KEYS_UNKNOWN: &str = "; the model ties these keys to the caller only in part for a class of callers (docs/encoding.md, sections 4 and 8), and this point describes no single caller: it is not a request AWS sends";
 
 /// Extra points asked for when every point contradicted the derived keys.
 const DERIVED_KEYS_RETRY: usize = 6;
 
-/// `solve_in`, and when each point the solver gave contradicted the keys AWS derives (they are
-/// free in the model), once more asking for `DERIVED_KEYS_RETRY` more points: each is blocked
+/// `solve_in`, and when each point the solver gave contradicted the keys AWS derives (partly
+/// free for a class of callers, `Problem::derived`), once more asking for `DERIVED_KEYS_RETRY` more points: each is blocked
 /// before the next is asked, so other cells are tried, and the first that AWS could send is
 /// the answer. Still `unknown` if none is.
 #[allow(clippy::too_many_arguments)]
@@ -616,6 +616,15 @@ fn solve_in(
     let mut derived_conflict: Option<String> = None;
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
+        // The caller named by its derived keys should replay; if it does not (a class of
+        // callers whose keys the encoding leaves partly free), the solver's own point is
+        // judged, and a contradiction left in it is reported below, never hidden.
+        if !problem.derived.is_empty() && replay(&w, &problem).is_err() {
+            let raw = pt.to_request_free(&problem, &goal_atoms);
+            if replay(&raw, &problem).is_ok() {
+                w = raw;
+            }
+        }
         // Without the owner rules (`Problem::owner_relaxed`) the model's resource account may
         // disagree with the ARN's account field: the ARN decides (as it does for AWS and the
         // evaluator), and the replay below judges the request as written.
@@ -658,8 +667,9 @@ fn solve_in(
                 got,
             }));
         }
-        // Keys AWS derives from the principal and resource are free in the model (issue 10,
-        // docs/encoding.md §8): a witness contradicting them is a request AWS never sends.
+        // Keys AWS derives from the principal and resource are tied to it in the model, partly
+        // free for a class of callers (issue 10, docs/encoding.md §4, §8): a witness still
+        // contradicting them is a request AWS never sends.
         if let Some(why) = tarski_compiler::semantics::derived_key_conflict(&w.request) {
             // The keys as AWS would set them, if the witness still replays with them.
             let mut fixed = w.clone();
@@ -866,6 +876,10 @@ fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
         }
         let mut trial = w.clone();
         trial.request.principal = c;
+        // Only a caller AWS can have, whose keys are its own.
+        if tarski_compiler::semantics::derived_key_conflict(&trial.request).is_some() {
+            continue;
+        }
         if replay(&trial, p).is_ok() {
             *w = trial;
             break;
@@ -954,6 +968,13 @@ fn enumerate_single_var(
         }
     }
     let var = var?;
+    // A derived key is tied to the principal (`Problem::derived`): the solver decides it.
+    if p.derived
+        .iter()
+        .any(|r| matches!(&var, StrVar::Slot(k, _) if *k == r.key))
+    {
+        return None;
+    }
     let Some(VarKind::Cells(cs)) = p.vars.get(&var) else {
         return None;
     };

@@ -233,6 +233,20 @@ fn regex(g: &Glob) -> Result<Term, EncodeError> {
     Ok(re_concat(parts))
 }
 
+/// One or more characters of an IAM name (`semantics::is_iam_name`; the length limit is a
+/// separate `str.len` constraint).
+fn iam_name_re() -> Result<Term, EncodeError> {
+    let mut parts = vec![
+        app("re.range", vec![literal("a")?, literal("z")?]),
+        app("re.range", vec![literal("A")?, literal("Z")?]),
+        app("re.range", vec![literal("0")?, literal("9")?]),
+    ];
+    for c in tarski_compiler::semantics::IAM_NAME_PUNCTUATION.chars() {
+        parts.push(lit(&c.to_string())?);
+    }
+    Ok(app("re.+", vec![app("re.union", parts)]))
+}
+
 fn in_re(s: Term, re: Term) -> Term {
     app("str.in_re", vec![s, re])
 }
@@ -450,6 +464,7 @@ impl Encoded {
             );
             enc.script.assert(or(vec![not(owned), accounts]));
         }
+        enc.derived(p)?;
         enc.key_groups(p)?;
         negative_atoms(&p.goal, false, &mut enc.negative);
         for id in goal_atoms {
@@ -461,6 +476,81 @@ impl Encoded {
         let goal = enc.formula(&p.goal)?;
         enc.script.assert(goal);
         Ok(enc)
+    }
+
+    /// The keys AWS derives from the caller and the resource's owner (issue 10,
+    /// `Problem::derived`): "principal = i implies the key holds AWS's value for i".
+    fn derived(&mut self, p: &Problem) -> Result<(), EncodeError> {
+        use tarski_compiler::logic::problem::{DerivedValue, DerivedWhen};
+        use tarski_compiler::semantics::Derived;
+        for r in &p.derived {
+            let Some(ms) = self.members.get(&r.key).cloned() else {
+                continue;
+            };
+            let when = match r.when {
+                DerivedWhen::Principal(i) => eq(sym(&self.principal), num(i as usize)),
+                DerivedWhen::ResourceAccount(j) => eq(sym(&self.resource_account), num(j as usize)),
+            };
+            let then = match &r.value {
+                DerivedValue::Absent => and(ms.iter().map(|m| not(sym(m))).collect()),
+                DerivedValue::Value {
+                    present,
+                    cells,
+                    strings,
+                } => {
+                    let mut all = Vec::new();
+                    if *present {
+                        all.push(or(ms.iter().map(sym).collect()));
+                    }
+                    for (slot, m) in ms.iter().enumerate() {
+                        let var = StrVar::Slot(r.key.clone(), slot as u32);
+                        let holds = match self.vars.get(&var) {
+                            Some(VarTerm::Choice(x)) => match cells.get(&(slot as u32)) {
+                                Some(cs) => in_cells(x, cs),
+                                None => continue,
+                            },
+                            Some(VarTerm::Str(x)) => {
+                                let x = sym(x);
+                                match strings {
+                                    Derived::Absent => Term::Bool(false),
+                                    Derived::Maybe(_) => Term::Bool(true),
+                                    Derived::Is(v) => eq(x, literal(v)?),
+                                    Derived::Some {
+                                        like,
+                                        unlike,
+                                        iam_name,
+                                    } => {
+                                        let mut c = Vec::new();
+                                        if !like.is_empty() {
+                                            c.push(or(like
+                                                .iter()
+                                                .map(|g| Ok(in_re(x.clone(), regex(g)?)))
+                                                .collect::<Result<_, EncodeError>>()?));
+                                        }
+                                        for u in unlike {
+                                            c.push(not(eq(x.clone(), literal(u)?)));
+                                        }
+                                        if *iam_name {
+                                            c.push(in_re(x.clone(), iam_name_re()?));
+                                            c.push(app(
+                                                "<=",
+                                                vec![app("str.len", vec![x.clone()]), num(64)],
+                                            ));
+                                        }
+                                        and(c)
+                                    }
+                                }
+                            }
+                            _ => continue,
+                        };
+                        all.push(app("=>", vec![sym(m), holds]));
+                    }
+                    and(all)
+                }
+            };
+            self.script.assert(app("=>", vec![when, then]));
+        }
+        Ok(())
     }
 
     fn member(&self, k: &str, j: u32) -> Result<Term, EncodeError> {

@@ -1073,6 +1073,10 @@ impl Claim {
         if !tarski_compiler::semantics::well_typed(&req.action, &req.resource) {
             return false;
         }
+        // Nor does one whose derived keys are not its caller's (issue 10, `aws_sends`).
+        if aws_sends(req).as_ref() != Some(req) {
+            return false;
+        }
         let a = policy_set(&pol_json(&self.a));
         if evaluate(&a, req).decision != Decision::Allow {
             return false;
@@ -1095,6 +1099,38 @@ impl Claim {
     }
 }
 
+/// The mined request as AWS would send it: the keys AWS derives from the caller set to its
+/// values, or removed where the caller has none (`semantics::derived_values`); `None` when the
+/// request still contradicts them (`semantics::derived_key_conflict`: a role session's
+/// `aws:PrincipalArn` of another role, an account that is not 12 digits). Proofs range over
+/// these requests only (docs/encoding.md §4).
+fn aws_sends(req: &Request) -> Option<Request> {
+    let mut r = req.clone();
+    for (k, v) in tarski_compiler::semantics::derived_values(req) {
+        match v {
+            Some(v) => r.context.set(k, vec![v]),
+            None if k != "aws:ResourceAccount" => r.context.set(k, Vec::new()),
+            None => {}
+        }
+    }
+    // A role session always carries its role's ARN (here without a path, one of the ARNs AWS
+    // may give).
+    let c = tarski_compiler::request::Caller::of(&r.principal);
+    if c.kind == tarski_compiler::request::CallerKind::RoleSession
+        && r.context.get("aws:PrincipalArn").is_none()
+    {
+        let arn = format!(
+            "arn:aws:iam::{}:role/{}",
+            c.account.unwrap_or_default(),
+            c.role_name.unwrap_or_default()
+        );
+        r.context.set("aws:PrincipalArn", vec![arn]);
+    }
+    tarski_compiler::semantics::derived_key_conflict(&r)
+        .is_none()
+        .then_some(r)
+}
+
 /// Attack a proved claim: `n` mined requests; the first escape, if any.
 fn attack(claim: &Claim, rng: &mut Rng, n: usize) -> Option<Request> {
     let mut pols: Vec<&Pol> = vec![&claim.a];
@@ -1110,13 +1146,15 @@ fn attack(claim: &Claim, rng: &mut Rng, n: usize) -> Option<Request> {
     }
     let a = policy_set(&pol_json(&claim.a));
     let b = claim.b.as_ref().map(|b| policy_set(&pol_json(b)));
-    (0..n).map(|_| miner.request(rng)).find(|req| {
-        // Only requests AWS sends can contradict a proof (see `Claim::escapes_on`).
-        tarski_compiler::semantics::well_typed(&req.action, &req.resource)
-            && evaluate(&a, req).decision == Decision::Allow
-            && b.as_ref()
-                .is_none_or(|b| evaluate(b, req).decision != Decision::Allow)
-    })
+    (0..n)
+        .filter_map(|_| aws_sends(&miner.request(rng)))
+        .find(|req| {
+            // Only requests AWS sends can contradict a proof (see `Claim::escapes_on`).
+            tarski_compiler::semantics::well_typed(&req.action, &req.resource)
+                && evaluate(&a, req).decision == Decision::Allow
+                && b.as_ref()
+                    .is_none_or(|b| evaluate(b, req).decision != Decision::Allow)
+        })
 }
 
 /// Smaller claims that are still proved and still escape on `req`: drop statements, then

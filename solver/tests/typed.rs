@@ -512,9 +512,10 @@ fn trust_policies_sessions_and_get_caller_identity_on_the_symbolic_side() {
     }
 }
 
-/// Keys AWS derives from the principal are still free in the model: a witness whose
-/// `aws:PrincipalAccount` contradicts its caller is not a request AWS sends, so the answer is
-/// `unknown` (never `reachable`); the issue's SQS example asked through the key.
+/// A witness whose `aws:PrincipalAccount` contradicts its caller is not a request AWS sends:
+/// `semantics::derived_key_conflict` says so, and the solver never answers `reachable` with
+/// one (the keys are derived from the caller in the model; the check stays as a safety net).
+/// The issue's SQS example asked through the key.
 #[test]
 fn a_witness_contradicting_derived_keys_is_unknown_not_reachable() {
     let set = identity(
@@ -680,4 +681,163 @@ fn a_string_resource_owner_without_regular_expressions() {
         }
     }
     assert_eq!(attacked, 16);
+}
+
+/// The evaluator's requests, with the keys AWS derives from the caller (`derived_values`).
+fn with_derived_keys(mut r: Request) -> Request {
+    for (k, v) in tarski_compiler::semantics::derived_values(&r) {
+        if let Some(v) = v {
+            if k != "aws:ResourceAccount" {
+                r.context.set(k, vec![v]);
+            }
+        }
+    }
+    r
+}
+
+fn decide(set: &PolicySet, r: &Request) -> Decision {
+    evaluate(set, r).decision
+}
+
+/// Issue 10: the keys AWS derives from the caller are functions of the principal in the model
+/// (`semantics::derived_key`, `Problem::derived`). A `${aws:username}` home folder: no caller
+/// whose aws:username is not bob reaches bob's folder — proved on every path, then attacked
+/// with the boundary callers (users `Bob`, `bobby`, alice; a role session named bob; a
+/// federated user bob) carrying AWS's keys, each denied by the evaluator. The requests that
+/// made the old false alarm (a role session with aws:username = bob; a user named `bob/x`)
+/// are allowed by the evaluator but are not requests AWS sends, and the rule says so.
+#[test]
+fn only_bob_reaches_bobs_folder_with_the_keys_derived() {
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/home/${aws:username}/*"}]}"#,
+    );
+    let c = parse_expr(r#"aws:username != "bob" and resource like "arn:aws:s3:::b/home/bob/*""#)
+        .unwrap();
+    for o in all_opts() {
+        assert_eq!(
+            can(&set, Some(&c), &o).unwrap().verdict,
+            Verdict::Proved,
+            "{o:?}"
+        );
+    }
+    for p in [
+        "arn:aws:iam::111122223333:user/Bob",
+        "arn:aws:iam::111122223333:user/bobby",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:sts::111122223333:assumed-role/bob/bob",
+        "arn:aws:sts::111122223333:federated-user/bob",
+    ] {
+        for object in ["home/bob/x", "home/bob/", "home/bob/bob/x"] {
+            let mut r = req("s3:GetObject", &format!("arn:aws:s3:::b/{object}"));
+            r.principal = p.into();
+            let r = with_derived_keys(r);
+            assert!(tarski_compiler::semantics::derived_key_conflict(&r).is_none());
+            assert_ne!(decide(&set, &r), Decision::Allow, "{r:?}");
+        }
+    }
+    // What the old model let through: allowed by the evaluator, never sent by AWS.
+    let mut session = req("s3:GetObject", "arn:aws:s3:::b/home/bob/x");
+    session.principal = "arn:aws:sts::111122223333:assumed-role/r/bob".into();
+    session.context.set("aws:username", vec!["bob".into()]);
+    assert_eq!(decide(&set, &session), Decision::Allow);
+    assert!(tarski_compiler::semantics::derived_key_conflict(&session).is_some());
+    let mut slash = req("s3:GetObject", "arn:aws:s3:::b/home/bob/x/y");
+    slash.principal = "arn:aws:iam::111122223333:user/x".into();
+    slash.context.set("aws:username", vec!["bob/x".into()]);
+    assert_eq!(decide(&set, &slash), Decision::Allow);
+    assert!(tarski_compiler::semantics::derived_key_conflict(&slash).is_some());
+    // Bob himself: reachable, and the witness is a user named bob with his own name as key.
+    let bob = parse_expr(r#"resource like "arn:aws:s3:::b/home/bob/*""#).unwrap();
+    for o in all_opts() {
+        let ws = witnesses(can(&set, Some(&bob), &o).unwrap().verdict, "bob");
+        let w = &ws[0].request;
+        assert!(w.principal.ends_with(":user/bob"), "{w:?}");
+        assert!(
+            tarski_compiler::semantics::derived_key_conflict(w).is_none(),
+            "{w:?}"
+        );
+    }
+}
+
+/// Witnesses carry the derived keys of their caller by construction: a role ARN pattern on
+/// aws:PrincipalArn gives a session of such a role; a name pattern on aws:username gives a user
+/// with that name; the federated type a federated user; an account and type, a user of it.
+#[test]
+fn witnesses_carry_their_callers_keys() {
+    let cases = [
+        (
+            r#"{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin*"}}"#,
+            ":assumed-role/Admin",
+        ),
+        (r#"{"StringLike":{"aws:username":"ops-*"}}"#, ":user/ops-"),
+        // No federated user is named: the generic user stands for them too (a proof here
+        // would be false: a federated user of any account has the type).
+        (
+            r#"{"StringEquals":{"aws:PrincipalType":"FederatedUser"}}"#,
+            ":federated-user/",
+        ),
+        (
+            r#"{"StringEquals":{"aws:PrincipalType":"User","aws:PrincipalAccount":"123456789012"}}"#,
+            "arn:aws:iam::123456789012:user/",
+        ),
+    ];
+    for (cond, want) in cases {
+        let set = identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{cond}}}]}}"#
+        ));
+        let c = parse_expr(r#"action == "s3:GetObject""#).unwrap();
+        for o in all_opts() {
+            let ws = witnesses(can(&set, Some(&c), &o).unwrap().verdict, cond);
+            let w = &ws[0].request;
+            assert!(w.principal.contains(want), "{cond}: {w:?}");
+            assert!(
+                tarski_compiler::semantics::derived_key_conflict(w).is_none(),
+                "{cond}: {w:?}"
+            );
+        }
+    }
+}
+
+/// `aws:ResourceAccount` is the resource's owner and `aws:PrincipalAccount` the caller's
+/// account: "same account only" (`StringEquals aws:ResourceAccount ${aws:PrincipalAccount}`)
+/// is proved for a named caller against another account's bucket, and attacked with the
+/// evaluator; in the caller's own account it is reachable.
+#[test]
+fn resource_and_principal_account_keys_are_the_accounts() {
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:ResourceAccount":"${aws:PrincipalAccount}"}}}]}"#,
+    );
+    let other = parse_expr(&format!(
+        r#"principal == "{ALICE}" and action == "s3:GetObject" and aws:ResourceAccount == "444455556666""#
+    ))
+    .unwrap();
+    let own = parse_expr(&format!(
+        r#"principal == "{ALICE}" and action == "s3:GetObject""#
+    ))
+    .unwrap();
+    for o in all_opts() {
+        assert_eq!(
+            can(&set, Some(&other), &o).unwrap().verdict,
+            Verdict::Proved,
+            "{o:?}"
+        );
+        let ws = witnesses(can(&set, Some(&own), &o).unwrap().verdict, "own account");
+        let w = &ws[0].request;
+        assert!(
+            tarski_compiler::semantics::derived_key_conflict(w).is_none(),
+            "{w:?}"
+        );
+    }
+    // The attack: alice against a bucket of 444455556666, with AWS's keys.
+    let mut r = req("s3:GetObject", "arn:aws:s3:::b/k");
+    r.principal = ALICE.into();
+    r.resource_account = Some("444455556666".into());
+    let mut r = with_derived_keys(r);
+    r.context
+        .set("aws:ResourceAccount", vec!["444455556666".into()]);
+    assert_ne!(decide(&set, &r), Decision::Allow);
+    r.resource_account = Some("222222222222".into());
+    r.context
+        .set("aws:ResourceAccount", vec!["222222222222".into()]);
+    assert_eq!(decide(&set, &r), Decision::Allow);
 }

@@ -67,6 +67,12 @@ pub struct Problem {
     /// Variables compared with each other only by equality (`${key}` as a whole condition
     /// value), decided over a shared partition without string theory (`logic::keyeq`).
     pub key_groups: Vec<crate::logic::keyeq::KeyGroup>,
+    /// The keys AWS derives from the caller (and `aws:ResourceAccount` from the resource's
+    /// owner), tied to the principal and resource-account choices (`semantics::derived_key`,
+    /// docs/encoding.md §4): asserted by `solver::encode`.
+    pub derived: Vec<DerivedRule>,
+    /// For each cell variable, what its cells were computed over (`cells_of`).
+    cell_src: HashMap<StrVar, CellSrc>,
     group_cache: HashMap<u32, Vec<u32>>,
     res_ctx: Option<ResourceCtx>,
     max_states: usize,
@@ -89,6 +95,96 @@ pub enum Owned {
     Cells(Vec<u32>),
     /// A string resource (string theory) matching some of `yes` and none of `no`.
     Globs { yes: Vec<Glob>, no: Vec<Glob> },
+}
+
+/// One derived key's value when the principal (or the resource account) is one candidate.
+#[derive(Clone, Debug)]
+pub struct DerivedRule {
+    /// The key (lower case).
+    pub key: String,
+    pub when: DerivedWhen,
+    pub value: DerivedValue,
+}
+
+/// Which choice a `DerivedRule` is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DerivedWhen {
+    /// The principal is candidate `i` of `Domains::principals`.
+    Principal(u32),
+    /// The resource account is `i` of `Domains::resource_accounts`.
+    ResourceAccount(u32),
+}
+
+/// What a `DerivedRule` asserts about the key.
+#[derive(Clone, Debug)]
+pub enum DerivedValue {
+    /// The key is absent.
+    Absent,
+    /// The key is present (when `present`; else it may be absent) and each value slot that
+    /// holds a value satisfies its constraint: a cell variable one of `cells[slot]` (a slot
+    /// missing from `cells` is free), a string variable `strings` (`Derived::Is` or `Some`).
+    Value {
+        present: bool,
+        cells: BTreeMap<u32, Vec<u32>>,
+        strings: crate::semantics::Derived,
+    },
+}
+
+/// What a cell variable's cells were computed over.
+#[derive(Clone, Debug)]
+enum CellSrc {
+    /// One cell: this string.
+    Fixed(String),
+    /// One cell per signature over `globs` (cells' `matches` index into it), among the
+    /// strings matching every `require`.
+    Globs {
+        globs: Vec<Glob>,
+        require: Vec<Glob>,
+    },
+}
+
+/// An account ID as a pattern: twelve characters (an unmentioned account, in derived keys).
+const ANY_ACCOUNT: &str = "????????????";
+
+/// In an ARN pattern, the unmentioned account's field (`:????????????:`) as any text without
+/// a colon (an ARN's account field holds none): witnesses keep the ARN's shape.
+fn arn_account_free(g: Glob) -> Glob {
+    let t = &g.0;
+    let mut out = Vec::with_capacity(t.len());
+    let mut i = 0;
+    while i < t.len() {
+        let run = i + 13 < t.len()
+            && t[i] == Tok::Char(':')
+            && t[i + 1..i + 13].iter().all(|x| *x == Tok::One)
+            && t[i + 13] == Tok::Char(':');
+        if run {
+            out.push(Tok::Char(':'));
+            out.push(Tok::StarSeg);
+            i += 13;
+        } else {
+            out.push(t[i]);
+            i += 1;
+        }
+    }
+    Glob(out)
+}
+
+/// The generic callers of `logic::domain` (an IAM user, a role session the question does not
+/// name) stand for a class of callers (`semantics::CallerClass`).
+fn caller_class<'a>(principal: &str, named: &'a [String]) -> crate::semantics::CallerClass<'a> {
+    use crate::semantics::CallerClass;
+    if principal.ends_with(":user/tarski-user") {
+        CallerClass::AnyUser { named }
+    } else if principal.contains(":assumed-role/tarski-role/") {
+        CallerClass::AnySession
+    } else {
+        CallerClass::One
+    }
+}
+
+/// Is the principal one of `logic::domain`'s generic callers (a class, not one caller)?
+pub fn is_generic_caller(principal: &str) -> bool {
+    caller_class(principal, &[]) != crate::semantics::CallerClass::One
 }
 
 /// `arn:*:*:*:ACCOUNT:*`: the ARNs whose account field is `account` (segment-exact: the first
@@ -285,6 +381,8 @@ impl Problem {
             owner: Vec::new(),
             owner_relaxed: false,
             key_groups: Vec::new(),
+            derived: Vec::new(),
+            cell_src: HashMap::new(),
             group_cache: HashMap::new(),
             res_ctx: None,
             max_states: opts.max_states.max(1),
@@ -295,6 +393,7 @@ impl Problem {
         p.domains = domains(&p.builder.atoms(), extra_principals, opts.iam_callers);
         p.classify_and_partition(opts);
         p.owner_rules(opts.typed);
+        p.derived_rules(opts);
         p
     }
 
@@ -580,6 +679,8 @@ impl Problem {
                     if *var == StrVar::Resource {
                         res_ctx = Some(ResourceCtx::Fixed(lit.clone()));
                     }
+                    self.cell_src
+                        .insert(var.clone(), CellSrc::Fixed(lit.clone()));
                     let m = |g: &Glob| match var {
                         StrVar::Action => crate::atoms::action_matches(g, lit),
                         _ => g.matches(lit, false),
@@ -656,6 +757,13 @@ impl Problem {
                             if bool_key {
                                 boolean_cells(&globs, &req, opts)
                             } else {
+                                self.cell_src.insert(
+                                    var.clone(),
+                                    CellSrc::Globs {
+                                        globs: globs.clone(),
+                                        require: req.clone(),
+                                    },
+                                );
                                 plain_cells(&globs, &req, &[], opts)
                             }
                         }
@@ -724,6 +832,263 @@ impl Problem {
 }
 
 impl Problem {
+    /// The derived keys as functions of the principal (and of the resource's owner): for every
+    /// candidate caller and every key of `semantics::PRINCIPAL_KEYS` the goal reads, the value
+    /// AWS gives it (`semantics::derived_key`), as cells or as a string constraint; and
+    /// `aws:ResourceAccount` is the chosen resource account. Exact where the value is one
+    /// string; a class of callers (a generic user or session) keeps the part of its constraint
+    /// the encoding can state exactly, and is free beyond it (more requests, never fewer: a
+    /// witness that then contradicts AWS's values is caught by `semantics::derived_key_conflict`).
+    fn derived_rules(&mut self, opts: &DomainOptions) {
+        use crate::semantics::{derived_key, Derived, PRINCIPAL_KEYS};
+        if self.goal.as_const().is_some() {
+            return;
+        }
+        let mut ids = Vec::new();
+        self.goal.atoms_into(&mut ids);
+        let atoms = self.builder.atoms().clone();
+        let mut read: BTreeSet<String> = BTreeSet::new();
+        for id in ids {
+            match atoms.get(id) {
+                Atom::Present(k) | Atom::Member(k, _) => {
+                    read.insert(k.clone());
+                }
+                Atom::Like(StrVar::Slot(k, _), _)
+                | Atom::Cmp {
+                    var: StrVar::Slot(k, _),
+                    ..
+                } => {
+                    read.insert(k.clone());
+                }
+                Atom::Template { var, template, .. } => {
+                    if let StrVar::Slot(k, _) = var {
+                        read.insert(k.clone());
+                    }
+                    read.extend(template.vars().map(|v| v.key.to_ascii_lowercase()));
+                }
+                _ => {}
+            }
+        }
+        let principals = self.domains.principals.clone();
+        let named: Vec<String> = principals
+            .iter()
+            .filter(|p| !is_generic_caller(p))
+            .cloned()
+            .collect();
+        let mut meets_cache: HashMap<(StrVar, Vec<Glob>), Option<Vec<u32>>> = HashMap::new();
+        let named_accounts = self.named_accounts();
+        // An unmentioned account (`domain::FRESH_ACCOUNTS`) stands for every account the
+        // question does not name: a value holding it is any 12-character account in its place
+        // (a pattern such as `1*` on aws:PrincipalAccount tells such accounts apart).
+        let any_account = |d: Derived, key: &str| match d {
+            Derived::Is(v) if v.contains(ANY_ACCOUNT) => Derived::Some {
+                like: vec![arn_account_free(Glob::wild(&v))],
+                unlike: if key == "aws:principalaccount" || key == "aws:resourceaccount" {
+                    named_accounts.clone()
+                } else {
+                    Vec::new()
+                },
+                iam_name: false,
+            },
+            Derived::Some {
+                like,
+                unlike,
+                iam_name,
+            } => Derived::Some {
+                like: like.into_iter().map(arn_account_free).collect(),
+                unlike,
+                iam_name,
+            },
+            d => d,
+        };
+        for key in PRINCIPAL_KEYS {
+            if !read.contains(key) {
+                continue;
+            }
+            for (i, pr) in principals.iter().enumerate() {
+                let acct = crate::request::Caller::of(pr).account;
+                let pr = match acct {
+                    Some(a) if crate::logic::domain::is_fresh(&a) => pr.replace(&a, ANY_ACCOUNT),
+                    _ => pr.clone(),
+                };
+                let Some(d) = derived_key(key, &pr, caller_class(&pr, &named)) else {
+                    continue;
+                };
+                let d = any_account(d, key);
+                let value = self.derived_value(key, d, true, opts, &mut meets_cache);
+                self.derived.push(DerivedRule {
+                    key: key.to_string(),
+                    when: DerivedWhen::Principal(i as u32),
+                    value,
+                });
+            }
+        }
+        let key = "aws:resourceaccount";
+        if read.contains(key) {
+            for (j, a) in self.domains.resource_accounts.clone().iter().enumerate() {
+                let d = if crate::logic::domain::is_fresh(a) {
+                    any_account(Derived::Is(ANY_ACCOUNT.to_string()), key)
+                } else {
+                    Derived::Is(a.clone())
+                };
+                let value = self.derived_value(key, d, false, opts, &mut meets_cache);
+                self.derived.push(DerivedRule {
+                    key: key.to_string(),
+                    when: DerivedWhen::ResourceAccount(j as u32),
+                    value,
+                });
+            }
+        }
+    }
+
+    fn derived_value(
+        &self,
+        key: &str,
+        d: crate::semantics::Derived,
+        present: bool,
+        opts: &DomainOptions,
+        meets_cache: &mut HashMap<(StrVar, Vec<Glob>), Option<Vec<u32>>>,
+    ) -> DerivedValue {
+        use crate::semantics::Derived;
+        if d == Derived::Absent {
+            return DerivedValue::Absent;
+        }
+        let (d, present) = match d {
+            Derived::Maybe(inner) => (*inner, false),
+            d => (d, present),
+        };
+        let mut cells = BTreeMap::new();
+        for slot in 0..self.slots.count(key) {
+            let var = StrVar::Slot(key.to_string(), slot);
+            let Some(VarKind::Cells(cs)) = self.vars.get(&var) else {
+                continue;
+            };
+            let allowed = match &d {
+                Derived::Absent | Derived::Maybe(_) => None,
+                Derived::Is(v) => self.cells_of(&var, v),
+                Derived::Some { like, unlike, .. } => {
+                    let meets = if like.is_empty() {
+                        Some((0..cs.len() as u32).collect::<Vec<u32>>())
+                    } else {
+                        meets_cache
+                            .entry((var.clone(), like.clone()))
+                            .or_insert_with(|| self.cells_meeting(&var, like, opts))
+                            .clone()
+                    };
+                    meets.map(|m| {
+                        // A cell holding only a value the class leaves out (a named user's
+                        // name) is out too; other cells keep a string besides it.
+                        let singles: BTreeSet<u32> = unlike
+                            .iter()
+                            .filter_map(|u| self.singleton_cell(&var, u))
+                            .collect();
+                        m.into_iter().filter(|c| !singles.contains(c)).collect()
+                    })
+                }
+            };
+            if let Some(a) = allowed {
+                cells.insert(slot, a);
+            }
+        }
+        DerivedValue::Value {
+            present,
+            cells,
+            strings: d,
+        }
+    }
+
+    /// Is the string `v` in cell `cell` of the cell variable `var` (`None`: not known)?
+    pub fn value_in_cell(&self, var: &StrVar, v: &str, cell: u32) -> Option<bool> {
+        self.cells_of(var, v).map(|cs| cs.contains(&cell))
+    }
+
+    /// The cells of a cell variable that hold the string `v` (none when `v` is outside the
+    /// variable's domain), or `None` when unknown (the variable is then left free).
+    fn cells_of(&self, var: &StrVar, v: &str) -> Option<Vec<u32>> {
+        let Some(VarKind::Cells(cs)) = self.vars.get(var) else {
+            return None;
+        };
+        match self.cell_src.get(var)? {
+            CellSrc::Fixed(l) => Some(if l == v { vec![0] } else { Vec::new() }),
+            CellSrc::Globs { globs, require } => {
+                if !require.iter().all(|r| r.matches(v, false)) {
+                    return Some(Vec::new());
+                }
+                let sig: Vec<u32> = (0..globs.len() as u32)
+                    .filter(|&i| globs[i as usize].matches(v, false))
+                    .collect();
+                Some(
+                    cs.iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.matches == sig)
+                        .map(|(i, _)| i as u32)
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// The cell that holds exactly the string `u` and nothing else, if there is one: the
+    /// fixed string, or a cell inside a literal pattern `u`.
+    fn singleton_cell(&self, var: &StrVar, u: &str) -> Option<u32> {
+        match self.cell_src.get(var)? {
+            CellSrc::Fixed(l) => (l == u).then_some(0),
+            CellSrc::Globs { globs, .. } => {
+                let lit = globs
+                    .iter()
+                    .position(|g| g.is_literal() && g.matches(u, false))?
+                    as u32;
+                let cells = self.cells_of(var, u)?;
+                cells.into_iter().find(|&c| match self.vars.get(var) {
+                    Some(VarKind::Cells(cs)) => cs[c as usize].matches.contains(&lit),
+                    _ => false,
+                })
+            }
+        }
+    }
+
+    /// The cells of a cell variable that hold a string matching one of `like`: the partition
+    /// again with `like` as extra patterns (exact: a signature is found iff a string has it).
+    /// `None` when unknown (too many automaton states): the variable is then left free.
+    fn cells_meeting(&self, var: &StrVar, like: &[Glob], opts: &DomainOptions) -> Option<Vec<u32>> {
+        let Some(VarKind::Cells(cs)) = self.vars.get(var) else {
+            return None;
+        };
+        match self.cell_src.get(var)? {
+            CellSrc::Fixed(l) => Some(if like.iter().any(|g| g.matches(l, false)) {
+                vec![0]
+            } else {
+                Vec::new()
+            }),
+            CellSrc::Globs { globs, require } => {
+                let n = globs.len() as u32;
+                let mut all = globs.clone();
+                all.extend(like.iter().cloned());
+                let found = cells(&CellProblem {
+                    globs: &all,
+                    require,
+                    forbid: &[],
+                    prefer: &[],
+                    filler: 'x',
+                    max_states: opts.max_states.max(1),
+                })
+                .ok()?;
+                let sigs: BTreeSet<Vec<u32>> = found
+                    .into_iter()
+                    .filter(|c| c.matches.iter().any(|&i| i >= n))
+                    .map(|c| c.matches.into_iter().filter(|&i| i < n).collect())
+                    .collect();
+                Some(
+                    cs.iter()
+                        .enumerate()
+                        .filter(|(_, c)| sigs.contains(&c.matches))
+                        .map(|(i, _)| i as u32)
+                        .collect(),
+                )
+            }
+        }
+    }
+
     fn partition_key_groups(
         &mut self,
         atoms: &crate::logic::ir::Atoms,
@@ -775,6 +1140,15 @@ impl Problem {
                     self.atom_cells.insert(*id, holds);
                 }
                 kinds.remove(v);
+                let mut all = globs.clone();
+                all.extend(defaults.iter().map(|d| Glob::literal(d)));
+                self.cell_src.insert(
+                    v.clone(),
+                    CellSrc::Globs {
+                        globs: all,
+                        require: Vec::new(),
+                    },
+                );
                 self.vars
                     .insert(v.clone(), VarKind::Cells(group.cells.clone()));
             }
