@@ -95,6 +95,25 @@ pub fn build_cmp(
     let err = |span: Span, m: String| Err(QueryError { span, message: m });
     let lname = key.to_ascii_lowercase();
     if ["action", "resource", "principal"].contains(&lname.as_str()) {
+        // A principal is compared exactly, as AWS compares a Principal element ("You cannot use
+        // a wildcard to match part of a principal name or ARN"); `*` or `?` inside one would
+        // silently match no caller, so a pattern is refused with the key that takes one.
+        if lname == "principal" {
+            if let Some(v) = vals
+                .iter()
+                .find(|v| v.text != "*" && v.text.contains(['*', '?']))
+            {
+                return err(
+                    v.span,
+                    format!(
+                        "`principal` is compared exactly, not as a pattern; to match callers by \
+                         pattern compare their ARN: `aws:PrincipalArn like \"{}\"` (for a role \
+                         session, aws:PrincipalArn is the role's ARN)",
+                        v.text
+                    ),
+                );
+            }
+        }
         let one = |v: &str| match lname.as_str() {
             "action" => Expr::Action(Glob::wild(v).to_lowercase()),
             "resource" => Expr::Resource(Glob::wild(v)),
@@ -272,6 +291,37 @@ impl Expr {
 mod tests {
     use super::*;
     use crate::operator::Base;
+
+    /// Issue 10: `not (principal like "arn:aws:iam::*:user/*")` once held for every caller (the
+    /// text was compared as one exact principal), so its witness was a user.
+    #[test]
+    fn a_principal_pattern_is_refused_with_the_key_that_takes_one() {
+        for src in [
+            r#"principal like "arn:aws:iam::*:user/*""#,
+            r#"not (principal like "arn:aws:iam::*:user/*")"#,
+            r#"principal in ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/?"]"#,
+        ] {
+            let e = parse_expr(src).unwrap_err();
+            assert!(
+                e.message.contains("aws:PrincipalArn like"),
+                "{src}: {}",
+                e.message
+            );
+            assert!(
+                src[e.span.start as usize..].starts_with('"'),
+                "{src}: {:?}",
+                e.span
+            );
+        }
+        // Exact principals, `*` (everyone) and the pattern on the ARN key still parse.
+        for src in [
+            r#"principal == "arn:aws:iam::111122223333:user/alice""#,
+            r#"principal == "*""#,
+            r#"not (aws:PrincipalArn like "arn:aws:iam::*:user/*")"#,
+        ] {
+            parse_expr(src).unwrap();
+        }
+    }
 
     #[test]
     fn parses_the_mission_example() {
