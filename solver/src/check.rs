@@ -19,7 +19,7 @@ use crate::assignment::{Assignment, Value, Witness};
 use crate::backend::{
     self, Answer, Canceller, Cvc5, GaveUp, Limit, ResourceLimit, Session, Z3Interrupt, Z3,
 };
-use crate::encode::Encoded;
+use crate::encode::{EncodeError, Encoded};
 
 /// Which solver answers the queries that need one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1030,7 +1030,17 @@ fn points(s: &mut dyn Session, enc: &Encoded, want: usize) -> Result<Vec<Assignm
             Answer::Unknown(why) => return Err(gave_up(name, &why)),
             Answer::Sat => {
                 let vals = s.values(&wanted).map_err(|e| e.to_string())?;
-                let a = enc.decode(&vals).map_err(|e| e.to_string())?;
+                let a = match enc.decode(&vals) {
+                    // A combination of resource patterns no string realizes (too many cells
+                    // to enumerate, `VarKind::Signatures`): exclude it and ask again. Each
+                    // round excludes at least the model's combination, so this ends; the
+                    // solver's limit bounds it like any other search.
+                    Err(EncodeError::Unrealized(core)) => {
+                        s.assert(&enc.exclude(&core)).map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                    r => r.map_err(|e| e.to_string())?,
+                };
                 s.assert(&enc.block(&a)).map_err(|e| e.to_string())?;
                 out.push(a);
             }
