@@ -140,6 +140,25 @@ pub fn core(
     domain: &[Glob],
     max_states: usize,
 ) -> Vec<usize> {
+    // Most conflicts are one pattern inside or outside another: try the positive literals
+    // alone and in pairs first (small products), then delete literals one by one.
+    let unrealized = |idx: &[usize]| {
+        let sub: Vec<(Glob, bool)> = idx.iter().map(|&i| lits[i].clone()).collect();
+        matches!(realize(&sub, require, domain, max_states), Ok(None))
+    };
+    let pos: Vec<usize> = (0..lits.len()).filter(|&i| lits[i].1).collect();
+    for &i in &pos {
+        if unrealized(&[i]) {
+            return vec![i];
+        }
+    }
+    for &i in &pos {
+        for j in 0..lits.len() {
+            if j != i && unrealized(&[i, j]) {
+                return vec![i.min(j), i.max(j)];
+            }
+        }
+    }
     let mut keep: Vec<usize> = (0..lits.len()).collect();
     let mut order: Vec<usize> = keep.clone();
     order.sort_by_key(|&i| lits[i].1);

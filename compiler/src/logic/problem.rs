@@ -883,8 +883,14 @@ impl Problem {
                     .filter_map(|c| crate::semantics::typing_group(&c.witness))
                     .collect();
                 if groups.len() > MAX_STRING_TYPINGS {
+                    let how = match self.vars.get(&StrVar::Resource) {
+                        Some(VarKind::Signatures { .. }) => {
+                            "has too many cells (decided by its patterns' combinations)"
+                        }
+                        _ => "is compared as a string (policy variables)",
+                    };
                     self.untyped = Some(format!(
-                        "the resource is compared as a string (policy variables) and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
+                        "the resource {how} and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
                         groups.len()
                     ));
                     return untyped_action_cells(globs, opts);
