@@ -185,3 +185,90 @@ fn colon_crossing_intersections_are_witnessed() {
     let lits = set(&["arn:aws:iam::*:role/A"], Some(&["arn:aws:iam::*:role/B"]));
     proved(&lits, &none, &["A", "B"], "A and B (literals) ⊆ fillers");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Template atoms as fresh Booleans first (`relax::abstract_templates`, issue 12)
+
+fn team_set(statements: &[(&str, &str)]) -> PolicySet {
+    let sts: Vec<String> = statements
+        .iter()
+        .map(|(action, resource)| {
+            format!(r#"{{"Effect": "Allow", "Action": "{action}", "Resource": "{resource}"}}"#)
+        })
+        .collect();
+    let text = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
+        sts.join(",")
+    );
+    let loaded = load("p.json", &text, Some(PolicyKind::Identity), false);
+    assert!(!loaded.has_errors(), "{:?}", loaded.first_error());
+    PolicySet {
+        identity: loaded.policies,
+        ..PolicySet::default()
+    }
+}
+
+/// Requests over role ARNs built from tag values (absent, empty, plain, with `/` and `:`).
+fn team_boundary(actions: &[&str]) -> Vec<Request> {
+    let values = [None, Some(""), Some("t"), Some("t/output"), Some("a:b")];
+    let tails = ["", "/output", "/x", "-x", "/output/x"];
+    let mut out = Vec::new();
+    for v in values {
+        for w in ["t", "", "a:b", "u"] {
+            for tail in tails {
+                for action in actions {
+                    let mut context = tarski_compiler::request::Context::default();
+                    if let Some(v) = v {
+                        context.set("aws:PrincipalTag/team", vec![v.to_string()]);
+                    }
+                    out.push(Request {
+                        principal: "arn:aws:iam::111122223333:user/u".into(),
+                        action: action.to_string(),
+                        resource: format!("arn:aws:iam::111122223333:role/{w}{tail}"),
+                        context,
+                        ..Request::default()
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn attack(a: &PolicySet, b: &PolicySet, actions: &[&str], what: &str) {
+    for q in team_boundary(actions) {
+        let (x, y) = (evaluate(a, &q).decision, evaluate(b, &q).decision);
+        assert!(
+            !(x == Decision::Allow && y != Decision::Allow),
+            "{what}: the proof is wrong at {q:?}"
+        );
+    }
+}
+
+/// A template shared by both sides is one Boolean on both: the unchanged statement cancels,
+/// and the difference elsewhere is found; where the answer depends on what the templates
+/// match, the exact encoding decides (a candidate of the abstraction that does not replay is
+/// never an answer).
+#[test]
+fn templates_shared_by_both_sides_and_templates_that_differ() {
+    // A literal account: a `*` before a variable is encoded over-approximately where it must
+    // not match (docs/encoding.md §6), which would make the last question unknown.
+    let role = "arn:aws:iam::111122223333:role/${aws:PrincipalTag/team}";
+    let star = format!("{role}/*");
+    let output = format!("{role}/output");
+    let base = team_set(&[("iam:PassRole", &star)]);
+    let more = team_set(&[("iam:PassRole", &star), ("iam:GetRole", &output)]);
+    let actions = ["iam:PassRole", "iam:GetRole"];
+    let r = escapes(&base, &more, None, &opts()).unwrap();
+    assert!(matches!(r.verdict, Verdict::Proved), "{:?}", r.verdict);
+    attack(&base, &more, &actions, "base ⊆ more");
+    let w = witness(&more, &base, "more ⊆ base");
+    assert_eq!(w.action, "iam:GetRole", "{w:?}");
+    // `${team}/output` ⊆ `${team}/*`, and not the other way round.
+    let narrow = team_set(&[("iam:PassRole", &output)]);
+    let r = escapes(&narrow, &base, None, &opts()).unwrap();
+    assert!(matches!(r.verdict, Verdict::Proved), "{:?}", r.verdict);
+    attack(&narrow, &base, &actions, "output ⊆ star");
+    let w = witness(&base, &narrow, "star ⊆ output");
+    assert!(!w.resource.ends_with("/output"), "{w:?}");
+}
