@@ -171,6 +171,10 @@ impl Assignment {
         keys.dedup();
         let mut context = Context::default();
         for k in keys {
+            // A template atom's stand-in (`relax::abstract_templates`), not a request key.
+            if k.starts_with(tarski_compiler::logic::relax::ABSTRACT_KEY_PREFIX) {
+                continue;
+            }
             let Some(slots) = self.members.get(&k) else {
                 continue;
             };

@@ -19,7 +19,7 @@ use crate::assignment::{Assignment, Value, Witness};
 use crate::backend::{
     self, Answer, Canceller, Cvc5, GaveUp, Limit, ResourceLimit, Session, Z3Interrupt, Z3,
 };
-use crate::encode::Encoded;
+use crate::encode::{EncodeError, Encoded};
 
 /// Which solver answers the queries that need one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -518,6 +518,11 @@ fn solve_pass(
     }
 }
 
+/// `solve_exact`, first over the goal with its policy-variable templates as fresh Booleans
+/// (`logic::relax::abstract_templates`, issue 12): no string theory, so the questions string
+/// theory times out on are often decided at once. Its `unsat` is a proof (an
+/// over-approximation), a candidate that replays is a witness; anything else (a candidate
+/// that does not replay, unknown) is no conclusion, and the exact encoding decides.
 #[allow(clippy::too_many_arguments)]
 fn solve_in(
     builder: Builder,
@@ -528,6 +533,66 @@ fn solve_in(
     opts: &Options,
     replay: &Replay,
     typed: bool,
+) -> Result<Report, Box<ReplayMismatch>> {
+    let start = Instant::now();
+    if let Some(abs) = tarski_compiler::logic::relax::abstract_templates(&builder, &goal) {
+        // A few more candidates than asked for: the first ones may not replay.
+        let want = opts.witnesses.max(1);
+        let more = Options {
+            witnesses: want + ABSTRACT_CANDIDATES,
+            ..opts.clone()
+        };
+        let mut r = solve_exact(
+            builder.clone(),
+            abs,
+            slots.clone(),
+            principals,
+            iam_callers,
+            &more,
+            replay,
+            typed,
+            true,
+        )?;
+        match &mut r.verdict {
+            Verdict::Proved => return Ok(r),
+            Verdict::Witnesses(ws) => {
+                ws.truncate(want);
+                return Ok(r);
+            }
+            Verdict::Unknown(_) => {}
+        }
+    }
+    let mut r = solve_exact(
+        builder,
+        goal,
+        slots,
+        principals,
+        iam_callers,
+        opts,
+        replay,
+        typed,
+        false,
+    )?;
+    r.stats.elapsed = start.elapsed();
+    Ok(r)
+}
+
+/// Extra candidates asked of the template abstraction (`solve_in`).
+const ABSTRACT_CANDIDATES: usize = 4;
+
+/// `abstracted`: the goal over-approximates the question (`solve_in`), so a candidate that
+/// does not replay is spurious, not a bug.
+#[allow(clippy::too_many_arguments)]
+fn solve_exact(
+    builder: Builder,
+    goal: Formula,
+    slots: Slots,
+    principals: &[&str],
+    iam_callers: bool,
+    opts: &Options,
+    replay: &Replay,
+    typed: bool,
+    abstracted: bool,
 ) -> Result<Report, Box<ReplayMismatch>> {
     let start = Instant::now();
     let dopts = DomainOptions {
@@ -554,7 +619,9 @@ fn solve_in(
             });
         }
     }
-    let problem = Problem::new(builder, goal, slots, principals, &dopts);
+    let mut problem = Problem::new(builder, goal, slots, principals, &dopts);
+    // Candidates of an over-approximation (`Encoded::inexact`).
+    problem.owner_relaxed |= abstracted;
     let prepared = Instant::now();
     let mut stats = Stats {
         atoms: problem.builder.atoms().len(),
@@ -1051,7 +1118,17 @@ fn points(s: &mut dyn Session, enc: &Encoded, want: usize) -> Result<Vec<Assignm
             Answer::Unknown(why) => return Err(gave_up(name, &why)),
             Answer::Sat => {
                 let vals = s.values(&wanted).map_err(|e| e.to_string())?;
-                let a = enc.decode(&vals).map_err(|e| e.to_string())?;
+                let a = match enc.decode(&vals) {
+                    // A combination of resource patterns no string realizes (too many cells
+                    // to enumerate, `VarKind::Signatures`): exclude it and ask again. Each
+                    // round excludes at least the model's combination, so this ends; the
+                    // solver's limit bounds it like any other search.
+                    Err(EncodeError::Unrealized(core)) => {
+                        s.assert(&enc.exclude(&core)).map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                    r => r.map_err(|e| e.to_string())?,
+                };
                 s.assert(&enc.block(&a)).map_err(|e| e.to_string())?;
                 out.push(a);
             }

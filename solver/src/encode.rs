@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
+use tarski_compiler::logic::cells::{core, realize};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
 use tarski_compiler::logic::problem::{Owned, Problem, TypedResources, VarKind};
 use tarski_compiler::operator::{Base, Family, Ordering};
@@ -54,6 +55,31 @@ pub enum EncodeError {
     KeyEquality(String, String),
     #[error("internal: the model puts more distinct values in a cell of `{0}` than it holds")]
     CellOverflow(String),
+    /// The model's choice of resource patterns is realized by no string; the literals (index
+    /// of the tracked pattern, truth value) are a subset no string realizes either. Not an
+    /// answer: the caller excludes it (`Encoded::exclude`) and asks again.
+    #[error("internal: no resource matches exactly the patterns the model chose")]
+    Unrealized(Vec<(usize, bool)>),
+    #[error("the resource's pattern combination could not be checked within {0} automaton states")]
+    SignatureBudget(usize),
+}
+
+/// Automaton states for checking one combination of resource patterns (`cells::realize`).
+const REALIZE_STATES: usize = 200_000;
+
+/// A request's resource: the literal `*` (an action without resource types) or an ARN, as
+/// for the resource's cells (`Problem`) and its string encoding.
+fn resource_domain() -> [Glob; 2] {
+    [Glob::literal("*"), Glob::wild("arn:*")]
+}
+
+/// A resource with too many cells (`VarKind::Signatures`): one Boolean per distinct pattern.
+#[derive(Clone, Debug, Default)]
+struct SigVar {
+    require: Vec<Glob>,
+    /// Each tracked pattern and its Boolean ("the resource matches it").
+    bools: Vec<(Glob, String)>,
+    index: HashMap<Glob, usize>,
 }
 
 /// A group of key variables compared by equality (`logic::keyeq`): cell variables with a
@@ -79,10 +105,23 @@ impl EqGroup {
 #[derive(Clone, Debug)]
 enum VarTerm {
     Choice(String),
-    Number { ok: String, n: String, scale: u32 },
-    Date { ok: String, t: String },
-    Ip { ok: String, v6: String, a: String },
+    Number {
+        ok: String,
+        n: String,
+        scale: u32,
+    },
+    Date {
+        ok: String,
+        t: String,
+    },
+    Ip {
+        ok: String,
+        v6: String,
+        a: String,
+    },
     Str(String),
+    /// `VarKind::Signatures`: the patterns' Booleans are in `Encoded::sig`.
+    Sig,
 }
 
 pub struct Encoded {
@@ -100,6 +139,7 @@ pub struct Encoded {
     strings: bool,
     fresh: usize,
     groups: Vec<EqGroup>,
+    sig: Option<SigVar>,
 }
 
 /// Collect the atoms that occur negatively in `f` (`neg`: under an odd number of negations).
@@ -276,6 +316,7 @@ impl Encoded {
         let mut script = Script::default();
         let mut vars = BTreeMap::new();
         let mut strings = false;
+        let mut sig: Option<SigVar> = None;
         for (i, (v, kind)) in p.vars.iter().enumerate() {
             let name = var_name(v);
             let term = match kind {
@@ -354,6 +395,13 @@ impl Encoded {
                         }
                     }
                     VarTerm::Ip { ok, v6, a }
+                }
+                VarKind::Signatures { require } => {
+                    sig = Some(SigVar {
+                        require: require.clone(),
+                        ..SigVar::default()
+                    });
+                    VarTerm::Sig
                 }
                 VarKind::Strings => {
                     strings = true;
@@ -440,6 +488,7 @@ impl Encoded {
             strings,
             fresh: 0,
             groups: Vec::new(),
+            sig,
         };
         // The resource's owner is the ARN's account field (issue 10; `Problem::owner`).
         for r in &p.owner {
@@ -453,6 +502,13 @@ impl Encoded {
                         .collect::<Result<_, EncodeError>>()?)];
                     for g in no {
                         all.push(not(in_re(sym(x), regex(g)?)));
+                    }
+                    and(all)
+                }
+                (Owned::Globs { yes, no }, Some(VarTerm::Sig)) => {
+                    let mut all = vec![or(yes.iter().map(|g| enc.sig_bool(g)).collect())];
+                    for g in no {
+                        all.push(not(enc.sig_bool(g)));
                     }
                     and(all)
                 }
@@ -581,6 +637,7 @@ impl Encoded {
                     Ok(in_cells(x, &holds))
                 }
                 Some(VarTerm::Str(s)) => Ok(in_re(sym(s), regex(g)?)),
+                Some(VarTerm::Sig) => Ok(self.sig_bool(g)),
                 _ => Err(EncodeError::LikeOnNonString(var_name(v))),
             },
             Atom::Template {
@@ -621,26 +678,34 @@ impl Encoded {
             // The typed request space (issue 10): each rule of `Problem::typing` says which
             // resources its action cells take.
             Atom::WellTyped => {
-                let Some(VarTerm::Choice(action)) = self.vars.get(&StrVar::Action) else {
+                let Some(VarTerm::Choice(action)) = self.vars.get(&StrVar::Action).cloned() else {
                     return Ok(Term::Bool(true));
                 };
                 let mut rules = Vec::new();
                 for r in &p.typing {
-                    let takes = match (&r.resources, self.vars.get(&StrVar::Resource)) {
-                        (TypedResources::Cells(cs), Some(VarTerm::Choice(x))) => in_cells(x, cs),
+                    let takes = match (&r.resources, self.vars.get(&StrVar::Resource).cloned()) {
+                        (TypedResources::Cells(cs), Some(VarTerm::Choice(x))) => in_cells(&x, cs),
                         (TypedResources::Types(t), Some(VarTerm::Str(s))) => {
                             let mut any = Vec::new();
                             for g in &t.arns {
-                                any.push(in_re(sym(s), regex(g)?));
+                                any.push(in_re(sym(&s), regex(g)?));
                             }
                             if t.star {
-                                any.push(in_re(sym(s), regex(&Glob::literal("*"))?));
+                                any.push(in_re(sym(&s), regex(&Glob::literal("*"))?));
+                            }
+                            or(any)
+                        }
+                        (TypedResources::Types(t), Some(VarTerm::Sig)) => {
+                            let mut any: Vec<Term> =
+                                t.arns.iter().map(|g| self.sig_bool(g)).collect();
+                            if t.star {
+                                any.push(self.sig_bool(&Glob::literal("*")));
                             }
                             or(any)
                         }
                         _ => Term::Bool(true),
                     };
-                    rules.push(or(vec![not(in_cells(action, &r.actions)), takes]));
+                    rules.push(or(vec![not(in_cells(&action, &r.actions)), takes]));
                 }
                 Ok(and(rules))
             }
@@ -990,7 +1055,11 @@ impl Encoded {
                     out.push((a.clone(), Sort::BitVec(128)));
                 }
                 VarTerm::Str(s) => out.push((s.clone(), Sort::String)),
+                VarTerm::Sig => {}
             }
+        }
+        for (_, b) in self.sig.iter().flat_map(|s| &s.bools) {
+            out.push((b.clone(), Sort::Bool));
         }
         for ms in self.members.values() {
             out.extend(ms.iter().map(|m| (m.clone(), Sort::Bool)));
@@ -1051,6 +1120,25 @@ impl Encoded {
                     Some(Val::Str(x)) => Value::Text(x.clone()),
                     _ => return Err(missing(s)),
                 },
+                VarTerm::Sig => {
+                    let sv = self.sig.as_ref().ok_or_else(|| missing(&var_name(v)))?;
+                    let lits = sv
+                        .bools
+                        .iter()
+                        .map(|(g, b)| Ok((g.clone(), bool_of(b)?)))
+                        .collect::<Result<Vec<_>, EncodeError>>()?;
+                    let domain = resource_domain();
+                    match realize(&lits, &sv.require, &domain, REALIZE_STATES) {
+                        Ok(Some(w)) => Value::Text(w),
+                        Ok(None) => {
+                            let keep = core(&lits, &sv.require, &domain, REALIZE_STATES);
+                            return Err(EncodeError::Unrealized(
+                                keep.into_iter().map(|i| (i, lits[i].1)).collect(),
+                            ));
+                        }
+                        Err(_) => return Err(EncodeError::SignatureBudget(REALIZE_STATES)),
+                    }
+                }
             };
             out.values.insert(v.clone(), val);
         }
@@ -1114,10 +1202,53 @@ impl Encoded {
                 same.push(eq(sym(x), num(*i)));
             }
         }
+        // A resource decided by its patterns' Booleans: the same combination.
+        if let (Some(sv), Some(Value::Text(r))) = (&self.sig, a.values.get(&StrVar::Resource)) {
+            for (g, b) in &sv.bools {
+                same.push(if g.matches(r, false) {
+                    sym(b)
+                } else {
+                    not(sym(b))
+                });
+            }
+        }
         if same.is_empty() {
             same.push(eq(sym(&self.principal), num(a.principal)));
         }
         not(and(same))
+    }
+
+    /// The clause that excludes a combination of resource patterns no string realizes
+    /// (`EncodeError::Unrealized`).
+    pub fn exclude(&self, core: &[(usize, bool)]) -> Term {
+        let Some(sv) = &self.sig else {
+            return Term::Bool(true);
+        };
+        or(core
+            .iter()
+            .map(|&(i, b)| {
+                let t = sym(&sv.bools[i].1);
+                if b {
+                    not(t)
+                } else {
+                    t
+                }
+            })
+            .collect())
+    }
+
+    /// The Boolean "the resource matches `g`" of a `VarKind::Signatures` resource, declared on
+    /// first use.
+    fn sig_bool(&mut self, g: &Glob) -> Term {
+        let sv = self.sig.get_or_insert_with(SigVar::default);
+        if let Some(&i) = sv.index.get(g) {
+            return sym(&sv.bools[i].1);
+        }
+        let name = symbol("respat", sv.bools.len(), &g.to_string());
+        self.script.declare(name.clone(), Sort::Bool);
+        sv.index.insert(g.clone(), sv.bools.len());
+        sv.bools.push((g.clone(), name.clone()));
+        sym(&name)
     }
 }
 

@@ -36,6 +36,8 @@ struct Args {
     workloads: Vec<String>,
     repeat: usize,
     quick: bool,
+    /// `--only TEXT` (W2, W5): only the pairs whose policy name contains TEXT.
+    only: Option<String>,
     child: bool,
     /// `--solver` (W5): z3, cvc5 or portfolio.
     solver: tarski_solver::SolverChoice,
@@ -54,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
         workloads: ALL.iter().map(|s| s.to_string()).collect(),
         repeat: 1,
         quick: false,
+        only: None,
         child: false,
         solver: tarski_solver::SolverChoice::Portfolio,
         quacky: root.join("../shared/corpus/quacky"),
@@ -92,6 +95,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--quacky" => a.quacky = PathBuf::from(val("--quacky")?),
             "--quick" => a.quick = true,
+            "--only" => a.only = Some(val("--only")?),
             "--solver" => {
                 a.solver = match val("--solver")?.as_str() {
                     "z3" => tarski_solver::SolverChoice::Z3,
@@ -102,7 +106,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--child" => a.child = true,
             "-h" | "--help" => {
-                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--quacky DIR] [--solver z3|cvc5|portfolio]");
+                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--only POLICY-NAME-PART] [--quacky DIR] [--solver z3|cvc5|portfolio]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -157,6 +161,9 @@ fn main() {
                 ]);
                 if args.quick {
                     cmd.arg("--quick");
+                }
+                if let Some(o) = &args.only {
+                    cmd.args(["--only", o]);
                 }
                 let out = cmd.output().expect("run child");
                 let text = String::from_utf8_lossy(&out.stdout);
@@ -516,6 +523,12 @@ fn w2_pairs(a: &Args) -> (Vec<Pair>, Duration, usize) {
     let mut pairs = Vec::new();
     for versions in parsed {
         for w in versions.windows(2) {
+            if a.only
+                .as_ref()
+                .is_some_and(|o| !w[0].0.contains(o.as_str()))
+            {
+                continue;
+            }
             match (&w[0].1, &w[1].1) {
                 (Some(x), Some(y)) => {
                     pairs.push((format!("{} -> {}", w[0].0, w[1].0), x.clone(), y.clone()))

@@ -67,6 +67,114 @@ pub fn cells(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
     Ok(out)
 }
 
+/// A string with a given signature, found without enumerating cells: one that matches every
+/// `(glob, true)` of `lits` and no `(glob, false)`, every `require` pattern, and at least one
+/// of the `domain` patterns (tried in order; an empty `domain` restricts nothing). `Ok(None)`
+/// when there is none (each search is exhaustive, so this is a proof of emptiness); `Err` when
+/// a search passes `max_states` product states. The shortest such string is returned (filler
+/// `x`).
+///
+/// This is how the resource is decided when its patterns have too many cells to enumerate
+/// (docs/encoding.md §3, "Too many cells"): the solver chooses the truth value of each
+/// pattern, and each choice is checked here.
+pub fn realize(
+    lits: &[(Glob, bool)],
+    require: &[Glob],
+    domain: &[Glob],
+    max_states: usize,
+) -> Result<Option<String>, CellError> {
+    let mut req: Vec<Glob> = require.to_vec();
+    let mut forbid: Vec<Glob> = Vec::new();
+    for (g, want) in lits {
+        if *want {
+            req.push(g.clone());
+        } else {
+            forbid.push(g.clone());
+        }
+    }
+    let base = req.len();
+    let unrestricted = [None];
+    let alternatives: Vec<Option<&Glob>> = if domain.is_empty() {
+        unrestricted.to_vec()
+    } else {
+        domain.iter().map(Some).collect()
+    };
+    for d in alternatives {
+        req.truncate(base);
+        req.extend(d.cloned());
+        // A literal alternative needs no automaton.
+        if let Some(l) = d.and_then(Glob::as_literal) {
+            let ok = req.iter().all(|g| g.matches(&l, false))
+                && !forbid.iter().any(|g| g.matches(&l, false));
+            if ok {
+                return Ok(Some(l));
+            }
+            continue;
+        }
+        let found = search_impl(
+            &CellProblem {
+                globs: &[],
+                require: &req,
+                forbid: &forbid,
+                prefer: &[],
+                filler: 'x',
+                max_states,
+            },
+            true,
+        )?;
+        if let Some(c) = found.into_iter().next() {
+            return Ok(Some(c.witness));
+        }
+    }
+    Ok(None)
+}
+
+/// For `lits` that no string realizes (`realize` gave `Ok(None)`): indices of a subset that no
+/// string realizes either, minimal under deletion as far as each check stays within
+/// `max_states` (a check that passes the budget keeps its literal: the subset stays a proven
+/// empty one). Literals are tried for deletion negative ones first, so that cores tend to be
+/// the few patterns a string would have to match.
+pub fn core(
+    lits: &[(Glob, bool)],
+    require: &[Glob],
+    domain: &[Glob],
+    max_states: usize,
+) -> Vec<usize> {
+    // Most conflicts are one pattern inside or outside another: try the positive literals
+    // alone and in pairs first (small products), then delete literals one by one.
+    let unrealized = |idx: &[usize]| {
+        let sub: Vec<(Glob, bool)> = idx.iter().map(|&i| lits[i].clone()).collect();
+        matches!(realize(&sub, require, domain, max_states), Ok(None))
+    };
+    let pos: Vec<usize> = (0..lits.len()).filter(|&i| lits[i].1).collect();
+    for &i in &pos {
+        if unrealized(&[i]) {
+            return vec![i];
+        }
+    }
+    for &i in &pos {
+        for j in 0..lits.len() {
+            if j != i && unrealized(&[i, j]) {
+                return vec![i.min(j), i.max(j)];
+            }
+        }
+    }
+    let mut keep: Vec<usize> = (0..lits.len()).collect();
+    let mut order: Vec<usize> = keep.clone();
+    order.sort_by_key(|&i| lits[i].1);
+    for i in order {
+        let trial: Vec<(Glob, bool)> = keep
+            .iter()
+            .filter(|&&j| j != i)
+            .map(|&j| lits[j].clone())
+            .collect();
+        if let Ok(None) = realize(&trial, require, domain, max_states) {
+            keep.retain(|&j| j != i);
+        }
+    }
+    keep
+}
+
 /// The signature of a concrete string, or `None` when it fails `require`/`forbid`.
 fn signature(p: &CellProblem, s: &str) -> Option<Vec<u32>> {
     let ok = p.require.iter().all(|g| g.matches(s, false))
@@ -538,6 +646,12 @@ struct Pattern<'g> {
 }
 
 fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
+    search_impl(p, false)
+}
+
+/// The product search; with `first`, it stops at the first (shortest) string that passes
+/// `require` and `forbid` and returns that one cell (an emptiness check with a witness).
+fn search_impl(p: &CellProblem, first: bool) -> Result<Vec<Cell>, CellError> {
     // Distinct patterns, each with its roles.
     let mut distinct: Vec<(&Glob, Vec<u32>, bool, bool)> = Vec::new();
     let mut seen: HashMap<&Glob, usize, Fx> = HashMap::default();
@@ -607,6 +721,13 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
             }
         }
         // Patterns required but already dead are pruned on construction.
+        if ok && first {
+            sig.sort_unstable();
+            return Ok(vec![Cell {
+                matches: sig,
+                witness: path(&parent, &reps, qi as u32),
+            }]);
+        }
         if ok {
             sig.sort_unstable();
             if !sigs.contains_key(sig.as_slice()) {
@@ -657,22 +778,24 @@ fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
         qi += 1;
     }
 
-    let witness = |mut s: u32| -> String {
-        let mut chars = Vec::new();
-        while parent[s as usize].0 != u32::MAX {
-            let (up, class) = parent[s as usize];
-            chars.push(reps[class as usize]);
-            s = up;
-        }
-        chars.iter().rev().collect()
-    };
     Ok(sigs
         .into_iter()
         .map(|(matches, s)| Cell {
             matches,
-            witness: witness(s),
+            witness: path(&parent, &reps, s),
         })
         .collect())
+}
+
+/// The string that reached product state `s` (following `parent` back to the start).
+fn path(parent: &[(u32, u32)], reps: &[char], mut s: u32) -> String {
+    let mut chars = Vec::new();
+    while parent[s as usize].0 != u32::MAX {
+        let (up, class) = parent[s as usize];
+        chars.push(reps[class as usize]);
+        s = up;
+    }
+    chars.iter().rev().collect()
 }
 
 /// Interned product states, stored flat (no allocation per state), numbered in insertion order.
@@ -1081,6 +1204,114 @@ mod tests {
             let mut slow = search(&p).unwrap();
             slow.sort();
             prop_assert_eq!(sigs(&fast), sigs(&slow));
+        }
+    }
+
+    fn arns(ps: &[&str]) -> Vec<Glob> {
+        ps.iter().map(|p| Glob::wild(p).arn_segments()).collect()
+    }
+
+    #[test]
+    fn realize_finds_strings_that_cross_colons() {
+        let g = arns(&["arn:aws:iam::*:role/A*", "arn:aws:iam::*:role/B*"]);
+        let dom = [Glob::literal("*"), Glob::wild("arn:*")];
+        let lits = vec![(g[0].clone(), true), (g[1].clone(), true)];
+        let w = realize(&lits, &[], &dom, 10_000).unwrap().unwrap();
+        assert!(g[0].matches(&w, false) && g[1].matches(&w, false), "{w}");
+        // Different literal services: no string matches both.
+        let h = arns(&[
+            "arn:aws:iam::*:role/A*",
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::*",
+        ]);
+        let lits = vec![(h[0].clone(), true), (h[1].clone(), true)];
+        assert_eq!(realize(&lits, &[], &dom, 10_000), Ok(None));
+        // The literal `*` is in the domain: it matches `*` and no ARN pattern.
+        let star = vec![(Glob::wild("*"), true), (h[2].clone(), false)];
+        assert_eq!(realize(&star, &[], &dom, 10_000), Ok(Some("*".into())));
+        assert_ne!(realize(&star, &[], &dom[1..], 10_000), Ok(Some("*".into())));
+        // ... unless a requirement excludes it.
+        let w = realize(&star, &[Glob::wild("?*:*")], &dom, 10_000)
+            .unwrap()
+            .unwrap();
+        assert!(w.starts_with("arn:") && !h[2].matches(&w, false), "{w}");
+        // Containment: in `b/*` but not in `*` of the same bucket service.
+        let lits = vec![(h[1].clone(), true), (h[2].clone(), false)];
+        assert_eq!(realize(&lits, &[], &dom, 10_000), Ok(None));
+    }
+
+    #[test]
+    fn core_keeps_only_the_conflict() {
+        let g = arns(&[
+            "arn:aws:ec2:*:*:vpc/*",
+            "arn:aws:iam::*:role/A*",
+            "arn:aws:iam::*:role/B*",
+            "arn:aws:s3:::x*",
+            "arn:aws:iam::*:role/Ab*",
+        ]);
+        let dom = [Glob::literal("*"), Glob::wild("arn:*")];
+        // In role/Ab* but not in role/A*: impossible, whatever the others say.
+        let lits = vec![
+            (g[0].clone(), false),
+            (g[1].clone(), false),
+            (g[2].clone(), true),
+            (g[3].clone(), false),
+            (g[4].clone(), true),
+        ];
+        assert_eq!(realize(&lits, &[], &dom, 100_000), Ok(None));
+        let c = core(&lits, &[], &dom, 100_000);
+        assert_eq!(c, vec![1, 4]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// `realize` agrees with the enumeration: a signature is realized iff it is a cell's,
+        /// and its string has it; a core is unrealizable on its own.
+        #[test]
+        fn realize_agrees_with_cells(
+            g in prop::collection::vec(glob(), 1..5),
+            require in prop::collection::vec(glob(), 0..2),
+            pick in prop::collection::vec(any::<bool>(), 5),
+            domain in prop::collection::vec(glob(), 0..3),
+        ) {
+            let p = CellProblem {
+                globs: &g,
+                require: &require,
+                forbid: &[],
+                prefer: &[],
+                filler: 'x',
+                max_states: 100_000,
+            };
+            // The cells of the strings in some domain pattern: with the domain as extra
+            // patterns, the signatures that include one of them.
+            let mut all = g.clone();
+            all.extend(domain.iter().cloned());
+            let p = CellProblem { globs: &all, ..p };
+            let n = g.len() as u32;
+            let have: BTreeSet<Vec<u32>> = cells(&p)
+                .unwrap()
+                .into_iter()
+                .filter(|c| domain.is_empty() || c.matches.iter().any(|&i| i >= n))
+                .map(|c| c.matches.into_iter().filter(|&i| i < n).collect())
+                .collect();
+            let lits: Vec<(Glob, bool)> = g.iter().cloned().zip(pick.iter().copied()).collect();
+            let want: Vec<u32> = (0..g.len() as u32).filter(|&i| pick[i as usize]).collect();
+            match realize(&lits, &require, &domain, 100_000).unwrap() {
+                Some(w) => {
+                    prop_assert!(have.contains(&want), "{w:?} realizes a signature the cells lack");
+                    prop_assert!(require.iter().all(|r| r.matches(&w, false)));
+                    prop_assert!(domain.is_empty() || domain.iter().any(|d| d.matches(&w, false)));
+                    for (gl, b) in &lits {
+                        prop_assert_eq!(gl.matches(&w, false), *b, "{:?}", w);
+                    }
+                }
+                None => {
+                    prop_assert!(!have.contains(&want), "signature {want:?} has a cell");
+                    let c = core(&lits, &require, &domain, 100_000);
+                    let sub: Vec<(Glob, bool)> = c.iter().map(|&i| lits[i].clone()).collect();
+                    prop_assert_eq!(realize(&sub, &require, &domain, 100_000).unwrap(), None);
+                }
+            }
         }
     }
 

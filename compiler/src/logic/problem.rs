@@ -30,6 +30,16 @@ pub enum VarKind {
     Ip,
     /// Policy variables couple this string with others: Z3 string theory.
     Strings,
+    /// The resource, when its patterns have too many cells to enumerate (colon-crossing
+    /// segment wildcards multiply them): each pattern it is compared with is a Boolean of its
+    /// own, and every combination the solver chooses is checked to be realized by a string in
+    /// the domain (`cells::realize`: an ARN matching every `require`, or the literal `*`);
+    /// a combination no string realizes is excluded by a clause over a minimal subset of it
+    /// (`cells::core`) and the solver asked again (`solver::check`). Exact: every string has
+    /// a combination, and only realized ones are answers (docs/encoding.md §3).
+    Signatures {
+        require: Vec<Glob>,
+    },
 }
 
 #[derive(Debug)]
@@ -489,8 +499,10 @@ impl Problem {
             (Some(VarKind::Strings), _) if self.resource_atoms_owner_blind() => {}
             // As regular expressions these rules often exhaust the solvers' resource limits
             // (solver/tests/agreement.rs): the cheaper untyped pass leaves them out.
-            (Some(VarKind::Strings), _) if !typed => self.owner_relaxed = true,
-            (Some(VarKind::Strings), _) => {
+            (Some(VarKind::Strings | VarKind::Signatures { .. }), _) if !typed => {
+                self.owner_relaxed = true
+            }
+            (Some(VarKind::Strings | VarKind::Signatures { .. }), _) => {
                 let named_globs: Vec<Glob> = named.iter().map(|a| owner_glob(Some(a))).collect();
                 for a in &named {
                     if let Some(i) = self.account_index(a) {
@@ -784,8 +796,13 @@ impl Problem {
                         }
                         VarKind::Cells(cs)
                     }
-                    // Too many cells to enumerate: keep the variable exact with Z3's string
-                    // theory instead (slower, and a Z3 timeout is reported as unknown).
+                    // Too many cells to enumerate. The resource's patterns: one Boolean each,
+                    // refined on demand (`VarKind::Signatures`).
+                    Err(CellError::Budget { .. }) if *var == StrVar::Resource => {
+                        VarKind::Signatures { require: req }
+                    }
+                    // Other variables keep Z3's string theory (slower, and a Z3 timeout is
+                    // reported as unknown).
                     Err(CellError::Budget { states }) => {
                         self.string_fallbacks
                             .push(format!("{} ({states} automaton states)", describe(var)));
@@ -1365,15 +1382,21 @@ impl Problem {
         match (self.vars.get(&StrVar::Resource), self.resource_cell_count()) {
             (None, _) => untyped_action_cells(globs, opts),
             _ if !opts.typed => untyped_action_cells(globs, opts),
-            (Some(VarKind::Strings), _) => {
+            (Some(VarKind::Strings | VarKind::Signatures { .. }), _) => {
                 let cs = action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1))?;
                 let groups: BTreeSet<u32> = cs
                     .iter()
                     .filter_map(|c| crate::semantics::typing_group(&c.witness))
                     .collect();
                 if groups.len() > MAX_STRING_TYPINGS {
+                    let how = match self.vars.get(&StrVar::Resource) {
+                        Some(VarKind::Signatures { .. }) => {
+                            "has too many cells (decided by its patterns' combinations)"
+                        }
+                        _ => "is compared as a string (policy variables)",
+                    };
                     self.untyped = Some(format!(
-                        "the resource is compared as a string (policy variables) and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
+                        "the resource {how} and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
                         groups.len()
                     ));
                     return untyped_action_cells(globs, opts);

@@ -81,6 +81,60 @@ pub fn relax_positive_templates(b: &Builder, goal: &Formula) -> Option<Formula> 
     (!map.is_empty()).then(|| b.replace(goal, &map))
 }
 
+/// The prefix of the context keys that stand for template atoms in `abstract_templates`:
+/// never a real key (AWS keys have a service prefix of their own), and left out of witnesses.
+pub const ABSTRACT_KEY_PREFIX: &str = "tarski:template/";
+
+/// The goal with every template atom (in either polarity) replaced by a fresh Boolean `b` with
+/// `b ⇒ hull ∧ presence` (the implication of the module comment), except a policy variable
+/// alone (`keyeq` decides those exactly without string theory). The fresh Boolean is a
+/// pattern atom over a key of its own (`ABSTRACT_KEY_PREFIX`), which no policy reads. Every
+/// request gives the fresh Booleans the truth values of their template atoms, so this is an
+/// over-approximation in both polarities: unsatisfiable ⇒ the goal is unsatisfiable (a proof);
+/// a model is only a candidate, which the caller replays (issue 12: the SageMaker Studio
+/// policies, whose resources hold `${aws:PrincipalTag/...}`, time out in string theory).
+/// `None` when no atom was replaced.
+pub fn abstract_templates(b: &Builder, goal: &Formula) -> Option<Formula> {
+    let mut ids: Vec<AtomId> = Vec::new();
+    goal.atoms_into(&mut ids);
+    ids.sort_unstable();
+    ids.dedup();
+    let atoms = b.atoms().clone();
+    let mut map: HashMap<AtomId, Formula> = HashMap::new();
+    for id in ids {
+        let Atom::Template {
+            var,
+            template,
+            mode,
+        } = atoms.get(id)
+        else {
+            continue;
+        };
+        if crate::logic::keyeq::bare_var(template).is_some() {
+            continue;
+        }
+        let fresh = b.atom(Atom::Like(
+            crate::logic::ir::StrVar::Slot(format!("{ABSTRACT_KEY_PREFIX}{id}"), 0),
+            Glob::literal("true"),
+        ));
+        let mut implied = Vec::new();
+        if let Some(hull) = template_hull(template, *mode) {
+            implied.push(b.atom(Atom::Like(var.clone(), hull)));
+        }
+        for v in template.vars().filter(|v| v.default.is_none()) {
+            implied.push(b.atom(Atom::Present(v.key.to_ascii_lowercase())));
+        }
+        let f = if implied.is_empty() {
+            fresh
+        } else {
+            implied.push(fresh.clone());
+            b.and(implied)
+        };
+        map.insert(id, f);
+    }
+    (!map.is_empty()).then(|| b.replace(goal, &map))
+}
+
 fn polarity(f: &Formula, negated: bool, pos: &mut HashSet<AtomId>, neg: &mut HashSet<AtomId>) {
     match f {
         Formula::Const(_) => {}
