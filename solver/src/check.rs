@@ -464,6 +464,42 @@ const DERIVED_KEYS_UNKNOWN: &str = "; the model ties these keys to the caller on
 /// Extra points asked for when every point contradicted the derived keys.
 const DERIVED_KEYS_RETRY: usize = 6;
 
+/// The witness with every derived key's value that contradicts AWS's (an unmentioned account
+/// the model wrote as twelve letters) replaced, wherever it occurs in the request (resource,
+/// resource account, every context value), by the value AWS gives that key. `None` when no
+/// such value is found.
+fn renamed_to_derived(w: &Witness) -> Option<Witness> {
+    let r = &w.request;
+    let renames: Vec<(String, String)> = tarski_compiler::semantics::derived_values(r)
+        .into_iter()
+        .filter_map(|(k, aws)| {
+            let given = r.context.single(k)?;
+            let aws = aws?;
+            (given != aws && !given.is_empty()).then_some((given, aws))
+        })
+        .collect();
+    if renames.is_empty() {
+        return None;
+    }
+    let rename = |s: &str| {
+        renames.iter().fold(s.to_string(), |acc, (from, to)| {
+            acc.replace(from.as_str(), to)
+        })
+    };
+    let mut out = w.clone();
+    out.request.resource = rename(&r.resource);
+    out.request.resource_account = r.resource_account.as_deref().map(rename);
+    let keys: Vec<(String, Vec<String>)> = r
+        .context
+        .iter()
+        .map(|(k, vs)| (k.to_string(), vs.iter().map(|v| rename(v)).collect()))
+        .collect();
+    for (k, vs) in keys {
+        out.request.context.set(&k, vs);
+    }
+    Some(out)
+}
+
 /// `solve_in`, and when each point the solver gave contradicted the keys AWS derives (partly
 /// free for a class of callers, `Problem::derived`), once more asking for `DERIVED_KEYS_RETRY` more points: each is blocked
 /// before the next is asked, so other cells are tried, and the first that AWS could send is
@@ -751,6 +787,18 @@ fn solve_exact(
                 drop_contradicted_owner(&mut fixed);
                 witnesses.push(fixed);
                 continue;
+            }
+            // The same value may also stand elsewhere in the request: a policy variable
+            // (`.../role/${aws:PrincipalAccount}/...`) copies it into the resource. Renaming it
+            // everywhere to AWS's value keeps every equality the policy tests; the replay judges.
+            if let Some(mut renamed) = renamed_to_derived(&w) {
+                if tarski_compiler::semantics::derived_key_conflict(&renamed.request).is_none()
+                    && replay(&renamed, &problem).is_ok()
+                {
+                    drop_contradicted_owner(&mut renamed);
+                    witnesses.push(renamed);
+                    continue;
+                }
             }
             derived_conflict.get_or_insert(why);
             continue;

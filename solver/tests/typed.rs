@@ -841,3 +841,40 @@ fn resource_and_principal_account_keys_are_the_accounts() {
         .set("aws:ResourceAccount", vec!["222222222222".into()]);
     assert_eq!(decide(&set, &r), Decision::Allow);
 }
+
+/// `${aws:PrincipalAccount}` inside a resource (AmazonEKSServiceRolePolicy v8→v9 in W5): the
+/// model wrote an unmentioned caller's account as twelve letters, in the key and, through the
+/// variable, in the resource; the derived-key check refused the witness and the answer was
+/// `unknown`. Renaming the value everywhere to the caller's account gives a witness AWS sends.
+#[test]
+fn an_account_copied_into_the_resource_by_a_variable_is_renamed_with_the_caller() {
+    let entry =
+        "arn:aws:eks:*:*:access-entry/*/role/${aws:PrincipalAccount}/AWSServiceRoleForAmazonEKS/*";
+    let a = identity(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"}},
+            {{"Effect":"Allow","Action":["eks:AssociateAccessPolicy","eks:ListAssociatedAccessPolicies"],"Resource":"{entry}"}}]}}"#
+    ));
+    let b = identity(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"}},
+            {{"Effect":"Allow","Action":"eks:ListAssociatedAccessPolicies","Resource":"{entry}"}}]}}"#
+    ));
+    for o in all_opts() {
+        for w in witnesses(escapes(&a, &b, None, &o).unwrap().verdict, "A allows more") {
+            let r = &w.request;
+            assert_eq!(
+                tarski_compiler::semantics::derived_key_conflict(r),
+                None,
+                "{r:?}"
+            );
+            assert_eq!(
+                r.action.to_ascii_lowercase(),
+                "eks:associateaccesspolicy",
+                "{r:?}"
+            );
+            assert_eq!(decide(&a, r), Decision::Allow, "{r:?}");
+            assert_ne!(decide(&b, r), Decision::Allow, "{r:?}");
+        }
+    }
+}
