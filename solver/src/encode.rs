@@ -62,6 +62,12 @@ pub enum EncodeError {
     Unrealized(Vec<(usize, bool)>),
     #[error("the resource's pattern combination could not be checked within {0} automaton states")]
     SignatureBudget(usize),
+    /// An empty core would exclude every model (`Encoded::exclude` of nothing is `false`) and
+    /// turn the question into a proof that rests on the refinement alone, not on the solver.
+    #[error(
+        "internal: no resource at all meets the resource's required patterns; not taken as a proof"
+    )]
+    EmptyCore,
 }
 
 /// Automaton states for checking one combination of resource patterns (`cells::realize`).
@@ -1132,6 +1138,9 @@ impl Encoded {
                         Ok(Some(w)) => Value::Text(w),
                         Ok(None) => {
                             let keep = core(&lits, &sv.require, &domain, REALIZE_STATES);
+                            if keep.is_empty() {
+                                return Err(EncodeError::EmptyCore);
+                            }
                             return Err(EncodeError::Unrealized(
                                 keep.into_iter().map(|i| (i, lits[i].1)).collect(),
                             ));
