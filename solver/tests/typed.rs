@@ -861,7 +861,9 @@ fn an_account_copied_into_the_resource_by_a_variable_is_renamed_with_the_caller(
             {{"Effect":"Allow","Action":"eks:ListAssociatedAccessPolicies","Resource":"{entry}"}}]}}"#
     ));
     for o in all_opts() {
-        for w in witnesses(escapes(&a, &b, None, &o).unwrap().verdict, "A allows more") {
+        let ws = witnesses(escapes(&a, &b, None, &o).unwrap().verdict, "A allows more");
+        assert!(!ws.is_empty(), "a witness, not an empty list");
+        for w in ws {
             let r = &w.request;
             assert_eq!(
                 tarski_compiler::semantics::derived_key_conflict(r),
@@ -875,6 +877,11 @@ fn an_account_copied_into_the_resource_by_a_variable_is_renamed_with_the_caller(
             );
             assert_eq!(decide(&a, r), Decision::Allow, "{r:?}");
             assert_ne!(decide(&b, r), Decision::Allow, "{r:?}");
+            // The variable's copy in the resource is the caller's own account.
+            let acct = tarski_compiler::request::Caller::of(&r.principal)
+                .account
+                .expect("the caller has an account");
+            assert!(r.resource.contains(&format!("/role/{acct}/")), "{r:?}");
         }
     }
 }
