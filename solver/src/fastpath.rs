@@ -380,9 +380,139 @@ fn guess_conditions(s: &Statement, ctx: &mut Context, pick: &[(usize, usize)]) -
     true
 }
 
-/// The first guess that `a` allows and `b` does not.
+/// The first guess AWS can send (`semantics::well_typed`: a resource of one of the action's
+/// resource types; no derived key contradicting the caller, `semantics::derived_key_conflict`)
+/// that `a` allows and `b` does not. A guess built from `Resource: "*"` or a
+/// pattern of another type is ill-typed; when it escapes, its typed neighbours are tried (the
+/// same request on `*` or a sample resource of each of the action's types, on the resource
+/// with a suffix, or another action of the service that takes the resource), and each is
+/// judged by the evaluator like any guess: the replay is the proof, in the typed space too.
 pub fn guess_escape(a: &PolicySet, b: &PolicySet) -> Option<Request> {
-    guesses(a, b).into_iter().find(|r| {
-        evaluate(a, r).decision == Decision::Allow && evaluate(b, r).decision != Decision::Allow
-    })
+    use tarski_compiler::semantics::well_typed;
+    // A request AWS sends: no context key contradicting what AWS derives from the caller.
+    let escapes = |r: &Request| {
+        tarski_compiler::semantics::derived_key_conflict(r).is_none()
+            && evaluate(a, r).decision == Decision::Allow
+            && evaluate(b, r).decision != Decision::Allow
+    };
+    let all = guesses(a, b);
+    if let Some(r) = all
+        .iter()
+        .find(|r| well_typed(&r.action, &r.resource) && escapes(r))
+    {
+        return Some(r.clone());
+    }
+    all.iter()
+        .filter(|r| !well_typed(&r.action, &r.resource) && escapes(r))
+        .take(20)
+        .find_map(|r| {
+            typed_variants(r)
+                .into_iter()
+                .find(|v| well_typed(&v.action, &v.resource) && escapes(v))
+        })
+}
+
+/// Well-typed requests next to an ill-typed guess (see `guess_escape`), at most a few dozen.
+fn typed_variants(r: &Request) -> Vec<Request> {
+    use tarski_compiler::logic::problem::type_sample;
+    use tarski_compiler::semantics::{resource_types, well_typed};
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(t) = resource_types(&r.action) {
+        if t.star {
+            pairs.push((r.action.clone(), "*".to_string()));
+        }
+        for arn in t.arns.iter().take(8) {
+            pairs.push((r.action.clone(), type_sample(arn)));
+        }
+        for suffix in ["/example", "example", ":example"] {
+            pairs.push((r.action.clone(), format!("{}{suffix}", r.resource)));
+        }
+    }
+    if let Some([_, _, svc, _, _, _]) = tarski_compiler::value::split_arn(&r.resource) {
+        pairs.extend(
+            catalog()
+                .service_actions(svc)
+                .iter()
+                .map(|a| a.full_name())
+                .filter(|a| well_typed(a, &r.resource))
+                .take(16)
+                .map(|a| (a, r.resource.clone())),
+        );
+    }
+    pairs
+        .into_iter()
+        .filter(|(a, res)| well_typed(a, res))
+        .map(|(action, resource)| {
+            let mut v = r.clone();
+            // The owner follows the ARN's account field where it has one (a sample's is the
+            // guess's stand-in account).
+            if let Some([_, _, _, _, acct, _]) = tarski_compiler::value::split_arn(&resource) {
+                if acct.len() == 12 && acct.bytes().all(|c| c.is_ascii_digit()) {
+                    v.resource_account = Some(acct.to_string());
+                }
+            }
+            v.action = action;
+            v.resource = resource;
+            v
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use tarski_compiler::load::load;
+    use tarski_compiler::policy::PolicyKind;
+    use tarski_compiler::semantics::{derived_key_conflict, well_typed};
+
+    fn identity(text: &str) -> PolicySet {
+        let l = load("p.json", text, Some(PolicyKind::Identity), false);
+        assert!(!l.has_errors(), "{:?}", l.first_error());
+        PolicySet {
+            identity: l.policies,
+            ..PolicySet::default()
+        }
+    }
+
+    fn allow(action: &str, resource: &str, cond: &str) -> PolicySet {
+        identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"{cond}}}]}}"#
+        ))
+    }
+
+    /// `Resource: "*"` used to give the guess `arn:aws:s3:us-east-1:…:tarski-example`, which
+    /// no `s3:GetObject` request names: the guess was dropped and the solver asked. A typed
+    /// neighbour (an object ARN) is a witness AWS can send, confirmed by the evaluator.
+    #[test]
+    fn a_star_resource_guess_becomes_a_well_typed_witness() {
+        let a = allow("s3:GetObject", "*", "");
+        let b = allow("s3:PutObject", "*", "");
+        let r = guess_escape(&a, &b).expect("a guessed witness");
+        assert!(well_typed(&r.action, &r.resource), "{r:?}");
+        assert_eq!(r.action, "s3:GetObject");
+        assert_eq!(evaluate(&a, &r).decision, Decision::Allow);
+        assert_ne!(evaluate(&b, &r).decision, Decision::Allow);
+        // The other direction has a typed witness too.
+        let r = guess_escape(&b, &a).expect("a guessed witness");
+        assert!(well_typed(&r.action, &r.resource), "{r:?}");
+        // Same statements: nothing escapes, and no guess is returned.
+        assert!(guess_escape(&a, &a).is_none());
+    }
+
+    /// A guess whose context gives a key AWS derives from the caller another value (the
+    /// guessed caller is `user/tarski-user`, the condition wants `aws:username` = alice) is a
+    /// request AWS never sends: never a witness.
+    #[test]
+    fn a_guess_contradicting_the_callers_keys_is_no_witness() {
+        let a = allow(
+            "s3:GetObject",
+            "arn:aws:s3:::b/*",
+            r#","Condition":{"StringEquals":{"aws:username":"alice"}}"#,
+        );
+        let b = allow("s3:PutObject", "*", "");
+        if let Some(r) = guess_escape(&a, &b) {
+            assert!(derived_key_conflict(&r).is_none(), "{r:?}");
+        }
+    }
 }
