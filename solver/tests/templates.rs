@@ -124,3 +124,81 @@ fn a_wildcard_before_a_variable_is_never_a_wrong_answer() {
         }
     }
 }
+
+fn conditioned(op: &str, value: &str) -> PolicySet {
+    let text = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "identitystore:DescribeUser", "Resource": "*",
+ "Condition": {{"{op}": {{"identitystore:UserExternalIdIssuers": "{value}"}}, "Null": {{"identitystore:UserExternalIdIssuers": "false"}}}}}}]}}"#
+    );
+    let loaded = load("p.json", &text, Some(PolicyKind::Identity), false);
+    assert!(!loaded.has_errors(), "{:?}", loaded.first_error());
+    PolicySet {
+        identity: loaded.policies,
+        ..PolicySet::default()
+    }
+}
+
+/// A multivalued key *compared with* a value that holds a policy variable (the shape of
+/// `AWSIdentityCenterExternalManagementPolicy`: `ForAllValues:ArnEquals` on
+/// `identitystore:UserExternalIdIssuers` against `...${aws:PrincipalTag/...}`) is an ordinary
+/// comparison of each value with the substituted template: answered, not `unknown` as a
+/// "multivalued key used as a policy variable" (AWS only forbids *reading* such a key as the
+/// variable). The proof is attacked with value sets around the template.
+#[test]
+fn a_multivalued_key_compared_with_a_template_is_answered() {
+    let narrow = conditioned(
+        "ForAllValues:ArnEquals",
+        "arn:aws:identitystore::*:tenant/${aws:PrincipalTag/T}/x",
+    );
+    let wide = conditioned(
+        "ForAllValues:ArnLike",
+        "arn:aws:identitystore::*:tenant/${aws:PrincipalTag/T}/*",
+    );
+    match escapes(&narrow, &wide, None, &engine()) {
+        Ok(r) => assert_eq!(r.verdict, Verdict::Proved, "narrow within wide"),
+        Err(m) => panic!("replay mismatch: {m}"),
+    }
+    match escapes(&wide, &narrow, None, &engine()) {
+        Ok(r) => match r.verdict {
+            Verdict::Witnesses(ws) => assert!(!ws.is_empty()),
+            v => panic!("wide escapes narrow: expected witnesses, got {v:?}"),
+        },
+        Err(m) => panic!("replay mismatch: {m}"),
+    }
+    // The proof under attack: every value set `narrow` allows, `wide` allows too.
+    let t = "arn:aws:identitystore::111122223333:tenant/";
+    let sets: [&[&str]; 6] = [
+        &["t1/x"],
+        &["t1/x", "t1/y"],
+        &["t2/x"],
+        &["t1/x", "t1/x"],
+        &["t1/"],
+        &["t1/x/"],
+    ];
+    let mut narrow_allowed = 0;
+    for tag in ["t1", "t2", ""] {
+        for vals in sets {
+            let mut context = Context::default();
+            context.set("aws:PrincipalTag/T", vec![tag.to_string()]);
+            context.set(
+                "identitystore:UserExternalIdIssuers",
+                vals.iter().map(|v| format!("{t}{v}")).collect(),
+            );
+            let r = Request {
+                principal: "arn:aws:iam::111122223333:user/u".into(),
+                action: "identitystore:DescribeUser".into(),
+                resource: "*".into(),
+                resource_account: None,
+                context,
+            };
+            let n = evaluate(&narrow, &r).decision == Decision::Allow;
+            narrow_allowed += n as usize;
+            assert!(
+                !n || evaluate(&wide, &r).decision == Decision::Allow,
+                "{r:?}"
+            );
+        }
+    }
+    // The attack is not empty: some of these requests are allowed.
+    assert!(narrow_allowed > 0);
+}
