@@ -775,6 +775,23 @@ fn solve_exact(
                 w = raw;
             }
         }
+        // A candidate of the template abstraction whose values do not meet the templates the
+        // way the solver's Booleans say: the strings compared with templates realized again
+        // with the candidate's own key values substituted (`realize_templates`). The replay
+        // below judges the result as any candidate.
+        if abstracted && replay(&w, &problem).is_err() {
+            if let Some(r) = realize_templates(&w, &pt, &problem, &goal_atoms) {
+                // In the typed pass the new resource must still be one the action takes.
+                let typed_ok = !typed
+                    || tarski_compiler::semantics::well_typed(
+                        &r.request.action,
+                        &r.request.resource,
+                    );
+                if typed_ok && replay(&r, &problem).is_ok() {
+                    w = r;
+                }
+            }
+        }
         // Without the owner rules (`Problem::owner_relaxed`) the model's resource account may
         // disagree with the ARN's account field: the ARN decides (as it does for AWS and the
         // evaluator), and the replay below judges the request as written.
@@ -872,6 +889,123 @@ fn solve_exact(
         },
         stats,
     })
+}
+
+/// A candidate of the template abstraction (`relax::abstract_templates`) made to agree with
+/// its own Booleans (issue 12): `w` is the request of the point `pt`. With the candidate's key values
+/// substituted, every template is a plain glob; each string compared with templates (the
+/// resource, a context value) is realized again (`cells::realize`) with the same truth value
+/// for every pattern of the goal over it, and for every template the value the model gave its
+/// Boolean. Then every atom of the abstract goal keeps its value and each Boolean equals its
+/// template atom, so the request satisfies the original goal; the caller's replay checks it.
+/// `None` when some string cannot be realized that way (the candidate stays spurious), or a
+/// string compared with a template is itself read by a policy variable.
+fn realize_templates(
+    w: &Witness,
+    pt: &Assignment,
+    p: &Problem,
+    goal_atoms: &[AtomId],
+) -> Option<Witness> {
+    use tarski_compiler::glob::Glob;
+    use tarski_compiler::logic::ir::{eval_atom, template_glob, Atom};
+    use tarski_compiler::logic::relax::ABSTRACT_KEY_PREFIX;
+    let atoms = p.builder.atoms();
+    let req = &w.request;
+    // The abstracted template atoms, with the model's value of their Booleans: a pattern atom
+    // over the stand-in key's cells (as `encode` states it, `Problem::atom_cells`).
+    let mut templates: Vec<(AtomId, bool)> = Vec::new();
+    for &id in goal_atoms {
+        if let Atom::Like(v @ StrVar::Slot(k, 0), _) = atoms.get(id) {
+            if let Some(n) = k.strip_prefix(ABSTRACT_KEY_PREFIX) {
+                let orig: AtomId = n.parse().ok()?;
+                if orig as usize >= atoms.len() {
+                    return None;
+                }
+                let cell = match pt.values.get(v) {
+                    Some(Value::Cell(c)) => *c as u32,
+                    None => 0,
+                    Some(_) => return None,
+                };
+                let holds = p.atom_cells.get(&id)?.contains(&cell);
+                templates.push((orig, holds));
+            }
+        }
+    }
+    if templates.is_empty() {
+        return None;
+    }
+    let read: Vec<String> = templates
+        .iter()
+        .filter_map(|(id, _)| match atoms.get(*id) {
+            Atom::Template { template, .. } => {
+                Some(template.vars().map(|v| v.key.to_ascii_lowercase()))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut out = w.clone();
+    let mut vars: Vec<StrVar> = templates
+        .iter()
+        .filter_map(|(id, _)| match atoms.get(*id) {
+            Atom::Template { var, .. } => Some(var.clone()),
+            _ => None,
+        })
+        .collect();
+    vars.sort();
+    vars.dedup();
+    for var in vars {
+        if matches!(&var, StrVar::Slot(k, _) if read.contains(k)) || var == StrVar::Action {
+            return None;
+        }
+        let mut lits: Vec<(Glob, bool)> = Vec::new();
+        for &id in goal_atoms {
+            if let a @ Atom::Like(v, g) = atoms.get(id) {
+                if *v == var {
+                    lits.push((g.clone(), eval_atom(a, req)));
+                }
+            }
+        }
+        for (id, truth) in &templates {
+            let Atom::Template {
+                var: v,
+                template,
+                mode,
+            } = atoms.get(*id)
+            else {
+                continue;
+            };
+            if *v != var {
+                continue;
+            }
+            match template_glob(template, *mode, &|k| req.context.single(k)) {
+                Some(g) => lits.push((g, *truth)),
+                // A variable without value: the atom is false, as the model must have it.
+                None if *truth => return None,
+                None => {}
+            }
+        }
+        let domain: Vec<Glob> = match var {
+            StrVar::Resource => vec![Glob::literal("*"), Glob::wild("arn:*")],
+            _ => Vec::new(),
+        };
+        let s = tarski_compiler::logic::cells::realize(&lits, &[], &domain, 200_000).ok()??;
+        match &var {
+            StrVar::Resource => out.request.resource = s,
+            StrVar::Slot(k, n) => {
+                let mut values = req.context.get(k)?.to_vec();
+                *values.get_mut(*n as usize)? = s;
+                let name = req
+                    .context
+                    .iter()
+                    .find(|(x, _)| x.eq_ignore_ascii_case(k))
+                    .map(|(x, _)| x.to_string())?;
+                out.request.context.set(&name, values);
+            }
+            StrVar::Action => return None,
+        }
+    }
+    Some(out)
 }
 
 /// A well-typed request next to the ill-typed witness `w` that still replays (issue 10): the
