@@ -1023,6 +1023,13 @@ fn typed_neighbour(
     let (action, resource) = (&w.request.action, &w.request.resource);
     let mut resources: Vec<String> = Vec::new();
     if let Some(t) = resource_types(action) {
+        // First a resource of the action's types that every resource pattern of the goal (and
+        // every template, with the witness's key values) judges as it judges the witness's
+        // (`cells::realize`, issue 12): the goal's other atoms are unchanged, so it replays
+        // unless the owner or a derived key moved; the replay below judges.
+        if let Some(r) = same_signature_of_type(w, p, &t) {
+            resources.push(r);
+        }
         if t.star {
             resources.push("*".to_string());
         }
@@ -1067,6 +1074,54 @@ fn typed_neighbour(
         }
     }
     None
+}
+
+/// A resource of the types `t` with the same truth value as the witness's resource for every
+/// resource pattern and resource template of the goal, and the same owner (account field), if
+/// one exists (`typed_neighbour`).
+fn same_signature_of_type(
+    w: &Witness,
+    p: &Problem,
+    t: &tarski_compiler::semantics::ResourceTypes,
+) -> Option<String> {
+    use tarski_compiler::glob::Glob;
+    use tarski_compiler::logic::ir::{eval_atom, template_glob, Atom};
+    let req = &w.request;
+    let mut ids: Vec<AtomId> = Vec::new();
+    p.goal.atoms_into(&mut ids);
+    ids.sort_unstable();
+    ids.dedup();
+    let atoms = p.builder.atoms();
+    let mut lits: Vec<(Glob, bool)> = Vec::new();
+    for id in ids {
+        match atoms.get(id) {
+            a @ Atom::Like(StrVar::Resource, g) => lits.push((g.clone(), eval_atom(a, req))),
+            a @ Atom::Template {
+                var: StrVar::Resource,
+                template,
+                mode,
+            } => {
+                let truth = eval_atom(a, req);
+                match template_glob(template, *mode, &|k| req.context.single(k)) {
+                    Some(g) => lits.push((g, truth)),
+                    None if truth => return None,
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let require: Vec<Glob> = tarski_compiler::semantics::resource_owner(&req.resource)
+        .map(|o| vec![tarski_compiler::logic::problem::owner_glob(Some(o))])
+        .unwrap_or_default();
+    let mut domain: Vec<Glob> = Vec::new();
+    if t.star && require.is_empty() {
+        domain.push(Glob::literal("*"));
+    }
+    domain.extend(t.arns.iter().cloned());
+    tarski_compiler::logic::cells::realize(&lits, &require, &domain, 200_000)
+        .ok()
+        .flatten()
 }
 
 /// Is the relaxed problem (`logic::relax`) unsatisfiable? Only when decided without string
@@ -1511,5 +1566,75 @@ mod tests {
         assert!(r.contains("resource limit (rlimit 300000)") && !r.contains("time"));
         let i = gave_up("z3", &GaveUp::Incomplete("(incomplete quantifiers)".into()));
         assert!(i.contains("could not decide") && i.contains("incomplete quantifiers"));
+    }
+
+    /// An ill-typed witness of the untyped pass whose resource the action does not take
+    /// (`AmazonLaunchWizard_Fullaccess` v14 → v15 in W5: `autoscaling:CreateOrUpdateTags` on
+    /// a resource-groups ARN): the typed neighbour is a resource of the action's type that the
+    /// policy's patterns judge the same way (`same_signature_of_type`), so the typed question
+    /// need not be asked. The type samples alone (`example` names) miss the policy's
+    /// `autoScalingGroupName/LaunchWizard*`.
+    #[test]
+    fn an_ill_typed_witness_gets_a_resource_of_the_actions_type_with_its_signature() {
+        use tarski_compiler::load::load;
+        use tarski_compiler::policy::PolicyKind;
+        use tarski_compiler::request::Request;
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Action":"autoscaling:CreateOrUpdateTags",
+            "Resource":["arn:aws:*:*:*:*LaunchWizard*"]}]}"#;
+        let l = load("p.json", text, Some(PolicyKind::Identity), false);
+        assert!(!l.has_errors());
+        let set = PolicySet {
+            identity: l.policies,
+            ..PolicySet::default()
+        };
+        let builder = Builder::default();
+        let slots = slots(&[&set], None);
+        let view = SymbolicView {
+            builder: &builder,
+            slots: &slots,
+        };
+        let goal = view.lower_set(&set).allowed;
+        let dopts = DomainOptions {
+            known_actions: false,
+            max_states: 50_000,
+            iam_callers: true,
+            typed: false,
+        };
+        let p = Problem::new(builder, goal, slots, &[], &dopts);
+        let w = Witness {
+            request: Request {
+                principal: "arn:aws:iam::111122223333:user/u".into(),
+                action: "autoscaling:CreateOrUpdateTags".into(),
+                resource: "arn:aws:resource-groups:us-east-1:111122223333:group/LaunchWizard"
+                    .into(),
+                ..Request::default()
+            },
+            notes: Vec::new(),
+        };
+        let allowed = |w: &Witness, _: &Problem| {
+            if evaluate(&set, &w.request).decision == Decision::Allow {
+                Ok(())
+            } else {
+                Err(("Allow".to_string(), "not".to_string()))
+            }
+        };
+        assert!(allowed(&w, &p).is_ok());
+        let r = tarski_compiler::semantics::resource_types(&w.request.action).unwrap();
+        let same = same_signature_of_type(&w, &p, &r).expect("a resource of the type");
+        assert!(
+            tarski_compiler::semantics::well_typed(&w.request.action, &same),
+            "{same}"
+        );
+        assert!(
+            same.contains("LaunchWizard") && same.contains(":111122223333:"),
+            "{same}"
+        );
+        let n = typed_neighbour(&w, &p, &allowed, &[]).expect("a typed neighbour");
+        assert!(tarski_compiler::semantics::well_typed(
+            &n.request.action,
+            &n.request.resource
+        ));
+        assert!(allowed(&n, &p).is_ok());
     }
 }
