@@ -395,21 +395,26 @@ pub fn guess_escape(a: &PolicySet, b: &PolicySet) -> Option<Request> {
             && evaluate(a, r).decision == Decision::Allow
             && evaluate(b, r).decision != Decision::Allow
     };
-    let all = guesses(a, b);
-    if let Some(r) = all
-        .iter()
-        .find(|r| well_typed(&r.action, &r.resource) && escapes(r))
-    {
-        return Some(r.clone());
-    }
-    all.iter()
-        .filter(|r| !well_typed(&r.action, &r.resource) && escapes(r))
-        .take(20)
-        .find_map(|r| {
-            typed_variants(r)
+    // One pass, in order: each guess is judged once (large policies have thousands).
+    let mut ill_typed_tried = 0;
+    for r in guesses(a, b) {
+        if !escapes(&r) {
+            continue;
+        }
+        if well_typed(&r.action, &r.resource) {
+            return Some(r);
+        }
+        if ill_typed_tried < 20 {
+            ill_typed_tried += 1;
+            if let Some(v) = typed_variants(&r)
                 .into_iter()
                 .find(|v| well_typed(&v.action, &v.resource) && escapes(v))
-        })
+            {
+                return Some(v);
+            }
+        }
+    }
+    None
 }
 
 /// Well-typed requests next to an ill-typed guess (see `guess_escape`), at most a few dozen.
