@@ -288,19 +288,35 @@ pub fn subset(
             }
         }
     }
+    // The goal without `a`'s Allow statements that `b` also has, when that decides the same
+    // question (`fastpath::without_shared_allows`); witnesses are still replayed against `a`.
+    let reduced = if constraint.is_none() && opts.syntactic {
+        crate::fastpath::without_shared_allows(a, b)
+    } else {
+        None
+    };
+    let goal_a = reduced.as_ref().unwrap_or(a);
+    // And without `b`'s Allow statements that no request `a` allows can match
+    // (`fastpath::without_unrelated_allows`).
+    let reduced_b = if constraint.is_none() && opts.syntactic {
+        crate::fastpath::without_unrelated_allows(goal_a, b)
+    } else {
+        None
+    };
+    let goal_b = reduced_b.as_ref().unwrap_or(b);
     let builder = Builder::default();
-    let slots = slots(&[a, b], constraint);
+    let slots = slots(&[goal_a, goal_b], constraint);
     let view = SymbolicView {
         builder: &builder,
         slots: &slots,
     };
-    let in_a = view.lower_set(a).allowed;
-    let in_b = view.lower_set(b).allowed;
+    let in_a = view.lower_set(goal_a).allowed;
+    let in_b = view.lower_set(goal_b).allowed;
     let c = constraint.map_or(Formula::Const(true), |e| view.lower_expr(e));
     let goal = builder.and(vec![in_a, builder.not(in_b), c.clone()]);
     let goal = with_deploy_values(&builder, goal);
     let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
-    let iam = iam_callers(&[a, b]);
+    let iam = iam_callers(&[goal_a, goal_b]);
     let r = solve(
         builder,
         goal,
