@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! cargo run --release --bin bench -- [--jobs 1,2] [--workload w1,w2,w3,w4,baseline]
-//!                                    [--repeat N] [--quick]
+//!                                    [--repeat N] [--quick] [--only NAME] [--dump FILE]
 //! ```
+//!
+//! `--dump FILE` (W5): one tab-separated line per question, with the passes that ran
+//! (`Stats::passes`), for finding where the slow questions spend their time.
 //!
 //! The parent process re-executes itself once per (workload, jobs, repetition) so that each
 //! measurement has its own peak RSS (VmHWM) and a cold Z3; it prints every child's summary
