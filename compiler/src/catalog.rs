@@ -179,6 +179,17 @@ pub fn arn_glob(template: &str) -> Glob {
         if c == ':' {
             colons += 1;
         }
+        // A `*` in a format stands for any value of its field, as in
+        // `arn:${Partition}:${Vendor}:${Region}:*:${ResourceType}:${RecoveryPointId}` (AWS
+        // Backup's recovery points, in any account) and `arn:${Partition}:braket:*:*:device/...`:
+        // no ARN AWS sends has the character `*` as its account or region (issue 12: read as a
+        // literal, every recovery point had the account `*`, which names no account, and W5's
+        // witnesses for `backup:CopyFromBackupVault` were refused).
+        if c == '*' {
+            toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
+            rest = &rest[1..];
+            continue;
+        }
         toks.push(Tok::Char(c));
         rest = &rest[c.len_utf8()..];
     }
@@ -739,6 +750,24 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `*` in an ARN format is any value of its field (AWS Backup's recovery points are in any
+    /// account): the account is not the character `*`.
+    #[test]
+    fn a_star_in_an_arn_format_is_any_value() {
+        let g =
+            arn_glob("arn:${Partition}:${Vendor}:${Region}:*:${ResourceType}:${RecoveryPointId}");
+        assert!(g.matches(
+            "arn:aws:backup:us-east-1:111122223333:recovery-point:p-1",
+            false
+        ));
+        // The account field stays inside its segment.
+        assert!(!g.matches("arn:aws:backup:us-east-1", false));
+        assert!(crate::semantics::well_typed(
+            "backup:CopyFromBackupVault",
+            "arn:aws:backup:us-east-1:111122223333:recovery-point:p-1"
+        ));
+    }
 
     #[test]
     fn decodes_fully() {

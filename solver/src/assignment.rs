@@ -491,6 +491,36 @@ fn own(p: &Problem, goal_atoms: &[AtomId], cell: Option<u32>, req: &mut Request)
         *req = moved;
         return;
     }
+    // Writing the account into the ARN changed another atom: the ARN's fields are read across
+    // colons (`arn:aws:eks:aps:ec2:cluster/:workspace/...`, where `ec2` is both the account
+    // field and part of another pattern's match). Another string of the same signature over
+    // every pattern of the goal, with the chosen account in its account field, if one exists
+    // (`cells::realize`, an exhaustive search).
+    let lits: Vec<(tarski_compiler::glob::Glob, bool)> = goal_atoms
+        .iter()
+        .filter_map(|id| match atoms.get(*id) {
+            a @ Atom::Like(StrVar::Resource, g) => Some((g.clone(), eval_atom(a, req))),
+            _ => None,
+        })
+        .collect();
+    let require = [tarski_compiler::logic::problem::owner_glob(Some(&chosen))];
+    // A well-typed resource stays one: an ARN of one of the action's resource types.
+    let domain: Vec<tarski_compiler::glob::Glob> = match resource_types(&req.action) {
+        Some(t) if well_typed(&req.action, &req.resource) => t.arns.clone(),
+        _ => vec![tarski_compiler::glob::Glob::wild("arn:*")],
+    };
+    if let Ok(Some(r)) = tarski_compiler::logic::cells::realize(&lits, &require, &domain, 200_000) {
+        let mut moved = req.clone();
+        moved.resource = r;
+        if resource_owner(&moved.resource) == Some(chosen.as_str())
+            && well_typed(&moved.action, &moved.resource) == well_typed(&req.action, &req.resource)
+            && same_elsewhere(req, &moved)
+            && cell.is_none_or(|c| p.resource_in_cell(&moved.resource, c) != Some(false))
+        {
+            *req = moved;
+            return;
+        }
+    }
     let caller = tarski_compiler::request::Caller::of(&req.principal);
     if caller.account.as_deref() == Some(chosen.as_str()) {
         req.principal = with_owner(&req.principal, &owner);

@@ -104,6 +104,9 @@ pub struct Stats {
     pub backend: Option<&'static str>,
     /// The solver problems as SMT-LIB files, when `Options::emit_smt2`.
     pub smt2: Vec<String>,
+    /// One entry per pass that ran, in order (`untyped/abstract proved z3 12.3ms`): where a
+    /// question's time went (bench `--dump`, issue 12). Diagnostics only.
+    pub passes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -263,12 +266,13 @@ pub fn subset(
     if constraint.is_none() && opts.syntactic {
         let start = Instant::now();
         let fast = |verdict: Verdict| Report {
-            verdict,
             stats: Stats {
                 elapsed: start.elapsed(),
                 search: start.elapsed(),
+                passes: vec![format!("syntactic {}", verdict_word(&verdict))],
                 ..Stats::default()
             },
+            verdict,
         };
         if crate::fastpath::contained_by_statements(a, b) {
             return Ok(fast(Verdict::Proved));
@@ -284,19 +288,35 @@ pub fn subset(
             }
         }
     }
+    // The goal without `a`'s Allow statements that `b` also has, when that decides the same
+    // question (`fastpath::without_shared_allows`); witnesses are still replayed against `a`.
+    let reduced = if constraint.is_none() && opts.syntactic {
+        crate::fastpath::without_shared_allows(a, b)
+    } else {
+        None
+    };
+    let goal_a = reduced.as_ref().unwrap_or(a);
+    // And without `b`'s Allow statements that no request `a` allows can match
+    // (`fastpath::without_unrelated_allows`).
+    let reduced_b = if constraint.is_none() && opts.syntactic {
+        crate::fastpath::without_unrelated_allows(goal_a, b)
+    } else {
+        None
+    };
+    let goal_b = reduced_b.as_ref().unwrap_or(b);
     let builder = Builder::default();
-    let slots = slots(&[a, b], constraint);
+    let slots = slots(&[goal_a, goal_b], constraint);
     let view = SymbolicView {
         builder: &builder,
         slots: &slots,
     };
-    let in_a = view.lower_set(a).allowed;
-    let in_b = view.lower_set(b).allowed;
+    let in_a = view.lower_set(goal_a).allowed;
+    let in_b = view.lower_set(goal_b).allowed;
     let c = constraint.map_or(Formula::Const(true), |e| view.lower_expr(e));
     let goal = builder.and(vec![in_a, builder.not(in_b), c.clone()]);
     let goal = with_deploy_values(&builder, goal);
     let principals: Vec<&str> = constraint.map(Expr::principals).unwrap_or_default();
-    let iam = iam_callers(&[a, b]);
+    let iam = iam_callers(&[goal_a, goal_b]);
     let r = solve(
         builder,
         goal,
@@ -432,6 +452,7 @@ fn solve(
     if done {
         return Ok(first);
     }
+    let first_passes = first.stats.passes.clone();
     let mut r = solve_pass(
         typed_builder,
         typed_goal,
@@ -443,6 +464,7 @@ fn solve(
         true,
     )?;
     r.stats.elapsed += first.stats.elapsed;
+    r.stats.passes.splice(0..0, first_passes);
     Ok(r)
 }
 
@@ -516,7 +538,7 @@ fn solve_pass(
     typed: bool,
 ) -> Result<Report, Box<ReplayMismatch>> {
     let again = (builder.duplicate(), goal.clone(), slots.clone());
-    let r = solve_in(
+    let mut r = solve_in(
         builder,
         goal,
         slots,
@@ -545,6 +567,11 @@ fn solve_pass(
         typed,
     )?;
     r2.stats.elapsed += r.stats.elapsed;
+    r2.stats.passes.splice(0..0, r.stats.passes.iter().cloned());
+    for p in r2.stats.passes.iter_mut().skip(r.stats.passes.len()) {
+        p.insert_str(0, "retry ");
+    }
+    r.stats.passes = r2.stats.passes.clone();
     match &mut r2.verdict {
         Verdict::Witnesses(ws) => {
             ws.truncate(want);
@@ -571,6 +598,7 @@ fn solve_in(
     typed: bool,
 ) -> Result<Report, Box<ReplayMismatch>> {
     let start = Instant::now();
+    let mut passes: Vec<String> = Vec::new();
     if let Some(abs) = tarski_compiler::logic::relax::abstract_templates(&builder, &goal) {
         // A few more candidates than asked for: the first ones may not replay.
         let want = opts.witnesses.max(1);
@@ -578,6 +606,7 @@ fn solve_in(
             witnesses: want + ABSTRACT_CANDIDATES,
             ..opts.clone()
         };
+        let t = Instant::now();
         let mut r = solve_exact(
             builder.clone(),
             abs,
@@ -589,6 +618,9 @@ fn solve_in(
             typed,
             true,
         )?;
+        passes.append(&mut r.stats.passes);
+        passes.push(pass_text(typed, "abstract", &r, t));
+        r.stats.passes = passes.clone();
         match &mut r.verdict {
             Verdict::Proved => return Ok(r),
             Verdict::Witnesses(ws) => {
@@ -598,6 +630,7 @@ fn solve_in(
             Verdict::Unknown(_) => {}
         }
     }
+    let t = Instant::now();
     let mut r = solve_exact(
         builder,
         goal,
@@ -609,8 +642,37 @@ fn solve_in(
         typed,
         false,
     )?;
+    passes.append(&mut r.stats.passes);
+    passes.push(pass_text(typed, "exact", &r, t));
+    r.stats.passes = passes;
     r.stats.elapsed = start.elapsed();
     Ok(r)
+}
+
+/// One `Stats::passes` entry.
+fn pass_text(typed: bool, kind: &str, r: &Report, t: Instant) -> String {
+    format!(
+        "{}/{kind} {} {} {:.1}ms (prepare {:.1}, search {:.1}, replay {:.1})",
+        if typed { "typed" } else { "untyped" },
+        verdict_word(&r.verdict),
+        if r.stats.used_z3 {
+            r.stats.backend.unwrap_or("z3")
+        } else {
+            "no-solver"
+        },
+        t.elapsed().as_secs_f64() * 1000.0,
+        r.stats.prepare.as_secs_f64() * 1000.0,
+        r.stats.search.as_secs_f64() * 1000.0,
+        r.stats.replay.as_secs_f64() * 1000.0,
+    )
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Proved => "proved",
+        Verdict::Witnesses(_) => "witness",
+        Verdict::Unknown(_) => "unknown",
+    }
 }
 
 /// Extra candidates asked of the template abstraction (`solve_in`).
@@ -650,6 +712,7 @@ fn solve_exact(
                     goal_size: p.goal.size(),
                     elapsed: start.elapsed(),
                     search: start.elapsed(),
+                    passes: vec!["positive-templates-relaxed proved".to_string()],
                     ..Stats::default()
                 },
             });
@@ -726,6 +789,23 @@ fn solve_exact(
             let raw = pt.to_request_free(&problem, &goal_atoms);
             if replay(&raw, &problem).is_ok() {
                 w = raw;
+            }
+        }
+        // A candidate of the template abstraction whose values do not meet the templates the
+        // way the solver's Booleans say: the strings compared with templates realized again
+        // with the candidate's own key values substituted (`realize_templates`). The replay
+        // below judges the result as any candidate.
+        if abstracted && replay(&w, &problem).is_err() {
+            if let Some(r) = realize_templates(&w, &pt, &problem, &goal_atoms) {
+                // In the typed pass the new resource must still be one the action takes.
+                let typed_ok = !typed
+                    || tarski_compiler::semantics::well_typed(
+                        &r.request.action,
+                        &r.request.resource,
+                    );
+                if typed_ok && replay(&r, &problem).is_ok() {
+                    w = r;
+                }
             }
         }
         // Without the owner rules (`Problem::owner_relaxed`) the model's resource account may
@@ -827,6 +907,123 @@ fn solve_exact(
     })
 }
 
+/// A candidate of the template abstraction (`relax::abstract_templates`) made to agree with
+/// its own Booleans (issue 12): `w` is the request of the point `pt`. With the candidate's key values
+/// substituted, every template is a plain glob; each string compared with templates (the
+/// resource, a context value) is realized again (`cells::realize`) with the same truth value
+/// for every pattern of the goal over it, and for every template the value the model gave its
+/// Boolean. Then every atom of the abstract goal keeps its value and each Boolean equals its
+/// template atom, so the request satisfies the original goal; the caller's replay checks it.
+/// `None` when some string cannot be realized that way (the candidate stays spurious), or a
+/// string compared with a template is itself read by a policy variable.
+fn realize_templates(
+    w: &Witness,
+    pt: &Assignment,
+    p: &Problem,
+    goal_atoms: &[AtomId],
+) -> Option<Witness> {
+    use tarski_compiler::glob::Glob;
+    use tarski_compiler::logic::ir::{eval_atom, template_glob, Atom};
+    use tarski_compiler::logic::relax::ABSTRACT_KEY_PREFIX;
+    let atoms = p.builder.atoms();
+    let req = &w.request;
+    // The abstracted template atoms, with the model's value of their Booleans: a pattern atom
+    // over the stand-in key's cells (as `encode` states it, `Problem::atom_cells`).
+    let mut templates: Vec<(AtomId, bool)> = Vec::new();
+    for &id in goal_atoms {
+        if let Atom::Like(v @ StrVar::Slot(k, 0), _) = atoms.get(id) {
+            if let Some(n) = k.strip_prefix(ABSTRACT_KEY_PREFIX) {
+                let orig: AtomId = n.parse().ok()?;
+                if orig as usize >= atoms.len() {
+                    return None;
+                }
+                let cell = match pt.values.get(v) {
+                    Some(Value::Cell(c)) => *c as u32,
+                    None => 0,
+                    Some(_) => return None,
+                };
+                let holds = p.atom_cells.get(&id)?.contains(&cell);
+                templates.push((orig, holds));
+            }
+        }
+    }
+    if templates.is_empty() {
+        return None;
+    }
+    let read: Vec<String> = templates
+        .iter()
+        .filter_map(|(id, _)| match atoms.get(*id) {
+            Atom::Template { template, .. } => {
+                Some(template.vars().map(|v| v.key.to_ascii_lowercase()))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut out = w.clone();
+    let mut vars: Vec<StrVar> = templates
+        .iter()
+        .filter_map(|(id, _)| match atoms.get(*id) {
+            Atom::Template { var, .. } => Some(var.clone()),
+            _ => None,
+        })
+        .collect();
+    vars.sort();
+    vars.dedup();
+    for var in vars {
+        if matches!(&var, StrVar::Slot(k, _) if read.contains(k)) || var == StrVar::Action {
+            return None;
+        }
+        let mut lits: Vec<(Glob, bool)> = Vec::new();
+        for &id in goal_atoms {
+            if let a @ Atom::Like(v, g) = atoms.get(id) {
+                if *v == var {
+                    lits.push((g.clone(), eval_atom(a, req)));
+                }
+            }
+        }
+        for (id, truth) in &templates {
+            let Atom::Template {
+                var: v,
+                template,
+                mode,
+            } = atoms.get(*id)
+            else {
+                continue;
+            };
+            if *v != var {
+                continue;
+            }
+            match template_glob(template, *mode, &|k| req.context.single(k)) {
+                Some(g) => lits.push((g, *truth)),
+                // A variable without value: the atom is false, as the model must have it.
+                None if *truth => return None,
+                None => {}
+            }
+        }
+        let domain: Vec<Glob> = match var {
+            StrVar::Resource => vec![Glob::literal("*"), Glob::wild("arn:*")],
+            _ => Vec::new(),
+        };
+        let s = tarski_compiler::logic::cells::realize(&lits, &[], &domain, 200_000).ok()??;
+        match &var {
+            StrVar::Resource => out.request.resource = s,
+            StrVar::Slot(k, n) => {
+                let mut values = req.context.get(k)?.to_vec();
+                *values.get_mut(*n as usize)? = s;
+                let name = req
+                    .context
+                    .iter()
+                    .find(|(x, _)| x.eq_ignore_ascii_case(k))
+                    .map(|(x, _)| x.to_string())?;
+                out.request.context.set(&name, values);
+            }
+            StrVar::Action => return None,
+        }
+    }
+    Some(out)
+}
+
 /// A well-typed request next to the ill-typed witness `w` that still replays (issue 10): the
 /// same action on a resource of its types (the witness's resource extended, or a sample of
 /// each type), or the same resource with another action of the resource's service (or the
@@ -842,6 +1039,13 @@ fn typed_neighbour(
     let (action, resource) = (&w.request.action, &w.request.resource);
     let mut resources: Vec<String> = Vec::new();
     if let Some(t) = resource_types(action) {
+        // First a resource of the action's types that every resource pattern of the goal (and
+        // every template, with the witness's key values) judges as it judges the witness's
+        // (`cells::realize`, issue 12): the goal's other atoms are unchanged, so it replays
+        // unless the owner or a derived key moved; the replay below judges.
+        if let Some(r) = same_signature_of_type(w, p, &t) {
+            resources.push(r);
+        }
         if t.star {
             resources.push("*".to_string());
         }
@@ -886,6 +1090,54 @@ fn typed_neighbour(
         }
     }
     None
+}
+
+/// A resource of the types `t` with the same truth value as the witness's resource for every
+/// resource pattern and resource template of the goal, and the same owner (account field), if
+/// one exists (`typed_neighbour`).
+fn same_signature_of_type(
+    w: &Witness,
+    p: &Problem,
+    t: &tarski_compiler::semantics::ResourceTypes,
+) -> Option<String> {
+    use tarski_compiler::glob::Glob;
+    use tarski_compiler::logic::ir::{eval_atom, template_glob, Atom};
+    let req = &w.request;
+    let mut ids: Vec<AtomId> = Vec::new();
+    p.goal.atoms_into(&mut ids);
+    ids.sort_unstable();
+    ids.dedup();
+    let atoms = p.builder.atoms();
+    let mut lits: Vec<(Glob, bool)> = Vec::new();
+    for id in ids {
+        match atoms.get(id) {
+            a @ Atom::Like(StrVar::Resource, g) => lits.push((g.clone(), eval_atom(a, req))),
+            a @ Atom::Template {
+                var: StrVar::Resource,
+                template,
+                mode,
+            } => {
+                let truth = eval_atom(a, req);
+                match template_glob(template, *mode, &|k| req.context.single(k)) {
+                    Some(g) => lits.push((g, truth)),
+                    None if truth => return None,
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let require: Vec<Glob> = tarski_compiler::semantics::resource_owner(&req.resource)
+        .map(|o| vec![tarski_compiler::logic::problem::owner_glob(Some(o))])
+        .unwrap_or_default();
+    let mut domain: Vec<Glob> = Vec::new();
+    if t.star && require.is_empty() {
+        domain.push(Glob::literal("*"));
+    }
+    domain.extend(t.arns.iter().cloned());
+    tarski_compiler::logic::cells::realize(&lits, &require, &domain, 200_000)
+        .ok()
+        .flatten()
 }
 
 /// Is the relaxed problem (`logic::relax`) unsatisfiable? Only when decided without string
@@ -1330,5 +1582,75 @@ mod tests {
         assert!(r.contains("resource limit (rlimit 300000)") && !r.contains("time"));
         let i = gave_up("z3", &GaveUp::Incomplete("(incomplete quantifiers)".into()));
         assert!(i.contains("could not decide") && i.contains("incomplete quantifiers"));
+    }
+
+    /// An ill-typed witness of the untyped pass whose resource the action does not take
+    /// (`AmazonLaunchWizard_Fullaccess` v14 → v15 in W5: `autoscaling:CreateOrUpdateTags` on
+    /// a resource-groups ARN): the typed neighbour is a resource of the action's type that the
+    /// policy's patterns judge the same way (`same_signature_of_type`), so the typed question
+    /// need not be asked. The type samples alone (`example` names) miss the policy's
+    /// `autoScalingGroupName/LaunchWizard*`.
+    #[test]
+    fn an_ill_typed_witness_gets_a_resource_of_the_actions_type_with_its_signature() {
+        use tarski_compiler::load::load;
+        use tarski_compiler::policy::PolicyKind;
+        use tarski_compiler::request::Request;
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Action":"autoscaling:CreateOrUpdateTags",
+            "Resource":["arn:aws:*:*:*:*LaunchWizard*"]}]}"#;
+        let l = load("p.json", text, Some(PolicyKind::Identity), false);
+        assert!(!l.has_errors());
+        let set = PolicySet {
+            identity: l.policies,
+            ..PolicySet::default()
+        };
+        let builder = Builder::default();
+        let slots = slots(&[&set], None);
+        let view = SymbolicView {
+            builder: &builder,
+            slots: &slots,
+        };
+        let goal = view.lower_set(&set).allowed;
+        let dopts = DomainOptions {
+            known_actions: false,
+            max_states: 50_000,
+            iam_callers: true,
+            typed: false,
+        };
+        let p = Problem::new(builder, goal, slots, &[], &dopts);
+        let w = Witness {
+            request: Request {
+                principal: "arn:aws:iam::111122223333:user/u".into(),
+                action: "autoscaling:CreateOrUpdateTags".into(),
+                resource: "arn:aws:resource-groups:us-east-1:111122223333:group/LaunchWizard"
+                    .into(),
+                ..Request::default()
+            },
+            notes: Vec::new(),
+        };
+        let allowed = |w: &Witness, _: &Problem| {
+            if evaluate(&set, &w.request).decision == Decision::Allow {
+                Ok(())
+            } else {
+                Err(("Allow".to_string(), "not".to_string()))
+            }
+        };
+        assert!(allowed(&w, &p).is_ok());
+        let r = tarski_compiler::semantics::resource_types(&w.request.action).unwrap();
+        let same = same_signature_of_type(&w, &p, &r).expect("a resource of the type");
+        assert!(
+            tarski_compiler::semantics::well_typed(&w.request.action, &same),
+            "{same}"
+        );
+        assert!(
+            same.contains("LaunchWizard") && same.contains(":111122223333:"),
+            "{same}"
+        );
+        let n = typed_neighbour(&w, &p, &allowed, &[]).expect("a typed neighbour");
+        assert!(tarski_compiler::semantics::well_typed(
+            &n.request.action,
+            &n.request.resource
+        ));
+        assert!(allowed(&n, &p).is_ok());
     }
 }

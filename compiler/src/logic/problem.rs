@@ -655,10 +655,15 @@ impl Problem {
                 if ks.iter().any(|k| !["template", "string"].contains(k)) {
                     self.unsupported = Some(format!("{} is both read by a policy variable and compared as a number, date or IP address", describe(var)));
                 }
+                // A multivalued key *read* by a policy variable: "You cannot use a multivalued
+                // condition key as a policy variable" (IAM User Guide, "Single-valued vs.
+                // multivalued context keys"), and AWS does not say what such a policy means.
+                // A multivalued key *compared with* a value holding a variable (each of its
+                // slots a string against the template) is an ordinary comparison.
                 if let StrVar::Slot(k, _) = var {
-                    if self.slots.count(k) > 1 {
+                    if self.slots.count(k) > 1 && coupled.contains(&StrVar::Slot(k.clone(), 0)) {
                         self.unsupported = Some(format!(
-                            "the multivalued key `{k}` is used as a policy variable"
+                            "the multivalued key `{k}` is used as a policy variable (AWS documents that it cannot be: \"Single-valued vs. multivalued context keys\")"
                         ));
                     }
                 }

@@ -132,8 +132,146 @@ pub fn abstract_templates(b: &Builder, goal: &Formula) -> Option<Formula> {
         };
         map.insert(id, f);
     }
-    (!map.is_empty()).then(|| b.replace(goal, &map))
+    if map.is_empty() {
+        return None;
+    }
+    let mut ids: Vec<AtomId> = map.keys().copied().collect();
+    ids.sort_unstable();
+    let mut parts = vec![b.replace(goal, &map)];
+    // Facts every request satisfies (`template_implications`): with them the abstraction
+    // stays an over-approximation, and proofs that rest on one template containing another
+    // (`${v}/output` inside `${v}/*`) need no string theory.
+    for (i, j) in template_implications(&atoms, &ids) {
+        parts.push(b.or(vec![b.not(map[&i].clone()), map[&j].clone()]));
+    }
+    Some(b.and(parts))
 }
+
+/// One private-use code point per variable while a template is cut at its variables
+/// (`template_pieces`); a template holding one is not compared.
+const VAR_BASE: u32 = 0x10FE00;
+
+/// A template atom's glob cut at its variables: the glob pieces between them, and the
+/// sequence of variables (each a sentinel token: which key, and whether compared by case).
+/// `None` when the cut is not the same for every value: a `*` just before a variable in an
+/// ARN comparison ends its segment or not depending on the value (`Glob::arn_segments`).
+type Pieces = (Vec<Glob>, Vec<Tok>);
+
+fn template_pieces(t: &Template, mode: TemplateMode, keys: &[String]) -> Option<Pieces> {
+    if t.to_string()
+        .chars()
+        .any(|c| (VAR_BASE..VAR_BASE + 0x100).contains(&(c as u32)))
+    {
+        return None;
+    }
+    let sentinel = |k: &str| -> Option<char> {
+        let i = keys.iter().position(|x| x.eq_ignore_ascii_case(k))?;
+        char::from_u32(VAR_BASE + u32::try_from(i).ok()?)
+    };
+    let g = template_glob(t, mode, &|k| sentinel(k).map(String::from))?;
+    let is_var = |tok: &Tok| match tok {
+        Tok::Char(c) | Tok::Fold(c) => (VAR_BASE..VAR_BASE + 0x100).contains(&(*c as u32)),
+        _ => false,
+    };
+    let arn_mode = match mode {
+        TemplateMode::Resource => true,
+        TemplateMode::Cond(base) => base.family() == crate::operator::Family::Arn,
+    };
+    let mut pieces = vec![Glob(Vec::new())];
+    let mut vars = Vec::new();
+    for (i, tok) in g.0.iter().enumerate() {
+        if is_var(tok) {
+            if arn_mode && i > 0 && matches!(g.0[i - 1], Tok::Star | Tok::StarSeg) {
+                return None;
+            }
+            vars.push(*tok);
+            pieces.push(Glob(Vec::new()));
+        } else if let Some(last) = pieces.last_mut() {
+            last.0.push(*tok);
+        }
+    }
+    Some((pieces, vars))
+}
+
+/// Pairs `(i, j)` of template atoms over the same variable such that, for every request,
+/// atom `i` holding implies atom `j` holding. Sufficient condition checked here: both hold
+/// the same variables (key and default) in the same order, and cut at them (`template_pieces`)
+/// each glob piece of `i` is contained in the matching piece of `j`. Then any split of a string
+/// that matches `i` (pieces and substituted values, which are literal text and the same in
+/// both) is a split for `j`: glob matching is the concatenation of the tokens' languages, and
+/// no token's meaning depends on the substituted value (a `*` before a variable in an ARN
+/// comparison is left out). An absent key without default makes both atoms false; with a
+/// default, both read the same default. Containment of pieces: `cells::realize` finds no
+/// string in the one and not the other (an exhaustive search; a search over budget counts as
+/// "not contained").
+pub fn template_implications(
+    atoms: &crate::logic::ir::Atoms,
+    ids: &[AtomId],
+) -> Vec<(AtomId, AtomId)> {
+    use std::collections::BTreeMap;
+    type Sig = (crate::logic::ir::StrVar, Vec<(String, Option<String>)>);
+    let mut groups: BTreeMap<Sig, Vec<(AtomId, Pieces)>> = BTreeMap::new();
+    for &id in ids {
+        let Atom::Template {
+            var,
+            template,
+            mode,
+        } = atoms.get(id)
+        else {
+            continue;
+        };
+        let vars: Vec<(String, Option<String>)> = template
+            .vars()
+            .map(|v| (v.key.to_ascii_lowercase(), v.default.clone()))
+            .collect();
+        let mut keys: Vec<String> = vars.iter().map(|(k, _)| k.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.len() > 0x100 {
+            continue;
+        }
+        if let Some(p) = template_pieces(template, *mode, &keys) {
+            groups.entry((var.clone(), vars)).or_default().push((id, p));
+        }
+    }
+    let mut contained: HashMap<(Glob, Glob), bool> = HashMap::new();
+    let mut within = |a: &Glob, b: &Glob| -> bool {
+        if a == b {
+            return true;
+        }
+        if let Some(l) = a.as_literal() {
+            return b.matches(&l, false);
+        }
+        *contained.entry((a.clone(), b.clone())).or_insert_with(|| {
+            matches!(
+                crate::logic::cells::realize(
+                    &[(a.clone(), true), (b.clone(), false)],
+                    &[],
+                    &[],
+                    PIECE_STATES
+                ),
+                Ok(None)
+            )
+        })
+    };
+    let mut out = Vec::new();
+    for members in groups.values() {
+        for (i, (pi, vi)) in members {
+            for (j, (pj, vj)) in members {
+                if i == j || vi != vj || pi.len() != pj.len() {
+                    continue;
+                }
+                if pi.iter().zip(pj).all(|(a, b)| within(a, b)) {
+                    out.push((*i, *j));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Automaton states for one piece containment check (`template_implications`).
+const PIECE_STATES: usize = 20_000;
 
 fn polarity(f: &Formula, negated: bool, pos: &mut HashSet<AtomId>, neg: &mut HashSet<AtomId>) {
     match f {
@@ -213,5 +351,117 @@ mod tests {
         // The hull is not everything: the literal parts stay.
         assert!(!hull("arn:aws:iam::*:user/${aws:username}", arn)
             .matches("arn:aws:iam::1:role/x", false));
+    }
+
+    fn template_atoms(b: &Builder, list: &[(&str, TemplateMode)]) -> Vec<AtomId> {
+        list.iter()
+            .map(|(t, mode)| {
+                let f = b.atom(Atom::Template {
+                    var: crate::logic::ir::StrVar::Resource,
+                    template: Template::parse(t, true).0,
+                    mode: *mode,
+                });
+                let mut ids = Vec::new();
+                f.atoms_into(&mut ids);
+                ids[0]
+            })
+            .collect()
+    }
+
+    /// Every implication `template_implications` claims holds on concrete values and strings
+    /// (the evaluator's own matching), and the ones the SageMaker Studio policies need are
+    /// found; a `*` just before a variable in an ARN is never used.
+    #[test]
+    fn template_implications_hold_for_every_value() {
+        let arn = TemplateMode::Cond(Base::ArnLike);
+        let res = TemplateMode::Resource;
+        let like = TemplateMode::Cond(Base::StringLike);
+        let list = [
+            (
+                "arn:aws:logs:*:*:log-group:${aws:PrincipalTag/L}/output",
+                res,
+            ),
+            ("arn:aws:logs:*:*:log-group:${aws:PrincipalTag/L}/*", res),
+            ("arn:aws:logs:*:*:log-group:${aws:PrincipalTag/L}", res),
+            (
+                "arn:aws:logs:*:*:log-group:${aws:PrincipalTag/L}:log-stream:*",
+                res,
+            ),
+            ("arn:aws:logs:*:*:log-group:${aws:PrincipalTag/L}*", res),
+            ("arn:aws:logs:*:*:log-group:*${aws:PrincipalTag/L}", res),
+            ("arn:aws:logs:*:*:log-group:*/${aws:PrincipalTag/L}/*", res),
+            ("arn:aws:logs:*:*:log-group:${aws:PrincipalTag/M}/*", res),
+            (
+                "arn:aws:logs:*:*:log-group:${aws:PrincipalTag/L, 'd'}/*",
+                res,
+            ),
+            ("arn:aws:ec2:*:*:instance/${ec2:InstanceId}", arn),
+            ("*${ec2:InstanceId}", like),
+            ("*${ec2:InstanceId}", arn),
+        ];
+        let b = Builder::default();
+        let ids = template_atoms(&b, &list);
+        let atoms = b.atoms().clone();
+        let found = template_implications(&atoms, &ids);
+        let has = |i: usize, j: usize| found.contains(&(ids[i], ids[j]));
+        assert!(has(0, 1), "{found:?}");
+        assert!(has(1, 4) && !has(4, 1));
+        assert!(!has(1, 0));
+        assert!(!has(0, 7), "another key");
+        assert!(
+            !has(8, 1) && !has(1, 8),
+            "a default changes the absent case"
+        );
+        // A `*` before the variable: ARN matching depends on the value; not compared.
+        assert!(found.iter().all(|&(i, j)| i != ids[5] && j != ids[5]));
+        assert!(found.iter().all(|&(i, j)| i != ids[11] && j != ids[11]));
+        // Different operators over the same key: the ARN inside the suffix pattern.
+        assert!(has(9, 10));
+        let values = [
+            "",
+            "g",
+            "g/output",
+            "a:b",
+            ":",
+            "*",
+            "g/x:log-stream:y",
+            "i-1",
+        ];
+        let texts = [
+            "arn:aws:logs:us-east-1:1:log-group:g/output",
+            "arn:aws:logs:us-east-1:1:log-group:g/x",
+            "arn:aws:logs:us-east-1:1:log-group:g",
+            "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s",
+            "arn:aws:logs:us-east-1:1:log-group:a:b/output",
+            "arn:aws:logs:us-east-1:1:log-group::/y",
+            "arn:aws:logs:us-east-1:1:log-group:*/output",
+            "arn:aws:logs:us-east-1:1:log-group:/",
+            "arn:aws:logs:us-east-1:1:log-group:d/x",
+            "arn:aws:ec2:us-east-1:1:instance/i-1",
+            "xi-1",
+        ];
+        let mut checked = 0;
+        for &(i, j) in &found {
+            let (ti, mi) = list[ids.iter().position(|x| *x == i).unwrap()];
+            let (tj, mj) = list[ids.iter().position(|x| *x == j).unwrap()];
+            let (ti, tj) = (Template::parse(ti, true).0, Template::parse(tj, true).0);
+            for v in values {
+                for present in [true, false] {
+                    let look = |_: &str| present.then(|| v.to_string());
+                    let gi = template_glob(&ti, mi, &look);
+                    let gj = template_glob(&tj, mj, &look);
+                    for s in texts.iter().copied().chain([v]) {
+                        if gi.as_ref().is_some_and(|g| g.matches(s, false)) {
+                            checked += 1;
+                            assert!(
+                                gj.as_ref().is_some_and(|g| g.matches(s, false)),
+                                "{ti} => {tj} fails on {s} with {v:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10, "the check saw matching strings: {checked}");
     }
 }
