@@ -104,6 +104,9 @@ pub struct Stats {
     pub backend: Option<&'static str>,
     /// The solver problems as SMT-LIB files, when `Options::emit_smt2`.
     pub smt2: Vec<String>,
+    /// One entry per pass that ran, in order (`untyped/abstract proved z3 12.3ms`): where a
+    /// question's time went (bench `--dump`, issue 12). Diagnostics only.
+    pub passes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -263,12 +266,13 @@ pub fn subset(
     if constraint.is_none() && opts.syntactic {
         let start = Instant::now();
         let fast = |verdict: Verdict| Report {
-            verdict,
             stats: Stats {
                 elapsed: start.elapsed(),
                 search: start.elapsed(),
+                passes: vec![format!("syntactic {}", verdict_word(&verdict))],
                 ..Stats::default()
             },
+            verdict,
         };
         if crate::fastpath::contained_by_statements(a, b) {
             return Ok(fast(Verdict::Proved));
@@ -432,6 +436,7 @@ fn solve(
     if done {
         return Ok(first);
     }
+    let first_passes = first.stats.passes.clone();
     let mut r = solve_pass(
         typed_builder,
         typed_goal,
@@ -443,6 +448,7 @@ fn solve(
         true,
     )?;
     r.stats.elapsed += first.stats.elapsed;
+    r.stats.passes.splice(0..0, first_passes);
     Ok(r)
 }
 
@@ -516,7 +522,7 @@ fn solve_pass(
     typed: bool,
 ) -> Result<Report, Box<ReplayMismatch>> {
     let again = (builder.duplicate(), goal.clone(), slots.clone());
-    let r = solve_in(
+    let mut r = solve_in(
         builder,
         goal,
         slots,
@@ -545,6 +551,11 @@ fn solve_pass(
         typed,
     )?;
     r2.stats.elapsed += r.stats.elapsed;
+    r2.stats.passes.splice(0..0, r.stats.passes.iter().cloned());
+    for p in r2.stats.passes.iter_mut().skip(r.stats.passes.len()) {
+        p.insert_str(0, "retry ");
+    }
+    r.stats.passes = r2.stats.passes.clone();
     match &mut r2.verdict {
         Verdict::Witnesses(ws) => {
             ws.truncate(want);
@@ -571,6 +582,7 @@ fn solve_in(
     typed: bool,
 ) -> Result<Report, Box<ReplayMismatch>> {
     let start = Instant::now();
+    let mut passes: Vec<String> = Vec::new();
     if let Some(abs) = tarski_compiler::logic::relax::abstract_templates(&builder, &goal) {
         // A few more candidates than asked for: the first ones may not replay.
         let want = opts.witnesses.max(1);
@@ -578,6 +590,7 @@ fn solve_in(
             witnesses: want + ABSTRACT_CANDIDATES,
             ..opts.clone()
         };
+        let t = Instant::now();
         let mut r = solve_exact(
             builder.clone(),
             abs,
@@ -589,6 +602,9 @@ fn solve_in(
             typed,
             true,
         )?;
+        passes.append(&mut r.stats.passes);
+        passes.push(pass_text(typed, "abstract", &r, t));
+        r.stats.passes = passes.clone();
         match &mut r.verdict {
             Verdict::Proved => return Ok(r),
             Verdict::Witnesses(ws) => {
@@ -598,6 +614,7 @@ fn solve_in(
             Verdict::Unknown(_) => {}
         }
     }
+    let t = Instant::now();
     let mut r = solve_exact(
         builder,
         goal,
@@ -609,8 +626,37 @@ fn solve_in(
         typed,
         false,
     )?;
+    passes.append(&mut r.stats.passes);
+    passes.push(pass_text(typed, "exact", &r, t));
+    r.stats.passes = passes;
     r.stats.elapsed = start.elapsed();
     Ok(r)
+}
+
+/// One `Stats::passes` entry.
+fn pass_text(typed: bool, kind: &str, r: &Report, t: Instant) -> String {
+    format!(
+        "{}/{kind} {} {} {:.1}ms (prepare {:.1}, search {:.1}, replay {:.1})",
+        if typed { "typed" } else { "untyped" },
+        verdict_word(&r.verdict),
+        if r.stats.used_z3 {
+            r.stats.backend.unwrap_or("z3")
+        } else {
+            "no-solver"
+        },
+        t.elapsed().as_secs_f64() * 1000.0,
+        r.stats.prepare.as_secs_f64() * 1000.0,
+        r.stats.search.as_secs_f64() * 1000.0,
+        r.stats.replay.as_secs_f64() * 1000.0,
+    )
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Proved => "proved",
+        Verdict::Witnesses(_) => "witness",
+        Verdict::Unknown(_) => "unknown",
+    }
 }
 
 /// Extra candidates asked of the template abstraction (`solve_in`).
@@ -650,6 +696,7 @@ fn solve_exact(
                     goal_size: p.goal.size(),
                     elapsed: start.elapsed(),
                     search: start.elapsed(),
+                    passes: vec!["positive-templates-relaxed proved".to_string()],
                     ..Stats::default()
                 },
             });

@@ -38,6 +38,9 @@ struct Args {
     quick: bool,
     /// `--only TEXT` (W2, W5): only the pairs whose policy name contains TEXT.
     only: Option<String>,
+    /// `--dump FILE` (W5): one tab-separated line per question (policy, versions, direction,
+    /// answer, ms, backend, the passes that ran, the reason of an unknown).
+    dump: Option<PathBuf>,
     child: bool,
     /// `--solver` (W5): z3, cvc5 or portfolio.
     solver: tarski_solver::SolverChoice,
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         repeat: 1,
         quick: false,
         only: None,
+        dump: None,
         child: false,
         solver: tarski_solver::SolverChoice::Portfolio,
         quacky: root.join("../shared/corpus/quacky"),
@@ -96,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
             "--quacky" => a.quacky = PathBuf::from(val("--quacky")?),
             "--quick" => a.quick = true,
             "--only" => a.only = Some(val("--only")?),
+            "--dump" => a.dump = Some(PathBuf::from(val("--dump")?)),
             "--solver" => {
                 a.solver = match val("--solver")?.as_str() {
                     "z3" => tarski_solver::SolverChoice::Z3,
@@ -106,7 +111,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--child" => a.child = true,
             "-h" | "--help" => {
-                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--only POLICY-NAME-PART] [--quacky DIR] [--solver z3|cvc5|portfolio]");
+                println!("usage: bench [--jobs 1,2] [--workload w1,w2,w3,w4,baseline,profile] [--repeat N] [--quick] [--only POLICY-NAME-PART] [--dump FILE] [--quacky DIR] [--solver z3|cvc5|portfolio]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -164,6 +169,9 @@ fn main() {
                 }
                 if let Some(o) = &args.only {
                     cmd.args(["--only", o]);
+                }
+                if let Some(d) = &args.dump {
+                    cmd.arg("--dump").arg(d);
                 }
                 let out = cmd.output().expect("run child");
                 let text = String::from_utf8_lossy(&out.stdout);
@@ -647,8 +655,37 @@ fn w5(a: &Args, jobs: usize) -> String {
     let mut wins: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut lat, mut pv_lat, mut pv_unknown) = (Vec::new(), Vec::new(), 0);
     let mut slow: Vec<(f64, String)> = Vec::new();
+    let mut dump =
+        String::from("# policy\tfrom\tto\tdirection\tanswer\tms\tbackend\tpasses\treason\n");
     for ((name, old, new), (more, less)) in pairs.iter().zip(&results) {
         let pv = uses_vars(old) || uses_vars(new);
+        for (q, dir) in [(more, "new-in-old"), (less, "old-in-new")] {
+            // `Policy/v3 -> Policy/v4`
+            let (from, to) = name.split_once(" -> ").unwrap_or((name, ""));
+            let (policy, v_from) = from.rsplit_once('/').unwrap_or((from, ""));
+            let v_to = to.rsplit_once('/').map_or(to, |x| x.1);
+            let (answer, passes, reason) = match &q.verdict {
+                Ok(r) => (
+                    match &r.verdict {
+                        Verdict::Proved => "proved",
+                        Verdict::Witnesses(_) => "witness",
+                        Verdict::Unknown(_) => "unknown",
+                    },
+                    r.stats.passes.join("; "),
+                    match &r.verdict {
+                        Verdict::Unknown(why) => why.replace(['\t', '\n'], " "),
+                        _ => String::new(),
+                    },
+                ),
+                Err(e) => ("error", String::new(), e.replace(['\t', '\n'], " ")),
+            };
+            let _ = writeln!(
+                dump,
+                "{policy}\t{v_from}\t{v_to}\t{dir}\t{answer}\t{:.1}\t{}\t{passes}\t{reason}",
+                q.ms,
+                q.who(),
+            );
+        }
         // `more`: does the new version escape the old one; `less`: the old the new one.
         for (q, dir) in [(more, "new-in-old"), (less, "old-in-new")] {
             let name = format!("{name} {dir}");
@@ -681,6 +718,9 @@ fn w5(a: &Args, jobs: usize) -> String {
     slow.sort_by(|x, y| y.0.total_cmp(&x.0));
     for (t, n) in slow.iter().take(10) {
         println!("W5-SLOW {t:.1} ms {n}");
+    }
+    if let Some(d) = &a.dump {
+        std::fs::write(d, dump).unwrap_or_else(|e| panic!("--dump {}: {e}", d.display()));
     }
     pv_lat.sort_by(|x, y| x.total_cmp(y));
     let win_text: Vec<String> = wins.iter().map(|(k, v)| format!("{k}:{v}")).collect();
