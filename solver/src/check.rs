@@ -884,7 +884,7 @@ fn typed_neighbour(
     replay: &Replay,
     found: &[Witness],
 ) -> Option<Witness> {
-    use tarski_compiler::logic::problem::type_sample;
+    use tarski_compiler::logic::problem::{type_sample, type_sample_owned};
     use tarski_compiler::semantics::{resource_types, well_typed};
     let (action, resource) = (&w.request.action, &w.request.resource);
     let mut resources: Vec<String> = Vec::new();
@@ -895,7 +895,18 @@ fn typed_neighbour(
         for suffix in ["/example", "example", ":example"] {
             resources.push(format!("{resource}{suffix}"));
         }
-        resources.extend(t.arns.iter().map(type_sample));
+        // A sample of each type owned by the witness's resource account, or by its caller's
+        // account (the owner is the ARN's account field: a sample in another account would
+        // make the request cross-account), then the plain sample.
+        let mut owners: Vec<String> = Vec::new();
+        owners.extend(w.request.resource_account());
+        owners.extend(tarski_compiler::request::Caller::of(&w.request.principal).account);
+        owners.dedup();
+        for t in &t.arns {
+            resources.extend(owners.iter().map(|o| type_sample_owned(t, o)));
+            resources.push(type_sample(t));
+        }
+        resources.dedup();
     }
     let mut actions: Vec<String> = Vec::new();
     let cat = tarski_compiler::catalog::catalog();

@@ -966,3 +966,37 @@ fn the_fast_path_guesses_requests_aws_sends() {
         }
     }
 }
+
+/// An ill-typed witness of the untyped pass (an action on a resource it does not take) is
+/// replaced by a well-typed neighbour that replays, so the typed question is not asked
+/// (`check::typed_neighbour`). The neighbour's resource is a sample of the action's type owned
+/// by the witness's caller: a sample in a fixed account made the request cross-account, it did
+/// not replay, and the typed pass ran for 14 of W4's questions (issue 10).
+#[test]
+fn a_typed_neighbour_in_the_callers_account_answers_without_the_typed_pass() {
+    let a = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["ec2:TerminateInstances"],"Resource":["*"]},
+            {"Effect":"Deny","Action":["ec2:TerminateInstances"],"Resource":["*"],
+             "Condition":{"NotIpAddress":{"aws:SourceIp":["192.0.2.0/24"]}}}]}"#,
+    );
+    let b = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"ec2:*","Resource":["*"]},
+            {"Effect":"Deny","Action":["ec2:TerminateInstances"],"Resource":["*"]}]}"#,
+    );
+    let r = escapes(&a, &b, None, &opts(false, false)).unwrap();
+    let passes = r.stats.passes.join("; ");
+    let ws = witnesses(r.verdict, "terminate");
+    for w in &ws {
+        assert_eq!(w.request.action, "ec2:TerminateInstances", "{ws:?}");
+        assert!(well_typed(&w.request.action, &w.request.resource), "{ws:?}");
+        assert_eq!(evaluate(&a, &w.request).decision, Decision::Allow, "{ws:?}");
+        assert_ne!(evaluate(&b, &w.request).decision, Decision::Allow, "{ws:?}");
+    }
+    assert!(passes.starts_with("untyped/"), "{passes}");
+    assert!(
+        !passes.replace("untyped/", "").contains("typed/"),
+        "the typed pass ran: {passes}"
+    );
+}
