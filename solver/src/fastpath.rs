@@ -530,12 +530,24 @@ fn guess_conditions(s: &Statement, ctx: &mut Context, pick: &[(usize, usize)]) -
     true
 }
 
-/// The first guess that `a` allows and `b` does not, among requests AWS can send
-/// (`semantics::well_typed`).
+/// The first guess that `a` allows and `b` does not, among requests AWS can send: well-typed
+/// (`semantics::well_typed`), with the keys AWS derives from the caller as AWS sets them
+/// (`semantics::derived_key_conflict`, the rule the solver's witnesses meet too).
 pub fn guess_escape(a: &PolicySet, b: &PolicySet) -> Option<Request> {
+    use tarski_compiler::semantics::{derived_key_conflict, derived_values, well_typed};
     let mut found = None;
-    each_guess(a, b, &mut |r| {
-        let escapes = tarski_compiler::semantics::well_typed(&r.action, &r.resource)
+    each_guess(a, b, &mut |mut r| {
+        // The keys AWS derives from the caller (`aws:PrincipalArn`, `aws:username`, ...) as
+        // AWS sets them, where a condition's value put another one in the context.
+        if derived_key_conflict(&r).is_some() {
+            for (k, v) in derived_values(&r) {
+                if r.context.get(k).is_some() {
+                    r.context.set(k, v.into_iter().collect());
+                }
+            }
+        }
+        let escapes = well_typed(&r.action, &r.resource)
+            && derived_key_conflict(&r).is_none()
             && evaluate(a, &r).decision == Decision::Allow
             && evaluate(b, &r).decision != Decision::Allow;
         if escapes {

@@ -950,6 +950,11 @@ fn the_fast_path_guesses_requests_aws_sends() {
         let r = tarski_solver::fastpath::guess_escape(&a, &b)
             .unwrap_or_else(|| panic!("{what}: no guessed witness"));
         assert!(well_typed(&r.action, &r.resource), "{what}: {r:?}");
+        assert_eq!(
+            tarski_compiler::semantics::derived_key_conflict(&r),
+            None,
+            "{what}: {r:?}"
+        );
         assert_eq!(evaluate(&a, &r).decision, Decision::Allow, "{what}: {r:?}");
         assert_ne!(evaluate(&b, &r).decision, Decision::Allow, "{what}: {r:?}");
         let caller = tarski_compiler::request::Caller::of(&r.principal).account;
