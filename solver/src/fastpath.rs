@@ -165,6 +165,10 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
 fn each_guess(a: &PolicySet, b: &PolicySet, f: &mut dyn FnMut(Request) -> bool) -> bool {
     let all_b: Vec<&LoadedPolicy> = b.all().into_iter().map(|(_, p)| p).collect();
     let b_allows = groups(&all_b, Effect::Allow);
+    let mut typed = TypedChoices {
+        memo: BTreeMap::new(),
+        searches: REALIZE_BUDGET,
+    };
     for (_, p) in a.all() {
         for s in &p.policy.statements {
             if s.effect != Effect::Allow || s.action.negated {
@@ -177,7 +181,7 @@ fn each_guess(a: &PolicySet, b: &PolicySet, f: &mut dyn FnMut(Request) -> bool) 
                 continue;
             }
             for context in contexts {
-                if statement_guesses(s, context, &b_allows, f) {
+                if statement_guesses(s, context, &b_allows, &mut typed, f) {
                     return true;
                 }
             }
@@ -194,6 +198,7 @@ fn statement_guesses(
     s: &Statement,
     mut context: Context,
     b_allows: &BTreeMap<String, BTreeSet<String>>,
+    typed: &mut TypedChoices,
     f: &mut dyn FnMut(Request) -> bool,
 ) -> bool {
     let known = b_allows.get(&rest_key(s));
@@ -257,7 +262,21 @@ fn statement_guesses(
             } else {
                 r.clone()
             };
-            let Some((action, r)) = typed_choice(&actions, g.as_ref(), r) else {
+            // The same patterns come back under each condition context: decided once.
+            let key = (
+                ap.value.raw.to_lowercase(),
+                g.as_ref().map(|g| format!("{g:?}")).unwrap_or_default(),
+                r.clone(),
+            );
+            let choice = match typed.memo.get(&key) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = typed_choice(&actions, g.as_ref(), r, &mut typed.searches);
+                    typed.memo.insert(key, c.clone());
+                    c
+                }
+            };
+            let Some((action, r)) = choice else {
                 continue;
             };
             let account = r
@@ -287,6 +306,17 @@ const GUESS_ACCOUNT: &str = "999900000001";
 
 /// How many typing groups of a wildcard action pattern `typed_choice` tries.
 const TYPED_GROUPS: usize = 16;
+
+/// How many automaton searches (`cells::realize`) one question's guesses may run: guesses
+/// are a shortcut, and a question with no escape tries every one of them.
+const REALIZE_BUDGET: usize = 64;
+
+/// `typed_choice`'s answers for one question, by (action pattern, resource pattern,
+/// rendering), and the automaton searches left.
+struct TypedChoices {
+    memo: BTreeMap<(String, String, String), Option<(String, String)>>,
+    searches: usize,
+}
 
 /// The catalog actions an action pattern matches, one per typing group (`None`: actions the
 /// catalog types no resource for), each the first of its group in catalog order. Computed
@@ -322,11 +352,12 @@ fn group_representatives(pattern: &str) -> Representatives {
 /// `actions` (`group_representatives` of a statement's action pattern) that takes the
 /// rendered resource `rendered`; else, for the first `TYPED_GROUPS` typed ones, a resource of
 /// one of the action's types that the resource pattern `pattern` (`None`: any resource)
-/// matches.
+/// matches (at most `searches` automaton searches in all).
 fn typed_choice(
     actions: &[(Option<u32>, String)],
     pattern: Option<&Glob>,
     rendered: String,
+    searches: &mut usize,
 ) -> Option<(String, String)> {
     use tarski_compiler::semantics::typing_group_types;
     // `semantics::well_typed`, per group: typed actions of the resource's service first (an
@@ -352,7 +383,7 @@ fn typed_choice(
         .iter()
         .filter_map(|(g, a)| Some((typing_group_types((*g)?), a)))
         .take(TYPED_GROUPS)
-        .find_map(|(types, a)| Some((a.clone(), typed_resource(types, pattern)?)))
+        .find_map(|(types, a)| Some((a.clone(), typed_resource(types, pattern, searches)?)))
 }
 
 /// A resource of one of these types that `pattern` (`None`: any) matches as the `Resource`
@@ -361,6 +392,7 @@ fn typed_choice(
 fn typed_resource(
     types: &tarski_compiler::semantics::ResourceTypes,
     pattern: Option<&Glob>,
+    searches: &mut usize,
 ) -> Option<String> {
     use tarski_compiler::atoms::arn_like;
     use tarski_compiler::logic::problem::type_sample_owned;
@@ -378,6 +410,7 @@ fn typed_resource(
     }
     let g = pattern?.arn_segments();
     types.arns.iter().find_map(|t| {
+        *searches = searches.checked_sub(1)?;
         tarski_compiler::logic::cells::realize(&[(g.clone(), true)], &[], &[t.clone()], 10_000)
             .ok()
             .flatten()
