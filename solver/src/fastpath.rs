@@ -411,9 +411,14 @@ fn typed_resource(
     let g = pattern?.arn_segments();
     types.arns.iter().find_map(|t| {
         *searches = searches.checked_sub(1)?;
-        tarski_compiler::logic::cells::realize(&[(g.clone(), true)], &[], &[t.clone()], 10_000)
-            .ok()
-            .flatten()
+        tarski_compiler::logic::cells::realize(
+            &[(g.clone(), true)],
+            &[],
+            std::slice::from_ref(t),
+            10_000,
+        )
+        .ok()
+        .flatten()
     })
 }
 
