@@ -631,8 +631,7 @@ pub fn typing_group_types(group: u32) -> &'static ResourceTypes {
 /// The resource types of a catalog action; `None` when the catalog does not know it (or one of
 /// its resource types has no ARN format): its resource is untyped.
 pub fn resource_types(action: &str) -> Option<ResourceTypes> {
-    let a = crate::catalog::catalog().lookup(action)?;
-    action_types(a)
+    typing_group(action).map(|g| typing_group_types(g).clone())
 }
 
 fn action_types(a: &crate::catalog::Action) -> Option<ResourceTypes> {
@@ -652,7 +651,7 @@ fn action_types(a: &crate::catalog::Action) -> Option<ResourceTypes> {
 /// (future actions: untyped). The one rule behind the symbolic request space
 /// (`logic::problem`) and `eval`'s warning.
 pub fn well_typed(action: &str, resource: &str) -> bool {
-    resource_types(action).is_none_or(|t| t.admits(resource))
+    typing_group(action).is_none_or(|g| typing_group_types(g).admits(resource))
 }
 
 /// Why AWS never sends this (action, resource) pair, if so (`tarski eval`'s warning T0501):
@@ -1141,5 +1140,44 @@ mod derived_tests {
         r.principal = "arn:aws:iam::111122223333:user/bob/".into();
         r.context.set("aws:PrincipalArn", Vec::new());
         assert!(derived_key_conflict(&r).is_some_and(|w| w.contains("not an IAM user")));
+    }
+}
+
+#[cfg(test)]
+mod typing_tests {
+    use super::*;
+
+    /// `resource_types` and `well_typed` read the typing table (one entry per typing group);
+    /// the table must say, for every catalog action and in any spelling, what the action's own
+    /// catalog entry says (`action_types`), and know no action the catalog does not.
+    #[test]
+    fn the_typing_table_is_the_catalog_per_action() {
+        let cat = crate::catalog::catalog();
+        let mut typed = 0;
+        for a in cat.actions() {
+            let name = a.full_name();
+            let own = action_types(cat.lookup(&name).expect("a catalog action is found"));
+            assert_eq!(resource_types(&name), own, "{name}");
+            assert_eq!(resource_types(&name.to_uppercase()), own, "{name}");
+            typed += own.is_some() as usize;
+            if let Some(t) = &own {
+                // `well_typed` agrees with the types, on `*`, on a sample of each type and
+                // on a resource of another service.
+                assert_eq!(well_typed(&name, "*"), t.star, "{name}");
+                for g in &t.arns {
+                    let sample = crate::logic::problem::type_sample(g);
+                    assert_eq!(well_typed(&name, &sample), t.admits(&sample), "{name}");
+                }
+                assert_eq!(
+                    well_typed(&name, "arn:aws:tarski-none:::x"),
+                    t.admits("arn:aws:tarski-none:::x")
+                );
+            } else {
+                assert!(well_typed(&name, "arn:aws:tarski-none:::x"), "{name}");
+            }
+        }
+        assert!(typed > 20_000, "only {typed} typed catalog actions");
+        assert_eq!(resource_types("tarski:NoSuchAction"), None);
+        assert!(well_typed("tarski:NoSuchAction", "arn:aws:s3:::b"));
     }
 }

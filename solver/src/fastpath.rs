@@ -271,9 +271,22 @@ pub fn without_unrelated_allows(a: &PolicySet, b: &PolicySet) -> Option<PolicySe
 /// the first catalog actions its patterns match) on its literal resources (or a stand-in
 /// where the pattern has wildcards), from a same-account IAM user.
 pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
+    let mut out = Vec::new();
+    each_guess(a, b, &mut |r| {
+        out.push(r);
+        false
+    });
+    out
+}
+
+/// `guesses`, one at a time, in the same order, until `f` returns true; the request `f` took.
+fn each_guess(a: &PolicySet, b: &PolicySet, f: &mut dyn FnMut(Request) -> bool) -> bool {
     let all_b: Vec<&LoadedPolicy> = b.all().into_iter().map(|(_, p)| p).collect();
     let b_allows = groups(&all_b, Effect::Allow);
-    let mut out = Vec::new();
+    let mut typed = TypedChoices {
+        memo: BTreeMap::new(),
+        searches: REALIZE_BUDGET,
+    };
     for (_, p) in a.all() {
         for s in &p.policy.statements {
             if s.effect != Effect::Allow || s.action.negated {
@@ -286,93 +299,245 @@ pub fn guesses(a: &PolicySet, b: &PolicySet) -> Vec<Request> {
                 continue;
             }
             for context in contexts {
-                out.extend(statement_guesses(s, context, &b_allows));
+                if statement_guesses(s, context, &b_allows, &mut typed, f) {
+                    return true;
+                }
             }
         }
     }
-    out
+    false
 }
 
-/// The guesses for one statement under one context.
+/// The guesses for one statement under one context. Every guess is a request AWS can send
+/// (the typed request space, `semantics::well_typed`, issue 10): an ill-typed rendering of the
+/// statement's action and resource patterns is replaced by a well-typed one the patterns also
+/// match (`typed_choice`), or dropped. Only guesses: the evaluator decides.
 fn statement_guesses(
     s: &Statement,
     mut context: Context,
     b_allows: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<Request> {
-    let mut out = Vec::new();
-    {
-        {
-            let known = b_allows.get(&rest_key(s));
-            let resources: Vec<String> = match &s.resource {
-                Some(r) if !r.negated => r
-                    .patterns
-                    .iter()
-                    .take(20)
-                    .filter_map(|t| {
-                        let g = t.value.resolve(true, &|k| {
-                            Some(context.single(k).unwrap_or_else(|| stand_in(k)))
-                        })?;
-                        Some(if g.is_universal() {
-                            String::new()
-                        } else {
-                            render(&g)
-                        })
-                    })
-                    .collect(),
-                _ => vec!["arn:aws:s3:::tarski-example-bucket/example-object".to_string()],
-            };
-            // Keys a resource's policy variables read must be in the request too.
-            if let Some(r) = &s.resource {
-                for t in &r.patterns {
-                    for v in t.value.vars() {
-                        if context.get(&v.key).is_none() {
-                            context.set(&v.key, vec![stand_in(&v.key)]);
-                        }
-                    }
-                }
-            }
-            let new_patterns = s
-                .action
-                .patterns
-                .iter()
-                .filter(|ap| known.is_none_or(|k| !k.contains(&ap.value.raw.to_lowercase())))
-                .take(50);
-            for ap in new_patterns {
-                let action = if ap.value.glob.is_literal() {
-                    ap.value.raw.clone()
+    typed: &mut TypedChoices,
+    f: &mut dyn FnMut(Request) -> bool,
+) -> bool {
+    let known = b_allows.get(&rest_key(s));
+    // Each resource pattern as a glob (`None`: any resource) and its rendering (empty for
+    // `Resource: "*"`).
+    let resources: Vec<(Option<Glob>, String)> = match &s.resource {
+        Some(r) if !r.negated => r
+            .patterns
+            .iter()
+            .take(20)
+            .filter_map(|t| {
+                let g = t.value.resolve(true, &|k| {
+                    Some(context.single(k).unwrap_or_else(|| stand_in(k)))
+                })?;
+                Some(if g.is_universal() {
+                    (None, String::new())
                 } else {
-                    match catalog().expand(&ap.value.raw).first() {
-                        Some(x) => x.full_name(),
-                        None => continue,
-                    }
-                };
-                let service = action.split(':').next().unwrap_or("s3").to_lowercase();
-                for r in &resources {
-                    // `Resource: "*"`: an ARN of the action's service reads better than `*`.
-                    let r = if r.is_empty() {
-                        format!("arn:aws:{service}:us-east-1:999900000001:tarski-example")
-                    } else {
-                        r.clone()
-                    };
-                    let account = r
-                        .split(':')
-                        .nth(4)
-                        .filter(|x| x.len() == 12 && x.bytes().all(|c| c.is_ascii_digit()))
-                        .unwrap_or("999900000001")
-                        .to_string();
-                    out.push(Request {
-                        principal: format!("arn:aws:iam::{account}:user/tarski-user"),
-                        action: action.clone(),
-                        resource: r,
-                        // Same account as the caller: the statement is an identity grant.
-                        resource_account: Some(account.clone()),
-                        context: context.clone(),
-                    });
+                    let r = render(&g);
+                    (Some(g), r)
+                })
+            })
+            .collect(),
+        _ => vec![(
+            None,
+            "arn:aws:s3:::tarski-example-bucket/example-object".to_string(),
+        )],
+    };
+    // Keys a resource's policy variables read must be in the request too.
+    if let Some(r) = &s.resource {
+        for t in &r.patterns {
+            for v in t.value.vars() {
+                if context.get(&v.key).is_none() {
+                    context.set(&v.key, vec![stand_in(&v.key)]);
                 }
             }
         }
     }
-    out
+    let new_patterns = s
+        .action
+        .patterns
+        .iter()
+        .filter(|ap| known.is_none_or(|k| !k.contains(&ap.value.raw.to_lowercase())))
+        .take(50);
+    for ap in new_patterns {
+        let actions = if ap.value.glob.is_literal() {
+            std::sync::Arc::new(vec![(
+                tarski_compiler::semantics::typing_group(&ap.value.raw),
+                ap.value.raw.clone(),
+            )])
+        } else {
+            group_representatives(&ap.value.raw)
+        };
+        let Some((_, first)) = actions.first() else {
+            continue;
+        };
+        let service = first.split(':').next().unwrap_or("s3").to_lowercase();
+        for (g, r) in &resources {
+            // `Resource: "*"`: an ARN of the action's service reads better than `*`.
+            let r = if r.is_empty() {
+                format!("arn:aws:{service}:us-east-1:999900000001:tarski-example")
+            } else {
+                r.clone()
+            };
+            // The same patterns come back under each condition context: decided once.
+            let key = (
+                ap.value.raw.to_lowercase(),
+                g.as_ref().map(|g| format!("{g:?}")).unwrap_or_default(),
+                r.clone(),
+            );
+            let choice = match typed.memo.get(&key) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = typed_choice(&actions, g.as_ref(), r, &mut typed.searches);
+                    typed.memo.insert(key, c.clone());
+                    c
+                }
+            };
+            let Some((action, r)) = choice else {
+                continue;
+            };
+            let account = r
+                .split(':')
+                .nth(4)
+                .filter(|x| x.len() == 12 && x.bytes().all(|c| c.is_ascii_digit()))
+                .unwrap_or(GUESS_ACCOUNT)
+                .to_string();
+            let taken = f(Request {
+                principal: format!("arn:aws:iam::{account}:user/tarski-user"),
+                action,
+                resource: r,
+                // Same account as the caller: the statement is an identity grant.
+                resource_account: Some(account.clone()),
+                context: context.clone(),
+            });
+            if taken {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The caller's account of a guess whose resource names none.
+const GUESS_ACCOUNT: &str = "999900000001";
+
+/// How many typing groups of a wildcard action pattern `typed_choice` tries.
+const TYPED_GROUPS: usize = 16;
+
+/// How many automaton searches (`cells::realize`) one question's guesses may run: guesses
+/// are a shortcut, and a question with no escape tries every one of them.
+const REALIZE_BUDGET: usize = 64;
+
+/// `typed_choice`'s answers for one question, by (action pattern, resource pattern,
+/// rendering), and the automaton searches left.
+struct TypedChoices {
+    memo: BTreeMap<(String, String, String), Option<(String, String)>>,
+    searches: usize,
+}
+
+/// The catalog actions an action pattern matches, one per typing group (`None`: actions the
+/// catalog types no resource for), each the first of its group in catalog order. Computed
+/// once per pattern and process: a guess needs an action of the right types, not every action.
+type Representatives = std::sync::Arc<Vec<(Option<u32>, String)>>;
+
+fn group_representatives(pattern: &str) -> Representatives {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static MEMO: OnceLock<Mutex<HashMap<String, Representatives>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = pattern.to_lowercase();
+    if let Some(r) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return r.clone();
+    }
+    let mut seen: BTreeSet<Option<u32>> = BTreeSet::new();
+    let mut reps = Vec::new();
+    for a in catalog().expand(pattern) {
+        let name = a.full_name();
+        let group = tarski_compiler::semantics::typing_group(&name);
+        if seen.insert(group) {
+            reps.push((group, name));
+        }
+    }
+    let reps = std::sync::Arc::new(reps);
+    memo.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, reps.clone());
+    reps
+}
+
+/// A well-typed (action, resource) pair for a guess (`semantics::well_typed`): an action of
+/// `actions` (`group_representatives` of a statement's action pattern) that takes the
+/// rendered resource `rendered`; else, for the first `TYPED_GROUPS` typed ones, a resource of
+/// one of the action's types that the resource pattern `pattern` (`None`: any resource)
+/// matches (at most `searches` automaton searches in all).
+fn typed_choice(
+    actions: &[(Option<u32>, String)],
+    pattern: Option<&Glob>,
+    rendered: String,
+    searches: &mut usize,
+) -> Option<(String, String)> {
+    use tarski_compiler::semantics::typing_group_types;
+    // `semantics::well_typed`, per group: typed actions of the resource's service first (an
+    // ARN type almost always belongs to its action's service), then the catalog's untyped ones.
+    let service = tarski_compiler::value::split_arn(&rendered).map(|f| f[2].to_string());
+    let of_service = |a: &str| {
+        service.as_deref().is_none_or(|s| {
+            a.split(':')
+                .next()
+                .is_some_and(|x| x.eq_ignore_ascii_case(s))
+        })
+    };
+    let takes = actions
+        .iter()
+        .filter(|(g, a)| g.is_some() && of_service(a))
+        .take(TYPED_GROUPS * 4)
+        .find(|(g, _)| g.is_some_and(|g| typing_group_types(g).admits(&rendered)))
+        .or_else(|| actions.iter().find(|(g, _)| g.is_none()));
+    if let Some((_, a)) = takes {
+        return Some((a.clone(), rendered));
+    }
+    actions
+        .iter()
+        .filter_map(|(g, a)| Some((typing_group_types((*g)?), a)))
+        .take(TYPED_GROUPS)
+        .find_map(|(types, a)| Some((a.clone(), typed_resource(types, pattern, searches)?)))
+}
+
+/// A resource of one of these types that `pattern` (`None`: any) matches as the `Resource`
+/// element does (`atoms::arn_like`): `*` where the types admit it, a readable sample of a
+/// type (`type_sample_owned`), else the shortest string of both (`cells::realize`).
+fn typed_resource(
+    types: &tarski_compiler::semantics::ResourceTypes,
+    pattern: Option<&Glob>,
+    searches: &mut usize,
+) -> Option<String> {
+    use tarski_compiler::atoms::arn_like;
+    use tarski_compiler::logic::problem::type_sample_owned;
+    let fits = |r: &str| pattern.is_none_or(|g| arn_like(g, r));
+    let mut samples = types
+        .arns
+        .iter()
+        .map(|t| type_sample_owned(t, GUESS_ACCOUNT));
+    // An ARN reads better than `*` for `Resource: "*"`.
+    if let Some(r) = samples.find(|r| fits(r)) {
+        return Some(r);
+    }
+    if types.star && fits("*") {
+        return Some("*".to_string());
+    }
+    let g = pattern?.arn_segments();
+    types.arns.iter().find_map(|t| {
+        *searches = searches.checked_sub(1)?;
+        tarski_compiler::logic::cells::realize(
+            &[(g.clone(), true)],
+            &[],
+            std::slice::from_ref(t),
+            10_000,
+        )
+        .ok()
+        .flatten()
+    })
 }
 
 /// Contexts that make the statement's conditions hold: the first value of every positive
@@ -398,11 +563,14 @@ fn condition_variants(s: &Statement) -> Vec<Context> {
 fn stand_in(key: &str) -> String {
     let k = key.to_ascii_lowercase();
     if k.ends_with("account") || k == "tarski:aws::accountid" {
-        "999900000001".to_string()
+        GUESS_ACCOUNT.to_string()
     } else if k == "tarski:aws::partition" {
         "aws".to_string()
     } else if k == "tarski:aws::region" {
         "us-east-1".to_string()
+    } else if k == "aws:username" {
+        // The guesses' caller, `user/tarski-user` (`semantics::derived_key`).
+        "tarski-user".to_string()
     } else if k.starts_with("tarski:getatt/") && k.ends_with(".arn") {
         // A resource's ARN (deploy-time value, docs/iac.md): shaped like one.
         "arn:aws:tarski:us-east-1:999900000001:resource".to_string()
@@ -411,15 +579,35 @@ fn stand_in(key: &str) -> String {
     }
 }
 
-/// A string the glob matches: literals as they are, one `x` per `?`, `tarski` per `*`.
+/// A string the glob matches: literals as they are, one `x` per `?`, `tarski` per `*`; in an
+/// ARN, a `*` in the partition, region or account field is `aws`, `us-east-1` or
+/// `GUESS_ACCOUNT` (the guess's caller is then in the resource's account, as the resource's
+/// owner is its ARN's account field, `semantics::resource_owner`).
 fn render(g: &Glob) -> String {
-    g.0.iter()
-        .map(|t| match t {
-            Tok::Char(c) | Tok::Fold(c) => c.to_string(),
-            Tok::One => "x".to_string(),
-            Tok::Star | Tok::StarSeg => "tarski".to_string(),
-        })
-        .collect()
+    let arn = g.0.starts_with(&[
+        Tok::Char('a'),
+        Tok::Char('r'),
+        Tok::Char('n'),
+        Tok::Char(':'),
+    ]);
+    let mut field = 0;
+    let mut out = String::new();
+    for t in &g.0 {
+        match t {
+            Tok::Char(c) | Tok::Fold(c) => {
+                field += (*c == ':') as usize;
+                out.push(*c);
+            }
+            Tok::One => out.push('x'),
+            Tok::Star | Tok::StarSeg => out.push_str(match (arn, field) {
+                (true, 1) => "aws",
+                (true, 3) => "us-east-1",
+                (true, 4) => GUESS_ACCOUNT,
+                _ => "tarski",
+            }),
+        }
+    }
+    out
 }
 
 /// Context values that make each condition of `s` hold, where that is easy to see: the first
@@ -498,41 +686,45 @@ fn guess_conditions(s: &Statement, ctx: &mut Context, pick: &[(usize, usize)]) -
     true
 }
 
-/// The first guess AWS can send (`semantics::well_typed`: a resource of one of the action's
-/// resource types; no derived key contradicting the caller, `semantics::derived_key_conflict`)
-/// that `a` allows and `b` does not. A guess built from `Resource: "*"` or a
-/// pattern of another type is ill-typed; when it escapes, its typed neighbours are tried (the
-/// same request on `*` or a sample resource of each of the action's types, on the resource
-/// with a suffix, or another action of the service that takes the resource), and each is
-/// judged by the evaluator like any guess: the replay is the proof, in the typed space too.
+/// The first guess AWS can send that `a` allows and `b` does not: well-typed
+/// (`semantics::well_typed`: a resource of one of the action's resource types), with the keys
+/// AWS derives from the caller as AWS sets them (`semantics::derived_key_conflict`, the rule the
+/// solver's witnesses meet too). Guesses are built typed where a pattern allows
+/// (`typed_choice`); a guess that is still ill-typed (`Resource: "*"`, a pattern of another
+/// type) and escapes has its typed neighbours tried (`typed_variants`). Every candidate is
+/// judged by the evaluator: the replay is the proof, in the typed space too.
 pub fn guess_escape(a: &PolicySet, b: &PolicySet) -> Option<Request> {
-    use tarski_compiler::semantics::well_typed;
-    // A request AWS sends: no context key contradicting what AWS derives from the caller.
+    use tarski_compiler::semantics::{derived_key_conflict, derived_values, well_typed};
     let escapes = |r: &Request| {
-        tarski_compiler::semantics::derived_key_conflict(r).is_none()
+        derived_key_conflict(r).is_none()
             && evaluate(a, r).decision == Decision::Allow
             && evaluate(b, r).decision != Decision::Allow
     };
-    // One pass, in order: each guess is judged once (large policies have thousands).
+    let mut found = None;
     let mut ill_typed_tried = 0;
-    for r in guesses(a, b) {
-        if !escapes(&r) {
-            continue;
-        }
-        if well_typed(&r.action, &r.resource) {
-            return Some(r);
-        }
-        if ill_typed_tried < 20 {
-            ill_typed_tried += 1;
-            if let Some(v) = typed_variants(&r)
-                .into_iter()
-                .find(|v| well_typed(&v.action, &v.resource) && escapes(v))
-            {
-                return Some(v);
+    each_guess(a, b, &mut |mut r| {
+        // The keys AWS derives from the caller (`aws:PrincipalArn`, `aws:username`, ...) as
+        // AWS sets them, where a condition's value put another one in the context.
+        if derived_key_conflict(&r).is_some() {
+            for (k, v) in derived_values(&r) {
+                if r.context.get(k).is_some() {
+                    r.context.set(k, v.into_iter().collect());
+                }
             }
         }
-    }
-    None
+        if well_typed(&r.action, &r.resource) {
+            if escapes(&r) {
+                found = Some(r);
+            }
+        } else if ill_typed_tried < 20 && escapes(&r) {
+            ill_typed_tried += 1;
+            found = typed_variants(&r)
+                .into_iter()
+                .find(|v| well_typed(&v.action, &v.resource) && escapes(v));
+        }
+        found.is_some()
+    });
+    found
 }
 
 /// Well-typed requests next to an ill-typed guess (see `guess_escape`), at most a few dozen.

@@ -41,7 +41,7 @@ struct Args {
     quick: bool,
     /// `--only TEXT` (W2, W5): only the pairs whose policy name contains TEXT.
     only: Option<String>,
-    /// `--dump FILE` (W5): one tab-separated line per question (policy, versions, direction,
+    /// `--dump FILE` (W4, W5): one tab-separated line per question (policy, versions, direction,
     /// answer, ms, backend, the passes that ran, the reason of an unknown).
     dump: Option<PathBuf>,
     child: bool,
@@ -399,15 +399,29 @@ fn opts() -> Options {
 /// One timed solver call.
 struct Q {
     ms: f64,
+    /// CPU time of the calling thread (Z3 runs in it; a cvc5 process is not counted): less
+    /// sensitive to other processes on the machine than `ms` (W4's `cpu_s`, `--dump`).
+    cpu_ms: f64,
     verdict: Result<Report, String>,
+}
+
+/// The calling thread's CPU time in milliseconds (`/proc/thread-self/schedstat`, nanoseconds
+/// on a CPU; 0 where there is none).
+fn thread_cpu_ms() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e6)
 }
 
 impl Q {
     fn run(f: impl FnOnce() -> Result<Report, Box<tarski_solver::ReplayMismatch>>) -> Q {
         let t = Instant::now();
+        let c = thread_cpu_ms();
         let r = f();
         Q {
             ms: ms(t.elapsed()),
+            cpu_ms: thread_cpu_ms() - c,
             verdict: r.map_err(|m| m.to_string()),
         }
     }
@@ -918,6 +932,10 @@ fn w4(a: &Args, jobs: usize) -> String {
     let mut ratios = Vec::new();
     let mut dir_ratios = Vec::new();
     let mut failed_files: std::collections::BTreeSet<String> = Default::default();
+    let mut cpu_ms = 0.0;
+    // `--dump FILE`: the W5 format (issue 12), with the pair's two files and the direction.
+    let mut dump =
+        String::from("# p1\tp2\tdirection\tanswer\tms\tbackend\tpasses\treason\tsize\tcpu_ms\n");
     for (q, r) in pairs.iter().zip(&results) {
         let (d12, d21) = match r {
             Ok(x) => x,
@@ -931,6 +949,25 @@ fn w4(a: &Args, jobs: usize) -> String {
             }
         };
         for (d, qa, qt, label) in [(d12, q.q12, q.t12, "P1=>P2"), (d21, q.q21, q.t21, "P2=>P1")] {
+            let (answer, passes, reason) = dump_fields(d);
+            let _ = writeln!(
+                dump,
+                "{}\t{}\t{label}\t{answer}\t{:.2}\t{}\t{passes}\t{reason}\t{}\t{:.2}",
+                q.p1,
+                q.p2,
+                d.ms,
+                d.who(),
+                match &d.verdict {
+                    // The last pass's problem: atoms, cells, goal size.
+                    Ok(r) => format!(
+                        "atoms={} cells={} goal={}",
+                        r.stats.atoms, r.stats.cells, r.stats.goal_size
+                    ),
+                    Err(_) => String::new(),
+                },
+                d.cpu_ms,
+            );
+            cpu_ms += d.cpu_ms;
             lat.push(d.ms);
             unknown += d.unknown() as usize;
             errors += d.error() as usize;
@@ -979,6 +1016,9 @@ fn w4(a: &Args, jobs: usize) -> String {
             }
         }
     }
+    if let Some(f) = &a.dump {
+        std::fs::write(f, dump).unwrap_or_else(|e| panic!("--dump {}: {e}", f.display()));
+    }
     let m = median(ratios.clone());
     let md = median(dir_ratios);
     let quacky_total_s: f64 = pairs
@@ -987,12 +1027,33 @@ fn w4(a: &Args, jobs: usize) -> String {
         .sum::<f64>()
         / 1000.0;
     format!(
-        "{} errors={errors} pairs={} parse_failures={failures} failed_files={} compared={compared} agree={agree} disagree={disagree} agree_post_cav21={agree_old}/{compared_old} median_ratio_pair={m:.6} speedup_median={:.0} median_ratio_direction={md:.6} quacky_total_s={quacky_total_s:.1}",
+        "{} cpu_s={:.3} errors={errors} pairs={} parse_failures={failures} failed_files={} compared={compared} agree={agree} disagree={disagree} agree_post_cav21={agree_old}/{compared_old} median_ratio_pair={m:.6} speedup_median={:.0} median_ratio_direction={md:.6} quacky_total_s={quacky_total_s:.1}",
         summary("w4", jobs, total, &mut lat, unknown),
+        cpu_ms / 1000.0,
         pairs.len(),
         failed_files.len(),
         if m > 0.0 { 1.0 / m } else { 0.0 },
     )
+}
+
+/// `--dump` columns of one question: answer, the passes that ran, the reason of an unknown
+/// or the error.
+fn dump_fields(q: &Q) -> (&'static str, String, String) {
+    match &q.verdict {
+        Ok(r) => (
+            match &r.verdict {
+                Verdict::Proved => "proved",
+                Verdict::Witnesses(_) => "witness",
+                Verdict::Unknown(_) => "unknown",
+            },
+            r.stats.passes.join("; "),
+            match &r.verdict {
+                Verdict::Unknown(why) => why.replace(['\t', '\n'], " "),
+                _ => String::new(),
+            },
+        ),
+        Err(e) => ("error", String::new(), e.replace(['\t', '\n'], " ")),
+    }
 }
 
 // ---------------------------------------------------------------- baseline
