@@ -131,8 +131,10 @@ impl Assignment {
             _ => self.string_of(p, &StrVar::Resource),
         }
         .unwrap_or_else(|| "arn:aws:s3:::tarski-example-bucket/example-object".to_string());
-        if let Some(why) = &p.untyped {
-            notes.push(format!("the request space was not narrowed to the resource types AWS sends with each action ({why}): this request may be one AWS never sends"));
+        if let (Some(why), false) = (&p.untyped, well_typed(&action, &resource)) {
+            notes.push(format!(
+                "{UNTYPED_NOTE} ({why}): this request may be one AWS never sends"
+            ));
         }
         let principal = p
             .domains
@@ -526,6 +528,11 @@ fn own(p: &Problem, goal_atoms: &[AtomId], cell: Option<u32>, req: &mut Request)
         req.principal = with_owner(&req.principal, &owner);
     }
 }
+
+/// The start of the note on a request the untyped encoding found where the typed one could not
+/// be built (`Problem::untyped`); `check` drops it once the request is one AWS sends.
+pub const UNTYPED_NOTE: &str =
+    "the request space was not narrowed to the resource types AWS sends with each action";
 
 /// The key as AWS documents it (`aws:MultiFactorAuthPresent`), for readable witnesses.
 fn display_key(k: &str) -> String {

@@ -780,6 +780,7 @@ fn solve_exact(
     let mut witnesses = Vec::new();
     let mut spurious = 0;
     let mut derived_conflict: Option<String> = None;
+    let mut ill_typed: Option<String> = None;
     for pt in points {
         let mut w = pt.to_request(&problem, &goal_atoms);
         // The caller named by its derived keys should replay; if it does not (a class of
@@ -826,6 +827,35 @@ fn solve_exact(
             minimise(&mut w, &problem, replay);
             harmonize(&mut w, &problem, replay);
             readable_deploy_values(&mut w, &problem, replay);
+        }
+        // The typed request space could not be encoded (`Problem::untyped`, a budget): the
+        // untyped encoding's witness is an answer only if AWS sends it, itself or a typed
+        // neighbour that replays. Otherwise it is no answer, and the question is `unknown` —
+        // never `proved` (an unsat of the untyped encoding is a proof; a candidate is not).
+        if typed
+            && problem.untyped.is_some()
+            && !tarski_compiler::semantics::well_typed(&w.request.action, &w.request.resource)
+        {
+            match typed_neighbour(&w, &problem, replay, &witnesses) {
+                Some(r) => {
+                    w = r;
+                    w.notes
+                        .retain(|n| !n.starts_with(crate::assignment::UNTYPED_NOTE));
+                }
+                None => {
+                    ill_typed.get_or_insert_with(|| {
+                        format!(
+                            "the request space was not narrowed to the resource types AWS sends \
+                             with each action ({}), and the request the solver found is one AWS \
+                             never sends (`{}` does not take `{}`)",
+                            problem.untyped.as_deref().unwrap_or_default(),
+                            w.request.action,
+                            w.request.resource
+                        )
+                    });
+                    continue;
+                }
+            }
         }
         // The typed request space (issue 10): a witness is a request AWS sends.
         if typed
@@ -891,6 +921,8 @@ fn solve_exact(
     Ok(Report {
         verdict: if let (true, Some(why)) = (witnesses.is_empty(), &derived_conflict) {
             Verdict::Unknown(format!("{why}{DERIVED_KEYS_UNKNOWN}"))
+        } else if let (true, Some(why)) = (witnesses.is_empty(), &ill_typed) {
+            Verdict::Unknown(why.clone())
         } else if witnesses.is_empty() && spurious > 0 {
             Verdict::Unknown(
                 "the solver's candidate request did not replay through the evaluator: a \

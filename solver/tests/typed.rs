@@ -1040,3 +1040,42 @@ fn a_typed_neighbour_in_the_callers_account_answers_without_the_typed_pass() {
         "the typed pass ran: {passes}"
     );
 }
+
+/// When the typed request space cannot be encoded (`Problem::untyped`: the resource types'
+/// cells pass the automaton budget), the untyped encoding's witness is an answer only if AWS
+/// sends it. `AmazonSSMAutomationRole` v5 → v6 (W5) adds `ssmmessages:OpenDataChannel` on
+/// `arn:*:ssm:*:*:session/*`, an action the catalog gives no resource type (it is requested on
+/// `*`): the old answer was "v6 allows more", witnessed by that action on a session ARN, a
+/// request AWS never sends, with a note saying it may be one. Now the answer is a well-typed
+/// witness or not a witness at all.
+#[test]
+fn a_witness_of_an_untyped_fallback_is_one_aws_sends_or_none() {
+    let v5 = identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": ["arn:aws:lambda:*:*:function:Automation*"]}, {"Effect": "Allow", "Action": ["ec2:CreateImage", "ec2:CopyImage", "ec2:DeregisterImage", "ec2:DescribeImages", "ec2:DeleteSnapshot", "ec2:StartInstances", "ec2:RunInstances", "ec2:StopInstances", "ec2:TerminateInstances", "ec2:DescribeInstanceStatus", "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags", "cloudformation:CreateStack", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStacks", "cloudformation:UpdateStack", "cloudformation:DeleteStack"], "Resource": ["*"]}, {"Effect": "Allow", "Action": ["ssm:*"], "Resource": ["*"]}, {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": ["arn:aws:sns:*:*:Automation*"]}]}"#,
+    );
+    let v6 = identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": ["arn:aws:lambda:*:*:function:Automation*"]}, {"Effect": "Allow", "Action": ["ec2:CreateImage", "ec2:CopyImage", "ec2:DeregisterImage", "ec2:DescribeImages", "ec2:DeleteSnapshot", "ec2:StartInstances", "ec2:RunInstances", "ec2:StopInstances", "ec2:TerminateInstances", "ec2:DescribeInstanceStatus", "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags", "cloudformation:CreateStack", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStacks", "cloudformation:UpdateStack", "cloudformation:DeleteStack"], "Resource": ["*"]}, {"Effect": "Allow", "Action": ["ssm:*"], "Resource": ["*"]}, {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": ["arn:aws:sns:*:*:Automation*"]}, {"Effect": "Allow", "Action": ["ssmmessages:OpenDataChannel"], "Resource": ["arn:*:ssm:*:*:session/*"]}]}"#,
+    );
+    for o in all_opts() {
+        match escapes(&v6, &v5, None, &o).unwrap().verdict {
+            Verdict::Witnesses(ws) => {
+                assert!(!ws.is_empty());
+                for w in ws {
+                    let r = &w.request;
+                    assert!(well_typed(&r.action, &r.resource), "{w:?}");
+                    assert!(!w.notes.iter().any(|n| n.contains("never sends")), "{w:?}");
+                    assert_eq!(decide(&v6, r), Decision::Allow, "{r:?}");
+                    assert_ne!(decide(&v5, r), Decision::Allow, "{r:?}");
+                }
+            }
+            Verdict::Proved | Verdict::Unknown(_) => {}
+        }
+    }
+    // The statement v6 adds matches no request AWS sends: on `*`, the only resource of the
+    // action, it does not apply.
+    let r = Request {
+        principal: "arn:aws:iam::111122223333:user/u".into(),
+        ..req("ssmmessages:OpenDataChannel", "*")
+    };
+    assert_ne!(decide(&v6, &r), Decision::Allow);
+}
