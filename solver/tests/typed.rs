@@ -902,21 +902,31 @@ fn a_resource_read_across_colons_gets_the_callers_account() {
     let new = identity(
         r#"{"Version": "2012-10-17", "Statement": [{"Sid": "DeleteSLR", "Effect": "Allow", "Action": ["iam:DeleteRole"], "Resource": "arn:aws:iam::*:role/aws-service-role/scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper*"}, {"Sid": "NetworkDiscovery", "Effect": "Allow", "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], "Resource": "*"}, {"Sid": "ENIManagement", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*", "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["AMPAgentlessScraper"]}}}, {"Sid": "TagManagement", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "arn:aws:ec2:*:*:network-interface/*", "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}, "Null": {"aws:RequestTag/AMPAgentlessScraper": "false"}}}, {"Sid": "ENIUpdating", "Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], "Resource": "*", "Condition": {"Null": {"ec2:ResourceTag/AMPAgentlessScraper": "false"}}}, {"Sid": "EKSAccess", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "arn:aws:eks:*:*:cluster/*"}, {"Sid": "DeleteEKSAccessEntry", "Effect": "Allow", "Action": "eks:DeleteAccessEntry", "Resource": "arn:aws:eks:*:*:access-entry/*/role/*", "Condition": {"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}, "ArnLike": {"eks:principalArn": "arn:aws:iam::*:role/aws-service-role/scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper*"}}}, {"Sid": "APSWriting", "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "arn:aws:aps:*:*:workspace/*", "Condition": {"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}}}]}"#,
     );
+    // The typed space of these two versions passes the cell budget (`Problem::untyped`), and
+    // the untyped encoding's request, `aps:RemoteWrite` on that colon-crossing ARN, is one AWS
+    // never sends: the answer is `unknown` for that reason (not for a caller moved to a
+    // non-account, the bug this test was written for), or a witness AWS sends.
     for o in all_opts() {
-        let ws = witnesses(
-            escapes(&old, &new, None, &o).unwrap().verdict,
-            "old allows more",
-        );
-        assert!(!ws.is_empty(), "a witness, not an empty list");
-        for w in ws {
-            let r = &w.request;
-            assert_eq!(
-                tarski_compiler::semantics::derived_key_conflict(r),
-                None,
-                "{r:?}"
-            );
-            assert_eq!(decide(&old, r), Decision::Allow, "{r:?}");
-            assert_ne!(decide(&new, r), Decision::Allow, "{r:?}");
+        match escapes(&old, &new, None, &o).unwrap().verdict {
+            Verdict::Witnesses(ws) => {
+                assert!(!ws.is_empty(), "a witness, not an empty list");
+                for w in ws {
+                    let r = &w.request;
+                    assert!(well_typed(&r.action, &r.resource), "{r:?}");
+                    assert_eq!(
+                        tarski_compiler::semantics::derived_key_conflict(r),
+                        None,
+                        "{r:?}"
+                    );
+                    assert_eq!(decide(&old, r), Decision::Allow, "{r:?}");
+                    assert_ne!(decide(&new, r), Decision::Allow, "{r:?}");
+                }
+            }
+            Verdict::Unknown(why) => {
+                assert!(!why.contains("names no AWS account"), "{why}");
+                assert!(why.contains("never sends"), "{why}");
+            }
+            Verdict::Proved => panic!("v1 allows aps:RemoteWrite in other partitions"),
         }
     }
 }
