@@ -1113,11 +1113,40 @@ fn typed_neighbour(
                 .take(32),
         );
     }
+    // Actions the goal names literally (a policy's `sqs:SendMessage`), each on a resource of
+    // its types that every resource pattern of the goal judges as it judges the witness's:
+    // the witness's action may be one no pattern names (`sts:GetCallerIdentity`, which every
+    // caller may call) on a resource no action takes.
+    let mut named: Vec<(String, String)> = Vec::new();
+    let mut ids: Vec<AtomId> = Vec::new();
+    p.goal.atoms_into(&mut ids);
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        if let tarski_compiler::logic::ir::Atom::Like(StrVar::Action, g) = p.builder.atoms().get(id)
+        {
+            let Some(lit) = g.as_literal() else {
+                continue;
+            };
+            let Some(a) = cat.lookup(&lit).map(|a| a.full_name()) else {
+                continue;
+            };
+            if a == *action || named.len() >= 16 {
+                continue;
+            }
+            if let Some(t) = resource_types(&a) {
+                if let Some(r) = same_signature_of_type(w, p, &t) {
+                    named.push((a, r));
+                }
+            }
+        }
+    }
     let candidates = resources
         .into_iter()
         .filter(|r| well_typed(action, r))
         .map(|r| (action.clone(), r))
-        .chain(actions.into_iter().map(|a| (a, resource.clone())));
+        .chain(actions.into_iter().map(|a| (a, resource.clone())))
+        .chain(named.into_iter().filter(|(a, r)| well_typed(a, r)));
     // Distinct witnesses stay distinct (`--witnesses N`).
     let seen = |a: &str, r: &str| {
         found
