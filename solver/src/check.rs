@@ -1153,12 +1153,34 @@ fn typed_neighbour(
             .iter()
             .any(|x| x.request.action == a && x.request.resource == r)
     };
-    for (a, r) in candidates.filter(|(a, r)| !seen(a, r)).take(64) {
+    // Context keys holding the witness's resource itself: a policy's `Resource:
+    // ${tarski:Ref/Topic}` (a value known only at deploy time, docs/iac.md) moves with it.
+    let carried: Vec<String> = w
+        .request
+        .context
+        .iter()
+        .filter(|(_, v)| v.len() == 1 && v[0] == *resource)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    let mut tried = 0;
+    for (a, r) in candidates.filter(|(a, r)| !seen(a, r)) {
+        if tried >= 64 {
+            break;
+        }
+        tried += 1;
         let mut c = w.clone();
         c.request.action = a;
-        c.request.resource = r;
+        c.request.resource = r.clone();
         if replay(&c, p).is_ok() {
             return Some(c);
+        }
+        if !carried.is_empty() {
+            for k in &carried {
+                c.request.context.set(k, vec![r.clone()]);
+            }
+            if replay(&c, p).is_ok() {
+                return Some(c);
+            }
         }
     }
     None
