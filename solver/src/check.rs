@@ -1162,12 +1162,7 @@ fn typed_neighbour(
         .filter(|(_, v)| v.len() == 1 && v[0] == *resource)
         .map(|(k, _)| k.to_string())
         .collect();
-    let mut tried = 0;
-    for (a, r) in candidates.filter(|(a, r)| !seen(a, r)) {
-        if tried >= 64 {
-            break;
-        }
-        tried += 1;
+    for (a, r) in candidates.filter(|(a, r)| !seen(a, r)).take(64) {
         let mut c = w.clone();
         c.request.action = a;
         c.request.resource = r.clone();
