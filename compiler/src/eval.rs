@@ -111,7 +111,10 @@ impl RequestView for ConcreteView<'_> {
                 self.caller.kind,
                 CallerKind::Anonymous | CallerKind::Service
             );
-        let same = !none && acct == self.req.resource_account();
+        // A resource AWS owns is reached by the caller's own policies (`semantics::aws_owned`).
+        let same = !none
+            && (acct == self.req.resource_account()
+                || crate::semantics::aws_owned(&self.req.resource));
         Scope {
             same_account: same,
             cross_account: !none && !same,

@@ -163,8 +163,16 @@ impl Request {
     /// An explicit `resource_account` that contradicts the account field of the resource ARN:
     /// no request AWS makes has one (`semantics::resource_owner`).
     pub fn owner_conflict(&self) -> Option<String> {
-        let owner = crate::semantics::resource_owner(&self.resource)?;
         let given = self.resource_account.as_deref()?;
+        // `aws` is not an account ID: AWS owns the resources whose ARN names it so
+        // (`semantics::aws_owned`), and no other.
+        if given == crate::semantics::AWS_OWNER && !crate::semantics::aws_owned(&self.resource) {
+            return Some(format!(
+                "the resource account `{given}` is not an account ID: only a resource whose ARN has `{given}` in its account field is owned by AWS (`{}` is not)",
+                self.resource
+            ));
+        }
+        let owner = crate::semantics::resource_owner(&self.resource)?;
         (given != owner).then(|| {
             format!(
                 "the resource `{}` is owned by account {owner} (the account field of its ARN), not by the resource account {given} given with it",

@@ -716,6 +716,27 @@ pub fn resource_owner(resource: &str) -> Option<&str> {
     }
 }
 
+/// The account field of the ARNs of resources AWS itself owns (`aws_owned`).
+pub const AWS_OWNER: &str = "aws";
+
+/// A resource AWS itself owns: its ARN's account field is `aws` (AWS managed policies,
+/// `arn:aws:iam::aws:policy/...`; `arn:aws:sagemaker:*:aws:hub/SageMakerPublicHub`;
+/// `bedrock-websearch` tools, `arn:aws:bedrock-websearch:REGION:aws:tool/...`).
+///
+/// IAM User Guide, "AWS: Deny access to resources outside your account except AWS managed IAM
+/// policies": "A service-managed account outside of your AWS Organizations owns Managed IAM
+/// Policies", and the caller's identity policies grant reading them (the example exempts the
+/// four IAM actions that read them from a deny on `aws:ResourceAccount`; no resource-based
+/// policy is involved, and a customer cannot attach one). So such a request is decided by the
+/// caller's own policies, as within its account (`scope` in eval.rs, which the solver's scope
+/// atoms evaluate too), and its `aws:ResourceAccount` is an account other than the caller's
+/// (`tarski eval` shows the stand-in `aws`; the solver leaves it any account ID). This is
+/// authorization only: the service may still refuse the operation (an AWS managed policy
+/// cannot be changed).
+pub fn aws_owned(resource: &str) -> bool {
+    resource_owner(resource) == Some(AWS_OWNER)
+}
+
 /// The value AWS gives `aws:PrincipalType` for a kind of caller ("AWS global condition
 /// context keys", `aws:PrincipalType`: `Account` for the root user, `User` for an IAM user,
 /// `FederatedUser`, `AssumedRole`, `Anonymous`); `None` where Tarski does not model it (AWS

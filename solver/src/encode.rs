@@ -719,11 +719,21 @@ impl Encoded {
                 let mut cases = Vec::new();
                 for (i, pr) in p.domains.principals.iter().enumerate() {
                     for (j, ra) in p.domains.resource_accounts.iter().enumerate() {
-                        let req = Request {
-                            principal: pr.clone(),
-                            resource: "arn:aws:s3:::tarski-example-bucket".into(),
-                            resource_account: Some(ra.clone()),
-                            ..Request::default()
+                        // The scope reads the owner; a resource AWS owns is one whose ARN
+                        // names `aws` (`semantics::aws_owned`).
+                        let req = if ra == tarski_compiler::semantics::AWS_OWNER {
+                            Request {
+                                principal: pr.clone(),
+                                resource: "arn:aws:iam::aws:policy/tarski-example".into(),
+                                ..Request::default()
+                            }
+                        } else {
+                            Request {
+                                principal: pr.clone(),
+                                resource: "arn:aws:s3:::tarski-example-bucket".into(),
+                                resource_account: Some(ra.clone()),
+                                ..Request::default()
+                            }
                         };
                         if eval_atom(&a, &req) {
                             cases.push(and(vec![

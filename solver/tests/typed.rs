@@ -1089,3 +1089,75 @@ fn a_witness_of_an_untyped_fallback_is_one_aws_sends_or_none() {
     };
     assert_ne!(decide(&v6, &r), Decision::Allow);
 }
+
+/// Resources AWS owns (ARN account field `aws`, `semantics::aws_owned`) are reached by the
+/// caller's own identity policies (IAM User Guide, "AWS: Deny access to resources outside your
+/// account except AWS managed IAM policies"). They were modelled as another account's, so
+/// "alice cannot read AWS managed policies" was proved, and `eval` denied the request.
+#[test]
+fn resources_aws_owns_are_reached_by_the_callers_own_policies() {
+    let read = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetPolicy","Resource":"arn:aws:iam::aws:policy/*"}]}"#,
+    );
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    let get = parse_expr("action == \"iam:GetPolicy\"").unwrap();
+    let only_alice = parse_expr(&format!(
+        "action == \"iam:GetPolicy\" and principal == \"{alice}\""
+    ))
+    .unwrap();
+    for o in all_opts() {
+        for c in [Some(&get), Some(&only_alice)] {
+            let ws = witnesses(
+                can(&read, c, &o).unwrap().verdict,
+                "read AWS managed policies",
+            );
+            assert!(!ws.is_empty(), "a witness, not an empty list");
+            for w in ws {
+                let r = &w.request;
+                assert!(tarski_compiler::semantics::aws_owned(&r.resource), "{r:?}");
+                assert!(r.owner_conflict().is_none(), "{r:?}");
+                assert_eq!(
+                    tarski_compiler::semantics::derived_key_conflict(r),
+                    None,
+                    "{r:?}"
+                );
+                assert_eq!(decide(&read, r), Decision::Allow, "{r:?}");
+            }
+        }
+    }
+    // The page's policy: every action but the four reads is denied on AWS managed policies,
+    // whose account is not the caller's. Proved, and the proof attacked through `eval`.
+    let guarded = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"iam:*","Resource":"*"},
+            {"Effect":"Deny","NotAction":["iam:GetPolicy","iam:GetPolicyVersion","iam:ListEntitiesForPolicy","iam:ListPolicies"],"Resource":"*",
+             "Condition":{"StringNotEquals":{"aws:ResourceAccount":["111122223333"]}}}]}"#,
+    );
+    let delete = parse_expr(&format!(
+        "principal == \"{alice}\" and action == \"iam:DeletePolicy\" and resource like \"arn:aws:iam::aws:policy/*\""
+    ))
+    .unwrap();
+    for o in all_opts() {
+        let v = can(&guarded, Some(&delete), &o).unwrap().verdict;
+        assert!(matches!(v, Verdict::Proved), "{v:?}");
+    }
+    let mut attack = Request {
+        principal: alice.into(),
+        action: "iam:DeletePolicy".into(),
+        resource: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        ..Request::default()
+    };
+    attack
+        .context
+        .set("aws:ResourceAccount", vec!["aws".to_string()]);
+    assert_ne!(decide(&guarded, &attack), Decision::Allow);
+    attack.action = "iam:GetPolicy".into();
+    assert_eq!(decide(&guarded, &attack), Decision::Allow);
+    // `aws` owns only the ARNs that name it: an S3 object with that resource account is a
+    // request AWS never sends.
+    let s3 = Request {
+        resource_account: Some("aws".into()),
+        ..req("s3:GetObject", "arn:aws:s3:::b/k")
+    };
+    assert!(s3.owner_conflict().is_some());
+}

@@ -76,6 +76,8 @@ pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
             "arn:aws:sts::{acct}:assumed-role/{role}/tarski-session"
         ));
     }
+    // `aws` is not an account a caller can be in (`semantics::aws_owned`).
+    accounts.remove(crate::semantics::AWS_OWNER);
     let mut all_accounts: Vec<String> = accounts.iter().cloned().collect();
     all_accounts.extend(FRESH_ACCOUNTS.iter().map(|s| s.to_string()));
     for a in &all_accounts {
@@ -96,8 +98,50 @@ pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
             )
         });
     }
+    // Resources AWS owns (ARN account field `aws`) are their own class: reached by every
+    // caller's own policies, as within its account (`semantics::aws_owned`). Needed where the
+    // question can tell them apart from a resource of the caller's account: a resource pattern
+    // that reads the ARN's account field, `aws:ResourceAccount`, or the typed space (a few
+    // resource types name `aws` in their ARN format).
+    if reads_owner(atoms) {
+        all_accounts.push(crate::semantics::AWS_OWNER.to_string());
+    }
     Domains {
         principals: principals.into_iter().collect(),
         resource_accounts: all_accounts,
     }
+}
+
+/// Does some atom tell a resource AWS owns from one of the caller's account (`domains`)?
+fn reads_owner(atoms: &Atoms) -> bool {
+    use crate::logic::ir::StrVar;
+    use crate::logic::problem::{owner_blind, template_tokens};
+    const KEY: &str = "aws:resourceaccount";
+    atoms.iter().any(|(_, a)| match a {
+        // `${aws:ResourceAccount}` in any template.
+        Atom::Template { template, .. }
+            if template.vars().any(|v| v.key.eq_ignore_ascii_case(KEY)) =>
+        {
+            true
+        }
+        Atom::Like(StrVar::Resource, g) => !owner_blind(&g.0),
+        Atom::Template {
+            var: StrVar::Resource,
+            template,
+            ..
+        } => !owner_blind(&template_tokens(template)),
+        Atom::WellTyped => true,
+        Atom::Like(StrVar::Slot(k, _), _)
+        | Atom::Template {
+            var: StrVar::Slot(k, _),
+            ..
+        }
+        | Atom::Cmp {
+            var: StrVar::Slot(k, _),
+            ..
+        }
+        | Atom::Present(k)
+        | Atom::Member(k, _) => k == KEY,
+        _ => false,
+    })
 }

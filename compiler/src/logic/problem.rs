@@ -446,6 +446,14 @@ impl Problem {
             return;
         }
         let fresh = self.fresh_indices();
+        // A resource without an account field (S3, `*`) has a free owner, but never AWS: only
+        // an ARN naming `aws` is AWS's (`semantics::aws_owned`, `Request::owner_conflict`).
+        let aws = self.account_index(crate::semantics::AWS_OWNER);
+        let not_aws: Option<Vec<u32>> = aws.map(|x| {
+            (0..self.domains.resource_accounts.len() as u32)
+                .filter(|&i| i != x)
+                .collect()
+        });
         let of = |p: &Problem, owner: Option<&str>| -> Option<Vec<u32>> {
             let o = owner?;
             Some(match p.account_index(o) {
@@ -455,7 +463,8 @@ impl Problem {
         };
         match (self.vars.get(&StrVar::Resource), &self.res_ctx) {
             (_, Some(ResourceCtx::Fixed(lit))) => {
-                if let Some(accounts) = of(self, crate::semantics::resource_owner(lit)) {
+                let owner = crate::semantics::resource_owner(lit);
+                if let Some(accounts) = of(self, owner).or_else(|| not_aws.clone()) {
                     self.owner.push(OwnerRule {
                         resources: Owned::All,
                         accounts,
@@ -478,10 +487,15 @@ impl Problem {
                         .iter()
                         .find(|&&i| i as usize >= *base_len)
                         .map(|&i| owners[i as usize - base_len].as_deref());
-                    let accounts = match owner {
-                        None => continue,
-                        Some(Some(a)) => self.account_index(a).map_or(fresh.clone(), |i| vec![i]),
-                        Some(None) => fresh.clone(),
+                    let accounts = match (owner, &not_aws) {
+                        // No owner glob matches: no account field. Free, but not AWS's
+                        // where the owner globs tell `aws` apart.
+                        (None, Some(na)) if !owners.is_empty() => na.clone(),
+                        (None, _) => continue,
+                        (Some(Some(a)), _) => {
+                            self.account_index(a).map_or(fresh.clone(), |i| vec![i])
+                        }
+                        (Some(None), _) => fresh.clone(),
                     };
                     by.entry(accounts).or_default().push(cell);
                 }
@@ -522,6 +536,15 @@ impl Problem {
                     },
                     accounts: fresh.clone(),
                 });
+                if let Some(na) = not_aws {
+                    self.owner.push(OwnerRule {
+                        resources: Owned::Globs {
+                            yes: vec![Glob::wild("*")],
+                            no: vec![owner_glob(Some(crate::semantics::AWS_OWNER))],
+                        },
+                        accounts: na,
+                    });
+                }
             }
             _ => {}
         }
