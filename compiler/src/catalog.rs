@@ -162,16 +162,33 @@ pub struct ActionResource {
 /// `arn:${Partition}:s3:::${BucketName}/${ObjectName}` → `arn:*:s3:::*/*`. A `${...}` field in
 /// the first five colon-separated segments (partition, service, region, account) never holds a
 /// `:`; in the resource part it may hold anything (S3 keys, log stream names and paths contain
-/// `:` and `/`). Fields may be empty here although AWS names never are: the glob
-/// over-approximates the ARNs of the type (docs/encoding.md, "The request space").
+/// `:` and `/`).
+///
+/// The account field `${Account}` is never empty: "Amazon Resource Names (ARNs)", ARN
+/// format: `account-id` is "The ID of the AWS account that owns the resource"; the ARNs that
+/// omit it are those whose format has no `${Account}` (S3 buckets, EC2 images). The exceptions
+/// are `EMPTY_ACCOUNT_FORMATS`. Without this, a request on `arn:aws:sqs:us-east-1::q` (a queue
+/// in no account, so in the caller's) was in the typed request space, and "alice reaches no
+/// queue outside her account" had a witness AWS never sends. The other fields may be empty
+/// here although AWS names never are: the glob over-approximates the ARNs of the type
+/// (docs/encoding.md, "The request space").
 pub fn arn_glob(template: &str) -> Glob {
+    let account = if EMPTY_ACCOUNT_FORMATS.contains(&template) {
+        vec![Tok::StarSeg]
+    } else {
+        vec![Tok::OneSeg, Tok::StarSeg]
+    };
     let mut toks = Vec::new();
     let mut colons = 0;
     let mut rest = template;
     while let Some(c) = rest.chars().next() {
         if let Some(after) = rest.strip_prefix("${") {
             if let Some(end) = after.find('}') {
-                toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
+                if colons == 4 && &after[..end] == "Account" {
+                    toks.extend(&account);
+                } else {
+                    toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
+                }
                 rest = &after[end + 1..];
                 continue;
             }
@@ -197,6 +214,20 @@ pub fn arn_glob(template: &str) -> Glob {
     toks.dedup_by(|a, b| a == b && matches!(a, Tok::Star | Tok::StarSeg));
     Glob(toks)
 }
+
+/// ARN formats with an `${Account}` field whose resources AWS itself names with the field
+/// empty: the documents, automation definitions and public parameters AWS owns in Systems
+/// Manager (`arn:aws:ssm:us-east-1::document/AWS-RunShellScript`,
+/// `arn:aws:ssm:us-east-1::parameter/aws/service/...`) and AWS-managed Resource Explorer views;
+/// AWS managed policies grant them so (`arn:aws:ssm:*::document/*`). Found by
+/// `tests::every_empty_account_arn_of_aws_managed_policies_is_typed`, which fails when another
+/// format needs to be here.
+const EMPTY_ACCOUNT_FORMATS: [&str; 4] = [
+    "arn:${Partition}:resource-explorer-2:${Region}:${Account}:view/${ViewName}/${ViewUuid}",
+    "arn:${Partition}:ssm:${Region}:${Account}:automation-definition/${AutomationDefinitionName}:${VersionId}",
+    "arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}",
+    "arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}",
+];
 
 /// One piece of a templated condition key such as `aws:RequestTag/${TagKey}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -750,6 +781,58 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every ARN with an empty account field in the AWS managed policies, whose service has a
+    /// resource type with an `${Account}` field that admits it when the field may be empty, is
+    /// admitted by a format of its service as `arn_glob` reads them (`EMPTY_ACCOUNT_FORMATS`):
+    /// the non-empty account field removes no resource AWS itself names.
+    #[test]
+    fn every_empty_account_arn_of_aws_managed_policies_is_typed() {
+        let cat = catalog();
+        let mut checked = 0;
+        for m in crate::iac::managed::all().values() {
+            for arn in m.document.split('"').filter(|s| s.starts_with("arn:")) {
+                let fields: Vec<&str> = arn.splitn(6, ':').collect();
+                if fields.len() < 6 || !fields[4].is_empty() {
+                    continue;
+                }
+                // Wildcards and policy variables as a plain value.
+                let mut sample = String::new();
+                let mut rest = arn;
+                while let Some(c) = rest.chars().next() {
+                    if let Some(end) = rest.strip_prefix("${").and_then(|a| a.find('}')) {
+                        sample.push('x');
+                        rest = &rest[end + 3..];
+                        continue;
+                    }
+                    sample.push(if c == '*' || c == '?' { 'x' } else { c });
+                    rest = &rest[c.len_utf8()..];
+                }
+                let Some(svc) = cat.service(fields[2]) else {
+                    continue;
+                };
+                let formats: Vec<&str> =
+                    svc.resource_types.iter().map(|t| t.arn.as_str()).collect();
+                let loose = formats.iter().any(|f| {
+                    arn_glob(&f.replace("${Account}", "${AnyAccount}")).matches(&sample, false)
+                });
+                if loose {
+                    checked += 1;
+                    assert!(
+                        formats.iter().any(|f| arn_glob(f).matches(&sample, false)),
+                        "{arn} in {}: add its format to EMPTY_ACCOUNT_FORMATS",
+                        m.name
+                    );
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // A queue is in an account.
+        let queue = arn_glob("arn:${Partition}:sqs:${Region}:${Account}:${QueueName}");
+        assert!(queue.matches("arn:aws:sqs:us-east-1:111122223333:q", false));
+        assert!(!queue.matches("arn:aws:sqs:us-east-1::q", false));
+        assert!(!queue.matches("arn:aws:sqs:us-east-1:::q", false));
+    }
 
     /// A `*` in an ARN format is any value of its field (AWS Backup's recovery points are in any
     /// account): the account is not the character `*`.

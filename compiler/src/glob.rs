@@ -17,6 +17,10 @@ pub enum Tok {
     Star,
     /// `*` inside an ARN segment: any sequence without `:` (see `Glob::arn_segments`).
     StarSeg,
+    /// One character other than `:`. Never written by a user (a policy's `?` is `One`): the
+    /// first character of a field that is never empty, such as a typed ARN format's account
+    /// (`catalog::arn_glob`) or `problem::owner_glob`'s "some account".
+    OneSeg,
     /// A character compared case-insensitively (`StringEqualsIgnoreCase`, `Bool`).
     Fold(char),
 }
@@ -135,7 +139,11 @@ impl Glob {
             }
         }
         let t: Vec<char> = text.chars().collect();
-        if self.0.contains(&Tok::StarSeg) {
+        if self
+            .0
+            .iter()
+            .any(|t| matches!(t, Tok::StarSeg | Tok::OneSeg))
+        {
             matches_nfa(&self.0, &t, fold_case)
         } else {
             matches_toks(&self.0, &t, fold_case)
@@ -166,7 +174,7 @@ impl std::fmt::Display for Glob {
                 Tok::Char('*') => f.write_str("${*}")?,
                 Tok::Char('?') => f.write_str("${?}")?,
                 Tok::Char(c) => write!(f, "{c}")?,
-                Tok::One => f.write_str("?")?,
+                Tok::One | Tok::OneSeg => f.write_str("?")?,
                 Tok::Star | Tok::StarSeg => f.write_str("*")?,
                 Tok::Fold(c) => write!(f, "{c}")?,
             }
@@ -248,6 +256,8 @@ fn matches_nfa(p: &[Tok], t: &[char], fold_case: bool) -> bool {
                 Tok::Fold(x) if eq(x, c, true) => next[i + 1] = true,
                 Tok::Fold(_) => {}
                 Tok::One => next[i + 1] = true,
+                Tok::OneSeg if c != ':' => next[i + 1] = true,
+                Tok::OneSeg => {}
                 Tok::Star => next[i] = true,
                 Tok::StarSeg if c != ':' => next[i] = true,
                 Tok::StarSeg => {}

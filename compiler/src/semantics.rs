@@ -568,7 +568,7 @@ pub struct ResourceTypes {
 impl ResourceTypes {
     /// Can a request for the action name this resource?
     pub fn admits(&self, resource: &str) -> bool {
-        (self.star && resource == "*") || self.arns.iter().any(|g| g.matches(resource, false))
+        (self.star && resource == "*") || self.arns.iter().any(|g| of_type(g, resource))
     }
 }
 
@@ -735,6 +735,57 @@ pub const AWS_OWNER: &str = "aws";
 /// cannot be changed).
 pub fn aws_owned(resource: &str) -> bool {
     resource_owner(resource) == Some(AWS_OWNER)
+}
+
+/// The resource types whose ARN format has an `${Account}` field and of which AWS itself owns
+/// resources too (account field `aws`), with the AWS-owned ARN that shows it:
+/// - IAM policies: AWS managed policies, `arn:aws:iam::aws:policy/AdministratorAccess` (IAM
+///   User Guide, "AWS managed policies"; "AWS: Deny access to resources outside your account
+///   except AWS managed IAM policies");
+/// - AWS RAM permissions: AWS managed permissions, `arn:aws:ram::aws:permission/...` (AWS RAM
+///   User Guide, "Managing permissions": "AWS managed permissions are created and maintained
+///   by AWS");
+/// - SageMaker hubs and hub contents: the JumpStart public hub,
+///   `arn:aws:sagemaker:REGION:aws:hub/SageMakerPublicHub` and `.../aws:hub-content/...`
+///   (granted so in AWS managed policies, e.g. `AmazonSageMakerFullAccess`).
+///
+/// Every other type with an `${Account}` field holds customer accounts' resources only: an
+/// ARN of it naming `aws` is no resource AWS sends a request for (`ResourceTypes::admits`).
+/// Types whose format names `aws` literally (`arn:${Partition}:eks::aws:cluster-access-policy/...`)
+/// are AWS's by their format.
+const AWS_OWNABLE_FORMATS: [&str; 5] = [
+    "arn:${Partition}:iam::${Account}:policy/${PolicyNameWithPath}",
+    "arn:${Partition}:ram::${Account}:permission/${ResourcePath}",
+    "arn:${Partition}:ram:${Region}:${Account}:permission/${ResourcePath}",
+    "arn:${Partition}:sagemaker:${Region}:${Account}:hub/${HubName}",
+    "arn:${Partition}:sagemaker:${Region}:${Account}:hub-content/${HubName}/${HubContentType}/${HubContentName}",
+];
+
+/// Can a resource of this type (a `catalog::arn_glob`) be one AWS owns (`aws_owned`)? When its
+/// format names `aws` as the account, or it is one of `AWS_OWNABLE_FORMATS`.
+pub fn aws_may_own(t: &crate::glob::Glob) -> bool {
+    static OWNABLE: std::sync::OnceLock<Vec<crate::glob::Glob>> = std::sync::OnceLock::new();
+    let literal_aws = t
+        .splitn(6, ':')
+        .get(4)
+        .and_then(crate::glob::Glob::as_literal)
+        .is_some_and(|a| a == AWS_OWNER);
+    literal_aws
+        || OWNABLE
+            .get_or_init(|| {
+                AWS_OWNABLE_FORMATS
+                    .iter()
+                    .map(|f| crate::catalog::arn_glob(f))
+                    .collect()
+            })
+            .contains(t)
+}
+
+/// Is `resource` of the resource type `t` (a `catalog::arn_glob`), as AWS names resources?
+/// It matches the format, and names `aws` as its account only if AWS owns resources of the
+/// type (`aws_may_own`).
+pub fn of_type(t: &crate::glob::Glob, resource: &str) -> bool {
+    t.matches(resource, false) && (!aws_owned(resource) || aws_may_own(t))
 }
 
 /// The value AWS gives `aws:PrincipalType` for a kind of caller ("AWS global condition
@@ -1046,6 +1097,34 @@ pub fn derived_key_conflict(req: &crate::request::Request) -> Option<String> {
 
 #[cfg(test)]
 mod derived_tests {
+    /// The formats of the resource types AWS owns some resources of are the catalog's
+    /// (a typo would silently drop AWS managed policies from the typed space).
+    #[test]
+    fn aws_ownable_formats_are_catalog_formats() {
+        let all = typing_globs();
+        for f in AWS_OWNABLE_FORMATS {
+            let g = crate::catalog::arn_glob(f);
+            assert!(all.contains(&g), "{f}");
+            assert!(aws_may_own(&g), "{f}");
+        }
+        let policy = "arn:aws:iam::aws:policy/AdministratorAccess";
+        assert!(well_typed("iam:GetPolicy", policy));
+        assert!(!well_typed(
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:aws:q"
+        ));
+        assert!(well_typed(
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:111122223333:q"
+        ));
+        assert!(aws_may_own(&crate::catalog::arn_glob(
+            "arn:${Partition}:eks::aws:cluster-access-policy/${AccessPolicyName}"
+        )));
+        assert!(!aws_may_own(&crate::catalog::arn_glob(
+            "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}"
+        )));
+    }
+
     use super::*;
     use crate::request::Request;
 

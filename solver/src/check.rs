@@ -1066,7 +1066,7 @@ fn typed_neighbour(
     replay: &Replay,
     found: &[Witness],
 ) -> Option<Witness> {
-    use tarski_compiler::logic::problem::{type_sample, type_sample_owned};
+    use tarski_compiler::logic::problem::{type_sample, type_sample_owned, with_owner};
     use tarski_compiler::semantics::{resource_types, well_typed};
     let (action, resource) = (&w.request.action, &w.request.resource);
     let mut resources: Vec<String> = Vec::new();
@@ -1091,6 +1091,11 @@ fn typed_neighbour(
         owners.extend(w.request.resource_account());
         owners.extend(tarski_compiler::request::Caller::of(&w.request.principal).account);
         owners.dedup();
+        // The witness's resource with an empty account field filled in (an ARN of a type
+        // with an account field always names one, `catalog::arn_glob`).
+        if tarski_compiler::semantics::resource_owner(resource).is_none() {
+            resources.extend(owners.iter().map(|o| with_owner(resource, o)));
+        }
         for t in &t.arns {
             resources.extend(owners.iter().map(|o| type_sample_owned(t, o)));
             resources.push(type_sample(t));

@@ -15,7 +15,7 @@ use tarski_compiler::atoms;
 use tarski_compiler::glob::{Glob, Tok};
 use tarski_compiler::logic::cells::{core, realize};
 use tarski_compiler::logic::ir::{eval_atom, Atom, AtomId, Formula, StrVar, TemplateMode};
-use tarski_compiler::logic::problem::{Owned, Problem, TypedResources, VarKind};
+use tarski_compiler::logic::problem::{owner_glob, Owned, Problem, TypedResources, VarKind};
 use tarski_compiler::operator::{Base, Family, Ordering};
 use tarski_compiler::policy::CondValue;
 use tarski_compiler::request::Request;
@@ -266,6 +266,7 @@ fn regex(g: &Glob) -> Result<Term, EncodeError> {
                 }
             }
             Tok::One => app("re.allchar", vec![]),
+            Tok::OneSeg => app("re.diff", vec![app("re.allchar", vec![]), re_lit(":")]),
             Tok::Star => app("re.all", vec![]),
             Tok::StarSeg => app(
                 "re.*",
@@ -693,8 +694,15 @@ impl Encoded {
                         (TypedResources::Cells(cs), Some(VarTerm::Choice(x))) => in_cells(&x, cs),
                         (TypedResources::Types(t), Some(VarTerm::Str(s))) => {
                             let mut any = Vec::new();
+                            // An ARN naming `aws` as its account is of the type only if AWS
+                            // owns resources of it (`semantics::of_type`).
+                            let aws = owner_glob(Some(tarski_compiler::semantics::AWS_OWNER));
                             for g in &t.arns {
-                                any.push(in_re(sym(&s), regex(g)?));
+                                let mut of = in_re(sym(&s), regex(g)?);
+                                if !tarski_compiler::semantics::aws_may_own(g) {
+                                    of = and(vec![of, not(in_re(sym(&s), regex(&aws)?))]);
+                                }
+                                any.push(of);
                             }
                             if t.star {
                                 any.push(in_re(sym(&s), regex(&Glob::literal("*"))?));

@@ -592,13 +592,16 @@ fn render(g: &Glob) -> String {
     ]);
     let mut field = 0;
     let mut out = String::new();
-    for t in &g.0 {
+    for (i, t) in g.0.iter().enumerate() {
         match t {
             Tok::Char(c) | Tok::Fold(c) => {
                 field += (*c == ':') as usize;
                 out.push(*c);
             }
             Tok::One => out.push('x'),
+            // A non-empty field (`catalog::arn_glob`): the `*` after it writes the value.
+            Tok::OneSeg if g.0.get(i + 1) == Some(&Tok::StarSeg) => {}
+            Tok::OneSeg => out.push('x'),
             Tok::Star | Tok::StarSeg => out.push_str(match (arn, field) {
                 (true, 1) => "aws",
                 (true, 3) => "us-east-1",

@@ -648,12 +648,19 @@ fn a_string_resource_owner_without_regular_expressions() {
             "a witness outside alice's account: {v:?}"
         );
     }
-    assert_eq!(
-        can(&home, Some(&outside), &opts(false, false))
-            .unwrap()
-            .verdict,
-        Verdict::Proved
-    );
+    // Proved, or unknown because the only requests the untyped string encoding finds are
+    // ones AWS never sends: a queue ARN with an empty account field (`arn:aws:sqs::::`) is
+    // no queue (`catalog::arn_glob`), and the typed space is not encoded for a resource
+    // compared as a string (`MAX_STRING_TYPINGS`). Before the account field was non-empty,
+    // "proved" came from `owner_glob(None)` reading `::` as an account.
+    match can(&home, Some(&outside), &opts(false, false))
+        .unwrap()
+        .verdict
+    {
+        Verdict::Proved => {}
+        Verdict::Unknown(why) => assert!(why.contains("one AWS never sends"), "{why}"),
+        v => panic!("{v:?}"),
+    }
     let mut attacked = 0;
     for acct in [
         "111111111111",

@@ -24,7 +24,7 @@ pub struct Managed {
     pub document: String,
 }
 
-fn all() -> &'static HashMap<String, Managed> {
+pub(crate) fn all() -> &'static HashMap<String, Managed> {
     static TABLE: OnceLock<HashMap<String, Managed>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut text = String::new();

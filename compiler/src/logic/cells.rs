@@ -279,7 +279,7 @@ fn tok_accepts(t: Tok, c: char) -> bool {
         Tok::Fold(x) => fold_eq(x, c),
         Tok::One => true,
         Tok::Star => true,
-        Tok::StarSeg => c != ':',
+        Tok::StarSeg | Tok::OneSeg => c != ':',
     }
 }
 

@@ -207,8 +207,10 @@ pub fn owner_glob(account: Option<&str>) -> Glob {
     }
     match account {
         Some(a) => g.push_literal(a),
+        // `OneSeg`, not `?`: a `?` also reads a `:`, and `arn:aws:sqs::::` (no account)
+        // was "in another account".
         None => {
-            g.0.push(Tok::One);
+            g.0.push(Tok::OneSeg);
             g.0.push(Tok::StarSeg);
         }
     }
@@ -280,6 +282,13 @@ pub fn owner_blind<T: Into<PatTok> + Copy>(toks: &[T]) -> bool {
             PatTok::Glob(Tok::One) => (Some(i + 1), Some(i + 1), false),
             PatTok::Glob(Tok::Star) => (Some(i), Some(i), true),
             PatTok::Glob(Tok::StarSeg) => (None, Some(i), true),
+            // One character of a field that is never empty (`catalog::arn_glob`'s account):
+            // followed by a segment `*`, the two read any non-empty field, so an account
+            // field read by them is read by wildcards (both `x`'s and `a` are non-empty).
+            PatTok::Glob(Tok::OneSeg) if toks.get(i + 1) == Some(&PatTok::Glob(Tok::StarSeg)) => {
+                (None, Some(i + 1), true)
+            }
+            PatTok::Glob(Tok::OneSeg) => (None, Some(i + 1), false),
             PatTok::Var => (Some(i), Some(i), false),
         };
         if wild || *t == PatTok::Var {
@@ -487,10 +496,12 @@ impl Problem {
                         .iter()
                         .find(|&&i| i as usize >= *base_len)
                         .map(|&i| owners[i as usize - base_len].as_deref());
+                    // The cell of the literal `*` (the partition's `*`, before `arn:*`).
+                    let star = sig.contains(&(*base_len as u32 - 2));
                     let accounts = match (owner, &not_aws) {
                         // No owner glob matches: no account field. Free, but not AWS's
-                        // where the owner globs tell `aws` apart.
-                        (None, Some(na)) if !owners.is_empty() => na.clone(),
+                        // where the owner globs tell `aws` apart; `*` is never AWS's.
+                        (None, Some(na)) if !owners.is_empty() || star => na.clone(),
                         (None, _) => continue,
                         (Some(Some(a)), _) => {
                             self.account_index(a).map_or(fresh.clone(), |i| vec![i])
@@ -1233,7 +1244,7 @@ impl Problem {
             }
             let mut map = BTreeMap::new();
             match &self.res_ctx {
-                Some(ResourceCtx::Fixed(lit)) if t.matches(lit, false) => {
+                Some(ResourceCtx::Fixed(lit)) if crate::semantics::of_type(t, lit) => {
                     map.insert(0, lit.clone());
                 }
                 Some(ResourceCtx::Fixed(_)) => {}
@@ -1273,11 +1284,13 @@ impl Problem {
                             .map(|&i| i as u32)
                             .collect()
                     };
+                    // `of_type`: a sample owned by `aws` (an owner glob of its own, so its
+                    // cell holds only such ARNs) is of the type only if AWS owns some.
                     let fits = |s: &str| {
                         (if s == facts.sample {
                             facts.sample_fits
                         } else {
-                            t.matches(s, false)
+                            crate::semantics::of_type(t, s)
                         }) && require.iter().all(|r| r.matches(s, false))
                     };
                     let sample = facts.sample.clone();
@@ -1334,6 +1347,9 @@ impl Problem {
             return Ok(());
         };
         let n = globs.len();
+        // With `aws` among the owner globs, a cell holds ARNs owned by AWS only or none: one
+        // of a type AWS owns no resources of is not of the type (`semantics::of_type`).
+        let aws_cells = globs.contains(&owner_glob(Some(crate::semantics::AWS_OWNER)));
         for batch in pending.values() {
             let mut all = globs.clone();
             all.extend(batch.iter().cloned());
@@ -1358,6 +1374,12 @@ impl Problem {
                     continue;
                 };
                 for &k in c.matches.iter().filter(|&&i| (i as usize) >= n) {
+                    if aws_cells
+                        && crate::semantics::aws_owned(&c.witness)
+                        && !crate::semantics::aws_may_own(&batch[k as usize - n])
+                    {
+                        continue;
+                    }
                     maps[k as usize - n]
                         .entry(cell)
                         .or_insert_with(|| c.witness.clone());
@@ -1676,7 +1698,7 @@ pub fn meets(a: &Glob, b: &Glob) -> bool {
                 Class::Chars(lo, up)
             }
             Tok::One | Tok::Star => Class::Any,
-            Tok::StarSeg => Class::NoColon,
+            Tok::StarSeg | Tok::OneSeg => Class::NoColon,
         }
     }
     fn common(x: Class, y: Class) -> bool {
@@ -1744,7 +1766,10 @@ fn account_field(t: &Glob) -> Option<bool> {
     let f = &parts[4];
     if f.is_literal() {
         Some(false)
-    } else if f.0.len() == 1 && matches!(f.0[0], Tok::Star | Tok::StarSeg) {
+    } else if f.0.len() == 1 && matches!(f.0[0], Tok::Star | Tok::StarSeg)
+        || f.0 == [Tok::OneSeg, Tok::StarSeg]
+    {
+        // Any account, or any non-empty one (`catalog::arn_glob`): the samples are non-empty.
         Some(true)
     } else {
         None
@@ -1776,7 +1801,7 @@ pub fn with_owner(arn: &str, account: &str) -> String {
 pub fn type_sample(t: &Glob) -> String {
     let mut out = String::new();
     let mut seg = 0;
-    for tok in &t.0 {
+    for (i, tok) in t.0.iter().enumerate() {
         match tok {
             Tok::Char(c) => {
                 if *c == ':' {
@@ -1786,6 +1811,9 @@ pub fn type_sample(t: &Glob) -> String {
             }
             Tok::Fold(c) => out.push(*c),
             Tok::One => out.push('x'),
+            // A non-empty field (`catalog::arn_glob`): the `*` after it writes the value.
+            Tok::OneSeg if t.0.get(i + 1) == Some(&Tok::StarSeg) => {}
+            Tok::OneSeg => out.push('x'),
             Tok::Star | Tok::StarSeg => out.push_str(match seg {
                 1 => "aws",
                 2 => "tarski",
