@@ -164,16 +164,17 @@ pub struct ActionResource {
 /// `:`; in the resource part it may hold anything (S3 keys, log stream names and paths contain
 /// `:` and `/`).
 ///
-/// The account field `${Account}` is never empty: "Amazon Resource Names (ARNs)", ARN
-/// format: `account-id` is "The ID of the AWS account that owns the resource"; the ARNs that
-/// omit it are those whose format has no `${Account}` (S3 buckets, EC2 images). The exceptions
-/// are `EMPTY_ACCOUNT_FORMATS`. Without this, a request on `arn:aws:sqs:us-east-1::q` (a queue
-/// in no account, so in the caller's) was in the typed request space, and "alice reaches no
-/// queue outside her account" had a witness AWS never sends. The other fields may be empty
-/// here although AWS names never are: the glob over-approximates the ARNs of the type
+/// The fields `${Partition}`, `${Region}` and `${Account}` are never empty: "Amazon Resource
+/// Names (ARNs)", ARN format: `partition` is "the group of AWS Regions", `region` "the Region
+/// code", `account-id` "The ID of the AWS account that owns the resource"; the ARNs that omit
+/// the region or account are those whose format has none (IAM, S3 buckets, EC2 images). The
+/// exceptions are `EMPTY_FIELD_FORMATS`. Without this, a request on `arn:aws:sqs:us-east-1::q`
+/// (a queue in no account, so in the caller's) was in the typed request space, and "alice
+/// reaches no queue outside her account" had a witness AWS never sends. Name fields may be
+/// empty here although AWS names never are: the glob over-approximates the ARNs of the type
 /// (docs/encoding.md, "The request space").
 pub fn arn_glob(template: &str) -> Glob {
-    let account = if EMPTY_ACCOUNT_FORMATS.contains(&template) {
+    let field = if EMPTY_FIELD_FORMATS.contains(&template) {
         vec![Tok::StarSeg]
     } else {
         vec![Tok::OneSeg, Tok::StarSeg]
@@ -184,8 +185,12 @@ pub fn arn_glob(template: &str) -> Glob {
     while let Some(c) = rest.chars().next() {
         if let Some(after) = rest.strip_prefix("${") {
             if let Some(end) = after.find('}') {
-                if colons == 4 && &after[..end] == "Account" {
-                    toks.extend(&account);
+                let name = &after[..end];
+                if matches!(
+                    (colons, name),
+                    (1, "Partition") | (3, "Region") | (4, "Account")
+                ) {
+                    toks.extend(&field);
                 } else {
                     toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
                 }
@@ -216,13 +221,13 @@ pub fn arn_glob(template: &str) -> Glob {
 }
 
 /// ARN formats with an `${Account}` field whose resources AWS itself names with the field
-/// empty: the documents, automation definitions and public parameters AWS owns in Systems
+/// (and, in policies, the region) empty: the documents, automation definitions and public parameters AWS owns in Systems
 /// Manager (`arn:aws:ssm:us-east-1::document/AWS-RunShellScript`,
 /// `arn:aws:ssm:us-east-1::parameter/aws/service/...`) and AWS-managed Resource Explorer views;
 /// AWS managed policies grant them so (`arn:aws:ssm:*::document/*`). Found by
 /// `tests::every_empty_account_arn_of_aws_managed_policies_is_typed`, which fails when another
 /// format needs to be here.
-const EMPTY_ACCOUNT_FORMATS: [&str; 4] = [
+const EMPTY_FIELD_FORMATS: [&str; 4] = [
     "arn:${Partition}:resource-explorer-2:${Region}:${Account}:view/${ViewName}/${ViewUuid}",
     "arn:${Partition}:ssm:${Region}:${Account}:automation-definition/${AutomationDefinitionName}:${VersionId}",
     "arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}",
@@ -782,10 +787,10 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    /// Every ARN with an empty account field in the AWS managed policies, whose service has a
-    /// resource type with an `${Account}` field that admits it when the field may be empty, is
-    /// admitted by a format of its service as `arn_glob` reads them (`EMPTY_ACCOUNT_FORMATS`):
-    /// the non-empty account field removes no resource AWS itself names.
+    /// Every ARN with an empty partition, region or account field in the AWS managed policies,
+    /// whose service has a resource type that admits it when those fields may be empty, is
+    /// admitted by a format of its service as `arn_glob` reads them (`EMPTY_FIELD_FORMATS`):
+    /// the non-empty fields remove no resource AWS itself names.
     #[test]
     fn every_empty_account_arn_of_aws_managed_policies_is_typed() {
         let cat = catalog();
@@ -793,7 +798,7 @@ mod tests {
         for m in crate::iac::managed::all().values() {
             for arn in m.document.split('"').filter(|s| s.starts_with("arn:")) {
                 let fields: Vec<&str> = arn.splitn(6, ':').collect();
-                if fields.len() < 6 || !fields[4].is_empty() {
+                if fields.len() < 6 || fields[1..5].iter().all(|f| !f.is_empty()) {
                     continue;
                 }
                 // Wildcards and policy variables as a plain value.
@@ -814,13 +819,17 @@ mod tests {
                 let formats: Vec<&str> =
                     svc.resource_types.iter().map(|t| t.arn.as_str()).collect();
                 let loose = formats.iter().any(|f| {
-                    arn_glob(&f.replace("${Account}", "${AnyAccount}")).matches(&sample, false)
+                    let any = f
+                        .replace("${Account}", "${AnyAccount}")
+                        .replace("${Region}", "${AnyRegion}")
+                        .replace("${Partition}", "${AnyPartition}");
+                    arn_glob(&any).matches(&sample, false)
                 });
                 if loose {
                     checked += 1;
                     assert!(
                         formats.iter().any(|f| arn_glob(f).matches(&sample, false)),
-                        "{arn} in {}: add its format to EMPTY_ACCOUNT_FORMATS",
+                        "{arn} in {}: add its format to EMPTY_FIELD_FORMATS",
                         m.name
                     );
                 }
@@ -832,6 +841,8 @@ mod tests {
         assert!(queue.matches("arn:aws:sqs:us-east-1:111122223333:q", false));
         assert!(!queue.matches("arn:aws:sqs:us-east-1::q", false));
         assert!(!queue.matches("arn:aws:sqs:us-east-1:::q", false));
+        assert!(!queue.matches("arn:aws:sqs::111122223333:q", false));
+        assert!(!queue.matches("arn::sqs:us-east-1:111122223333:q", false));
     }
 
     /// A `*` in an ARN format is any value of its field (AWS Backup's recovery points are in any

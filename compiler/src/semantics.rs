@@ -781,6 +781,31 @@ pub fn aws_may_own(t: &crate::glob::Glob) -> bool {
             .contains(t)
 }
 
+/// The catalog actions (lower-case `service:name`) taking a resource type whose format names
+/// `aws` as its account (`arn:${Partition}:eks::aws:cluster-access-policy/...`): only AWS owns
+/// resources of it (`logic::domain`, `reads_owner`).
+pub fn aws_only_actions() -> &'static [String] {
+    static ACTIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ACTIONS.get_or_init(|| {
+        let t = typing_table();
+        let mut out: Vec<String> = t
+            .of_action
+            .iter()
+            .filter(|(_, &g)| {
+                t.groups[g as usize].arns.iter().any(|a| {
+                    a.splitn(6, ':')
+                        .get(4)
+                        .and_then(crate::glob::Glob::as_literal)
+                        .is_some_and(|x| x == AWS_OWNER)
+                })
+            })
+            .map(|(a, _)| a.clone())
+            .collect();
+        out.sort();
+        out
+    })
+}
+
 /// Is `resource` of the resource type `t` (a `catalog::arn_glob`), as AWS names resources?
 /// It matches the format, and names `aws` as its account only if AWS owns resources of the
 /// type (`aws_may_own`).

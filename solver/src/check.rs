@@ -1066,7 +1066,7 @@ fn typed_neighbour(
     replay: &Replay,
     found: &[Witness],
 ) -> Option<Witness> {
-    use tarski_compiler::logic::problem::{type_sample, type_sample_owned, with_owner};
+    use tarski_compiler::logic::problem::{type_sample, type_sample_owned};
     use tarski_compiler::semantics::{resource_types, well_typed};
     let (action, resource) = (&w.request.action, &w.request.resource);
     let mut resources: Vec<String> = Vec::new();
@@ -1091,11 +1091,10 @@ fn typed_neighbour(
         owners.extend(w.request.resource_account());
         owners.extend(tarski_compiler::request::Caller::of(&w.request.principal).account);
         owners.dedup();
-        // The witness's resource with an empty account field filled in (an ARN of a type
-        // with an account field always names one, `catalog::arn_glob`).
-        if tarski_compiler::semantics::resource_owner(resource).is_none() {
-            resources.extend(owners.iter().map(|o| with_owner(resource, o)));
-        }
+        // The witness's resource with its empty partition, region and account fields filled
+        // in, and an account `aws` of a type AWS owns none of replaced (`catalog::arn_glob`:
+        // those fields are never empty; `semantics::of_type`).
+        resources.extend(owners.iter().filter_map(|o| filled_fields(resource, o)));
         for t in &t.arns {
             resources.extend(owners.iter().map(|o| type_sample_owned(t, o)));
             resources.push(type_sample(t));
@@ -1184,6 +1183,26 @@ fn typed_neighbour(
         }
     }
     None
+}
+
+/// `arn` with an empty partition written as `aws`, an empty region as `us-east-1`, and an
+/// empty account or the account `aws` as `owner`; `None` when nothing changes (or `arn` is no
+/// ARN).
+fn filled_fields(arn: &str, owner: &str) -> Option<String> {
+    let mut parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return None;
+    }
+    let before = parts.clone();
+    for (i, fill) in [(1, "aws"), (3, "us-east-1")] {
+        if parts[i].is_empty() {
+            parts[i] = fill;
+        }
+    }
+    if parts[4].is_empty() || parts[4] == tarski_compiler::semantics::AWS_OWNER {
+        parts[4] = owner;
+    }
+    (parts != before).then(|| parts.join(":"))
 }
 
 /// A resource of the types `t` with the same truth value as the witness's resource for every

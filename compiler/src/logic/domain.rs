@@ -30,7 +30,7 @@ pub struct Domains {
 /// `iam_callers`: the set has identity policies (or a boundary or session policy), so the
 /// caller is the IAM user or role session they are attached to: the root user, anonymous
 /// callers and services carry no identity policies and are left out.
-pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
+pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool, typed: bool) -> Domains {
     let mut named: BTreeSet<String> = BTreeSet::new();
     let mut accounts: BTreeSet<String> = BTreeSet::new();
     let mut roles: BTreeSet<(String, String)> = BTreeSet::new();
@@ -99,11 +99,9 @@ pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
         });
     }
     // Resources AWS owns (ARN account field `aws`) are their own class: reached by every
-    // caller's own policies, as within its account (`semantics::aws_owned`). Needed where the
-    // question can tell them apart from a resource of the caller's account: a resource pattern
-    // that reads the ARN's account field, `aws:ResourceAccount`, or the typed space (a few
-    // resource types name `aws` in their ARN format).
-    if reads_owner(atoms) {
+    // caller's own policies, as within its account (`semantics::aws_owned`). Needed only where
+    // the question can tell them apart from a resource of the caller's account (`reads_owner`).
+    if reads_owner(atoms, typed) {
         all_accounts.push(crate::semantics::AWS_OWNER.to_string());
     }
     Domains {
@@ -113,10 +111,22 @@ pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool) -> Domains {
 }
 
 /// Does some atom tell a resource AWS owns from one of the caller's account (`domains`)?
-fn reads_owner(atoms: &Atoms) -> bool {
+///
+/// Otherwise an AWS-owned ARN `x` has a twin `x'`, the same ARN in the caller's account, that
+/// every atom judges alike: the scope is "within the caller's account" for both; a pattern
+/// blind to the account field (`owner_blind`) matches both or neither; a pattern that reads
+/// the field but matches no AWS-owned ARN (`arn:aws:ssm:*::document/X`) is false for `x`, and
+/// for `x'` unless it names the caller's account, in which case `x'` with a fresh account is
+/// the twin; and in the typed space `x'` is of every type `x` is of (`semantics::of_type`),
+/// except the types whose format names `aws` itself, hence the actions taking them. So the
+/// class is added only for: `aws:ResourceAccount` read; a resource pattern or template that
+/// reads the account field and can match an AWS-owned ARN; in the typed space, an action
+/// pattern matching an action with such a type (`semantics::aws_only_actions`).
+fn reads_owner(atoms: &Atoms, typed: bool) -> bool {
     use crate::logic::ir::StrVar;
-    use crate::logic::problem::{owner_blind, template_tokens};
+    use crate::logic::problem::{meets, owner_blind, owner_glob, template_tokens};
     const KEY: &str = "aws:resourceaccount";
+    let aws = owner_glob(Some(crate::semantics::AWS_OWNER));
     atoms.iter().any(|(_, a)| match a {
         // `${aws:ResourceAccount}` in any template.
         Atom::Template { template, .. }
@@ -124,13 +134,15 @@ fn reads_owner(atoms: &Atoms) -> bool {
         {
             true
         }
-        Atom::Like(StrVar::Resource, g) => !owner_blind(&g.0),
+        Atom::Like(StrVar::Resource, g) => !owner_blind(&g.0) && meets(g, &aws),
         Atom::Template {
             var: StrVar::Resource,
             template,
             ..
         } => !owner_blind(&template_tokens(template)),
-        Atom::WellTyped => true,
+        Atom::Like(StrVar::Action, g) if typed => crate::semantics::aws_only_actions()
+            .iter()
+            .any(|x| g.matches(x, true)),
         Atom::Like(StrVar::Slot(k, _), _)
         | Atom::Template {
             var: StrVar::Slot(k, _),
