@@ -208,7 +208,12 @@ pub fn arn_glob(template: &str) -> Glob {
         // literal, every recovery point had the account `*`, which names no account, and W5's
         // witnesses for `backup:CopyFromBackupVault` were refused).
         if c == '*' {
-            toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
+            // Any value of a partition, region or account field is a non-empty one.
+            if matches!(colons, 1 | 3 | 4) {
+                toks.extend(&field);
+            } else {
+                toks.push(if colons < 5 { Tok::StarSeg } else { Tok::Star });
+            }
             rest = &rest[1..];
             continue;
         }

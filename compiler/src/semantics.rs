@@ -781,28 +781,22 @@ pub fn aws_may_own(t: &crate::glob::Glob) -> bool {
             .contains(t)
 }
 
-/// The catalog actions (lower-case `service:name`) taking a resource type whose format names
-/// `aws` as its account (`arn:${Partition}:eks::aws:cluster-access-policy/...`): only AWS owns
-/// resources of it (`logic::domain`, `reads_owner`).
-pub fn aws_only_actions() -> &'static [String] {
-    static ACTIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    ACTIONS.get_or_init(|| {
-        let t = typing_table();
-        let mut out: Vec<String> = t
-            .of_action
+/// The resource types whose format names `aws` as its account
+/// (`arn:${Partition}:eks::aws:cluster-access-policy/...`): only AWS owns resources of them
+/// (`logic::domain`, `reads_owner`).
+pub fn aws_only_types() -> &'static [crate::glob::Glob] {
+    static TYPES: std::sync::OnceLock<Vec<crate::glob::Glob>> = std::sync::OnceLock::new();
+    TYPES.get_or_init(|| {
+        typing_globs()
             .iter()
-            .filter(|(_, &g)| {
-                t.groups[g as usize].arns.iter().any(|a| {
-                    a.splitn(6, ':')
-                        .get(4)
-                        .and_then(crate::glob::Glob::as_literal)
-                        .is_some_and(|x| x == AWS_OWNER)
-                })
+            .filter(|a| {
+                a.splitn(6, ':')
+                    .get(4)
+                    .and_then(crate::glob::Glob::as_literal)
+                    .is_some_and(|x| x == AWS_OWNER)
             })
-            .map(|(a, _)| a.clone())
-            .collect();
-        out.sort();
-        out
+            .cloned()
+            .collect()
     })
 }
 

@@ -1160,6 +1160,32 @@ fn resources_aws_owns_are_reached_by_the_callers_own_policies() {
     assert_ne!(decide(&guarded, &attack), Decision::Allow);
     attack.action = "iam:GetPolicy".into();
     assert_eq!(decide(&guarded, &attack), Decision::Allow);
+    // A type only AWS owns resources of (its format names `aws`: `bedrock-websearch` tools),
+    // under a resource pattern blind to the account field and an action set given by a
+    // `NotAction`: the tool is reached by the identity policy. Without `aws` as a resource
+    // account of its own here (`logic::domain::reads_owner`), the tool was "in another
+    // account" and this was proved unreachable.
+    let not_s3 = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}"#,
+    );
+    let tools = parse_expr(&format!(
+        "principal == \"{alice}\" and action like \"bedrock-websearch:*\" and resource like \"arn:aws:bedrock-websearch:us-east-1:*:tool/A*\""
+    ))
+    .unwrap();
+    for o in all_opts() {
+        // Catalog actions only (an unknown action's resource is untyped).
+        let o = Options {
+            known_actions: true,
+            ..o
+        };
+        let ws = witnesses(can(&not_s3, Some(&tools), &o).unwrap().verdict, "tools");
+        for w in ws {
+            let r = &w.request;
+            assert!(tarski_compiler::semantics::aws_owned(&r.resource), "{r:?}");
+            assert!(well_typed(&r.action, &r.resource), "{r:?}");
+            assert_eq!(decide(&not_s3, r), Decision::Allow, "{r:?}");
+        }
+    }
     // `aws` owns only the ARNs that name it: an S3 object with that resource account is a
     // request AWS never sends.
     let s3 = Request {

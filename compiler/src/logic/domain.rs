@@ -118,10 +118,10 @@ pub fn domains(atoms: &Atoms, extra: &[&str], iam_callers: bool, typed: bool) ->
 /// the field but matches no AWS-owned ARN (`arn:aws:ssm:*::document/X`) is false for `x`, and
 /// for `x'` unless it names the caller's account, in which case `x'` with a fresh account is
 /// the twin; and in the typed space `x'` is of every type `x` is of (`semantics::of_type`),
-/// except the types whose format names `aws` itself, hence the actions taking them. So the
-/// class is added only for: `aws:ResourceAccount` read; a resource pattern or template that
-/// reads the account field and can match an AWS-owned ARN; in the typed space, an action
-/// pattern matching an action with such a type (`semantics::aws_only_actions`).
+/// except the types whose format names `aws` itself. So the class is added only for:
+/// `aws:ResourceAccount` read; a resource pattern or template that reads the account field
+/// and can match an AWS-owned ARN; in the typed space, a resource pattern that can match a
+/// resource of a type only AWS owns (`semantics::aws_only_types`; `*` can).
 fn reads_owner(atoms: &Atoms, typed: bool) -> bool {
     use crate::logic::ir::StrVar;
     use crate::logic::problem::{meets, owner_blind, owner_glob, template_tokens};
@@ -134,15 +134,18 @@ fn reads_owner(atoms: &Atoms, typed: bool) -> bool {
         {
             true
         }
-        Atom::Like(StrVar::Resource, g) => !owner_blind(&g.0) && meets(g, &aws),
+        Atom::Like(StrVar::Resource, g) => {
+            (!owner_blind(&g.0) && meets(g, &aws))
+                || (typed
+                    && crate::semantics::aws_only_types()
+                        .iter()
+                        .any(|t| meets(g, t)))
+        }
         Atom::Template {
             var: StrVar::Resource,
             template,
             ..
         } => !owner_blind(&template_tokens(template)),
-        Atom::Like(StrVar::Action, g) if typed => crate::semantics::aws_only_actions()
-            .iter()
-            .any(|x| g.matches(x, true)),
         Atom::Like(StrVar::Slot(k, _), _)
         | Atom::Template {
             var: StrVar::Slot(k, _),
