@@ -2511,6 +2511,144 @@ mod tests {
     use super::*;
     use crate::catalog::arn_glob;
 
+    /// A service's types searched together can pass the cell budget where each alone does
+    /// not (`arn:*:ssm:*:*:session/*` ends its partition field with a `*`, which crosses
+    /// colons, so it meets every API Gateway type): `typed_batch` then searches them one by
+    /// one, and without the patterns that name another service. Each type must get exactly
+    /// the cells a search of that type with all the patterns finds, each with a string of the
+    /// type in that cell.
+    #[test]
+    fn a_type_batch_over_the_budget_is_searched_type_by_type() {
+        let globs = vec![
+            Glob::wild("arn:*:ssm:*:*:session/*").arn_segments(),
+            Glob::wild("arn:aws:s3:::b/*").arn_segments(),
+            Glob::literal("*"),
+            Glob::wild("arn:*"),
+        ];
+        let require = [Glob::wild("?*")];
+        let base = cells(&CellProblem {
+            globs: &globs,
+            require: &require,
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: 1_000_000,
+        })
+        .unwrap();
+        let sigs: HashMap<Vec<u32>, u32> = base
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.matches.clone(), i as u32))
+            .collect();
+        let batch: Vec<Glob> = crate::semantics::typing_globs()
+            .iter()
+            .filter(|t| literal_service(t).as_deref() == Some("apigateway"))
+            .cloned()
+            .collect();
+        assert!(batch.len() > 20, "{}", batch.len());
+        let budget = 50_000;
+        // Together they pass the budget: the split is what this test exercises.
+        let mut together = globs.clone();
+        together.extend(batch.iter().cloned());
+        let whole = cells(&CellProblem {
+            globs: &together,
+            require: &require,
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: budget,
+        });
+        assert!(whole.is_err(), "the batch fits the budget: test nothing");
+        // The S3 pattern cannot meet an API Gateway type: left out.
+        let rel = [0, 2, 3];
+        let maps = typed_batch(&globs, &rel, &require, &sigs, &batch, budget).unwrap();
+        assert_eq!(maps.len(), batch.len());
+        let mut met = 0;
+        for (t, m) in batch.iter().zip(&maps) {
+            let mut alone = globs.clone();
+            alone.push(t.clone());
+            let want: BTreeSet<u32> = cells(&CellProblem {
+                globs: &alone,
+                require: &require,
+                forbid: &[],
+                prefer: &[],
+                filler: 'x',
+                max_states: 1_000_000,
+            })
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.matches.contains(&(globs.len() as u32)))
+            .map(|c| {
+                let sig: Vec<u32> = c
+                    .matches
+                    .iter()
+                    .copied()
+                    .filter(|&i| (i as usize) < globs.len())
+                    .collect();
+                sigs[&sig]
+            })
+            .collect();
+            let got: BTreeSet<u32> = m.keys().copied().collect();
+            assert_eq!(got, want, "{t}");
+            for (&cell, w) in m {
+                assert!(t.matches(w, false), "{t}: {w}");
+                let sig: Vec<u32> = (0..globs.len() as u32)
+                    .filter(|&i| globs[i as usize].matches(w, false))
+                    .collect();
+                assert_eq!(sigs.get(&sig), Some(&cell), "{t}: {w}");
+            }
+            met += usize::from(m.len() > 1);
+        }
+        // The session pattern splits the types: some strings of them are in its cell.
+        assert!(met > 0);
+    }
+
+    /// `may_hold` says "cannot hold" only for a formula false under every assignment of its
+    /// atoms, and sees through what constant folding does not.
+    #[test]
+    fn may_hold_is_false_only_for_unsatisfiable_formulas() {
+        let b = Builder::default();
+        let x = b.atom(Atom::Scope(crate::logic::ir::ScopeAtom::SameAccount));
+        let y = b.atom(Atom::Scope(crate::logic::ir::ScopeAtom::Root));
+        let z = b.atom(Atom::Present("k".into()));
+        let xy = b.and(vec![x.clone(), y.clone()]);
+        let contradiction = b.and(vec![xy.clone(), b.not(xy.clone())]);
+        assert_eq!(contradiction.as_const(), None, "folding alone decides it");
+        assert!(!may_hold(&b, &contradiction, &mut LIVE_SPLITS.clone()));
+        let open = b.and(vec![b.or(vec![xy.clone(), z.clone()]), b.not(xy.clone())]);
+        assert!(may_hold(&b, &open, &mut LIVE_SPLITS.clone()));
+        // Out of splits: "may hold", never "cannot".
+        assert!(may_hold(&b, &contradiction, &mut 0));
+        // Brute force over the three atoms agrees on a few formulas.
+        let fs = [
+            contradiction.clone(),
+            open,
+            b.or(vec![
+                b.and(vec![x.clone(), b.not(x.clone())]),
+                b.and(vec![y.clone(), b.not(z.clone()), z.clone()]),
+            ]),
+            b.and(vec![
+                b.or(vec![x.clone(), y.clone()]),
+                b.not(x.clone()),
+                b.not(y.clone()),
+            ]),
+            b.and(vec![b.or(vec![x.clone(), y.clone()]), b.not(x.clone())]),
+        ];
+        let ids = [x, y, z].map(|f| match f {
+            Formula::Atom(a) => a,
+            _ => unreachable!(),
+        });
+        for f in &fs {
+            let sat = (0..8u32).any(|bits| {
+                f.eval_with(&mut |a| {
+                    let i = ids.iter().position(|&x| x == a).unwrap();
+                    bits & (1 << i) != 0
+                })
+            });
+            assert_eq!(may_hold(&b, f, &mut LIVE_SPLITS.clone()), sat, "{f:?}");
+        }
+    }
+
     #[test]
     fn type_globs_meet_patterns_exactly() {
         let object = arn_glob("arn:${Partition}:s3:::${BucketName}/${ObjectName}");
