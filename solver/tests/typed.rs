@@ -1066,7 +1066,12 @@ fn a_witness_of_an_untyped_fallback_is_one_aws_sends_or_none() {
     // goal can hold for are typed (`Problem::live_groups`), so it stays within its cell budget
     // and is proved: v6 adds nothing AWS sends. (It used to pass the budget over API
     // Gateway's types, which `arn:*:ssm:*:*:session/*` reaches across colons, and answered
-    // `unknown`; before that, an ill-typed witness.)
+    // `unknown`; before that, an ill-typed witness.) The proof is exact for the catalog's
+    // data, the Service Authorization Reference, whose ssmmessages page gives
+    // `OpenDataChannel` no resource type; the Systems Manager User Guide's "Quickstart end
+    // user policies for Session Manager" grant it on `arn:aws:ssm:*:*:session/${aws:userid}-*`,
+    // as v6 does: if AWS authorizes it on the session ARN, the catalog needs that type for the
+    // action (semantics.rs), and this answer becomes a witness on a session ARN.
     for o in all_opts() {
         let v = escapes(&v6, &v5, None, &o).unwrap().verdict;
         assert!(matches!(v, Verdict::Proved), "{o:?}: {v:?}");
