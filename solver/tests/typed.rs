@@ -1063,21 +1063,31 @@ fn a_witness_of_an_untyped_fallback_is_one_aws_sends_or_none() {
         r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": ["arn:aws:lambda:*:*:function:Automation*"]}, {"Effect": "Allow", "Action": ["ec2:CreateImage", "ec2:CopyImage", "ec2:DeregisterImage", "ec2:DescribeImages", "ec2:DeleteSnapshot", "ec2:StartInstances", "ec2:RunInstances", "ec2:StopInstances", "ec2:TerminateInstances", "ec2:DescribeInstanceStatus", "ec2:CreateTags", "ec2:DeleteTags", "ec2:DescribeTags", "cloudformation:CreateStack", "cloudformation:DescribeStackEvents", "cloudformation:DescribeStacks", "cloudformation:UpdateStack", "cloudformation:DeleteStack"], "Resource": ["*"]}, {"Effect": "Allow", "Action": ["ssm:*"], "Resource": ["*"]}, {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": ["arn:aws:sns:*:*:Automation*"]}, {"Effect": "Allow", "Action": ["ssmmessages:OpenDataChannel"], "Resource": ["arn:*:ssm:*:*:session/*"]}]}"#,
     );
     // The typed question is asked exactly (issue 12, round 6): only the cells of actions the
-    // goal can hold for are typed (`Problem::live_groups`), so it stays within its cell budget
-    // and is proved: v6 adds nothing AWS sends. (It used to pass the budget over API
-    // Gateway's types, which `arn:*:ssm:*:*:session/*` reaches across colons, and answered
-    // `unknown`; before that, an ill-typed witness.) The proof is exact for the catalog's
-    // data, the Service Authorization Reference, whose ssmmessages page gives
-    // `OpenDataChannel` no resource type; the Systems Manager User Guide's "Quickstart end
-    // user policies for Session Manager" grant it on `arn:aws:ssm:*:*:session/${aws:userid}-*`,
-    // as v6 does: if AWS authorizes it on the session ARN, the catalog needs that type for the
-    // action (semantics.rs), and this answer becomes a witness on a session ARN.
+    // goal can hold for are typed (`Problem::live_groups`), so it stays within its cell budget.
+    // (It used to pass the budget over API Gateway's types, which `arn:*:ssm:*:*:session/*`
+    // reaches across colons, and answered `unknown`; before that, with an ill-typed witness.)
+    // The Service Authorization Reference gives `OpenDataChannel` no resource type, which
+    // made this a proof; but AWS grants it on session ARNs (Systems Manager User Guide,
+    // "Quickstart end user policies for Session Manager", and AWS's own managed policies,
+    // `semantics::DOCUMENTED_TYPES`): v6 adds `OpenDataChannel` on a session, a request AWS
+    // sends and v5 denies.
     for o in all_opts() {
-        let v = escapes(&v6, &v5, None, &o).unwrap().verdict;
-        assert!(matches!(v, Verdict::Proved), "{o:?}: {v:?}");
+        let ws = witnesses(escapes(&v6, &v5, None, &o).unwrap().verdict, "v6 ⊄ v5");
+        assert!(!ws.is_empty());
+        for w in ws {
+            let r = &w.request;
+            assert!(well_typed(&r.action, &r.resource), "{w:?}");
+            assert!(!w.notes.iter().any(|n| n.contains("never sends")), "{w:?}");
+            assert!(
+                r.action.eq_ignore_ascii_case("ssmmessages:OpenDataChannel"),
+                "{r:?}"
+            );
+            assert!(r.resource.contains(":session/"), "{r:?}");
+            assert_eq!(decide(&v6, r), Decision::Allow, "{r:?}");
+            assert_ne!(decide(&v5, r), Decision::Allow, "{r:?}");
+        }
     }
-    // The statement v6 adds matches no request AWS sends: on `*`, the only resource of the
-    // action, it does not apply.
+    // On `*`, which the action also takes, the statement v6 adds does not apply.
     let r = Request {
         principal: "arn:aws:iam::111122223333:user/u".into(),
         ..req("ssmmessages:OpenDataChannel", "*")
