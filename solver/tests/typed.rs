@@ -1094,3 +1094,70 @@ fn a_witness_of_an_untyped_fallback_is_one_aws_sends_or_none() {
     };
     assert_ne!(decide(&v6, &r), Decision::Allow);
 }
+
+/// Issue 12, round 6: a typed question whose resource patterns meet many services' types used
+/// to pass its cell budget (`Problem::untyped`) and answer `unknown`: `FMSServiceRolePolicy`
+/// v18 ⊆ v19 (the two statements that matter, as published). v19 narrows `arn:aws:waf:*` to
+/// `arn:aws:waf:*:*:*`, which every WAF resource type still matches, so over the requests
+/// AWS sends nothing is lost; the untyped space has `waf:CreateWebACL` on `arn:aws:waf:x`,
+/// which AWS never sends. Only the typing groups of actions the goal can hold for are
+/// partitioned now (`Problem::live_groups`), and the proof is found. Then it is attacked:
+/// every action of the narrowed statement, on a sample of each of its types in the caller's
+/// account, in another account, and on `*`, and on boundary strings with fewer fields.
+#[test]
+fn a_typed_question_meeting_many_types_is_asked_exactly() {
+    let old = identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["waf:UpdateWebACL", "waf:DeleteWebACL", "waf:GetWebACL", "waf:GetRuleGroup", "waf:ListSubscribedRuleGroups", "waf-regional:UpdateWebACL", "waf-regional:DeleteWebACL", "waf-regional:GetWebACL", "waf-regional:GetRuleGroup", "waf-regional:ListSubscribedRuleGroups", "waf-regional:ListResourcesForWebACL", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL", "elasticloadbalancing:SetWebACL", "apigateway:SetWebACL", "elasticloadbalancing:SetSecurityGroups"], "Resource": ["arn:aws:waf:*:*:webacl/*", "arn:aws:waf-regional:*:*:webacl/*", "arn:aws:waf:*:*:rulegroup/*", "arn:aws:waf-regional:*:*:rulegroup/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*", "arn:aws:apigateway:*::/restapis/*/stages/*"]}, {"Effect": "Allow", "Action": ["waf:CreateWebACL", "waf-regional:CreateWebACL", "waf:GetChangeToken", "waf-regional:GetChangeToken"], "Resource": ["arn:aws:waf:*", "arn:aws:waf-regional:*"]}]}"#,
+    );
+    let new = identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["waf:UpdateWebACL", "waf:DeleteWebACL", "waf:GetWebACL", "waf:GetRuleGroup", "waf:ListSubscribedRuleGroups", "waf-regional:UpdateWebACL", "waf-regional:DeleteWebACL", "waf-regional:GetWebACL", "waf-regional:GetRuleGroup", "waf-regional:ListSubscribedRuleGroups", "waf-regional:ListResourcesForWebACL", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL", "elasticloadbalancing:SetWebACL", "apigateway:SetWebACL", "elasticloadbalancing:SetSecurityGroups"], "Resource": ["arn:aws:waf:*:*:webacl/*", "arn:aws:waf-regional:*:*:webacl/*", "arn:aws:waf:*:*:rulegroup/*", "arn:aws:waf-regional:*:*:rulegroup/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*", "arn:aws:apigateway:*::/restapis/*/stages/*"]}, {"Effect": "Allow", "Action": ["waf:CreateWebACL", "waf-regional:CreateWebACL", "waf:GetChangeToken", "waf-regional:GetChangeToken"], "Resource": ["arn:aws:waf:*:*:*", "arn:aws:waf-regional:*:*:*"]}]}"#,
+    );
+    for o in all_opts() {
+        let v = escapes(&old, &new, None, &o).unwrap().verdict;
+        assert!(matches!(v, Verdict::Proved), "{o:?}: {v:?}");
+    }
+    // The untyped space does differ: a request AWS never sends.
+    let r = req("waf:CreateWebACL", "arn:aws:waf:x");
+    assert!(!well_typed(&r.action, &r.resource));
+    assert_eq!(decide(&old, &r), Decision::Allow);
+    assert_ne!(decide(&new, &r), Decision::Allow);
+    // The proof attacked with requests AWS sends.
+    use tarski_compiler::logic::problem::{type_sample, type_sample_owned};
+    let mut allowed = 0;
+    for action in [
+        "waf:CreateWebACL",
+        "waf-regional:CreateWebACL",
+        "waf:GetChangeToken",
+        "waf-regional:GetChangeToken",
+    ] {
+        let types = resource_types(action).expect("a catalog action");
+        let mut resources: Vec<String> = vec!["*".into()];
+        for t in &types.arns {
+            resources.push(type_sample(t));
+            resources.push(type_sample_owned(t, "111122223333"));
+            resources.push(type_sample_owned(t, "444455556666"));
+        }
+        for svc in ["waf", "waf-regional"] {
+            for tail in [
+                "",
+                "x",
+                "us-east-1",
+                ":111122223333",
+                "us-east-1:111122223333",
+            ] {
+                resources.push(format!("arn:aws:{svc}:{tail}"));
+            }
+        }
+        for resource in resources {
+            let r = req(action, &resource);
+            if !well_typed(&r.action, &r.resource) {
+                continue;
+            }
+            if decide(&old, &r) == Decision::Allow {
+                allowed += 1;
+                assert_eq!(decide(&new, &r), Decision::Allow, "{r:?}");
+            }
+        }
+    }
+    assert!(allowed > 0, "the attack tried no request v18 allows");
+}
