@@ -634,10 +634,46 @@ pub fn resource_types(action: &str) -> Option<ResourceTypes> {
     typing_group(action).map(|g| typing_group_types(g).clone())
 }
 
+/// Resource types AWS documents for an action outside the Service Authorization Reference's
+/// Resource types column, added to the catalog's (the action keeps `*` and the types the
+/// column gives): (action, service of the type, type name).
+///
+/// - `ssmmessages:OpenDataChannel` on an SSM session. The Reference's Amazon Message Gateway
+///   Service page lists no resource type for it, yet the Systems Manager User Guide's
+///   "Quickstart end user policies for Session Manager" grant it on
+///   `arn:aws:ssm:*:*:session/${aws:userid}-*`, and AWS's own managed policies grant it on
+///   `arn:aws:ssm:*:*:session/*` (AmazonECSServiceRolePolicy, with
+///   `aws:PrincipalAccount` = `${aws:ResourceAccount}`; AmazonEKSConnectorServiceRolePolicy;
+///   AWSSystemsManagerJustInTimeAccessTokenPolicy; AmazonSSMAutomationRole v6). With the
+///   Reference alone, every such statement matched no request AWS sends, and a question
+///   about them was "proved" where AWS allows the request. Admitting both readings keeps
+///   every proof sound under each.
+const DOCUMENTED_TYPES: &[(&str, &str, &str)] =
+    &[("ssmmessages:OpenDataChannel", "ssm", "session")];
+
+/// The ARN formats of the resource types `DOCUMENTED_TYPES` adds to an action.
+fn documented_types(action: &str) -> Vec<String> {
+    let cat = crate::catalog::catalog();
+    DOCUMENTED_TYPES
+        .iter()
+        .filter(|(a, _, _)| a.eq_ignore_ascii_case(action))
+        .filter_map(|(_, svc, name)| {
+            cat.service(svc)?
+                .resource_types
+                .iter()
+                .find(|t| t.name == *name)
+                .map(|t| t.arn.clone())
+        })
+        .collect()
+}
+
 fn action_types(a: &crate::catalog::Action) -> Option<ResourceTypes> {
     let mut arns = Vec::new();
     for r in &a.resource_types {
         arns.push(crate::catalog::arn_glob(r.arn.as_deref()?));
+    }
+    for arn in documented_types(&a.full_name()) {
+        arns.push(crate::catalog::arn_glob(&arn));
     }
     arns.sort();
     arns.dedup();
@@ -674,6 +710,11 @@ pub fn ill_typed(action: &str, resource: &str) -> Option<String> {
                 r.arn.as_deref().unwrap_or("no ARN format")
             )
         })
+        .chain(
+            documented_types(action)
+                .into_iter()
+                .map(|arn| format!("{arn} (documented outside the Reference)")),
+        )
         .collect();
     let takes = if types.is_empty() {
         "declares no resource type, so it is requested on `*`".to_string()
@@ -1269,6 +1310,23 @@ mod typing_tests {
     /// `resource_types` and `well_typed` read the typing table (one entry per typing group);
     /// the table must say, for every catalog action and in any spelling, what the action's own
     /// catalog entry says (`action_types`), and know no action the catalog does not.
+    /// `ssmmessages:OpenDataChannel` takes an SSM session as well as `*` (`DOCUMENTED_TYPES`):
+    /// AWS's own policies grant it on session ARNs. Its siblings keep the Reference's `*` only.
+    #[test]
+    fn open_data_channel_takes_a_session() {
+        let session = "arn:aws:ssm:us-east-1:111122223333:session/alice-0123456789abcdef0";
+        assert!(well_typed("ssmmessages:OpenDataChannel", session));
+        assert!(well_typed("ssmmessages:opendatachannel", session));
+        assert!(well_typed("ssmmessages:OpenDataChannel", "*"));
+        let doc = "arn:aws:ssm:us-east-1:111122223333:document/d";
+        assert!(!well_typed("ssmmessages:OpenDataChannel", doc));
+        let why = ill_typed("ssmmessages:OpenDataChannel", doc).unwrap_or_default();
+        assert!(why.contains("session/${SessionId}"), "{why}");
+        assert!(!why.contains("declares no resource type"), "{why}");
+        assert!(!well_typed("ssmmessages:OpenControlChannel", session));
+        assert!(well_typed("ssmmessages:OpenControlChannel", "*"));
+    }
+
     #[test]
     fn the_typing_table_is_the_catalog_per_action() {
         let cat = crate::catalog::catalog();

@@ -6,7 +6,7 @@
 //! cells". Atoms that are constant over the remaining domain are folded away before the
 //! solver sees the goal, which drops statements that cannot touch the query's constraint.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::catalog::catalog;
 use crate::glob::{Glob, Tok};
@@ -84,6 +84,9 @@ pub struct Problem {
     /// For each cell variable, what its cells were computed over (`cells_of`).
     cell_src: HashMap<StrVar, CellSrc>,
     group_cache: HashMap<u32, Vec<u32>>,
+    /// The typing groups with a catalog action in an action cell where the goal can hold
+    /// (`live_groups`); `None`: all. The other groups' resource cells are never computed.
+    live: Option<BTreeSet<u32>>,
     res_ctx: Option<ResourceCtx>,
     max_states: usize,
 }
@@ -403,6 +406,7 @@ impl Problem {
             derived: Vec::new(),
             cell_src: HashMap::new(),
             group_cache: HashMap::new(),
+            live: None,
             res_ctx: None,
             max_states: opts.max_states.max(1),
         };
@@ -1235,7 +1239,7 @@ impl Problem {
     /// per service (the types as extra patterns: a cell whose signature has type `t` holds
     /// strings of `t`).
     fn prepare_typed(&mut self, ts: &[Glob]) -> Result<(), CellError> {
-        let mut pending: BTreeMap<String, Vec<Glob>> = BTreeMap::new();
+        let mut pending: BTreeMap<Option<String>, Vec<Glob>> = BTreeMap::new();
         // The patterns' literal services, once per call (not once per type).
         let pattern_services: Vec<Option<String>> = match &self.res_ctx {
             Some(ResourceCtx::Cells {
@@ -1328,12 +1332,7 @@ impl Problem {
                             }
                         }
                         None => {
-                            let svc: String = t
-                                .splitn(4, ':')
-                                .get(2)
-                                .and_then(Glob::as_literal)
-                                .unwrap_or_default();
-                            pending.entry(svc).or_default().push(t.clone());
+                            pending.entry(tsvc.clone()).or_default().push(t.clone());
                             continue;
                         }
                     }
@@ -1344,6 +1343,7 @@ impl Problem {
         }
         let Some(ResourceCtx::Cells {
             globs,
+            base_len,
             require,
             sigs,
             ..
@@ -1351,45 +1351,19 @@ impl Problem {
         else {
             return Ok(());
         };
-        let n = globs.len();
-        // With `aws` among the owner globs, a cell holds ARNs owned by AWS only or none: one
-        // of a type AWS owns no resources of is not of the type (`semantics::of_type`).
-        let aws_cells = globs.contains(&owner_glob(Some(crate::semantics::AWS_OWNER)));
-        for batch in pending.values() {
-            let mut all = globs.clone();
-            all.extend(batch.iter().cloned());
-            let prefer: Vec<String> = batch.iter().map(type_sample).collect();
-            let cs = cells(&CellProblem {
-                globs: &all,
-                require,
-                forbid: &[],
-                prefer: &prefer,
-                filler: 'x',
-                max_states: self.max_states,
-            })?;
-            let mut maps: Vec<BTreeMap<u32, String>> = vec![BTreeMap::new(); batch.len()];
-            for c in cs {
-                let base: Vec<u32> = c
-                    .matches
-                    .iter()
-                    .copied()
-                    .filter(|&i| (i as usize) < n)
-                    .collect();
-                let Some(&cell) = sigs.get(&base) else {
-                    continue;
-                };
-                for &k in c.matches.iter().filter(|&&i| (i as usize) >= n) {
-                    if aws_cells
-                        && crate::semantics::aws_owned(&c.witness)
-                        && !crate::semantics::aws_may_own(&batch[k as usize - n])
-                    {
-                        continue;
-                    }
-                    maps[k as usize - n]
-                        .entry(cell)
-                        .or_insert_with(|| c.witness.clone());
-                }
-            }
+        for (svc, batch) in &pending {
+            // The patterns that can meet the service's types, and the owner globs: the others
+            // name another service literally, so no string of these types matches them.
+            let rel: Vec<usize> = (0..globs.len())
+                .filter(|&i| {
+                    i >= *base_len
+                        || svc.is_none()
+                        || pattern_services[i]
+                            .as_ref()
+                            .is_none_or(|x| Some(x) == svc.as_ref())
+                })
+                .collect();
+            let maps = typed_batch(globs, &rel, require, sigs, batch, self.max_states)?;
             for (t, m) in batch.iter().zip(maps) {
                 self.typed_resources.insert(t.clone(), m);
             }
@@ -1425,6 +1399,73 @@ impl Problem {
             Some(VarKind::Cells(cs)) => Some(cs.len()),
             _ => None,
         }
+    }
+
+    fn is_live(&self, group: u32) -> bool {
+        self.live.as_ref().is_none_or(|l| l.contains(&group))
+    }
+
+    /// The typing groups of the catalog actions whose action cell (signature over the goal's
+    /// action patterns `globs`) the goal can hold in: the goal with each action atom replaced
+    /// by its value in the cell is satisfiable with its other atoms taken as free Booleans
+    /// (`may_hold`; `true` where that search gives up). Only these groups need their
+    /// resource cells (`typed_action_cells`, `apply_typing`). Exact: an action cell where
+    /// the folded goal is `false` has no request satisfying the goal, typed or not, so no
+    /// typing rule on it changes what the solver can answer; and a group left out has every
+    /// one of its actions in such cells. (Most of the catalog's 3,000 typing groups are of
+    /// actions no statement of the question names: their cells fold to `false`, and their
+    /// resource types, some of whose products with a colon-crossing pattern pass the cell
+    /// budget, are never partitioned.)
+    fn live_groups(
+        &self,
+        globs: &[Glob],
+        opts: &DomainOptions,
+    ) -> Result<BTreeSet<u32>, CellError> {
+        let known = DomainOptions {
+            known_actions: true,
+            ..opts.clone()
+        };
+        let cs = action_cells(globs, &known, &|g| g.map_or(0, |g| g + 1))?;
+        let mut ids = Vec::new();
+        self.goal.atoms_into(&mut ids);
+        let index: HashMap<AtomId, Vec<u32>> = {
+            let atoms = self.builder.atoms();
+            ids.iter()
+                .filter_map(|&id| match atoms.get(id) {
+                    Atom::Like(StrVar::Action, g) => Some((
+                        id,
+                        globs
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, x)| *x == g)
+                            .map(|(i, _)| i as u32)
+                            .collect(),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut by_sig: HashMap<Vec<u32>, bool> = HashMap::new();
+        let mut out = BTreeSet::new();
+        for c in cs {
+            let Some(g) = crate::semantics::typing_group(&c.witness) else {
+                continue;
+            };
+            let live = *by_sig.entry(c.matches.clone()).or_insert_with(|| {
+                let value = |id: AtomId| -> Option<bool> {
+                    let is = index.get(&id)?;
+                    // An atom whose pattern is not among `globs` stays open.
+                    let first = is.first()?;
+                    Some(c.matches.binary_search(first).is_ok())
+                };
+                let f = self.builder.substitute(&self.goal, &value);
+                may_hold(&self.builder, &f, &mut LIVE_SPLITS.clone())
+            });
+            if live {
+                out.insert(g);
+            }
+        }
+        Ok(out)
     }
 
     /// Action cells, refined so that each is homogeneous for the typed request space: actions
@@ -1463,7 +1504,19 @@ impl Problem {
                 let mut class_of: HashMap<u32, u32> = HashMap::new();
                 let groups = crate::semantics::typing_group_count();
                 let mut all: Vec<Glob> = vec![Glob::literal("*")];
-                all.extend(crate::semantics::typing_globs().iter().cloned());
+                // (`live_groups` runs no automaton: with the catalog's actions only it
+                // cannot pass a budget; if it did, every group would be typed.)
+                match self.live_groups(globs, opts) {
+                    Ok(live) => {
+                        let mut seen: HashSet<&Glob> = HashSet::new();
+                        for &g in &live {
+                            let types = crate::semantics::typing_group_types(g);
+                            all.extend(types.arns.iter().filter(|t| seen.insert(*t)).cloned());
+                        }
+                        self.live = Some(live);
+                    }
+                    Err(_) => all.extend(crate::semantics::typing_globs().iter().cloned()),
+                }
                 if let Err(CellError::Budget { states }) = self.prepare_typed(&all) {
                     self.untyped = Some(format!(
                         "the resource types' cells took more than {states} automaton states"
@@ -1471,6 +1524,12 @@ impl Problem {
                     return untyped_action_cells(globs, opts);
                 }
                 for g in 0..groups {
+                    // A group with no action where the goal can hold: its actions' cells
+                    // are false whatever the resource, so they need no typing (class 0).
+                    if !self.is_live(g) {
+                        class_of.insert(g, 0);
+                        continue;
+                    }
                     let cs = match self.group_cells(g) {
                         Ok(cs) => cs,
                         Err(CellError::Budget { states }) => {
@@ -1524,6 +1583,10 @@ impl Problem {
                     let Some(g) = crate::semantics::typing_group(&c.witness) else {
                         continue;
                     };
+                    // A cell of a group no live cell has: the goal is false on it.
+                    if !self.is_live(g) {
+                        continue;
+                    }
                     match self.group_cells(g) {
                         Ok(cs) if cs.len() == rcs.len() => {}
                         Ok(cs) => by_set.entry(cs).or_default().push(i as u32),
@@ -1604,6 +1667,112 @@ impl Problem {
             .find_map(|t| self.typed_resources.get(t).and_then(|m| m.get(&cell)))
             .cloned()
     }
+}
+
+/// How many case splits `may_hold` makes per action cell before it answers "may hold".
+const LIVE_SPLITS: usize = 64;
+
+/// Can `f` be true when its atoms are taken as independent Booleans? `false` only when every
+/// assignment makes it false (then it is false on every request as well, since the atoms'
+/// values on a request are one such assignment); `true` when one makes it true, or when
+/// `splits` case splits did not settle it. A root caller's `Allow` on both sides
+/// (`same ∧ root ∧ ¬(same ∧ root)`) does not fold to `false` by itself; one split does it.
+fn may_hold(b: &Builder, f: &Formula, splits: &mut usize) -> bool {
+    if let Some(v) = f.as_const() {
+        return v;
+    }
+    if *splits == 0 {
+        return true;
+    }
+    *splits -= 1;
+    let mut ids = Vec::new();
+    f.atoms_into(&mut ids);
+    let Some(&a) = ids.first() else {
+        return true;
+    };
+    [true, false].into_iter().any(|v| {
+        let g = b.substitute(f, &|id| (id == a).then_some(v));
+        may_hold(b, &g, splits)
+    })
+}
+
+/// For each type of `batch` (one service's types), the resource cells it meets, each with a
+/// string of the type in that cell: one automaton search over the patterns `rel` of the
+/// cells' patterns (`globs`; the others are disjoint from every type of the batch, so their
+/// bit is 0 in each signature found) and the types as extra patterns (a cell whose signature
+/// has type `t` holds strings of `t`). The product of many types with a pattern that crosses
+/// into their service (a `*` ending the partition field, which crosses colons:
+/// `arn:*:ssm:*:*:session/*` against API Gateway's 45 types) can pass the state budget where
+/// each type alone stays small: then each type is searched alone. Exact either way: a type's
+/// bit in a cell's signature does not depend on which other types are searched with it, so
+/// each type gets the same cells (possibly with other witness strings, each still in its
+/// type and its cell). Only a single type over the budget is a `Budget` error.
+fn typed_batch(
+    globs: &[Glob],
+    rel: &[usize],
+    require: &[Glob],
+    sigs: &HashMap<Vec<u32>, u32>,
+    batch: &[Glob],
+    max_states: usize,
+) -> Result<Vec<BTreeMap<u32, String>>, CellError> {
+    let n = rel.len();
+    let mut all: Vec<Glob> = rel.iter().map(|&i| globs[i].clone()).collect();
+    all.extend(batch.iter().cloned());
+    let prefer: Vec<String> = batch.iter().map(type_sample).collect();
+    let cs = match cells(&CellProblem {
+        globs: &all,
+        require,
+        forbid: &[],
+        prefer: &prefer,
+        filler: 'x',
+        max_states,
+    }) {
+        Ok(cs) => cs,
+        Err(CellError::Budget { .. }) if batch.len() > 1 => {
+            let mut maps = Vec::with_capacity(batch.len());
+            for t in batch {
+                maps.extend(typed_batch(
+                    globs,
+                    rel,
+                    require,
+                    sigs,
+                    std::slice::from_ref(t),
+                    max_states,
+                )?);
+            }
+            return Ok(maps);
+        }
+        Err(e) => return Err(e),
+    };
+    // With `aws` among the owner globs, a cell holds ARNs owned by AWS only or none: one of a
+    // type AWS owns no resources of is not of the type (`semantics::of_type`).
+    let aws_cells = rel
+        .iter()
+        .any(|&i| globs[i] == owner_glob(Some(crate::semantics::AWS_OWNER)));
+    let mut maps: Vec<BTreeMap<u32, String>> = vec![BTreeMap::new(); batch.len()];
+    for c in cs {
+        let base: Vec<u32> = c
+            .matches
+            .iter()
+            .filter(|&&i| (i as usize) < n)
+            .map(|&i| rel[i as usize] as u32)
+            .collect();
+        let Some(&cell) = sigs.get(&base) else {
+            continue;
+        };
+        for &k in c.matches.iter().filter(|&&i| (i as usize) >= n) {
+            if aws_cells
+                && crate::semantics::aws_owned(&c.witness)
+                && !crate::semantics::aws_may_own(&batch[k as usize - n])
+            {
+                continue;
+            }
+            maps[k as usize - n]
+                .entry(cell)
+                .or_insert_with(|| c.witness.clone());
+        }
+    }
+    Ok(maps)
 }
 
 /// When every string of `t` matches the same patterns of `globs` (each is disjoint from `t` or
@@ -2399,6 +2568,144 @@ fn split_action(g: &Glob) -> Option<(Glob, Glob)> {
 mod tests {
     use super::*;
     use crate::catalog::arn_glob;
+
+    /// A service's types searched together can pass the cell budget where each alone does
+    /// not (`arn:*:ssm:*:*:session/*` ends its partition field with a `*`, which crosses
+    /// colons, so it meets every API Gateway type): `typed_batch` then searches them one by
+    /// one, and without the patterns that name another service. Each type must get exactly
+    /// the cells a search of that type with all the patterns finds, each with a string of the
+    /// type in that cell.
+    #[test]
+    fn a_type_batch_over_the_budget_is_searched_type_by_type() {
+        let globs = vec![
+            Glob::wild("arn:*:ssm:*:*:session/*").arn_segments(),
+            Glob::wild("arn:aws:s3:::b/*").arn_segments(),
+            Glob::literal("*"),
+            Glob::wild("arn:*"),
+        ];
+        let require = [Glob::wild("?*")];
+        let base = cells(&CellProblem {
+            globs: &globs,
+            require: &require,
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: 1_000_000,
+        })
+        .unwrap();
+        let sigs: HashMap<Vec<u32>, u32> = base
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.matches.clone(), i as u32))
+            .collect();
+        let batch: Vec<Glob> = crate::semantics::typing_globs()
+            .iter()
+            .filter(|t| literal_service(t).as_deref() == Some("apigateway"))
+            .cloned()
+            .collect();
+        assert!(batch.len() > 20, "{}", batch.len());
+        let budget = 50_000;
+        // Together they pass the budget: the split is what this test exercises.
+        let mut together = globs.clone();
+        together.extend(batch.iter().cloned());
+        let whole = cells(&CellProblem {
+            globs: &together,
+            require: &require,
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: budget,
+        });
+        assert!(whole.is_err(), "the batch fits the budget: test nothing");
+        // The S3 pattern cannot meet an API Gateway type: left out.
+        let rel = [0, 2, 3];
+        let maps = typed_batch(&globs, &rel, &require, &sigs, &batch, budget).unwrap();
+        assert_eq!(maps.len(), batch.len());
+        let mut met = 0;
+        for (t, m) in batch.iter().zip(&maps) {
+            let mut alone = globs.clone();
+            alone.push(t.clone());
+            let want: BTreeSet<u32> = cells(&CellProblem {
+                globs: &alone,
+                require: &require,
+                forbid: &[],
+                prefer: &[],
+                filler: 'x',
+                max_states: 1_000_000,
+            })
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.matches.contains(&(globs.len() as u32)))
+            .map(|c| {
+                let sig: Vec<u32> = c
+                    .matches
+                    .iter()
+                    .copied()
+                    .filter(|&i| (i as usize) < globs.len())
+                    .collect();
+                sigs[&sig]
+            })
+            .collect();
+            let got: BTreeSet<u32> = m.keys().copied().collect();
+            assert_eq!(got, want, "{t}");
+            for (&cell, w) in m {
+                assert!(t.matches(w, false), "{t}: {w}");
+                let sig: Vec<u32> = (0..globs.len() as u32)
+                    .filter(|&i| globs[i as usize].matches(w, false))
+                    .collect();
+                assert_eq!(sigs.get(&sig), Some(&cell), "{t}: {w}");
+            }
+            met += usize::from(m.len() > 1);
+        }
+        // The session pattern splits the types: some strings of them are in its cell.
+        assert!(met > 0);
+    }
+
+    /// `may_hold` says "cannot hold" only for a formula false under every assignment of its
+    /// atoms, and sees through what constant folding does not.
+    #[test]
+    fn may_hold_is_false_only_for_unsatisfiable_formulas() {
+        let b = Builder::default();
+        let x = b.atom(Atom::Scope(crate::logic::ir::ScopeAtom::SameAccount));
+        let y = b.atom(Atom::Scope(crate::logic::ir::ScopeAtom::Root));
+        let z = b.atom(Atom::Present("k".into()));
+        let xy = b.and(vec![x.clone(), y.clone()]);
+        let contradiction = b.and(vec![xy.clone(), b.not(xy.clone())]);
+        assert_eq!(contradiction.as_const(), None, "folding alone decides it");
+        assert!(!may_hold(&b, &contradiction, &mut LIVE_SPLITS.clone()));
+        let open = b.and(vec![b.or(vec![xy.clone(), z.clone()]), b.not(xy.clone())]);
+        assert!(may_hold(&b, &open, &mut LIVE_SPLITS.clone()));
+        // Out of splits: "may hold", never "cannot".
+        assert!(may_hold(&b, &contradiction, &mut 0));
+        // Brute force over the three atoms agrees on a few formulas.
+        let fs = [
+            contradiction.clone(),
+            open,
+            b.or(vec![
+                b.and(vec![x.clone(), b.not(x.clone())]),
+                b.and(vec![y.clone(), b.not(z.clone()), z.clone()]),
+            ]),
+            b.and(vec![
+                b.or(vec![x.clone(), y.clone()]),
+                b.not(x.clone()),
+                b.not(y.clone()),
+            ]),
+            b.and(vec![b.or(vec![x.clone(), y.clone()]), b.not(x.clone())]),
+        ];
+        let ids = [x, y, z].map(|f| match f {
+            Formula::Atom(a) => a,
+            _ => unreachable!(),
+        });
+        for f in &fs {
+            let sat = (0..8u32).any(|bits| {
+                f.eval_with(&mut |a| {
+                    let i = ids.iter().position(|&x| x == a).unwrap();
+                    bits & (1 << i) != 0
+                })
+            });
+            assert_eq!(may_hold(&b, f, &mut LIVE_SPLITS.clone()), sat, "{f:?}");
+        }
+    }
 
     #[test]
     fn type_globs_meet_patterns_exactly() {
