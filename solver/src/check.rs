@@ -1094,7 +1094,12 @@ fn typed_neighbour(
         // The witness's resource with its empty partition, region and account fields filled
         // in, and an account `aws` of a type AWS owns none of replaced (`catalog::arn_glob`:
         // those fields are never empty; `semantics::of_type`).
-        resources.extend(owners.iter().filter_map(|o| filled_fields(resource, o)));
+        // A name part the type needs may be missing too: the filled ARN extended as below.
+        for o in &owners {
+            for f in filled_fields(resource, o) {
+                resources.extend(["", "/example", "example"].map(|x| format!("{f}{x}")));
+            }
+        }
         for t in &t.arns {
             resources.extend(owners.iter().map(|o| type_sample_owned(t, o)));
             resources.push(type_sample(t));
@@ -1185,24 +1190,32 @@ fn typed_neighbour(
     None
 }
 
-/// `arn` with an empty partition written as `aws`, an empty region as `us-east-1`, and an
-/// empty account or the account `aws` as `owner`; `None` when nothing changes (or `arn` is no
-/// ARN).
-fn filled_fields(arn: &str, owner: &str) -> Option<String> {
-    let mut parts: Vec<&str> = arn.splitn(6, ':').collect();
+/// `arn` with its empty partition written as `aws`, or its empty region as `us-east-1`, or
+/// both (a format may have an empty region: IAM), and an empty account or the account `aws`
+/// as `owner`; empty when `arn` is no ARN. Every variant differs from `arn` or is left out.
+fn filled_fields(arn: &str, owner: &str) -> Vec<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
     if parts.len() != 6 || parts[0] != "arn" {
-        return None;
+        return Vec::new();
     }
-    let before = parts.clone();
-    for (i, fill) in [(1, "aws"), (3, "us-east-1")] {
-        if parts[i].is_empty() {
-            parts[i] = fill;
+    let mut out = Vec::new();
+    for fill_region in [false, true] {
+        let mut p = parts.clone();
+        if p[1].is_empty() {
+            p[1] = "aws";
+        }
+        if fill_region && p[3].is_empty() {
+            p[3] = "us-east-1";
+        }
+        if p[4].is_empty() || p[4] == tarski_compiler::semantics::AWS_OWNER {
+            p[4] = owner;
+        }
+        let s = p.join(":");
+        if s != arn && !out.contains(&s) {
+            out.push(s);
         }
     }
-    if parts[4].is_empty() || parts[4] == tarski_compiler::semantics::AWS_OWNER {
-        parts[4] = owner;
-    }
-    (parts != before).then(|| parts.join(":"))
+    out
 }
 
 /// A resource of the types `t` with the same truth value as the witness's resource for every
