@@ -114,6 +114,8 @@ codes! {
     WildcardInPrincipal = "T0212",
     /// `T0220` (docs/diagnostics.md).
     BadSid = "T0220",
+    /// `T0221` (docs/diagnostics.md).
+    ResourceOfNoType = "T0221",
     /// `T0300` (docs/diagnostics.md).
     UnreadableInput = "T0300",
     /// `T0301` (docs/diagnostics.md).

@@ -57,6 +57,77 @@ fn sid_characters(
     None
 }
 
+/// T0221: a `Resource` ARN pattern that no resource of the statement's actions matches, so the
+/// statement applies to no request AWS sends (`semantics::well_typed`: a request's resource is
+/// an ARN of one of its action's resource types, Service Authorization Reference, "Resource
+/// types" column). Typical: `arn:aws:ec2:::instance/*`, whose empty region and account no
+/// instance has (`catalog::arn_glob`). Only for statements whose actions are all in the
+/// catalog, and for patterns without policy variables; the catalog may lag AWS, so a warning.
+fn resources_of_no_type(st: &crate::policy::Statement) -> Vec<Diagnostic> {
+    let Some(r) = &st.resource else {
+        return Vec::new();
+    };
+    if r.negated || st.action.negated {
+        return Vec::new();
+    }
+    let cat = catalog();
+    let mut types: Vec<crate::glob::Glob> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for p in &st.action.patterns {
+        let raw = &p.value.raw;
+        if raw.chars().all(|c| c == '*') {
+            return Vec::new();
+        }
+        let actions = cat.expand(raw);
+        if actions.is_empty() {
+            return Vec::new();
+        }
+        for a in actions {
+            let name = a.full_name();
+            let Some(t) = crate::semantics::resource_types(&name) else {
+                return Vec::new();
+            };
+            types.extend(t.arns);
+            if names.len() < 3 {
+                names.push(name);
+            }
+        }
+    }
+    types.sort();
+    types.dedup();
+    let mut out = Vec::new();
+    for p in &r.patterns {
+        if p.value.vars().next().is_some() {
+            continue;
+        }
+        let text = p.value.to_string();
+        if !text.starts_with("arn:") {
+            continue;
+        }
+        let g = crate::glob::Glob::wild(&text).arn_segments();
+        if types.iter().any(|t| crate::logic::problem::meets(t, &g)) {
+            continue;
+        }
+        let more = if names.len() < 3 { "" } else { ", ..." };
+        out.push(
+            Diagnostic::warning(
+                Code::ResourceOfNoType,
+                p.span,
+                format!(
+                    "`{text}` matches no resource that the statement's actions take ({}{more}): \
+                     AWS never sends such a request, so this ARN grants or denies nothing here",
+                    names.join(", ")
+                ),
+            )
+            .with_note(
+                "Service Authorization Reference, \"Resource types\" column; an ARN names its \
+                 partition, Region and account unless its format has none",
+            ),
+        );
+    }
+    out
+}
+
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let cat = catalog();
@@ -120,6 +191,7 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
                 "`NotAction` with `*` excludes every action: this statement can never match",
             ));
         }
+        out.extend(resources_of_no_type(st));
         if let Some(r) = &st.resource {
             if r.negated && r.patterns.iter().any(|p| p.value.to_string() == "*") {
                 out.push(Diagnostic::warning(
