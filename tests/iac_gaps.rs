@@ -606,7 +606,6 @@ fn terraform_public_access_fixture_is_read_whole() {
         (3, "policy"),             // aws_backup_vault_policy
         (6, "policy"),             // aws_dynamodb_resource_policy
         (10, "policy"),            // aws_kinesis_resource_policy (consumer)
-        (11, "policy"),            // aws_kinesis_resource_policy (stream)
         (17, "access_policies"),   // aws_opensearch_domain_policy
         (25, "resource_policy"),   // aws_s3tables_table_bucket_policy
         (26, "resource_policy"),   // aws_s3tables_table_policy
@@ -627,12 +626,22 @@ fn terraform_public_access_fixture_is_read_whole() {
         !failing.contains(&"#/resource_changes/5/change/after/policy_document"),
         "codeartifact domain policy: {failing:?}"
     );
+    // The stream's aws_kinesis_resource_policy grants `*` on
+    // `arn:aws:kinesis::111122223333:stream/example-stream`: an empty Region, so no stream AWS
+    // has ("Amazon Resource Names (ARNs)": a stream's ARN names its Region; `catalog::arn_glob`
+    // keeps the field non-empty), and the grant reaches no request AWS sends (`tarski check`
+    // warns T0221). Access Analyzer's fixture expects "public"; it would be a false pass only if
+    // AWS matched a Region-less ARN to a stream, which the ARN format rules out.
+    assert!(
+        !failing.contains(&"#/resource_changes/11/change/after/policy"),
+        "kinesis stream policy on a Region-less ARN: {failing:?}"
+    );
     // aws_lambda_permission with principal `*`: the statement it adds.
     assert!(
         failing.contains(&"#/resource_changes/15/change/after"),
         "{failing:?}"
     );
-    assert!(failing.len() >= 12, "{failing:?}");
+    assert!(failing.len() >= 11, "{failing:?}");
 }
 
 /// A bucket policy that delegates access control to the account's access points
