@@ -827,6 +827,7 @@ fn solve_exact(
             minimise(&mut w, &problem, replay);
             harmonize(&mut w, &problem, replay);
             readable_deploy_values(&mut w, &problem, replay);
+            readable_resource(&mut w, &problem, replay);
         }
         // The typed request space could not be encoded (`Problem::untyped`, a budget): the
         // untyped encoding's witness is an answer only if AWS sends it, itself or a typed
@@ -1385,6 +1386,105 @@ fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
             trial.request.resource_account = Some(acct);
             if replay(&trial, p).is_ok() {
                 *w = trial;
+            }
+        }
+    }
+}
+
+/// The cells' shortest strings leave an ARN's variable fields empty (`arn::aps:::workspace/`):
+/// the resource types' globs admit that (docs/encoding.md, "The request space": fields may be
+/// empty there), but AWS never names a resource so. For a resource with an empty partition,
+/// fill the partition and the empty region, account and resource name with readable values
+/// (the account of `aws:ResourceAccount` or of the caller; a caller moved into the resource's
+/// partition first) and keep the first request that is still a resource of the action's types
+/// and still replays; otherwise the witness stays as it is. Proofs are unaffected.
+fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
+    const MAX_TRIES: usize = 32;
+    let r = &w.request;
+    let Some([arn, part, svc, region, account, name]) =
+        tarski_compiler::value::split_arn(&r.resource)
+    else {
+        return;
+    };
+    // Only an empty partition marks a string no policy and no AWS resource has (an empty
+    // region, account or `…/` name can be the resource's own: S3 buckets, folder keys).
+    if arn != "arn" || !part.is_empty() {
+        return;
+    }
+    let name_empty =
+        name.is_empty() || name.ends_with('/') || name.ends_with(':') || name.contains("//");
+    let one = |s: &str| vec![s.to_string()];
+    let partitions: Vec<String> = vec!["aws".into(), "aws-cn".into(), "aws-us-gov".into()];
+    let mut accounts = Vec::new();
+    if account.is_empty() {
+        accounts.extend(r.context.single("aws:ResourceAccount"));
+        accounts.extend(tarski_compiler::request::Caller::of(&r.principal).account);
+        accounts.dedup();
+    }
+    accounts.push(account.to_string());
+    let names = if name_empty {
+        let mut filled = name.replace("//", "/example/");
+        while filled.contains("//") {
+            filled = filled.replace("//", "/example/");
+        }
+        if filled.is_empty() || filled.ends_with('/') || filled.ends_with(':') {
+            filled.push_str("example");
+        }
+        vec![filled, name.to_string()]
+    } else {
+        one(name)
+    };
+    let mut tries = 0;
+    for pt in &partitions {
+        let regions = if region.is_empty() {
+            let fill = match pt.as_str() {
+                "aws-cn" => "cn-north-1",
+                "aws-us-gov" => "us-gov-west-1",
+                _ => "us-east-1",
+            };
+            vec![fill.to_string(), String::new()]
+        } else {
+            one(region)
+        };
+        for n in &names {
+            for a in &accounts {
+                for rg in &regions {
+                    let cand = format!("arn:{pt}:{svc}:{rg}:{a}:{n}");
+                    if cand == w.request.resource
+                        || !tarski_compiler::semantics::well_typed(&w.request.action, &cand)
+                    {
+                        continue;
+                    }
+                    // A caller in the resource's partition first (no request crosses one).
+                    let mut callers = Vec::new();
+                    if let Some([a0, cp, rest @ ..]) =
+                        tarski_compiler::value::split_arn(&w.request.principal)
+                    {
+                        if a0 == "arn" && cp != pt {
+                            callers.push(format!("arn:{pt}:{}", rest.join(":")));
+                        }
+                    }
+                    callers.push(w.request.principal.clone());
+                    for caller in callers {
+                        if tries == MAX_TRIES {
+                            return;
+                        }
+                        tries += 1;
+                        let mut trial = w.clone();
+                        trial.request.resource = cand.clone();
+                        trial.request.principal = caller;
+                        if trial.request.owner_conflict().is_some() {
+                            trial.request.resource_account = None;
+                        }
+                        if tarski_compiler::semantics::derived_key_conflict(&trial.request)
+                            .is_none()
+                            && replay(&trial, p).is_ok()
+                        {
+                            *w = trial;
+                            return;
+                        }
+                    }
+                }
             }
         }
     }
