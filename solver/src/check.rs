@@ -1071,6 +1071,20 @@ fn typed_neighbour(
     use tarski_compiler::semantics::{resource_types, well_typed};
     let (action, resource) = (&w.request.action, &w.request.resource);
     let mut resources: Vec<String> = Vec::new();
+    // The accounts a resource may be moved to: the witness's resource account, or its caller's
+    // (the owner is the ARN's account field: another account would make the request
+    // cross-account).
+    let mut owners: Vec<String> = Vec::new();
+    owners.extend(w.request.resource_account());
+    owners.extend(tarski_compiler::request::Caller::of(&w.request.principal).account);
+    owners.dedup();
+    // The witness's resource with its empty partition, region and account fields filled in,
+    // and an account `aws` of a type AWS owns none of replaced (`catalog::arn_glob`: those
+    // fields are never empty; `semantics::of_type`).
+    let filled: Vec<String> = owners
+        .iter()
+        .flat_map(|o| filled_fields(resource, o))
+        .collect();
     if let Some(t) = resource_types(action) {
         // First a resource of the action's types that every resource pattern of the goal (and
         // every template, with the witness's key values) judges as it judges the witness's
@@ -1085,22 +1099,11 @@ fn typed_neighbour(
         for suffix in ["/example", "example", ":example"] {
             resources.push(format!("{resource}{suffix}"));
         }
-        // A sample of each type owned by the witness's resource account, or by its caller's
-        // account (the owner is the ARN's account field: a sample in another account would
-        // make the request cross-account), then the plain sample.
-        let mut owners: Vec<String> = Vec::new();
-        owners.extend(w.request.resource_account());
-        owners.extend(tarski_compiler::request::Caller::of(&w.request.principal).account);
-        owners.dedup();
-        // The witness's resource with its empty partition, region and account fields filled
-        // in, and an account `aws` of a type AWS owns none of replaced (`catalog::arn_glob`:
-        // those fields are never empty; `semantics::of_type`).
-        // A name part the type needs may be missing too: the filled ARN extended as below.
-        for o in &owners {
-            for f in filled_fields(resource, o) {
-                resources.extend(["", "/example", "example"].map(|x| format!("{f}{x}")));
-            }
+        // The filled resource; a name part the type needs may be missing too.
+        for f in &filled {
+            resources.extend(["", "/example", "example"].map(|x| format!("{f}{x}")));
         }
+        // A sample of each type owned by one of `owners`, then the plain sample.
         for t in &t.arns {
             resources.extend(owners.iter().map(|o| type_sample_owned(t, o)));
             resources.push(type_sample(t));
@@ -1114,14 +1117,28 @@ fn typed_neighbour(
         services.push(svc.to_string());
     }
     services.extend(action.split(':').next().map(str::to_string));
-    for svc in services {
+    for svc in &services {
         actions.extend(
-            cat.service_actions(&svc)
+            cat.service_actions(svc)
                 .iter()
                 .map(|a| a.full_name())
                 .filter(|a| well_typed(a, resource))
                 .take(32),
         );
+    }
+    // The filled resource with an action of those services that takes it.
+    let mut on_filled: Vec<(String, String)> = Vec::new();
+    for f in &filled {
+        for svc in &services {
+            on_filled.extend(
+                cat.service_actions(svc)
+                    .iter()
+                    .map(|a| a.full_name())
+                    .filter(|a| well_typed(a, f))
+                    .take(8)
+                    .map(|a| (a, f.clone())),
+            );
+        }
     }
     // Actions the goal names literally (a policy's `sqs:SendMessage`), each on a resource of
     // its types that every resource pattern of the goal judges as it judges the witness's:
@@ -1156,6 +1173,7 @@ fn typed_neighbour(
         .filter(|r| well_typed(action, r))
         .map(|r| (action.clone(), r))
         .chain(actions.into_iter().map(|a| (a, resource.clone())))
+        .chain(on_filled)
         .chain(named.into_iter().filter(|(a, r)| well_typed(a, r)));
     // Distinct witnesses stay distinct (`--witnesses N`).
     let seen = |a: &str, r: &str| {
