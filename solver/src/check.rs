@@ -1126,15 +1126,19 @@ fn typed_neighbour(
                 .take(32),
         );
     }
-    // The filled resource with an action of those services that takes it.
+    // The filled resource (a name part its type needs may be missing: extended) with an
+    // action of those services that takes it.
     let mut on_filled: Vec<(String, String)> = Vec::new();
-    for f in &filled {
+    for f in filled
+        .iter()
+        .flat_map(|f| [f.clone(), format!("{f}/example")])
+    {
         for svc in &services {
             on_filled.extend(
                 cat.service_actions(svc)
                     .iter()
                     .map(|a| a.full_name())
-                    .filter(|a| well_typed(a, f))
+                    .filter(|a| well_typed(a, &f))
                     .take(8)
                     .map(|a| (a, f.clone())),
             );
