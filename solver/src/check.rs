@@ -1276,17 +1276,28 @@ fn same_signature_of_type(
             _ => {}
         }
     }
-    let require: Vec<Glob> = tarski_compiler::semantics::resource_owner(&req.resource)
-        .map(|o| vec![tarski_compiler::logic::problem::owner_glob(Some(o))])
-        .unwrap_or_default();
-    let mut domain: Vec<Glob> = Vec::new();
-    if t.star && require.is_empty() {
-        domain.push(Glob::literal("*"));
-    }
-    domain.extend(t.arns.iter().cloned());
-    tarski_compiler::logic::cells::realize(&lits, &require, &domain, 200_000)
-        .ok()
-        .flatten()
+    // The witness's owner; for a resource with no account field, or one AWS owns, first the
+    // caller's account (types with an account field name one), then any.
+    let own = tarski_compiler::semantics::resource_owner(&req.resource)
+        .filter(|o| *o != tarski_compiler::semantics::AWS_OWNER);
+    let caller = tarski_compiler::request::Caller::of(&req.principal).account;
+    let owners: Vec<Option<String>> = match own {
+        Some(o) => vec![Some(o.to_string())],
+        None => vec![caller, None],
+    };
+    owners.into_iter().find_map(|o| {
+        let require: Vec<Glob> = o
+            .map(|o| vec![tarski_compiler::logic::problem::owner_glob(Some(&o))])
+            .unwrap_or_default();
+        let mut domain: Vec<Glob> = Vec::new();
+        if t.star && require.is_empty() {
+            domain.push(Glob::literal("*"));
+        }
+        domain.extend(t.arns.iter().cloned());
+        tarski_compiler::logic::cells::realize(&lits, &require, &domain, 200_000)
+            .ok()
+            .flatten()
+    })
 }
 
 /// Is the relaxed problem (`logic::relax`) unsatisfiable? Only when decided without string

@@ -1276,3 +1276,30 @@ fn a_typed_question_meeting_many_types_is_asked_exactly() {
     }
     assert!(allowed > 0, "the attack tried no request v18 allows");
 }
+
+/// A fixed action (`action like "iam:PassRole"`) over a resource with too many cells
+/// (`VarKind::Signatures`, where the typed space is not encoded) used to skip the typing without
+/// saying so: the typed pass's witness `iam:PassRole` on
+/// `arn:aws:iam:::instance-profile/LaunchWizard` was an internal error ("does not replay").
+/// Now the question is marked untyped, and the witness is a typed neighbour that replays (a
+/// role in the caller's account that every pattern judges alike) or the answer is unknown.
+#[test]
+fn a_fixed_action_over_resource_signatures_is_typed_or_unknown() {
+    let m = tarski_compiler::iac::managed::get("AmazonLaunchWizardFullAccessV2")
+        .expect("a built-in AWS managed policy");
+    let set = identity(&m.document);
+    let c = parse_expr(r#"action like "iam:PassRole""#).unwrap();
+    for o in all_opts() {
+        match can(&set, Some(&c), &o).unwrap().verdict {
+            Verdict::Witnesses(ws) => {
+                for w in ws {
+                    let r = &w.request;
+                    assert!(well_typed(&r.action, &r.resource), "{r:?}");
+                    assert_eq!(decide(&set, r), Decision::Allow, "{r:?}");
+                }
+            }
+            Verdict::Unknown(why) => assert!(why.contains("never sends"), "{why}"),
+            Verdict::Proved => panic!("the policy passes roles"),
+        }
+    }
+}

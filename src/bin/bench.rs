@@ -815,6 +815,9 @@ fn w3(a: &Args, jobs: usize) -> String {
             if let Err(e) = &q.verdict {
                 println!("W3-ERROR {} {}: {e}", d.name, W3_QUESTIONS[i].0);
             }
+            if q.ms > 1000.0 {
+                println!("W3-SLOW {:.1} ms {} {}", q.ms, d.name, W3_QUESTIONS[i].0);
+            }
             if let Ok(Report {
                 verdict: Verdict::Unknown(why),
                 ..
