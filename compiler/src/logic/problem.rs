@@ -1624,16 +1624,15 @@ impl Problem {
             // The typed space is not encoded over signatures (docs/encoding.md §3): say so, so
             // that a witness counts only if AWS sends it (`solver::check`). A fixed action
             // reaches here without `typed_action_cells`, which says it otherwise.
-            VarKind::Signatures { .. } => {
+            VarKind::Signatures { .. }
                 if acs
                     .iter()
-                    .any(|c| crate::semantics::typing_group(&c.witness).is_some())
-                {
-                    self.untyped = Some(
-                        "the resource has too many cells (decided by its patterns' combinations)"
-                            .to_string(),
-                    );
-                }
+                    .any(|c| crate::semantics::typing_group(&c.witness).is_some()) =>
+            {
+                self.untyped = Some(
+                    "the resource has too many cells (decided by its patterns' combinations)"
+                        .to_string(),
+                );
             }
             _ => {}
         }
