@@ -1424,10 +1424,10 @@ fn harmonize(w: &mut Witness, p: &Problem, replay: &Replay) {
     }
 }
 
-/// The cells' shortest strings leave an ARN's variable fields empty (`arn::aps:::workspace/`):
-/// the resource types' globs admit that (docs/encoding.md, "The request space": fields may be
-/// empty there), but AWS never names a resource so. For a resource with an empty partition,
-/// fill the partition and the empty region, account and resource name with readable values
+/// The cells' shortest strings leave an ARN's variable fields empty (`arn::aps:::workspace/`)
+/// or fill them with a filler (`arn:x:aps:...`): the untyped question admits that, but AWS
+/// never names a resource so. For a resource with an empty or unknown partition, fill the
+/// partition and the empty region, account and resource name with readable values
 /// (the account of `aws:ResourceAccount` or of the caller; a caller moved into the resource's
 /// partition first) and keep the first request that is still a resource of the action's types
 /// and still replays; otherwise the witness stays as it is. Proofs are unaffected.
@@ -1439,9 +1439,21 @@ fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
     else {
         return;
     };
-    // Only an empty partition marks a string no policy and no AWS resource has (an empty
-    // region, account or `…/` name can be the resource's own: S3 buckets, folder keys).
-    if arn != "arn" || !part.is_empty() {
+    // Only an empty partition, or one AWS does not have (the cells' filler `x`, now that the
+    // typed formats' partition is never empty, `catalog::arn_glob`), marks a string no policy
+    // and no AWS resource has (an empty region, account or `…/` name can be the resource's
+    // own: S3 buckets, folder keys). The partitions: "Amazon Resource Names (ARNs)".
+    const PARTITIONS: [&str; 8] = [
+        "aws",
+        "aws-cn",
+        "aws-us-gov",
+        "aws-iso",
+        "aws-iso-b",
+        "aws-iso-e",
+        "aws-iso-f",
+        "aws-eusc",
+    ];
+    if arn != "arn" || PARTITIONS.contains(&part) {
         return;
     }
     let name_empty =
