@@ -841,6 +841,12 @@ pub fn aws_only_types() -> &'static [crate::glob::Glob] {
     })
 }
 
+/// Can a request for this action name a resource AWS owns: one of its types is (`aws_may_own`),
+/// or the catalog does not know the action (its resource is untyped)?
+pub fn may_name_aws_owned(action: &str) -> bool {
+    resource_types(action).is_none_or(|t| t.arns.iter().any(aws_may_own))
+}
+
 /// Is `resource` of the resource type `t` (a `catalog::arn_glob`), as AWS names resources?
 /// It matches the format, and names `aws` as its account only if AWS owns resources of the
 /// type (`aws_may_own`).

@@ -748,7 +748,8 @@ fn solve_exact(
     problem.goal.atoms_into(&mut goal_atoms);
     goal_atoms.sort_unstable();
     goal_atoms.dedup();
-    let mut inexact = false;
+    // Owner rules left out (`Problem::owner_relaxed`): a point may be spurious, whoever found it.
+    let mut inexact = problem.owner_relaxed;
     let points: Vec<Assignment> = match problem.goal.as_const() {
         Some(false) => Vec::new(),
         Some(true) => vec![Assignment::default()],

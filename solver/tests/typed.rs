@@ -1303,3 +1303,29 @@ fn a_fixed_action_over_resource_signatures_is_typed_or_unknown() {
         }
     }
 }
+
+/// The resource account `aws` where no owner glob ties it to ARNs naming it (every resource
+/// pattern blind to the account field, `aws:ResourceAccount` read): `iam:PassRole` on a role of
+/// account 999900000001 with `aws:ResourceAccount = aws` was the solver's point, and an
+/// internal error ("does not replay"). A fixed action that takes no type AWS owns resources
+/// of never has that account (`Problem::aws_unowned`); W3 full, `passrole_any`.
+#[test]
+fn a_fixed_action_never_names_a_resource_aws_owns_unless_it_can() {
+    let m = tarski_compiler::iac::managed::get("AmazonSageMakerCanvasDataPrepFullAccess")
+        .expect("a built-in AWS managed policy");
+    let set = identity(&m.document);
+    let c = parse_expr(r#"action like "iam:PassRole""#).unwrap();
+    for o in all_opts() {
+        let ws = witnesses(can(&set, Some(&c), &o).unwrap().verdict, "PassRole");
+        for w in ws {
+            let r = &w.request;
+            assert!(!tarski_compiler::semantics::aws_owned(&r.resource), "{r:?}");
+            assert_ne!(
+                r.context.single("aws:ResourceAccount").as_deref(),
+                Some("aws"),
+                "{r:?}"
+            );
+            assert_eq!(decide(&set, r), Decision::Allow, "{r:?}");
+        }
+    }
+}

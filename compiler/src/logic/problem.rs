@@ -519,12 +519,18 @@ impl Problem {
                     };
                     by.entry(accounts).or_default().push(cell);
                 }
+                let blind = owners.is_empty();
                 for (accounts, mut cells) in by {
                     cells.sort_unstable();
                     self.owner.push(OwnerRule {
                         resources: Owned::Cells(cells),
                         accounts,
                     });
+                }
+                // No owner globs among the cells (every resource pattern is blind to the
+                // account field): nothing ties `aws` to ARNs naming it.
+                if let (true, Some(na)) = (blind, not_aws) {
+                    self.aws_unowned(na);
                 }
             }
             // No pattern of the goal looks at the account field: every resource account is
@@ -566,7 +572,36 @@ impl Problem {
                     });
                 }
             }
+            // No resource variable (the goal leaves the resource free; the witness picks a
+            // resource of the action's types, `solver::assignment`): the class `aws` stands
+            // for a resource AWS owns, which only an action with a type AWS owns resources of
+            // can name. A fixed action without one: never `aws`. Otherwise the choice is left
+            // over-approximate (`owner_relaxed`: a candidate whose resource cannot be AWS's
+            // fails replay and is spurious, never an answer; `unsat` stays a proof).
+            (None, None) => {
+                if let Some(na) = not_aws {
+                    self.aws_unowned(na);
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// The resource account `aws` where nothing ties it to ARNs naming it (`owner_rules`): it
+    /// stands for a resource AWS owns, which only an action with a type AWS owns resources of
+    /// can name. A fixed action without one: never `aws` (`not_aws`, the other accounts).
+    /// Otherwise the choice is left over-approximate (`owner_relaxed`: a candidate whose
+    /// resource cannot be AWS's fails replay and is spurious, never an answer; `unsat` stays a
+    /// proof).
+    fn aws_unowned(&mut self, not_aws: Vec<u32>) {
+        match self.cell_src.get(&StrVar::Action) {
+            Some(CellSrc::Fixed(a)) if !crate::semantics::may_name_aws_owned(a) => {
+                self.owner.push(OwnerRule {
+                    resources: Owned::All,
+                    accounts: not_aws,
+                });
+            }
+            _ => self.owner_relaxed = true,
         }
     }
 
