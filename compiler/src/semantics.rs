@@ -757,6 +757,19 @@ pub fn resource_owner(resource: &str) -> Option<&str> {
     }
 }
 
+/// The AWS partitions, the first field of every ARN ("Amazon Resource Names (ARNs)";
+/// docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html).
+pub const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
 /// The account field of the ARNs of resources AWS itself owns (`aws_owned`).
 pub const AWS_OWNER: &str = "aws";
 

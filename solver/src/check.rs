@@ -378,18 +378,7 @@ fn with_deploy_values(builder: &Builder, goal: Formula) -> Formula {
         } else if k == "tarski:aws::accountid" {
             all.push(like(Glob::wild("????????????")));
         } else if k == "tarski:aws::partition" {
-            // The partitions of docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-
-            // boundaries/partitions.html.
-            let ps = [
-                "aws",
-                "aws-cn",
-                "aws-us-gov",
-                "aws-iso",
-                "aws-iso-b",
-                "aws-iso-e",
-                "aws-iso-f",
-                "aws-eusc",
-            ];
+            let ps = tarski_compiler::semantics::PARTITIONS;
             all.push(builder.or(ps.iter().map(|p| like(Glob::literal(p))).collect()));
         }
         all.push(builder.atom(tarski_compiler::logic::ir::Atom::Present(k)));
@@ -1443,18 +1432,8 @@ fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
     // Only an empty partition, or one AWS does not have (the cells' filler `x`, now that the
     // typed formats' partition is never empty, `catalog::arn_glob`), marks a string no policy
     // and no AWS resource has (an empty region, account or `…/` name can be the resource's
-    // own: S3 buckets, folder keys). The partitions: "Amazon Resource Names (ARNs)".
-    const PARTITIONS: [&str; 8] = [
-        "aws",
-        "aws-cn",
-        "aws-us-gov",
-        "aws-iso",
-        "aws-iso-b",
-        "aws-iso-e",
-        "aws-iso-f",
-        "aws-eusc",
-    ];
-    if arn != "arn" || PARTITIONS.contains(&part) {
+    // own: S3 buckets, folder keys).
+    if arn != "arn" || tarski_compiler::semantics::PARTITIONS.contains(&part) {
         return;
     }
     let name_empty =
