@@ -819,12 +819,7 @@ const AWS_OWNABLE_FORMATS: [&str; 5] = [
 /// format names `aws` as the account, or it is one of `AWS_OWNABLE_FORMATS`.
 pub fn aws_may_own(t: &crate::glob::Glob) -> bool {
     static OWNABLE: std::sync::OnceLock<Vec<crate::glob::Glob>> = std::sync::OnceLock::new();
-    let literal_aws = t
-        .splitn(6, ':')
-        .get(4)
-        .and_then(crate::glob::Glob::as_literal)
-        .is_some_and(|a| a == AWS_OWNER);
-    literal_aws
+    names_aws(t)
         || OWNABLE
             .get_or_init(|| {
                 AWS_OWNABLE_FORMATS
@@ -843,15 +838,18 @@ pub fn aws_only_types() -> &'static [crate::glob::Glob] {
     TYPES.get_or_init(|| {
         typing_globs()
             .iter()
-            .filter(|a| {
-                a.splitn(6, ':')
-                    .get(4)
-                    .and_then(crate::glob::Glob::as_literal)
-                    .is_some_and(|x| x == AWS_OWNER)
-            })
+            .filter(|t| names_aws(t))
             .cloned()
             .collect()
     })
+}
+
+/// Does the type's format name `aws` as its account (`arn:${Partition}:eks::aws:...`)?
+fn names_aws(t: &crate::glob::Glob) -> bool {
+    t.splitn(6, ':')
+        .get(4)
+        .and_then(crate::glob::Glob::as_literal)
+        .is_some_and(|a| a == AWS_OWNER)
 }
 
 /// Can a request for this action name a resource AWS owns: one of its types is (`aws_may_own`),

@@ -1794,9 +1794,8 @@ fn typed_batch(
     };
     // With `aws` among the owner globs, a cell holds ARNs owned by AWS only or none: one of a
     // type AWS owns no resources of is not of the type (`semantics::of_type`).
-    let aws_cells = rel
-        .iter()
-        .any(|&i| globs[i] == owner_glob(Some(crate::semantics::AWS_OWNER)));
+    let aws = owner_glob(Some(crate::semantics::AWS_OWNER));
+    let aws_cells = rel.iter().any(|&i| globs[i] == aws);
     let mut maps: Vec<BTreeMap<u32, String>> = vec![BTreeMap::new(); batch.len()];
     for c in cs {
         let base: Vec<u32> = c
