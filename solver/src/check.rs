@@ -606,6 +606,7 @@ fn solve_in(
             replay,
             typed,
             true,
+            want,
         )?;
         passes.append(&mut r.stats.passes);
         passes.push(pass_text(typed, "abstract", &r, t));
@@ -630,6 +631,7 @@ fn solve_in(
         replay,
         typed,
         false,
+        opts.witnesses.max(1),
     )?;
     passes.append(&mut r.stats.passes);
     passes.push(pass_text(typed, "exact", &r, t));
@@ -668,7 +670,9 @@ fn verdict_word(v: &Verdict) -> &'static str {
 const ABSTRACT_CANDIDATES: usize = 4;
 
 /// `abstracted`: the goal over-approximates the question (`solve_in`), so a candidate that
-/// does not replay is spurious, not a bug.
+/// does not replay is spurious, not a bug. The solver is asked for `opts.witnesses` points;
+/// once `want` of them are witnesses the rest are not judged (each costs replays, and a large
+/// policy's replay is milliseconds).
 #[allow(clippy::too_many_arguments)]
 fn solve_exact(
     builder: Builder,
@@ -680,6 +684,7 @@ fn solve_exact(
     replay: &Replay,
     typed: bool,
     abstracted: bool,
+    want: usize,
 ) -> Result<Report, Box<ReplayMismatch>> {
     let start = Instant::now();
     let dopts = DomainOptions {
@@ -772,6 +777,9 @@ fn solve_exact(
     let mut derived_conflict: Option<String> = None;
     let mut ill_typed: Option<String> = None;
     for pt in points {
+        if witnesses.len() >= want {
+            break;
+        }
         let mut w = pt.to_request(&problem, &goal_atoms);
         // The caller named by its derived keys should replay; if it does not (a class of
         // callers whose keys the encoding leaves partly free), the solver's own point is

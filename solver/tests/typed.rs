@@ -1329,3 +1329,98 @@ fn a_fixed_action_never_names_a_resource_aws_owns_unless_it_can() {
         }
     }
 }
+
+/// A statement listing many `*Word*` actions of one service (SageMaker Studio's execution
+/// policies: `sagemaker:*Endpoint*`, `sagemaker:*Model*`, ...) made the action's cells pass the
+/// automaton budget, since apart every subset of words is a signature of a future action.
+/// The action was then kept as a string, the typed question could not be asked ("the action
+/// is kept as a string") and the answer was `unknown` (W5: SageMaker Studio v20→v21 and
+/// v23→v24). The patterns occur only side by side in the same disjunction, so only their union
+/// matters (`CellProblem::unions`): the typed question is asked. Over today's actions it
+/// proves the containment that the untyped space breaks (`arn:aws:sagemaker:x`, which AWS never
+/// sends), and the proof is attacked with every SageMaker action the policy allows, on samples
+/// of each of its types in the caller's and another account; with future actions (whose
+/// resource is untyped) it finds one, where it was `unknown`.
+#[test]
+fn many_word_patterns_of_one_statement_are_one_union() {
+    // The `SageMakerPermissions` statement of SageMakerStudioAdminIAMDefaultExecutionPolicy v20.
+    let actions: Vec<String> = [
+        "AddTags",
+        "Batch*",
+        "DeleteTags",
+        "Describe*",
+        "List*",
+        "Search",
+        "*Endpoint*",
+        "*Model*",
+        "*Context*",
+        "*Artifact*",
+        "*Action*",
+        "*Association*",
+        "QueryLineage",
+        "*InferenceComponent*",
+        "*Job*",
+        "*MlflowApp*",
+        "StartMlflowTrackingServer",
+        "StopMlflowTrackingServer",
+        "CreatePresignedMlflowTrackingServerUrl",
+        "*Feature*",
+        "*Record",
+    ]
+    .iter()
+    .map(|a| format!("\"sagemaker:{a}\""))
+    .collect();
+    let with = |resource: &str| {
+        identity(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"{resource}"}}]}}"#,
+            actions.join(",")
+        ))
+    };
+    let (old, new) = (with("arn:aws:sagemaker:*"), with("arn:aws:sagemaker:*:*:*"));
+    let cat = tarski_compiler::catalog::catalog();
+    for o in all_opts() {
+        let v = escapes(&old, &new, None, &o).unwrap().verdict;
+        if o.known_actions {
+            assert!(matches!(v, Verdict::Proved), "{o:?}: {v:?}");
+        } else {
+            // A future action's resource is untyped (any string): the difference is there.
+            for w in witnesses(v, "future actions") {
+                let r = &w.request;
+                assert!(cat.lookup(&r.action).is_none(), "{r:?}");
+                assert_eq!(decide(&old, r), Decision::Allow, "{r:?}");
+                assert_ne!(decide(&new, r), Decision::Allow, "{r:?}");
+            }
+        }
+    }
+    // The untyped space does differ: a request AWS never sends.
+    let r = req("sagemaker:CreateEndpoint", "arn:aws:sagemaker:x");
+    assert!(!well_typed(&r.action, &r.resource));
+    assert_eq!(decide(&old, &r), Decision::Allow);
+    assert_ne!(decide(&new, &r), Decision::Allow);
+    // The proof attacked with requests AWS sends.
+    use tarski_compiler::logic::problem::{type_sample, type_sample_owned};
+    let mut allowed = 0;
+    for a in cat.service_actions("sagemaker") {
+        let action = a.full_name();
+        let Some(types) = resource_types(&action) else {
+            continue;
+        };
+        for t in &types.arns {
+            for resource in [
+                type_sample(t),
+                type_sample_owned(t, "111122223333"),
+                type_sample_owned(t, "444455556666"),
+            ] {
+                let r = req(&action, &resource);
+                if decide(&old, &r) == Decision::Allow {
+                    allowed += 1;
+                    assert_eq!(decide(&new, &r), Decision::Allow, "{r:?}");
+                }
+            }
+        }
+    }
+    assert!(
+        allowed > 100,
+        "the attack tried only {allowed} requests the policy allows"
+    );
+}

@@ -37,6 +37,13 @@ pub struct CellProblem<'a> {
     pub filler: char,
     /// Upper bound on explored automaton states; beyond it, return Err(CellError::Budget).
     pub max_states: usize,
+    /// Groups of `globs` indices of which only the union matters to the caller (patterns that
+    /// occur only side by side in the same disjunctions, `logic::problem`): a signature lists
+    /// every member of a group when any member matches (`close_unions`), so strings are told
+    /// apart by the union alone. Once a member matches every extension, the other members'
+    /// automata are dropped from the product state, which is what keeps many `*word*`
+    /// patterns of one statement from multiplying states (issue 12). Empty: none.
+    pub unions: &'a [Vec<u32>],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +126,7 @@ pub fn realize(
                 prefer: &[],
                 filler: 'x',
                 max_states,
+                unions: &[],
             },
             true,
         )?;
@@ -180,10 +188,24 @@ fn signature(p: &CellProblem, s: &str) -> Option<Vec<u32>> {
     let ok = p.require.iter().all(|g| g.matches(s, false))
         && !p.forbid.iter().any(|g| g.matches(s, false));
     ok.then(|| {
-        (0..p.globs.len() as u32)
+        let mut sig: Vec<u32> = (0..p.globs.len() as u32)
             .filter(|&i| p.globs[i as usize].matches(s, false))
-            .collect()
+            .collect();
+        close_unions(p.unions, &mut sig);
+        sig
     })
+}
+
+/// A signature as `CellProblem::unions` reads it: every member of a group one of whose members
+/// is in `sig` is added. `sig` ends sorted and without repeats.
+pub fn close_unions(unions: &[Vec<u32>], sig: &mut Vec<u32>) {
+    for g in unions {
+        if g.iter().any(|i| sig.contains(i)) {
+            sig.extend_from_slice(g);
+        }
+    }
+    sig.sort_unstable();
+    sig.dedup();
 }
 
 /// Fast path: literal patterns, no `require`, literal `forbid`. Each literal is its own cell
@@ -206,8 +228,16 @@ fn literal_cells(p: &CellProblem) -> Option<Vec<Cell>> {
     let mut out: Vec<Cell> = lits
         .into_iter()
         .filter(|(s, _)| !forbid.contains(s))
-        .map(|(witness, matches)| Cell { matches, witness })
+        .map(|(witness, mut matches)| {
+            close_unions(p.unions, &mut matches);
+            Cell { matches, witness }
+        })
         .collect();
+    // Literals of one union share a signature: one cell each (the smallest witness).
+    if !p.unions.is_empty() {
+        out.sort_by(|a, b| a.matches.cmp(&b.matches).then(a.witness.cmp(&b.witness)));
+        out.dedup_by(|a, b| a.matches == b.matches);
+    }
     out.push(Cell {
         matches: Vec::new(),
         witness: outside,
@@ -643,6 +673,41 @@ struct Pattern<'g> {
     globs: Vec<u32>,
     require: bool,
     forbid: bool,
+    /// The `CellProblem::unions` group all of `globs` belong to (`NO_GROUP`: none, or a
+    /// `require`/`forbid` pattern, which is never dropped).
+    group: u32,
+}
+
+const NO_GROUP: u32 = u32::MAX;
+
+/// Drop from the product state `buf` the patterns of a union group another member of which
+/// matches every extension already: they can add only members of the group to a signature,
+/// and the group is in every signature from here on (`CellProblem::unions`).
+fn collapse_unions(pats: &[Pattern], buf: &mut Vec<u32>, done: &mut Vec<u32>) {
+    done.clear();
+    for pair in buf.chunks_exact(2) {
+        let q = &pats[pair[0] as usize];
+        if q.group != NO_GROUP && !done.contains(&q.group) && q.dfa.universal(pair[1]) {
+            done.push(q.group);
+        }
+    }
+    if done.is_empty() {
+        return;
+    }
+    let mut kept: Vec<u32> = Vec::new();
+    let mut out: Vec<u32> = Vec::with_capacity(buf.len());
+    for pair in buf.chunks_exact(2) {
+        let q = &pats[pair[0] as usize];
+        if q.group != NO_GROUP && done.contains(&q.group) {
+            if !kept.contains(&q.group) && q.dfa.universal(pair[1]) {
+                kept.push(q.group);
+                out.extend_from_slice(pair);
+            }
+            continue;
+        }
+        out.extend_from_slice(pair);
+    }
+    *buf = out;
 }
 
 fn search(p: &CellProblem) -> Result<Vec<Cell>, CellError> {
@@ -677,18 +742,36 @@ fn search_impl(p: &CellProblem, first: bool) -> Result<Vec<Cell>, CellError> {
         pool: Vec::new(),
         spans: HashMap::default(),
     };
+    let group_of = |i: u32| {
+        p.unions
+            .iter()
+            .position(|g| g.contains(&i))
+            .map(|g| g as u32)
+    };
     let mut pats: Vec<Pattern> = distinct
         .into_iter()
-        .map(|(g, globs, require, forbid)| Pattern {
-            dfa: Auto::new(&g.0, nclass, &mut classes),
-            globs,
-            require,
-            forbid,
+        .map(|(g, globs, require, forbid)| {
+            let first = globs.first().and_then(|&i| group_of(i));
+            let group = match first {
+                Some(k) if !require && !forbid && globs.iter().all(|&i| group_of(i) == Some(k)) => {
+                    k
+                }
+                _ => NO_GROUP,
+            };
+            Pattern {
+                dfa: Auto::new(&g.0, nclass, &mut classes),
+                globs,
+                require,
+                forbid,
+                group,
+            }
         })
         .collect();
 
     // A product state: (pattern, dfa state) pairs for the live patterns, flattened.
-    let init: Vec<u32> = (0..pats.len() as u32).flat_map(|k| [k, START]).collect();
+    let mut init: Vec<u32> = (0..pats.len() as u32).flat_map(|k| [k, START]).collect();
+    let mut done: Vec<u32> = Vec::new();
+    collapse_unions(&pats, &mut init, &mut done);
     if pats.iter().any(|q| q.forbid && q.dfa.universal(START)) {
         return Ok(Vec::new());
     }
@@ -722,14 +805,14 @@ fn search_impl(p: &CellProblem, first: bool) -> Result<Vec<Cell>, CellError> {
         }
         // Patterns required but already dead are pruned on construction.
         if ok && first {
-            sig.sort_unstable();
+            close_unions(p.unions, &mut sig);
             return Ok(vec![Cell {
                 matches: sig,
                 witness: path(&parent, &reps, qi as u32),
             }]);
         }
         if ok {
-            sig.sort_unstable();
+            close_unions(p.unions, &mut sig);
             if !sigs.contains_key(sig.as_slice()) {
                 sigs.insert(sig.clone(), qi as u32);
             }
@@ -765,6 +848,7 @@ fn search_impl(p: &CellProblem, first: bool) -> Result<Vec<Cell>, CellError> {
                 buf.push(pair[0]);
                 buf.push(t);
             }
+            collapse_unions(&pats, &mut buf, &mut done);
             if states.insert(&buf) {
                 if states.len() > p.max_states {
                     return Err(CellError::Budget {
@@ -927,6 +1011,7 @@ mod tests {
             prefer: &[],
             filler: 'x',
             max_states: 100_000,
+            unions: &[],
         };
         let out = cells(&p).unwrap();
         check_witnesses(&p, &out);
@@ -1058,6 +1143,7 @@ mod tests {
             prefer: &prefer,
             filler: 'x',
             max_states: 10_000,
+            unions: &[],
         };
         let out = cells(&p).unwrap();
         check_witnesses(&p, &out);
@@ -1075,6 +1161,7 @@ mod tests {
             prefer: &[],
             filler: 'x',
             max_states: 100,
+            unions: &[],
         };
         assert!(matches!(cells(&p), Err(CellError::Budget { .. })));
     }
@@ -1141,6 +1228,7 @@ mod tests {
             prefer: &[],
             filler: 'x',
             max_states: 1_000_000,
+            unions: &[],
         };
         let t = std::time::Instant::now();
         let n = 20;
@@ -1198,6 +1286,7 @@ mod tests {
                 prefer: &[],
                 filler,
                 max_states: 100_000,
+                unions: &[],
             };
             let fast = cells(&p).unwrap();
             check_witnesses(&p, &fast);
@@ -1205,6 +1294,90 @@ mod tests {
             slow.sort();
             prop_assert_eq!(sigs(&fast), sigs(&slow));
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Unions (`CellProblem::unions`): the cells are exactly the plain cells with each
+        /// signature closed over the groups (`close_unions`), merged where they meet, and each
+        /// witness has its cell's closed signature; with `require` and `forbid`, which are
+        /// never dropped from the product.
+        #[test]
+        fn unions_are_the_plain_cells_closed(
+            g in prop::collection::vec(glob(), 1..6),
+            require in prop::collection::vec(glob(), 0..2),
+            forbid in prop::collection::vec(glob(), 0..2),
+            group in prop::collection::vec(0..3u32, 6),
+        ) {
+            // Each pattern in group 0, 1 or none (2).
+            let unions: Vec<Vec<u32>> = (0..2)
+                .map(|k| (0..g.len() as u32).filter(|&i| group[i as usize] == k).collect())
+                .collect();
+            let p = CellProblem {
+                globs: &g,
+                require: &require,
+                forbid: &forbid,
+                prefer: &[],
+                filler: 'x',
+                max_states: 100_000,
+                unions: &unions,
+            };
+            let grouped = cells(&p).unwrap();
+            check_witnesses(&p, &grouped);
+            let plain = cells(&CellProblem { unions: &[], ..p }).unwrap();
+            let closed: BTreeSet<Vec<u32>> = plain
+                .into_iter()
+                .map(|c| {
+                    let mut m = c.matches;
+                    close_unions(&unions, &mut m);
+                    m
+                })
+                .collect();
+            prop_assert_eq!(sigs(&grouped), closed.into_iter().collect::<Vec<_>>());
+        }
+    }
+
+    /// Many `*word*` patterns of one statement: apart, every subset of words is a signature and
+    /// the product passes the budget; as one union, a few hundred states suffice, and the cells
+    /// are "some word" and "no word".
+    #[test]
+    fn a_union_of_many_infix_patterns_stays_small() {
+        let words = [
+            "endpoint",
+            "model",
+            "context",
+            "artifact",
+            "action",
+            "association",
+            "job",
+            "feature",
+            "record",
+            "pipeline",
+            "trial",
+            "experiment",
+        ];
+        let g: Vec<Glob> = words
+            .iter()
+            .map(|w| Glob::wild(&format!("*{w}*")))
+            .collect();
+        let p = CellProblem {
+            globs: &g,
+            require: &[],
+            forbid: &[],
+            prefer: &[],
+            filler: 'x',
+            max_states: 2_000,
+            unions: &[],
+        };
+        assert!(matches!(cells(&p), Err(CellError::Budget { .. })));
+        let all: Vec<u32> = (0..g.len() as u32).collect();
+        let unions = [all.clone()];
+        let out = cells(&CellProblem {
+            unions: &unions,
+            ..p
+        })
+        .unwrap();
+        assert_eq!(sigs(&out), vec![vec![], all]);
     }
 
     fn arns(ps: &[&str]) -> Vec<Glob> {
@@ -1281,6 +1454,7 @@ mod tests {
                 prefer: &[],
                 filler: 'x',
                 max_states: 100_000,
+                unions: &[],
             };
             // The cells of the strings in some domain pattern: with the domain as extra
             // patterns, the signatures that include one of them.
@@ -1332,6 +1506,7 @@ mod tests {
                 prefer: &prefer,
                 filler,
                 max_states: 100_000,
+                unions: &[],
             };
             let out = cells(&p).unwrap();
             check_witnesses(&p, &out);
@@ -1369,6 +1544,7 @@ mod timing {
             prefer: &[],
             filler: 'x',
             max_states: 100_000,
+            unions: &[],
         };
         let t = std::time::Instant::now();
         let first = cells(&p);

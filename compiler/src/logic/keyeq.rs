@@ -156,6 +156,7 @@ pub fn shared_cells(
             prefer: &[],
             filler: 'x',
             max_states,
+            unions: &[],
         })
     };
     let mut cs = problem(&[])?;

@@ -7,10 +7,11 @@
 //! solver sees the goal, which drops statements that cannot touch the query's constraint.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::catalog::catalog;
 use crate::glob::{Glob, Tok};
-use crate::logic::cells::{cells, Cell, CellError, CellProblem};
+use crate::logic::cells::{cells, close_unions, Cell, CellError, CellProblem};
 use crate::logic::domain::{domains, Domains};
 use crate::logic::ir::{Atom, AtomId, Builder, Formula, StrVar};
 use crate::logic::lower::Slots;
@@ -87,6 +88,9 @@ pub struct Problem {
     /// The typing groups with a catalog action in an action cell where the goal can hold
     /// (`live_groups`); `None`: all. The other groups' resource cells are never computed.
     live: Option<BTreeSet<u32>>,
+    /// The action's pattern atoms of which only the union matters (`action_unions`), as
+    /// indices into the action's patterns: `CellProblem::unions`.
+    action_unions: Vec<Vec<u32>>,
     res_ctx: Option<ResourceCtx>,
     max_states: usize,
 }
@@ -407,6 +411,7 @@ impl Problem {
             cell_src: HashMap::new(),
             group_cache: HashMap::new(),
             live: None,
+            action_unions: Vec::new(),
             res_ctx: None,
             max_states: opts.max_states.max(1),
         };
@@ -769,6 +774,10 @@ impl Problem {
                 let req = required.get(var).cloned().unwrap_or_default();
                 let computed = if let (StrVar::Action, None) = (var, fixed.get(var)) {
                     self.res_ctx = res_ctx.take();
+                    self.action_unions = likes
+                        .get(var)
+                        .map(|l| unions_of(&self.goal, l))
+                        .unwrap_or_default();
                     self.typed_action_cells(&globs, opts)
                 } else if let Some(lit) = fixed.get(var) {
                     if *var == StrVar::Resource {
@@ -1171,6 +1180,7 @@ impl Problem {
                     prefer: &[],
                     filler: 'x',
                     max_states: opts.max_states.max(1),
+                    unions: &[],
                 })
                 .ok()?;
                 let sigs: BTreeSet<Vec<u32>> = found
@@ -1460,7 +1470,9 @@ impl Problem {
             known_actions: true,
             ..opts.clone()
         };
-        let cs = action_cells(globs, &known, &|g| g.map_or(0, |g| g + 1))?;
+        let cs = action_cells(globs, &self.action_unions, &known, &|g| {
+            g.map_or(0, |g| g + 1)
+        })?;
         let mut ids = Vec::new();
         self.goal.atoms_into(&mut ids);
         let index: HashMap<AtomId, Vec<u32>> = {
@@ -1511,10 +1523,12 @@ impl Problem {
         opts: &DomainOptions,
     ) -> Result<Vec<Cell>, CellError> {
         match (self.vars.get(&StrVar::Resource), self.resource_cell_count()) {
-            (None, _) => untyped_action_cells(globs, opts),
-            _ if !opts.typed => untyped_action_cells(globs, opts),
+            (None, _) => untyped_action_cells(globs, &self.action_unions, opts),
+            _ if !opts.typed => untyped_action_cells(globs, &self.action_unions, opts),
             (Some(VarKind::Strings | VarKind::Signatures { .. }), _) => {
-                let cs = action_cells(globs, opts, &|g| g.map_or(0, |g| g + 1))?;
+                let cs = action_cells(globs, &self.action_unions, opts, &|g| {
+                    g.map_or(0, |g| g + 1)
+                })?;
                 let groups: BTreeSet<u32> = cs
                     .iter()
                     .filter_map(|c| crate::semantics::typing_group(&c.witness))
@@ -1530,7 +1544,7 @@ impl Problem {
                         "the resource {how} and the actions take {} different sets of resource types (at most {MAX_STRING_TYPINGS} are encoded)",
                         groups.len()
                     ));
-                    return untyped_action_cells(globs, opts);
+                    return untyped_action_cells(globs, &self.action_unions, opts);
                 }
                 Ok(cs)
             }
@@ -1556,7 +1570,7 @@ impl Problem {
                     self.untyped = Some(format!(
                         "the resource types' cells took more than {states} automaton states"
                     ));
-                    return untyped_action_cells(globs, opts);
+                    return untyped_action_cells(globs, &self.action_unions, opts);
                 }
                 for g in 0..groups {
                     // A group with no action where the goal can hold: its actions' cells
@@ -1571,7 +1585,7 @@ impl Problem {
                             self.untyped = Some(format!(
                                 "the resource types' cells took more than {states} automaton states"
                             ));
-                            return untyped_action_cells(globs, opts);
+                            return untyped_action_cells(globs, &self.action_unions, opts);
                         }
                     };
                     let c = if cs.len() == n {
@@ -1582,11 +1596,11 @@ impl Problem {
                     };
                     class_of.insert(g, c);
                 }
-                action_cells(globs, opts, &|g| {
+                action_cells(globs, &self.action_unions, opts, &|g| {
                     g.and_then(|g| class_of.get(&g).copied()).unwrap_or(0)
                 })
             }
-            _ => untyped_action_cells(globs, opts),
+            _ => untyped_action_cells(globs, &self.action_unions, opts),
         }
     }
 
@@ -1774,6 +1788,7 @@ fn typed_batch(
         prefer: &prefer,
         filler: 'x',
         max_states,
+        unions: &[],
     }) {
         Ok(cs) => cs,
         Err(CellError::Budget { .. }) if batch.len() > 1 => {
@@ -2193,6 +2208,7 @@ fn plain_cells(
         prefer,
         filler: 'x',
         max_states: opts.max_states.max(1),
+        unions: &[],
     })?;
     // Ordered by witness, so that neighbouring patterns give ranges of cells (see encode).
     cs.sort_by(|a, b| a.witness.cmp(&b.witness));
@@ -2204,7 +2220,11 @@ fn plain_cells(
 /// `S:N` splits into a service pattern and a name pattern; cells are computed per service
 /// (small problems) instead of over all actions at once, and real catalog actions are
 /// preferred as witnesses.
-pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<Cell>, CellError> {
+pub fn untyped_action_cells(
+    globs: &[Glob],
+    unions: &[Vec<u32>],
+    opts: &DomainOptions,
+) -> Result<Vec<Cell>, CellError> {
     let split: Vec<Option<(Glob, Glob)>> = globs.iter().map(split_action).collect();
     let cat = catalog();
     // Literal service prefixes named by the patterns.
@@ -2258,8 +2278,9 @@ pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<
             .iter()
             .map(|a| a.name.to_lowercase())
             .collect();
+        let local = local_unions(unions, &idx);
         let name_cells = if opts.known_actions {
-            known_cells(&names, &known)
+            known_cells(&names, &local, &known)
         } else {
             cells(&CellProblem {
                 globs: &names,
@@ -2268,6 +2289,7 @@ pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<
                 prefer: &known,
                 filler: 'x',
                 max_states: opts.max_states.max(1),
+                unions: &local,
             })?
         };
         for c in name_cells {
@@ -2279,7 +2301,7 @@ pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<
                     matches.push(w as u32);
                 }
             }
-            matches.sort_unstable();
+            close_unions(unions, &mut matches);
             out.push(Cell {
                 matches,
                 witness: action,
@@ -2313,6 +2335,7 @@ pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<
             prefer: &prefer,
             filler: 'x',
             max_states: opts.max_states.max(1),
+            unions: &[],
         })?;
         for sc in svc_cells {
             per_service(&sc.witness, &mut out)?;
@@ -2337,16 +2360,18 @@ pub fn untyped_action_cells(globs: &[Glob], opts: &DomainOptions) -> Result<Vec<
     Ok(cells)
 }
 
-/// With `--known-actions`: each catalog action is a point; group them by signature.
-fn known_cells(names: &[Glob], known: &[String]) -> Vec<Cell> {
+/// With `--known-actions`: each catalog action is a point; group them by signature (as
+/// `unions` reads it, `cells::close_unions`).
+fn known_cells(names: &[Glob], unions: &[Vec<u32>], known: &[String]) -> Vec<Cell> {
     let mut by_sig: BTreeMap<Vec<u32>, String> = BTreeMap::new();
     for k in known {
-        let sig: Vec<u32> = names
+        let mut sig: Vec<u32> = names
             .iter()
             .enumerate()
             .filter(|(_, g)| g.matches(k, false))
             .map(|(i, _)| i as u32)
             .collect();
+        close_unions(unions, &mut sig);
         by_sig.entry(sig).or_insert_with(|| k.clone());
     }
     by_sig
@@ -2370,6 +2395,7 @@ fn known_cells(names: &[Glob], known: &[String]) -> Vec<Cell> {
 /// witness where there is one).
 pub fn action_cells(
     globs: &[Glob],
+    unions: &[Vec<u32>],
     opts: &DomainOptions,
     class: &dyn Fn(Option<u32>) -> u32,
 ) -> Result<Vec<Cell>, CellError> {
@@ -2448,6 +2474,7 @@ pub fn action_cells(
                 .map(|(j, _)| idx[j])
                 .collect();
             whole_matches(action, &mut matches);
+            close_unions(unions, &mut matches);
             let c = class(*group);
             typed.entry((matches, c)).or_insert_with(|| action.clone());
         }
@@ -2463,10 +2490,12 @@ pub fn action_cells(
                 .iter()
                 .map(|a| a.name.to_lowercase())
                 .collect();
-            for c in outside(&names, &known, opts)? {
+            let local = local_unions(unions, &idx);
+            for c in outside_with(&names, &local, &[], &known, opts)? {
                 let action = format!("{svc}:{}", c.witness);
                 let mut matches: Vec<u32> = c.matches.iter().map(|&j| idx[j as usize]).collect();
                 whole_matches(&action, &mut matches);
+                close_unions(unions, &mut matches);
                 untyped.entry(matches).or_insert(action);
             }
             Ok(())
@@ -2487,7 +2516,7 @@ pub fn action_cells(
             .filter(|s| !literal.contains(s))
             .collect();
         let forbid: Vec<Glob> = literal.iter().map(|s| Glob::literal(s)).collect();
-        let svc_cells = outside_with(&svc_globs, &forbid, &services, opts)?;
+        let svc_cells = outside_with(&svc_globs, &[], &forbid, &services, opts)?;
         let realised: BTreeSet<Vec<u32>> = svc_cells.iter().map(|c| c.matches.clone()).collect();
         for sc in &svc_cells {
             remainder(&sc.witness)?;
@@ -2563,21 +2592,15 @@ fn catalog_services() -> &'static [ServiceActions] {
     })
 }
 
-/// Cells of non-empty names matching `names`, without the names in `known`.
-fn outside(
-    names: &[Glob],
-    known: &BTreeSet<String>,
-    opts: &DomainOptions,
-) -> Result<Vec<Cell>, CellError> {
-    outside_with(names, &[], known, opts)
-}
-
-/// Cells of non-empty strings (none matching `forbid`) over `globs`, each witnessed by a string
-/// outside `known`: cells whose every string is in `known` are dropped. The known strings a
-/// search returns as witnesses are forbidden and the search repeated, so only the known
-/// strings that matter are ever forbidden (few: witnesses are the shortest strings).
+/// Cells of non-empty strings (none matching `forbid`) over `globs` (with `unions`, as
+/// `CellProblem::unions` reads them), each witnessed by a string outside `known`: cells whose
+/// every string is in `known` are dropped. When a search returns a known string as a cell's
+/// witness, every known string of that cell is forbidden and the search repeated, so only the
+/// known strings that matter are ever forbidden, and a cell of a union of many literals (a
+/// statement's list of actions) costs one round, not one per literal.
 fn outside_with(
     globs: &[Glob],
+    unions: &[Vec<u32>],
     forbid: &[Glob],
     known: &BTreeSet<String>,
     opts: &DomainOptions,
@@ -2591,17 +2614,102 @@ fn outside_with(
             prefer: &[],
             filler: 'x',
             max_states: opts.max_states.max(1),
+            unions,
         })?;
-        let hits: Vec<&Cell> = cs.iter().filter(|c| known.contains(&c.witness)).collect();
+        let hits: HashSet<&[u32]> = cs
+            .iter()
+            .filter(|c| known.contains(&c.witness))
+            .map(|c| c.matches.as_slice())
+            .collect();
         if hits.is_empty() {
             return Ok(cs);
         }
-        forbid.extend(hits.iter().map(|c| Glob::literal(&c.witness)));
+        for k in known {
+            let mut sig: Vec<u32> = (0..globs.len() as u32)
+                .filter(|&i| globs[i as usize].matches(k, false))
+                .collect();
+            close_unions(unions, &mut sig);
+            if hits.contains(sig.as_slice()) && !forbid.iter().any(|g| g.matches(k, false)) {
+                forbid.push(Glob::literal(k));
+            }
+        }
     }
     // Give up as on a too large automaton: the caller keeps the variable exact with strings.
     Err(CellError::Budget {
         states: opts.max_states,
     })
+}
+
+/// `unions` (indices into all the action's patterns) as indices into `idx`, the patterns of one
+/// service: members outside it are left out, and groups of fewer than two members dropped.
+fn local_unions(unions: &[Vec<u32>], idx: &[u32]) -> Vec<Vec<u32>> {
+    unions
+        .iter()
+        .map(|g| {
+            g.iter()
+                .filter_map(|i| idx.iter().position(|x| x == i).map(|p| p as u32))
+                .collect::<Vec<u32>>()
+        })
+        .filter(|g| g.len() > 1)
+        .collect()
+}
+
+/// Groups of the pattern atoms `list` (indices into it) of which only the union matters to
+/// `goal`: atoms that occur only as direct children of disjunctions, and of the same ones (a
+/// statement's `Action` list, in every policy that has the statement). In each such
+/// disjunction, replacing every member by the union of all changes nothing, so the goal is a
+/// function of the union alone; its cells need not tell the members apart
+/// (`CellProblem::unions`). Disjunctions are told apart by node identity; one that is shared
+/// is the same disjunction wherever it occurs.
+fn unions_of(goal: &Formula, list: &[(AtomId, Glob)]) -> Vec<Vec<u32>> {
+    fn walk(
+        f: &Formula,
+        parent: Option<usize>,
+        seen: &mut HashSet<usize>,
+        ctx: &mut HashMap<AtomId, Vec<usize>>,
+        solo: &mut HashSet<AtomId>,
+    ) {
+        match f {
+            Formula::Const(_) => {}
+            Formula::Atom(a) => match parent {
+                Some(c) => ctx.entry(*a).or_default().push(c),
+                None => {
+                    solo.insert(*a);
+                }
+            },
+            Formula::Not(g) => {
+                if seen.insert(Rc::as_ptr(g) as *const () as usize) {
+                    walk(g, None, seen, ctx, solo);
+                }
+            }
+            Formula::And(fs) => {
+                if seen.insert(fs.as_ptr() as usize) {
+                    fs.iter().for_each(|g| walk(g, None, seen, ctx, solo));
+                }
+            }
+            Formula::Or(fs) => {
+                let id = fs.as_ptr() as usize;
+                if seen.insert(id) {
+                    fs.iter().for_each(|g| walk(g, Some(id), seen, ctx, solo));
+                }
+            }
+        }
+    }
+    let (mut seen, mut ctx, mut solo) = (HashSet::new(), HashMap::new(), HashSet::new());
+    walk(goal, None, &mut seen, &mut ctx, &mut solo);
+    let mut by_ctx: BTreeMap<Vec<usize>, Vec<u32>> = BTreeMap::new();
+    for (i, (id, _)) in list.iter().enumerate() {
+        if solo.contains(id) {
+            continue;
+        }
+        let Some(mut c) = ctx.get(id).cloned() else {
+            continue;
+        };
+        c.sort_unstable();
+        c.dedup();
+        by_ctx.entry(c).or_default().push(i as u32);
+    }
+    by_ctx.into_values().filter(|g| g.len() > 1).collect()
 }
 
 /// `s3:get*` → (`s3`, `get*`), splitting at the first literal colon.
@@ -2615,6 +2723,40 @@ fn split_action(g: &Glob) -> Option<(Glob, Glob)> {
 mod tests {
     use super::*;
     use crate::catalog::arn_glob;
+
+    /// `unions_of`: patterns that occur only as children of the same disjunctions form a
+    /// group; one that also occurs in another disjunction, or outside any, stays apart.
+    #[test]
+    fn unions_are_the_patterns_only_side_by_side_in_the_same_disjunctions() {
+        let b = Builder::default();
+        let names = ["s3:a*", "s3:*b*", "s3:c", "s3:d*", "s3:e", "s3:f*", "s3:g*"];
+        let list: Vec<(AtomId, Glob)> = names
+            .iter()
+            .map(|n| {
+                let g = Glob::wild(n);
+                match b.atom(Atom::Like(StrVar::Action, g.clone())) {
+                    Formula::Atom(id) => (id, g),
+                    f => panic!("{f:?}"),
+                }
+            })
+            .collect();
+        let at = |i: usize| Formula::Atom(list[i].0);
+        // One statement's list in two policies (two nodes), one of its patterns (c) also in
+        // another list with d; e a constraint of its own; f in a list with g and alone.
+        let goal = b.and(vec![
+            b.or(vec![at(0), at(1), at(2)]),
+            b.not(b.or(vec![at(0), at(1), at(2)])),
+            b.or(vec![at(2), at(3)]),
+            at(4),
+            b.or(vec![at(5), at(6)]),
+            b.not(at(5)),
+        ]);
+        assert_eq!(unions_of(&goal, &list), vec![vec![0, 1]]);
+        // A disjunction shared by both sides (one node) is one context.
+        let shared = b.or(vec![at(3), at(6)]);
+        let goal = b.and(vec![shared.clone(), b.not(shared)]);
+        assert_eq!(unions_of(&goal, &list), vec![vec![3, 6]]);
+    }
 
     /// A service's types searched together can pass the cell budget where each alone does
     /// not (`arn:*:ssm:*:*:session/*` ends its partition field with a `*`, which crosses
@@ -2638,6 +2780,7 @@ mod tests {
             prefer: &[],
             filler: 'x',
             max_states: 1_000_000,
+            unions: &[],
         })
         .unwrap();
         let sigs: HashMap<Vec<u32>, u32> = base
@@ -2662,6 +2805,7 @@ mod tests {
             prefer: &[],
             filler: 'x',
             max_states: budget,
+            unions: &[],
         });
         assert!(whole.is_err(), "the batch fits the budget: test nothing");
         // The S3 pattern cannot meet an API Gateway type: left out.
@@ -2679,6 +2823,7 @@ mod tests {
                 prefer: &[],
                 filler: 'x',
                 max_states: 1_000_000,
+                unions: &[],
             })
             .unwrap()
             .into_iter()
