@@ -1437,17 +1437,24 @@ fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
     else {
         return;
     };
-    // Only an empty partition, or one AWS does not have (the cells' filler `x`, now that the
-    // typed formats' partition is never empty, `catalog::arn_glob`), marks a string no policy
-    // and no AWS resource has (an empty region, account or `…/` name can be the resource's
-    // own: S3 buckets, folder keys).
-    if arn != "arn" || tarski_compiler::semantics::PARTITIONS.contains(&part) {
+    // An empty partition, or one AWS does not have (the cells' filler `x`, now that the typed
+    // formats' partition is never empty, `catalog::arn_glob`), a region that is no region's
+    // name (the filler, or a word of a pattern: `kms`), or an empty name between two `/`, marks
+    // a string no AWS resource has (an empty region, account or `…/` name can be the
+    // resource's own: S3 buckets, folder keys).
+    let known_partition = tarski_compiler::semantics::PARTITIONS.contains(&part);
+    let odd_region = !region.is_empty() && !region_shaped(region);
+    if arn != "arn" || (known_partition && !odd_region && !name.contains("//")) {
         return;
     }
     let name_empty =
         name.is_empty() || name.ends_with('/') || name.ends_with(':') || name.contains("//");
     let one = |s: &str| vec![s.to_string()];
-    let partitions: Vec<String> = vec!["aws".into(), "aws-cn".into(), "aws-us-gov".into()];
+    let partitions: Vec<String> = if known_partition {
+        one(part)
+    } else {
+        vec!["aws".into(), "aws-cn".into(), "aws-us-gov".into()]
+    };
     let mut accounts = Vec::new();
     if account.is_empty() {
         accounts.extend(r.context.single("aws:ResourceAccount"));
@@ -1469,13 +1476,13 @@ fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
     };
     let mut tries = 0;
     for pt in &partitions {
-        let regions = if region.is_empty() {
+        let regions = if region.is_empty() || odd_region {
             let fill = match pt.as_str() {
                 "aws-cn" => "cn-north-1",
                 "aws-us-gov" => "us-gov-west-1",
                 _ => "us-east-1",
             };
-            vec![fill.to_string(), String::new()]
+            vec![fill.to_string(), region.to_string()]
         } else {
             one(region)
         };
@@ -1521,6 +1528,19 @@ fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
             }
         }
     }
+}
+
+/// Shaped like the name of an AWS Region (`us-east-1`, `us-gov-west-1`, `cn-north-1`,
+/// `us-isob-east-1`): letters, then `-`-separated words, the last a number. "Regions and zones",
+/// Amazon EC2 User Guide; only used to make a witness readable, never to decide.
+fn region_shaped(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
 }
 
 /// Z3 picks any string that fits a deploy-time value (`tarski:GetAtt/Bucket.Arn =

@@ -1424,3 +1424,35 @@ fn many_word_patterns_of_one_statement_are_one_union() {
         "the attack tried only {allowed} requests the policy allows"
     );
 }
+
+/// A witness's ARN names a Region AWS has (`us-east-1`), not the cells' filler (`x`) or a word
+/// of another pattern (`kms`), when that still replays (`check::readable_resource`): the
+/// SageMaker Studio W5 witnesses read `arn:aws:emr-serverless:x:…` and
+/// `arn:aws:emr-serverless:kms:…:key/`.
+#[test]
+fn a_witness_names_a_region_aws_has() {
+    let old = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"emr-serverless:ListTagsForResource","Resource":"*"},
+        {"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:*:key/*"}]}"#,
+    );
+    let new = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"emr-serverless:ListTagsForResource","Resource":"*"},
+        {"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:*:key/*"},
+        {"Effect":"Deny","Action":"emr-serverless:*Resource",
+         "Resource":"arn:aws:emr-serverless:*:*:/applications/*"}]}"#,
+    );
+    for o in all_opts() {
+        for w in witnesses(escapes(&old, &new, None, &o).unwrap().verdict, "deny") {
+            let r = &w.request;
+            assert!(well_typed(&r.action, &r.resource), "{r:?}");
+            assert!(
+                r.resource.starts_with("arn:aws:emr-serverless:us-east-1:"),
+                "{r:?}"
+            );
+            assert_eq!(decide(&old, r), Decision::Allow, "{r:?}");
+            assert_ne!(decide(&new, r), Decision::Allow, "{r:?}");
+        }
+    }
+}
