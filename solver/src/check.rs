@@ -826,6 +826,7 @@ fn solve_exact(
             harmonize(&mut w, &problem, replay);
             readable_deploy_values(&mut w, &problem, replay);
             readable_resource(&mut w, &problem, replay);
+            readable_region(&mut w, &problem, replay);
         }
         // The typed request space could not be encoded (`Problem::untyped`, a budget): the
         // untyped encoding's witness is an answer only if AWS sends it, itself or a typed
@@ -1526,6 +1527,35 @@ fn readable_resource(w: &mut Witness, p: &Problem, replay: &Replay) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `aws:RequestedRegion` is the Region a request was made to ("AWS global condition context
+/// keys"): never empty, never a filler. A witness's value that is no Region's name is replaced
+/// by the resource's Region, `us-east-1`, `us-west-2` or `eu-west-1`, the first with which the
+/// witness still replays; otherwise it stays. Proofs are unaffected.
+fn readable_region(w: &mut Witness, p: &Problem, replay: &Replay) {
+    const KEY: &str = "aws:RequestedRegion";
+    let Some(v) = w.request.context.single(KEY) else {
+        return;
+    };
+    if region_shaped(&v) {
+        return;
+    }
+    let mut regions: Vec<String> = Vec::new();
+    if let Some([_, _, _, r, _, _]) = tarski_compiler::value::split_arn(&w.request.resource) {
+        if region_shaped(r) {
+            regions.push(r.to_string());
+        }
+    }
+    regions.extend(["us-east-1", "us-west-2", "eu-west-1"].map(String::from));
+    for r in regions {
+        let mut trial = w.clone();
+        trial.request.context.set(KEY, vec![r]);
+        if replay(&trial, p).is_ok() {
+            *w = trial;
+            return;
         }
     }
 }

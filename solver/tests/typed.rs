@@ -1456,3 +1456,30 @@ fn a_witness_names_a_region_aws_has() {
         }
     }
 }
+
+/// `aws:RequestedRegion` in a witness is a Region's name (`check::readable_region`), not the
+/// cells' shortest string: W3's `outside_us_east_1` answered with `aws:RequestedRegion = `
+/// (empty), a request AWS never sends.
+#[test]
+fn a_witness_requests_a_region_aws_has() {
+    let set = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#,
+    );
+    let c = parse_expr(r#"aws:RequestedRegion present and aws:RequestedRegion != "us-east-1""#)
+        .unwrap();
+    for o in all_opts() {
+        for w in witnesses(
+            can(&set, Some(&c), &o).unwrap().verdict,
+            "outside us-east-1",
+        ) {
+            let r = &w.request;
+            let region = r.context.single("aws:RequestedRegion").unwrap_or_default();
+            assert!(
+                ["us-west-2", "eu-west-1"].contains(&region.as_str()),
+                "{r:?}"
+            );
+            assert_eq!(decide(&set, r), Decision::Allow, "{r:?}");
+        }
+    }
+}
