@@ -702,6 +702,17 @@ fn with_derived_keys(mut r: Request) -> Request {
     r
 }
 
+/// A built-in AWS managed policy (its latest version) as an identity policy.
+fn managed(name: &str) -> PolicySet {
+    let m = tarski_compiler::iac::managed::get(name).expect("a built-in AWS managed policy");
+    identity(&m.document)
+}
+
+/// The question constraint `action like "iam:PassRole"`.
+fn passes_roles() -> tarski_compiler::query::Expr {
+    parse_expr(r#"action like "iam:PassRole""#).unwrap()
+}
+
 fn decide(set: &PolicySet, r: &Request) -> Decision {
     evaluate(set, r).decision
 }
@@ -1285,10 +1296,7 @@ fn a_typed_question_meeting_many_types_is_asked_exactly() {
 /// role in the caller's account that every pattern judges alike) or the answer is unknown.
 #[test]
 fn a_fixed_action_over_resource_signatures_is_typed_or_unknown() {
-    let m = tarski_compiler::iac::managed::get("AmazonLaunchWizardFullAccessV2")
-        .expect("a built-in AWS managed policy");
-    let set = identity(&m.document);
-    let c = parse_expr(r#"action like "iam:PassRole""#).unwrap();
+    let (set, c) = (managed("AmazonLaunchWizardFullAccessV2"), passes_roles());
     for o in all_opts() {
         match can(&set, Some(&c), &o).unwrap().verdict {
             Verdict::Witnesses(ws) => {
@@ -1311,10 +1319,10 @@ fn a_fixed_action_over_resource_signatures_is_typed_or_unknown() {
 /// of never has that account (`Problem::aws_unowned`); W3 full, `passrole_any`.
 #[test]
 fn a_fixed_action_never_names_a_resource_aws_owns_unless_it_can() {
-    let m = tarski_compiler::iac::managed::get("AmazonSageMakerCanvasDataPrepFullAccess")
-        .expect("a built-in AWS managed policy");
-    let set = identity(&m.document);
-    let c = parse_expr(r#"action like "iam:PassRole""#).unwrap();
+    let (set, c) = (
+        managed("AmazonSageMakerCanvasDataPrepFullAccess"),
+        passes_roles(),
+    );
     for o in all_opts() {
         let ws = witnesses(can(&set, Some(&c), &o).unwrap().verdict, "PassRole");
         for w in ws {

@@ -1338,8 +1338,8 @@ mod tests {
     }
 
     /// Many `*word*` patterns of one statement: apart, every subset of words is a signature and
-    /// the product passes the budget; as one union, a few hundred states suffice, and the cells
-    /// are "some word" and "no word".
+    /// the product passes a 2,000-state budget; as one union it fits within that budget, and
+    /// the cells are "some word" and "no word".
     #[test]
     fn a_union_of_many_infix_patterns_stays_small() {
         let words = [
